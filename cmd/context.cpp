@@ -1,0 +1,95 @@
+// Context: built lazily so that --root is validated only by commands that
+// use it, and the runner is a RecordingRunner whenever --dry-run is given.
+#include "context.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace tdx::cmd {
+
+const core::Root& Context::root() {
+  if (!m_root) m_root = core::Root::from_option(opts.root);
+  return *m_root;
+}
+
+const core::Output& Context::out() {
+  if (!m_out)
+    m_out.emplace(opts.output == "json" ? core::OutputFormat::json : core::OutputFormat::text);
+  return *m_out;
+}
+
+core::ProcessRunner& Context::runner() {
+  if (!m_runner) {
+    if (opts.dry_run) m_runner = std::make_unique<core::RecordingRunner>();
+    else m_runner = std::make_unique<core::RealRunner>();
+  }
+  return *m_runner;
+}
+
+std::string Context::connect_uri() const {
+  if (!opts.connect.empty()) return opts.connect;
+  if (const char* env = std::getenv("LIBVIRT_DEFAULT_URI"); env && *env) return env;
+  return "qemu:///system";
+}
+
+std::unique_ptr<core::ProgressSink> Context::progress() const {
+  if (opts.quiet || opts.progress == "none") return core::make_stderr_progress(core::ProgressMode::none);
+  if (opts.progress == "bar") return core::make_stderr_progress(core::ProgressMode::bar);
+  if (opts.progress == "plain") return core::make_stderr_progress(core::ProgressMode::plain);
+  if (opts.progress == "json") return core::make_stderr_progress(core::ProgressMode::json);
+  return core::make_stderr_progress(core::ProgressMode::automatic);
+}
+
+core::PlanReport Context::run_plan(const core::Plan& plan, std::string_view schema,
+                                   const core::Json& extra) {
+  auto sink = progress();
+  auto report = plan.apply(dry_run(), *sink);
+  auto doc = report.to_json();
+  if (report.dry_run) doc["plan"] = plan.to_json();
+  for (auto it = extra.begin(); it != extra.end(); ++it) doc[it.key()] = it.value();
+  out().emit(schema, doc, [&](std::ostream& os) {
+    if (report.dry_run) {
+      os << "plan (" << plan.steps().size() << " steps):\n";
+      plan.print(os);
+    }
+    report.print(os);
+  });
+  return report;
+}
+
+static std::map<const CLI::Option*, std::vector<std::string>>& choice_registry() {
+  static std::map<const CLI::Option*, std::vector<std::string>> registry;
+  return registry;
+}
+
+CLI::Option* add_choice(CLI::App* app, const std::string& name, std::string& value,
+                        const std::vector<std::string>& choices, const std::string& help) {
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
+  auto* opt = app->add_option(name, value, help + " (" + list + ")")
+                  ->check(CLI::IsMember(choices))
+                  ->type_name("WORD");
+  choice_registry()[opt] = choices;
+  return opt;
+}
+
+const std::vector<std::string>* choices_of(const CLI::Option* option) {
+  auto it = choice_registry().find(option);
+  return it == choice_registry().end() ? nullptr : &it->second;
+}
+
+void add_unbuilt_verbs(CLI::App* group,
+                       const std::vector<std::pair<std::string, std::string>>& verbs) {
+  for (const auto& [name, help] : verbs) {
+    auto* verb = group->add_subcommand(name, help + " (not built yet)");
+    verb->allow_extras();
+    std::string full = "tdxctl " + group->get_name() + " " + name;
+    verb->callback([full] {
+      throw core::Failure(core::Category::usage, "command.not_built",
+                          full + " is not built yet in this version of tdxctl",
+                          "see 'tdxctl --help' for the commands that are available");
+    });
+  }
+}
+
+} // namespace tdx::cmd

@@ -1,0 +1,87 @@
+#pragma once
+// Global options and the per-invocation Context every command handler gets:
+// the Root, the output format, the process runner (recording under
+// --dry-run), progress and the libvirt URI. Command files take what they need
+// from here and call one lib/ function.
+
+#include "tdxctl/core/output.hpp"
+#include "tdxctl/core/plan.hpp"
+#include "tdxctl/core/progress.hpp"
+#include "tdxctl/core/root.hpp"
+#include "tdxctl/core/runner.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tdx::cmd {
+
+struct GlobalOptions {
+  std::string root;    // --root / TDXCTL_ROOT
+  std::string connect; // --connect / LIBVIRT_DEFAULT_URI
+  std::string output = "text";
+  std::string progress = "auto";
+  bool dry_run = false;
+  bool yes = false;
+  int verbose = 0;
+  bool quiet = false;
+};
+
+class Context {
+public:
+  GlobalOptions opts;
+
+  const core::Root& root();
+  const core::Output& out();
+  core::ProcessRunner& runner(); // RealRunner, or a RecordingRunner under --dry-run
+  core::DryRun dry_run() const { return opts.dry_run ? core::DryRun::yes : core::DryRun::no; }
+  std::string connect_uri() const;
+  std::unique_ptr<core::ProgressSink> progress() const;
+
+  // Applies (or under --dry-run prints) a plan and emits the report under
+  // `schema`, with `extra` fields merged into the JSON document.
+  core::PlanReport run_plan(const core::Plan& plan, std::string_view schema,
+                            const core::Json& extra = core::Json::object());
+
+private:
+  std::optional<core::Root> m_root;
+  std::optional<core::Output> m_out;
+  std::unique_ptr<core::ProcessRunner> m_runner;
+};
+
+// Options with a fixed set of values, remembered for completions and man pages.
+CLI::Option* add_choice(CLI::App* app, const std::string& name, std::string& value,
+                        const std::vector<std::string>& choices, const std::string& help);
+const std::vector<std::string>* choices_of(const CLI::Option* option);
+
+// Registers verbs of a group that later work will fill in; invoking one
+// says it is not built yet and exits 2 (never a silent success).
+void add_unbuilt_verbs(CLI::App* group, const std::vector<std::pair<std::string, std::string>>& verbs);
+
+// Command groups (one file each).
+void add_host(CLI::App& app, Context& ctx);
+void add_image(CLI::App& app, Context& ctx);
+void add_volume(CLI::App& app, Context& ctx);
+void add_gpu(CLI::App& app, Context& ctx);
+void add_net(CLI::App& app, Context& ctx);
+void add_td(CLI::App& app, Context& ctx);
+void add_quote(CLI::App& app, Context& ctx);
+void add_collateral(CLI::App& app, Context& ctx);
+void add_unlock(CLI::App& app, Context& ctx);
+void add_up(CLI::App& app, Context& ctx);
+void add_config(CLI::App& app, Context& ctx);
+void add_completion(CLI::App& app, Context& ctx);
+
+// The whole command tree (also walked by completion and man generation).
+std::unique_ptr<CLI::App> build_cli(Context& ctx);
+
+// Generators over the command tree.
+std::string completion_script(const CLI::App& app, const std::string& shell);
+// name "" is tdxctl(1); otherwise a group name, giving tdxctl-<group>(1).
+std::string man_page(const CLI::App& app, const std::string& group);
+std::vector<std::string> man_page_groups(const CLI::App& app);
+
+} // namespace tdx::cmd

@@ -1,0 +1,132 @@
+// AtomicFile, TempDir and whole-file reads. The rename step uses
+// renameat2(RENAME_NOREPLACE) when not forcing, so two concurrent runs cannot
+// both "win" and silently replace each other's output.
+#include "tdxctl/core/fs.hpp"
+
+#include "tdxctl/core/cleanup.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tdx::core {
+
+namespace fs = std::filesystem;
+
+void refuse_existing(const fs::path& target, Force force) {
+  std::error_code ec;
+  if (force == Force::no && fs::exists(fs::symlink_status(target, ec)))
+    throw Failure(Category::invalid_input, "output.exists",
+                  target.string() + " already exists",
+                  "pass --force to replace it, or choose another output path");
+}
+
+AtomicFile::AtomicFile(fs::path target, mode_t mode, Force force)
+    : m_target(std::move(target)), m_force(force) {
+  refuse_existing(m_target, force);
+  auto dir = m_target.parent_path().empty() ? fs::path(".") : m_target.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Failure(Category::invalid_input, "output.no_directory",
+                  "cannot write " + m_target.string() + ": directory " + dir.string() +
+                      " does not exist",
+                  "create the directory first");
+  std::string tmpl = (dir / ("." + m_target.filename().string() + ".tmp.XXXXXX")).string();
+  m_fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (m_fd < 0)
+    throw Failure(Category::failed, "output.create",
+                  "cannot create a temporary file in " + dir.string() + ": " +
+                      std::strerror(errno));
+  m_temp = tmpl;
+  m_slot = register_cleanup(m_temp.string());
+  ::fchmod(m_fd, mode);
+}
+
+AtomicFile::~AtomicFile() {
+  if (m_fd >= 0) ::close(m_fd);
+  if (!m_committed && !m_temp.empty()) ::unlink(m_temp.c_str());
+  unregister_cleanup(m_slot);
+}
+
+void AtomicFile::write(std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(m_fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw Failure(Category::failed, "output.write",
+                    "writing " + m_target.string() + ": " + std::strerror(errno),
+                    errno == ENOSPC ? "free some space on that filesystem" : "");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void AtomicFile::close_fd() {
+  if (m_fd >= 0) {
+    ::fsync(m_fd);
+    ::close(m_fd);
+  }
+  m_fd = -1;
+}
+
+void AtomicFile::commit() {
+  if (m_fd >= 0 && ::fsync(m_fd) != 0)
+    throw Failure(Category::failed, "output.fsync",
+                  "writing " + m_target.string() + ": " + std::strerror(errno));
+  close_fd();
+  int rc = m_force == Force::yes
+               ? ::rename(m_temp.c_str(), m_target.c_str())
+               : ::renameat2(AT_FDCWD, m_temp.c_str(), AT_FDCWD, m_target.c_str(),
+                             RENAME_NOREPLACE);
+  if (rc != 0) {
+    if (errno == EEXIST) refuse_existing(m_target, Force::no);
+    throw Failure(Category::failed, "output.rename",
+                  "cannot move the finished output into place as " + m_target.string() + ": " +
+                      std::strerror(errno));
+  }
+  m_committed = true;
+  auto dir = m_target.parent_path().empty() ? fs::path(".") : m_target.parent_path();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void write_file_atomic(const fs::path& target, std::string_view data, mode_t mode, Force force) {
+  AtomicFile file(target, mode, force);
+  file.write(data);
+  file.commit();
+}
+
+Result<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return fail(Category::invalid_input, "file.unreadable",
+                "cannot read " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TempDir::TempDir(const fs::path& parent, std::string_view prefix) {
+  fs::path base = parent.empty() ? fs::temp_directory_path() : parent;
+  std::string tmpl = (base / (std::string(prefix) + ".XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data()))
+    throw Failure(Category::failed, "tempdir.create",
+                  "cannot create a temporary directory in " + base.string() + ": " +
+                      std::strerror(errno));
+  m_path = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(m_path, ec);
+}
+
+} // namespace tdx::core

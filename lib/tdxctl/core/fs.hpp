@@ -1,0 +1,67 @@
+#pragma once
+// Files written the safe way: an AtomicFile is a temporary in the target
+// directory, renamed over the final name only on commit(); destroyed without
+// commit it is unlinked (and on SIGINT too). Existing outputs are never
+// replaced without Force::yes.
+
+#include "tdxctl/core/error.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace tdx::core {
+
+enum class Force { no, yes };
+
+class AtomicFile {
+public:
+  // Fails (Failure, invalid_input) if `target` exists and force is no, or if
+  // its directory does not exist or is not writable.
+  AtomicFile(std::filesystem::path target, mode_t mode, Force force);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(std::string_view data);
+  int fd() const { return m_fd; }
+  const std::filesystem::path& temp_path() const { return m_temp; }
+  const std::filesystem::path& target() const { return m_target; }
+  // Closes the fd (callers that write the temp by path, e.g. mke2fs, call
+  // this first) and leaves the temporary in place for them.
+  void close_fd();
+  // fsync, rename into place (no-replace unless forced), fsync the directory.
+  void commit();
+
+private:
+  std::filesystem::path m_target;
+  std::filesystem::path m_temp;
+  Force m_force;
+  int m_fd = -1;
+  int m_slot = -1;
+  bool m_committed = false;
+};
+
+// Refuse to go on when `target` exists and `force` is no: the shared wording.
+void refuse_existing(const std::filesystem::path& target, Force force);
+
+void write_file_atomic(const std::filesystem::path& target, std::string_view data, mode_t mode,
+                       Force force);
+Result<std::string> read_file(const std::filesystem::path& path);
+
+// A private (0700) temporary directory, removed with its content on destruction.
+class TempDir {
+public:
+  explicit TempDir(const std::filesystem::path& parent = {}, std::string_view prefix = "tdxctl");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+  std::filesystem::path operator/(std::string_view name) const { return m_path / name; }
+
+private:
+  std::filesystem::path m_path;
+};
+
+} // namespace tdx::core

@@ -1,0 +1,69 @@
+#include "support/fixtures.hpp"
+
+#include <fstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace tdx::test {
+
+namespace fs = std::filesystem;
+
+fs::path shared_testdata() { return fs::path(TDXCTL_SHARED_DIR) / "testdata"; }
+fs::path tests_dir() { return fs::path(TDXCTL_TESTS_DIR); }
+
+void put(const fs::path& dir, const std::string& path, const std::string& content) {
+  auto p = dir / fs::path(path).relative_path();
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+}
+
+void link(const fs::path& dir, const std::string& path, const std::string& target) {
+  auto p = dir / fs::path(path).relative_path();
+  fs::create_directories(p.parent_path());
+  fs::remove(p);
+  fs::create_symlink(target, p);
+}
+
+static void make_socket(const fs::path& path) {
+  fs::create_directories(path.parent_path());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("cannot bind fixture socket " + path.string());
+  ::close(fd);
+}
+
+void make_ready_host(const fs::path& dir) {
+  fs::copy(tests_dir() / "fixtures/hosts/tdx-ready", dir,
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+               fs::copy_options::overwrite_existing);
+  make_socket(dir / "var/run/tdx-qgs/qgs.socket");
+}
+
+fs::path extract_capture(const fs::path& dir, const std::string& name) {
+  core::RealRunner runner;
+  auto done = runner.run({{"tar", "-xzf", (shared_testdata() / "sysfs" / name).string(), "-C",
+                           dir.string()}});
+  if (!done || !done->ok()) throw std::runtime_error("cannot extract " + name);
+  return dir / "host";
+}
+
+core::Completed run_tdxctl(const std::vector<std::string>& args, const std::string& stdin_data,
+                           const std::vector<std::string>& env) {
+  core::Command cmd;
+  cmd.argv = {TDXCTL_BINARY};
+  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
+  cmd.stdin_data = stdin_data;
+  cmd.env = env;
+  cmd.timeout = std::chrono::minutes(10);
+  core::RealRunner runner;
+  auto done = runner.run(cmd);
+  if (!done) throw std::runtime_error(done.error().message);
+  return *done;
+}
+
+} // namespace tdx::test

@@ -1,0 +1,36 @@
+#pragma once
+// Test helpers: real files in a fresh temporary directory (ccache's
+// TestContext), a fixture host tree builder, the shared testdata location,
+// and running the built tdxctl binary.
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/runner.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tdx::test {
+
+// ../shared/testdata (the real quotes, schemas and sysfs captures).
+std::filesystem::path shared_testdata();
+std::filesystem::path tests_dir();
+
+// Creates `path` (and parents) under `dir` with `content`.
+void put(const std::filesystem::path& dir, const std::string& path, const std::string& content);
+// A symlink `path` -> `target` under `dir` (parents created).
+void link(const std::filesystem::path& dir, const std::string& path, const std::string& target);
+
+// Copies tests/fixtures/hosts/tdx-ready (a host that passes every check of
+// `host check`: Emerald Rapids, kvm_intel.tdx=Y, TDX module initialised, TD
+// capacity, IOMMU groups, vfio-pci, vsock, firmware, one H100 on vfio-pci)
+// into `dir` and adds the QGS socket, which git cannot store.
+void make_ready_host(const std::filesystem::path& dir);
+// Extracts a .tgz capture from shared/testdata/sysfs into `dir`; returns the root inside.
+std::filesystem::path extract_capture(const std::filesystem::path& dir, const std::string& name);
+
+// Runs the built tdxctl with `args` (argv, no shell).
+core::Completed run_tdxctl(const std::vector<std::string>& args, const std::string& stdin_data = {},
+                           const std::vector<std::string>& env = {});
+
+} // namespace tdx::test

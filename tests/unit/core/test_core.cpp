@@ -1,0 +1,153 @@
+// core/: errors and exit codes, hex/base64, atomic files, the runner, plans.
+#include "support/fixtures.hpp"
+#include "tdxctl/core/error.hpp"
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/plan.hpp"
+#include "tdxctl/core/root.hpp"
+#include "tdxctl/core/runner.hpp"
+#include "tdxctl/core/secret.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+using namespace tdx::core;
+namespace fs = std::filesystem;
+
+TEST_CASE("exit codes follow the documented table") {
+  CHECK(exit_code(Category::failed) == 1);
+  CHECK(exit_code(Category::usage) == 2);
+  CHECK(exit_code(Category::invalid_input) == 2);
+  CHECK(exit_code(Category::not_ready) == 3);
+  CHECK(exit_code(Category::partial) == 4);
+  CHECK(exit_code(Category::interrupted) == 130);
+}
+
+TEST_CASE("hex round trip and strict errors name the position") {
+  Bytes b{0x00, 0xab, 0xff};
+  CHECK(to_hex(b) == "00abff");
+  CHECK(*from_hex("00ABff") == b);
+  auto odd = from_hex("abc", "nonce");
+  REQUIRE_FALSE(odd);
+  CHECK(odd.error().message == "nonce: odd number of hex digits (3)");
+  auto bad = from_hex("00zz");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("position 2") != std::string::npos);
+}
+
+TEST_CASE("base64 decoding handles padding exactly and rejects junk") {
+  CHECK(base64_encode(as_bytes("hello")) == "aGVsbG8=");
+  auto d = base64_decode("aGVsbG8=");
+  REQUIRE(d);
+  CHECK(std::string(d->begin(), d->end()) == "hello");
+}
+
+TEST_CASE("base64 rejects bad length, characters and padding") {
+  CHECK_FALSE(base64_decode("aGVsbG8"));
+  CHECK_FALSE(base64_decode("aGV*bG8="));
+  CHECK_FALSE(base64_decode("a=Vs"));
+  CHECK(base64_decode("aGk=")->size() == 2);
+}
+
+TEST_CASE("AtomicFile: nothing under the final name until commit") {
+  TempDir dir;
+  auto target = dir / "out.img";
+  {
+    AtomicFile f(target, 0600, Force::no);
+    f.write("partial");
+    CHECK_FALSE(fs::exists(target));
+  }
+  CHECK_FALSE(fs::exists(target));
+  CHECK(fs::is_empty(dir.path()));
+  {
+    AtomicFile f(target, 0600, Force::no);
+    f.write("complete");
+    f.commit();
+  }
+  CHECK(*read_file(target) == "complete");
+  struct stat st {};
+  ::stat(target.c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK_THROWS_WITH(AtomicFile(target, 0600, Force::no), Catch::Contains("already exists"));
+  write_file_atomic(target, "replaced", 0644, Force::yes);
+  CHECK(*read_file(target) == "replaced");
+}
+
+TEST_CASE("RealRunner: argv only, stdin, capture, exit status, timeout") {
+  RealRunner runner;
+  auto r = runner.run({{"sh", "-c", "read x; echo out:$x; echo err >&2; exit 3"}, "secret\n", true});
+  REQUIRE(r);
+  CHECK(r->exit_status == 3);
+  CHECK(r->out == "out:secret\n");
+  CHECK(r->err == "err\n");
+  Command slow{{"sleep", "5"}};
+  slow.timeout = std::chrono::milliseconds(200);
+  auto t = runner.run(slow);
+  REQUIRE(t);
+  CHECK(t->timed_out);
+  auto missing = runner.run({{"/nonexistent/tool"}});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().category == Category::not_ready);
+}
+
+TEST_CASE("describe quotes words and never shows secret stdin") {
+  Command c{{"cryptsetup", "open", "a b"}, "hunter2", true};
+  CHECK(describe(c) == "cryptsetup open 'a b' < (7 bytes, secret)");
+  RecordingRunner rec;
+  (void)rec.run(c);
+  CHECK(rec.commands().at(0).stdin_data == "*******");
+}
+
+TEST_CASE("Plan: dry run changes nothing; apply is idempotent; failure rolls back") {
+  int state = 0;
+  std::vector<std::string> undone;
+  Plan plan;
+  plan.add({"a", "file", "set a", {}, [&] { return state >= 1; }, [&] { state = 1; },
+            [&] { undone.push_back("a"); state = 0; }});
+  plan.add({"b", "file", "set b", {}, [&] { return state >= 2; }, [&] { state = 2; }, {}});
+  NullProgress null;
+  auto dry = plan.apply(DryRun::yes, null);
+  CHECK(state == 0);
+  CHECK(dry.steps[0].status == "planned");
+  auto first = plan.apply(DryRun::no, null);
+  CHECK(first.changed);
+  CHECK(state == 2);
+  auto second = plan.apply(DryRun::no, null);
+  CHECK_FALSE(second.changed);
+  CHECK(second.steps[1].status == "unchanged");
+
+  state = 0;
+  Plan failing;
+  failing.add({"a", "file", "set a", {}, {}, [&] { state = 1; },
+               [&] { undone.push_back("a"); state = 0; }});
+  failing.add({"b", "file", "set b", {}, {},
+               [] { throw Failure(Category::failed, "x", "boom"); }, {}});
+  CHECK_THROWS_WITH(failing.apply(DryRun::no, null),
+                    Catch::Contains("step 'set b' failed: boom") &&
+                        Catch::Contains("rolled back 1"));
+  CHECK(state == 0);
+  CHECK(undone.back() == "a");
+}
+
+TEST_CASE("Root prefixes host paths and rejects a missing directory") {
+  TempDir dir;
+  tdx::test::put(dir.path(), "/sys/module/kvm_intel/parameters/tdx", "Y\n");
+  auto root = Root::from_option(dir.path().string());
+  CHECK(root.read_line("/sys/module/kvm_intel/parameters/tdx") == "Y");
+  CHECK_FALSE(root.read("/nope"));
+  CHECK(Root::from_option("/").path("/sys") == "/sys");
+  CHECK_THROWS_WITH(Root::from_option((dir / "missing").string()),
+                    Catch::Contains("no such directory"));
+}
+
+TEST_CASE("Secret comes from a file, drops one newline, refuses empty") {
+  TempDir dir;
+  tdx::test::put(dir.path(), "/seed", "abc\n");
+  auto s = Secret::from_file((dir / "seed").string(), "miner seed");
+  REQUIRE(s);
+  CHECK(s->reveal() == "abc");
+  tdx::test::put(dir.path(), "/empty", "");
+  CHECK_FALSE(Secret::from_file((dir / "empty").string(), "miner seed"));
+  CHECK_FALSE(Secret::from_file((dir / "none").string(), "miner seed"));
+}
