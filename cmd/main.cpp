@@ -65,9 +65,14 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       std::string path = "tdxctl";
       const CLI::App* at = deepest(app.get(), path);
-      std::cerr << "tdxctl: error: " << e.what() << '\n';
-      if (auto s = suggestion(at, at->remaining()); !s.empty())
-        std::cerr << "hint: did you mean '" << path << " " << s << "'?\n";
+      auto extras = at->remaining();
+      if (extras.empty()) extras = app->remaining();
+      auto s = suggestion(at, extras);
+      if (!s.empty())
+        std::cerr << "tdxctl: error: unknown command '" << extras.front() << "'\n"
+                  << "hint: did you mean '" << path << " " << s << "'?\n";
+      else
+        std::cerr << "tdxctl: error: " << e.what() << '\n';
       std::cerr << "hint: see '" << path << " --help'\n";
       return 2;
     }
