@@ -1,0 +1,188 @@
+// Cache volumes in about a second whatever their size: a sparse raw file,
+// mke2fs with -O sparse_super2 and packed_meta_blocks so every metadata
+// block sits at the start of the disk, lazy inode table and journal init and
+// no discard (nothing to zero, and the guest kernel finishes the inode tables
+// in the background), then qemu-img convert, which skips the holes. Measured:
+// 5000G allocates 13 MiB raw / 14 MiB qcow2 (68 / 373 MiB with defaults).
+#include "tdxctl/volume/cache_volume.hpp"
+
+#include "tdxctl/core/cleanup.hpp"
+#include "tdxctl/core/root.hpp"
+
+#include <cctype>
+#include <sstream>
+
+namespace tdx::volume {
+
+namespace fs = std::filesystem;
+using core::Category;
+using core::Failure;
+
+core::Result<uint64_t> parse_size(std::string_view text) {
+  auto bad = [&] {
+    return core::fail(Category::invalid_input, "volume.size",
+                      "size '" + std::string(text) +
+                          "' is not understood; expected a number with K, M, G or T "
+                          "(powers of 1024), e.g. 5000G");
+  };
+  if (text.empty()) return bad();
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return bad();
+  uint64_t n = std::stoull(std::string(text.substr(0, digits)));
+  auto unit = text.substr(digits);
+  int shift = 0;
+  if (unit == "" || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KiB") shift = 10;
+  else if (unit == "M" || unit == "MiB") shift = 20;
+  else if (unit == "G" || unit == "GiB") shift = 30;
+  else if (unit == "T" || unit == "TiB") shift = 40;
+  else return bad();
+  if (shift > 0 && n > (uint64_t{1} << (63 - shift))) return bad();
+  return n << shift;
+}
+
+core::Result<std::string> check_label(std::string_view label) {
+  if (label.empty() || label.size() > 16)
+    return core::fail(Category::invalid_input, "volume.label",
+                      "label '" + std::string(label) + "' is " + std::to_string(label.size()) +
+                          " bytes; an ext4 label holds 1 to 16 bytes");
+  for (char c : label)
+    if (std::iscntrl(static_cast<unsigned char>(c)) || c == '/' || c == ' ')
+      return core::fail(Category::invalid_input, "volume.label",
+                        "label '" + std::string(label) +
+                            "' contains a space, '/' or a control character");
+  return std::string(label);
+}
+
+uint64_t cache_space_needed(uint64_t size, VolumeFormat format) {
+  uint64_t raw = (16ull << 20) + size / (1u << 18); // measured 13 MiB at 5000G; ~2x margin
+  return format == VolumeFormat::qcow2 ? 2 * raw + size / (1u << 20) : raw;
+}
+
+std::vector<std::string> cache_mkfs_argv(const std::string& label, const std::string& raw) {
+  // -m 0: a data volume needs no blocks reserved for root (5% of 5000G is 250G).
+  return {"mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-m", "0",
+          "-O", "sparse_super2",
+          "-E", "packed_meta_blocks=1,lazy_itable_init=1,lazy_journal_init=1,nodiscard",
+          raw};
+}
+
+std::optional<std::string> quick_label(const fs::path& image, const std::string& format) {
+  core::RealRunner runner;
+  core::TempDir tmp(parent_dir(image), "." + image.filename().string() + ".probe");
+  auto head = tmp / "head.raw";
+  // The ext4 superblock is at 1 KiB; 64 KiB covers it for blkid.
+  core::Command dd{{"qemu-img", "dd", "-f", format, "-O", "raw", "bs=65536", "count=1",
+                    "if=" + image.string(), "of=" + head.string()}};
+  dd.timeout = std::chrono::seconds(30);
+  auto r = runner.run(dd);
+  if (!r || !r->ok()) return std::nullopt;
+  core::Command blkid{{"blkid", "-p", "-s", "LABEL", "-o", "value", head.string()}};
+  blkid.timeout = std::chrono::seconds(30);
+  auto b = runner.run(blkid);
+  if (!b || !b->ok()) return std::nullopt;
+  return core::trim(b->out);
+}
+
+namespace {
+struct CacheBuild {
+  std::optional<core::TempDir> work;
+  std::optional<core::AtomicFile> out;
+  fs::path raw;
+  int slot = -1;
+  ~CacheBuild() { core::unregister_cleanup(slot); }
+};
+} // namespace
+
+CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::ProcessRunner& runner) {
+  bool containerd = request.kind == CacheKind::containerd;
+  std::vector<std::string> errors;
+  auto size_text = request.size.empty() ? std::string(containerd ? "500G" : "5000G") : request.size;
+  auto size = parse_size(size_text);
+  if (!size) errors.push_back("--size: " + size.error().message);
+  else if (*size < (64ull << 20))
+    errors.push_back("--size: " + size_text + " is too small; a cache volume needs at least 64M");
+  else if (*size % 4096 != 0)
+    errors.push_back("--size: " + size_text + " is not a multiple of 4 KiB (the block size)");
+  auto label_text = request.label.empty() ? std::string(containerd ? "containerd-cache" : "tdx-cache")
+                                          : request.label;
+  auto label = check_label(label_text);
+  if (!label) errors.push_back("--label: " + label.error().message);
+  if (!errors.empty()) {
+    std::string message = "invalid cache volume request:";
+    for (const auto& e : errors) message += "\n  " + e;
+    throw Failure(Category::invalid_input, "volume.cache.invalid", message,
+                  "see 'tdxctl volume cache create --help'");
+  }
+
+  CacheVolumePlan result;
+  result.label = *label;
+  result.size = *size;
+  const fs::path output = request.output;
+  const auto format = request.format;
+  std::error_code ec;
+  bool unchanged = false;
+  if (fs::exists(fs::symlink_status(output, ec))) {
+    auto info = image_info(output);
+    unchanged = info && info->format == format_name(format) && info->virtual_size == *size &&
+                quick_label(output, info->format) == *label;
+    if (!unchanged) core::refuse_existing(output, request.force);
+  }
+  auto dir = parent_dir(output);
+  auto needed = cache_space_needed(*size, format);
+  if (!unchanged) check_room(dir, needed, *size, "a " + size_text + " cache volume");
+  auto done = [unchanged] { return unchanged; };
+  auto build = std::make_shared<CacheBuild>();
+  auto& plan = result.plan;
+  plan.add({"volume.cache.mkfs", "command",
+            "create a sparse " + size_text + " disk and an ext4 filesystem labelled " + *label +
+                " with its metadata packed at the start (needs " + human_bytes(needed) +
+                " free)",
+            {{"argv", cache_mkfs_argv(*label, "$WORK/volume.raw")},
+             {"size_bytes", *size},
+             {"space_needed_bytes", needed}},
+            done,
+            [build, dir, output, format, force = request.force, label = *label, size = *size,
+             &runner] {
+              if (format == VolumeFormat::raw) {
+                build->out.emplace(output, 0644, force);
+                build->out->close_fd();
+                build->raw = build->out->temp_path();
+              } else {
+                build->work.emplace(dir, "." + output.filename().string() + ".work");
+                build->raw = build->work->path() / "volume.raw";
+                build->slot = core::register_cleanup(build->raw.string());
+              }
+              make_sparse(build->raw, size);
+              core::Command cmd{cache_mkfs_argv(label, build->raw.string())};
+              cmd.timeout = std::chrono::minutes(5);
+              core::run_checked(runner, cmd, "mke2fs (cache volume)");
+            },
+            {}});
+  if (format == VolumeFormat::qcow2)
+    plan.add({"volume.cache.convert", "command",
+              "convert to a thin qcow2 (holes stay unallocated)",
+              {{"argv", {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", "$WORK/volume.raw",
+                         output.string()}}},
+              done,
+              [build, output, force = request.force, &runner] {
+                build->out.emplace(output, 0644, force);
+                build->out->close_fd();
+                core::Command cmd{{"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
+                                   build->raw.string(), build->out->temp_path().string()}};
+                cmd.timeout = std::chrono::minutes(5);
+                core::run_checked(runner, cmd, "qemu-img convert (cache volume)");
+                build->work.reset(); // the raw copy goes before the rename
+              },
+              {}});
+  plan.add({"volume.cache.commit", "file", "move the volume into place as " + output.string(),
+            {{"path", output.string()}}, done, [build] { build->out->commit(); },
+            [output] {
+              std::error_code ec2;
+              fs::remove(output, ec2);
+            }});
+  return result;
+}
+
+} // namespace tdx::volume

@@ -1,0 +1,58 @@
+#pragma once
+// The tdx-cache volume (the guest's /var/snap) and the containerd-cache
+// volume (the guest LUKS-formats it on first boot; the host only provides
+// the label): a sparse disk with an ext4 filesystem whose metadata is packed
+// at the start, so a 5000G volume takes about a second and a few MiB.
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/plan.hpp"
+#include "tdxctl/core/runner.hpp"
+#include "tdxctl/volume/volume_file.hpp"
+
+#include <string>
+
+namespace tdx::volume {
+
+enum class CacheKind { cache, containerd };
+
+struct CacheVolumeRequest {
+  std::filesystem::path output;
+  CacheKind kind = CacheKind::cache;
+  std::string size;  // "5000G"; empty: the kind's default (5000G, or 500G for containerd)
+  std::string label; // empty: tdx-cache, or containerd-cache
+  VolumeFormat format = VolumeFormat::qcow2;
+  core::Force force = core::Force::no;
+};
+
+// "5000G", "500G", "1T", "64M", or plain bytes; powers of 1024. Errors name
+// the accepted forms.
+core::Result<uint64_t> parse_size(std::string_view text);
+// An ext4 label: 1..16 bytes, no '/' or control characters.
+core::Result<std::string> check_label(std::string_view label);
+
+// Bytes the filesystem holding the output must have free: the metadata
+// mke2fs writes (measured: 13 MiB for 5000G) with margin, twice for qcow2
+// (raw image and converted copy exist together for a moment).
+uint64_t cache_space_needed(uint64_t size, VolumeFormat format);
+
+struct CacheVolumePlan {
+  core::Plan plan;
+  std::string label;
+  uint64_t size = 0;
+};
+
+// Validates and plans (reads only). An existing output with the same format,
+// size and label is "unchanged"; anything else there is an error unless
+// request.force is yes.
+CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::ProcessRunner& runner);
+
+// The mke2fs argv for a cache volume on `raw`.
+std::vector<std::string> cache_mkfs_argv(const std::string& label, const std::string& raw);
+
+// LABEL of the ext4 filesystem in an image file (qcow2 or raw), read with
+// qemu-img dd + blkid without libguestfs (a read-only probe, run even under
+// --dry-run); nullopt if none.
+std::optional<std::string> quick_label(const std::filesystem::path& image,
+                                       const std::string& format);
+
+} // namespace tdx::volume

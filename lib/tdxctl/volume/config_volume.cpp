@@ -1,0 +1,258 @@
+// Creating the tdx-config volume without root, NBD or mounts: the files are
+// written into a private 0700 staging directory next to the output, mke2fs -d
+// copies them into a filesystem image (removing the staging copy right
+// after), debugfs makes them root-owned (mke2fs copies our uid, and a guest
+// user with that uid could otherwise read the seed), and qemu-img converts to
+// qcow2. The result is renamed into place only when complete, mode 0600.
+#include "tdxctl/volume/config_volume.hpp"
+
+#include "tdxctl/core/cleanup.hpp"
+#include "tdxctl/core/hex.hpp"
+
+#include <kainjow/mustache.hpp>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tdx::volume {
+
+namespace fs = std::filesystem;
+using core::Category;
+using core::Failure;
+
+std::string render_netplan(const ConfigValues& values) {
+  kainjow::mustache::mustache tmpl(load_template("network-config.yaml.mustache"));
+  if (!tmpl.is_valid())
+    throw Failure(Category::failed, "template.invalid",
+                  "network-config.yaml.mustache: " + tmpl.error_message());
+  kainjow::mustache::data dns{kainjow::mustache::data::type::list};
+  for (const auto& d : values.dns) dns << kainjow::mustache::data(d);
+  kainjow::mustache::data data;
+  data.set("address", values.vm_ip.address);
+  data.set("prefix", std::to_string(values.vm_ip.prefix));
+  data.set("gateway", values.gateway);
+  data.set("dns", dns);
+  return tmpl.render(data);
+}
+
+std::vector<ConfigFile> render_config_files(const ConfigValues& values) {
+  std::vector<ConfigFile> files;
+  // Each value ends in '\n', as create-config.sh's echo wrote them.
+  files.push_back({"hostname", 0644, core::Secret(values.hostname + "\n"), false});
+  files.push_back({"miner-ss58", 0600, core::Secret(values.miner_ss58 + "\n"), true});
+  std::string seed(values.miner_seed.reveal());
+  seed += '\n';
+  files.push_back({"miner-seed", 0600, core::Secret(std::move(seed)), true});
+  files.push_back({"network-config.yaml", 0644, core::Secret(render_netplan(values)), false});
+  return files;
+}
+
+std::string sha384_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha384(), nullptr) != 1)
+    throw Failure(Category::failed, "openssl.sha384", "SHA-384 digest failed");
+  return core::to_hex({md, len});
+}
+
+std::string content_manifest(const std::string& label, std::vector<ManifestEntry> entries) {
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::string out = "tdxctl.volume.config-manifest/1\nlabel " + label + "\n";
+  for (const auto& e : entries) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(e.mode & 07777));
+    out += std::string(mode) + " " + std::to_string(e.content.size()) + " " +
+           sha384_hex(e.content) + " /" + e.name + "\n";
+  }
+  return out;
+}
+
+fs::path digest_path(const fs::path& output) { return fs::path(output.string() + ".sha384"); }
+
+std::string digest_line(const std::string& digest, const fs::path& output) {
+  return digest + "  " + output.filename().string() + "\n";
+}
+
+namespace {
+
+// State shared by the steps of one creation; dropped (and cleaned) with the plan.
+struct ConfigBuild {
+  std::vector<ConfigFile> files;
+  std::optional<core::TempDir> work;
+  std::optional<core::AtomicFile> out;
+  fs::path raw;
+  fs::path staging;
+  std::vector<int> cleanup_slots;
+  ~ConfigBuild() {
+    for (int slot : cleanup_slots) core::unregister_cleanup(slot);
+  }
+};
+
+void write_private(const fs::path& path, const ConfigFile& file) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, file.mode);
+  if (fd < 0)
+    throw Failure(Category::failed, "volume.stage", "cannot create " + path.string() + ": " +
+                                                        std::strerror(errno));
+  ::fchmod(fd, file.mode); // the umask must not loosen or tighten the guest's modes
+  auto data = file.content.reveal();
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ::close(fd);
+  if (!ok)
+    throw Failure(Category::failed, "volume.stage", "cannot write " + path.string());
+}
+
+std::vector<std::string> mkfs_argv(const fs::path& staging, const fs::path& raw) {
+  return {"mke2fs", "-q", "-F", "-t", "ext4", "-L", k_config_label, "-d", staging.string(),
+          "-E", "root_owner=0:0", raw.string()};
+}
+
+std::string owner_script(const std::vector<ConfigFile>& files) {
+  std::string script;
+  for (const auto& f : files)
+    script += "sif /" + f.name + " uid 0\nsif /" + f.name + " gid 0\n";
+  return script;
+}
+
+} // namespace
+
+ConfigVolumePlan plan_config_volume(const ConfigVolumeRequest& request,
+                                    std::shared_ptr<const ConfigValues> values,
+                                    core::ProcessRunner& runner) {
+  auto build = std::make_shared<ConfigBuild>();
+  build->files = render_config_files(*values);
+  std::vector<ManifestEntry> entries;
+  for (const auto& f : build->files) entries.push_back({f.name, f.mode, f.content.reveal()});
+  ConfigVolumePlan result;
+  result.digest = sha384_hex(content_manifest(k_config_label, entries));
+
+  const fs::path output = request.output;
+  const fs::path sidecar = digest_path(output);
+  const auto format = request.format;
+  std::error_code ec;
+  bool exists = fs::exists(fs::symlink_status(output, ec));
+  bool sidecar_exists = fs::exists(fs::symlink_status(sidecar, ec));
+  bool unchanged = false;
+  if (exists && sidecar_exists) {
+    auto line = core::read_file(sidecar);
+    auto info = image_info(output);
+    unchanged = line && *line == digest_line(result.digest, output) && info &&
+                info->format == format_name(format);
+  }
+  if (!unchanged && request.force == core::Force::no) {
+    if (exists) core::refuse_existing(output, core::Force::no);
+    if (sidecar_exists) core::refuse_existing(sidecar, core::Force::no);
+  }
+  auto dir = parent_dir(output);
+  if (!unchanged) check_room(dir, 3 * k_config_size, k_config_size, "the config volume");
+  auto done = [unchanged] { return unchanged; };
+
+  auto& plan = result.plan;
+  core::Json staged = core::Json::array();
+  for (const auto& f : build->files) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(f.mode));
+    staged.push_back({{"path", "/" + f.name},
+                      {"mode", mode},
+                      {"bytes", f.content.size()},
+                      {"secret", f.secret}});
+  }
+  plan.add({"volume.config.stage", "file",
+            "write the 4 files into a private 0700 staging directory in " + dir.string(),
+            {{"files", staged}}, done,
+            [build, dir, output, format, force = request.force] {
+              build->work.emplace(dir, "." + output.filename().string() + ".work");
+              build->staging = build->work->path() / "staging";
+              fs::create_directory(build->staging);
+              fs::permissions(build->staging, fs::perms::owner_all);
+              for (const auto& f : build->files) {
+                auto p = build->staging / f.name;
+                if (f.secret) build->cleanup_slots.push_back(core::register_cleanup(p.string()));
+                write_private(p, f);
+              }
+              if (format == VolumeFormat::raw) {
+                build->out.emplace(output, 0600, force);
+                build->out->close_fd();
+                build->raw = build->out->temp_path();
+              } else {
+                build->raw = build->work->path() / "volume.raw";
+                build->cleanup_slots.push_back(core::register_cleanup(build->raw.string()));
+              }
+              make_sparse(build->raw, k_config_size);
+            },
+            {}});
+  plan.add({"volume.config.mkfs", "command",
+            "make the ext4 filesystem labelled tdx-config from the staging directory, then "
+            "wipe the staging directory",
+            {{"argv", mkfs_argv("$WORK/staging", "$WORK/volume.raw")}}, done,
+            [build, &runner] {
+              core::Command cmd{mkfs_argv(build->staging, build->raw)};
+              cmd.timeout = std::chrono::seconds(60);
+              core::run_checked(runner, cmd, "mke2fs (config volume)");
+              fs::remove_all(build->staging);
+            },
+            {}});
+  plan.add({"volume.config.owner", "command",
+            "make the files root-owned inside the filesystem (debugfs, no mount)",
+            {{"argv", {"debugfs", "-w", "-f", "-", "$WORK/volume.raw"}},
+             {"stdin", owner_script(build->files)}},
+            done,
+            [build, &runner] {
+              core::Command cmd{{"debugfs", "-w", "-f", "-", build->raw.string()}};
+              cmd.stdin_data = owner_script(build->files);
+              cmd.timeout = std::chrono::seconds(60);
+              auto r = core::run_checked(runner, cmd, "debugfs (config volume owners)");
+              // debugfs exits 0 even when a request fails; it reports on stderr.
+              if (r.err.find("File not found") != std::string::npos ||
+                  r.err.find("read-only") != std::string::npos)
+                throw Failure(Category::failed, "volume.debugfs",
+                              "debugfs could not set file owners: " + core::trim(r.err));
+            },
+            {}});
+  if (format == VolumeFormat::qcow2)
+    plan.add({"volume.config.convert", "command", "convert the filesystem image to qcow2",
+              {{"argv", {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", "$WORK/volume.raw",
+                         output.string()}}},
+              done,
+              [build, output, force = request.force, &runner] {
+                build->out.emplace(output, 0600, force);
+                build->out->close_fd();
+                core::Command cmd{{"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
+                                   build->raw.string(), build->out->temp_path().string()}};
+                cmd.timeout = std::chrono::seconds(120);
+                core::run_checked(runner, cmd, "qemu-img convert (config volume)");
+                ::chmod(build->out->temp_path().c_str(), 0600);
+              },
+              {}});
+  plan.add({"volume.config.commit", "file",
+            "move the volume into place as " + output.string() + " (0600) and write " +
+                sidecar.string(),
+            {{"path", output.string()}, {"digest_path", sidecar.string()},
+             {"sha384", result.digest}},
+            done,
+            [build, output, sidecar, digest = result.digest, force = request.force] {
+              build->out->commit();
+              try {
+                core::write_file_atomic(sidecar, digest_line(digest, output), 0644, force);
+              } catch (const Failure&) {
+                // A volume without its digest would not be bound into MRCONFIGID: all or nothing.
+                std::error_code ec2;
+                fs::remove(output, ec2);
+                throw;
+              }
+              build->work.reset();
+            },
+            [output, sidecar] {
+              std::error_code ec2;
+              fs::remove(output, ec2);
+              fs::remove(sidecar, ec2);
+            }});
+  return result;
+}
+
+} // namespace tdx::volume

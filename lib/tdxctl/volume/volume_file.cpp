@@ -1,0 +1,129 @@
+// Shared plumbing for volume creation. The checks here run while planning,
+// before any byte is written, so "no space" or "this filesystem cannot hold a
+// 5000G file" is reported up front instead of as a half-made volume.
+#include "tdxctl/volume/volume_file.hpp"
+
+#include "tdxctl/core/build_info.hpp"
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/root.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+namespace tdx::volume {
+
+namespace fs = std::filesystem;
+using core::Category;
+using core::Failure;
+
+const char* format_name(VolumeFormat format) {
+  return format == VolumeFormat::qcow2 ? "qcow2" : "raw";
+}
+
+fs::path parent_dir(const fs::path& target) {
+  return target.parent_path().empty() ? fs::path(".") : target.parent_path();
+}
+
+core::Result<ImageInfo> image_info(const fs::path& path) {
+  core::RealRunner runner;
+  core::Command cmd{{"qemu-img", "info", "--output=json", "--", path.string()}};
+  cmd.timeout = std::chrono::seconds(60);
+  auto done = runner.run(cmd);
+  if (!done) return std::unexpected(done.error());
+  if (!done->ok())
+    return core::fail(Category::invalid_input, "volume.not_an_image",
+                      path.string() + ": qemu-img cannot read it: " + core::trim(done->err));
+  try {
+    auto doc = nlohmann::json::parse(done->out);
+    ImageInfo info;
+    info.format = doc.value("format", "");
+    info.virtual_size = doc.value("virtual-size", uint64_t{0});
+    info.allocated = allocated_bytes(path);
+    return info;
+  } catch (const nlohmann::json::exception& e) {
+    return core::fail(Category::failed, "volume.qemu_img_output",
+                      "qemu-img info printed unexpected output: " + std::string(e.what()));
+  }
+}
+
+uint64_t allocated_bytes(const fs::path& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  double v = static_cast<double>(bytes);
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+void check_room(const fs::path& dir, uint64_t needed, uint64_t size, const std::string& what) {
+  struct statvfs vfs{};
+  if (::statvfs(dir.c_str(), &vfs) != 0)
+    throw Failure(Category::invalid_input, "output.no_directory",
+                  "cannot write " + what + " into " + dir.string() + ": " + std::strerror(errno),
+                  "create the directory first");
+  uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (avail < needed)
+    throw Failure(Category::not_ready, "volume.no_space",
+                  what + " needs " + human_bytes(needed) + " free in " + dir.string() +
+                      " (filesystem metadata, written up front) but only " + human_bytes(avail) +
+                      " is available",
+                  "free some space or choose another directory");
+  // An anonymous O_TMPFILE leaves nothing behind, whatever happens.
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return; // filesystems without O_TMPFILE: the real write reports it
+  int rc = ::ftruncate(fd, static_cast<off_t>(size));
+  int err = errno;
+  ::close(fd);
+  if (rc != 0 && err == EFBIG)
+    throw Failure(Category::invalid_input, "volume.too_large",
+                  what + ": the filesystem holding " + dir.string() + " cannot hold a file of " +
+                      human_bytes(size) + " (" + std::to_string(size) + " bytes)",
+                  "choose a smaller --size, or a directory on a filesystem with larger files "
+                  "(e.g. XFS; ext4 with 4 KiB blocks stops at 16 TiB)");
+}
+
+void make_sparse(const fs::path& path, uint64_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw Failure(Category::failed, "volume.sparse",
+                  "cannot create a " + human_bytes(size) + " sparse file " + path.string() + ": " +
+                      std::strerror(err));
+  }
+  ::close(fd);
+}
+
+std::string load_template(const std::string& name) {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("TDXCTL_TEMPLATE_DIR"); env && *env) dirs.emplace_back(env);
+  dirs.emplace_back(core::build_info::template_dir);
+  dirs.emplace_back(fs::path(core::build_info::source_dir) / "templates");
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (fs::is_regular_file(d / name, ec)) return core::value_or_throw(core::read_file(d / name));
+  }
+  throw Failure(Category::not_ready, "template.missing",
+                "template " + name + " not found in " + dirs.front().string() + " or " +
+                    dirs.back().string(),
+                "reinstall tdxctl, or point TDXCTL_TEMPLATE_DIR at the templates directory");
+}
+
+} // namespace tdx::volume
