@@ -266,6 +266,8 @@ void customise_root(BuildState& s) {
   g.add_drive(s.boot_img, false);
   g.add_drive(s.esp_img, false);
   g.launch();
+  // resize2fs and tune2fs -U both insist on a freshly checked filesystem.
+  g.check(guestfs_e2fsck_f(g.get(), "/dev/sda"), "image.root.fsck", "checking the root filesystem");
   g.check(guestfs_resize2fs(g.get(), "/dev/sda"), "image.root.resize", "growing the root filesystem");
   g.check(guestfs_set_uuid(g.get(), "/dev/sda", s.root_fs_uuid.c_str()), "image.root.uuid",
           "setting the root filesystem UUID");
