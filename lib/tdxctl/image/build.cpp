@@ -1,0 +1,626 @@
+// The image build pipeline. Stages, each a Step of one Plan (so --dry-run
+// shows them and a re-run with the same inputs is "nothing to do"):
+//   base.convert     qemu-img: base qcow2 -> raw, kept in the build dir (resumable)
+//   base.inspect     libguestfs inspection: root, /boot, ESP and their extents
+//   parts.extract    copy the three filesystems out to their own files
+//   root.customise   libguestfs on the plaintext root: files, debs, commands,
+//                    units, hardening, templates, cmdline, initramfs + grub
+//   root.encrypt     LUKS2 header by libcryptsetup, data by OpenSSL XTS
+//   disk.layout      GPT (sfdisk) with ESP, /boot and the LUKS2 root
+//   image.write      qemu-img -> qcow2, then key, manifest and image are
+//                    renamed into place (never a half-written final name)
+// UUIDs and the kernel command line are fixed by the config or derived from
+// the inputs digest, so rebuilding the same inputs gives the same RTMR2.
+#include "tdxctl/image/build.hpp"
+
+#include "tdxctl/core/build_info.hpp"
+#include "tdxctl/core/hex.hpp"
+#include <spdlog/spdlog.h>
+#include "tdxctl/core/secret.hpp"
+#include "tdxctl/image/guestfs_session.hpp"
+#include "tdxctl/image/templates.hpp"
+
+#include <guestfs.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tdx::image {
+
+namespace fs = std::filesystem;
+using core::Category;
+using core::Failure;
+using core::Json;
+
+namespace {
+
+constexpr const char* esp_type = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+constexpr const char* xbootldr_type = "BC13C2FF-59E6-4262-A352-B275FD6F7172";
+constexpr const char* linux_data_type = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
+constexpr uint64_t mib = 1ull << 20;
+
+struct Extent {
+  std::string device;
+  uint64_t start = 0, size = 0;
+};
+
+} // namespace
+
+struct BuildState {
+  BuildRequest request;
+  core::ProcessRunner* runner = nullptr;
+  core::ProgressSink* progress = nullptr;
+  std::string inputs_digest, luks_uuid, root_fs_uuid, cmdline, base_sha256;
+  fs::path base_raw, esp_img, boot_img, root_img, root_luks, disk_raw, key_path, manifest_path;
+  Extent esp, boot, root;
+  std::string os_distro, os_version;
+  uint64_t root_size = 0;
+  std::string kernel_sha384, initrd_sha384, kernel_name, initrd_name;
+  LuksInfo luks;
+  core::Secret key;
+  bool key_generated = false;
+  core::Secret recovery;
+  Json manifest;
+  std::unique_ptr<core::AtomicFile> image_tmp;
+};
+
+core::Result<std::string> file_digest(const fs::path& path, const char* algorithm) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return core::fail(Category::invalid_input, "image.file.unreadable",
+                      path.string() + ": " + std::strerror(errno));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_get_digestbyname(algorithm), nullptr);
+  std::vector<unsigned char> buf(4 * mib);
+  ssize_t n;
+  while ((n = ::read(fd, buf.data(), buf.size())) > 0)
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0)
+    return core::fail(Category::failed, "image.file.read", path.string() + ": " + std::strerror(errno));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  return core::to_hex(core::Bytes(md, md + len));
+}
+
+static std::string sha256_hex(std::string_view data) {
+  unsigned char md[32];
+  EVP_Digest(data.data(), data.size(), md, nullptr, EVP_sha256(), nullptr);
+  return core::to_hex(core::Bytes(md, md + 32));
+}
+
+std::string derive_uuid(const std::string& digest_hex, const std::string& purpose) {
+  auto h = sha256_hex(digest_hex + "\n" + purpose);
+  auto bytes = *core::from_hex(h.substr(0, 32));
+  bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0f) | 0x50); // version 5 layout
+  bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3f) | 0x80); // RFC 4122 variant
+  auto hex = core::to_hex(bytes);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
+         "-" + hex.substr(20, 12);
+}
+
+std::string kernel_cmdline_for(const ImageConfig& config) {
+  std::string cmdline = "root=/dev/mapper/root ro";
+  if (config.module_sig_enforce) cmdline += " module.sig_enforce=1";
+  if (config.disable_getty)
+    cmdline += " systemd.mask=getty@tty1.service systemd.mask=serial-getty@ttyS0.service";
+  if (!config.kernel_cmdline.empty()) cmdline += " " + config.kernel_cmdline;
+  return cmdline;
+}
+
+namespace {
+
+// Everything that decides the image's content, hashed; the key never is.
+std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_sha) {
+  Json j = c.to_json();
+  j.erase("output");
+  j["base"] = base_sha;
+  Json contents = Json::object();
+  auto add = [&](const fs::path& p) {
+    auto d = file_digest(p, "SHA256");
+    contents[p.string()] = d ? *d : std::string("unreadable");
+  };
+  for (auto& f : c.files) add(f.source);
+  for (auto& d : c.debs) add(d);
+  if (!c.unlock.ca_cert.empty()) add(c.unlock.ca_cert);
+  for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount", "grub-cmdline.cfg",
+                    "verify-volume.service", "volume.mount", "sshd-hardening.conf"})
+    add(template_dir() / "image" / (std::string(name) + ".mustache"));
+  j["file_contents"] = contents;
+  j["tdxctl_version"] = core::build_info::version;
+  return sha256_hex(j.dump());
+}
+
+void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uint64_t to_off,
+                uint64_t length) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  int out = ::open(to.c_str(), O_WRONLY | O_CLOEXEC);
+  if (in < 0 || out < 0) {
+    if (in >= 0) ::close(in);
+    if (out >= 0) ::close(out);
+    throw Failure(Category::failed, "image.copy.open",
+                  "cannot open " + from.string() + " or " + to.string() + ": " + std::strerror(errno));
+  }
+  auto in_off = static_cast<off64_t>(from_off), out_off = static_cast<off64_t>(to_off);
+  uint64_t left = length;
+  while (left > 0) {
+    // copy_file_range keeps it in the kernel (and reflinks where the fs can).
+    ssize_t n = copy_file_range(in, &in_off, out, &out_off, std::min<uint64_t>(left, 1ull << 30), 0);
+    if (n <= 0) {
+      int e = errno;
+      ::close(in);
+      ::close(out);
+      throw Failure(Category::failed, "image.copy", "copying " + from.string() + " to " + to.string() +
+                                                        ": " + (n == 0 ? "short read" : std::strerror(e)));
+    }
+    left -= static_cast<uint64_t>(n);
+  }
+  ::fsync(out);
+  ::close(in);
+  ::close(out);
+}
+
+void make_sparse(const fs::path& path, uint64_t size) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw Failure(Category::failed, "image.file.create", path.string() + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+// ---- stage: inspect --------------------------------------------------------
+
+void inspect_base(BuildState& s) {
+  Guestfs g;
+  g.add_drive(s.base_raw, true);
+  g.launch();
+  auto roots = take_strings(guestfs_inspect_os(g.get()));
+  if (roots.size() != 1)
+    throw Failure(Category::invalid_input, "image.base.layout",
+                  s.request.config.base.string() + ": expected one Linux root filesystem, found " +
+                      std::to_string(roots.size()),
+                  "use a cloud image with an ext4 root, a separate /boot and an EFI system partition");
+  auto root_dev = roots.front();
+  char* distro = guestfs_inspect_get_distro(g.get(), root_dev.c_str());
+  s.os_distro = distro ? distro : "unknown";
+  std::free(distro);
+  int major = guestfs_inspect_get_major_version(g.get(), root_dev.c_str());
+  int minor = guestfs_inspect_get_minor_version(g.get(), root_dev.c_str());
+  s.os_version = std::to_string(major) + "." + std::to_string(minor);
+
+  auto mounts = take_strings(guestfs_inspect_get_mountpoints(g.get(), root_dev.c_str()));
+  std::string boot_dev, esp_dev;
+  for (size_t i = 0; i + 1 < mounts.size(); i += 2) {
+    if (mounts[i] == "/boot") boot_dev = mounts[i + 1];
+    if (mounts[i] == "/boot/efi") esp_dev = mounts[i + 1];
+  }
+  for (auto& part : g.list_partitions()) {
+    int n = guestfs_part_to_partnum(g.get(), part.c_str());
+    char* type = guestfs_part_get_gpt_type(g.get(), "/dev/sda", n);
+    if (type && esp_dev.empty() && strcasecmp(type, esp_type) == 0) esp_dev = part;
+    std::free(type);
+  }
+  auto layout_error = [&](const std::string& what) {
+    return Failure(Category::invalid_input, "image.base.layout",
+                   s.request.config.base.string() + ": " + what,
+                   "the base must be a GPT disk with an ext4 root, an ext4 /boot and an EFI "
+                   "system partition (the Ubuntu cloud image layout)");
+  };
+  if (boot_dev.empty()) throw layout_error("no separate /boot partition in /etc/fstab");
+  if (esp_dev.empty()) throw layout_error("no EFI system partition");
+  if (g.vfs_type(root_dev) != "ext4") throw layout_error("the root filesystem is not ext4");
+
+  // dm-crypt with 4096-byte sectors needs filesystem blocks of at least that.
+  auto tune = take_strings(guestfs_tune2fs_l(g.get(), root_dev.c_str()));
+  uint64_t block_size = 0, block_count = 0;
+  for (size_t i = 0; i + 1 < tune.size(); i += 2) {
+    if (tune[i] == "Block size") block_size = std::stoull(tune[i + 1]);
+    if (tune[i] == "Block count") block_count = std::stoull(tune[i + 1]);
+  }
+  if (block_size < 4096)
+    throw layout_error("the root filesystem's block size is " + std::to_string(block_size) +
+                       "; 4096 is needed for 4096-byte encryption sectors");
+
+  auto* parts = guestfs_part_list(g.get(), "/dev/sda");
+  if (!parts) g.check(-1, "image.base.partitions", "reading the partition table");
+  auto extent = [&](const std::string& dev) {
+    int n = guestfs_part_to_partnum(g.get(), dev.c_str());
+    for (uint32_t i = 0; i < parts->len; ++i)
+      if (parts->val[i].part_num == n)
+        return Extent{dev, parts->val[i].part_start, parts->val[i].part_size};
+    throw layout_error(dev + " is not a partition of the base disk");
+  };
+  s.root = extent(root_dev);
+  s.boot = extent(boot_dev);
+  s.esp = extent(esp_dev);
+  guestfs_free_partition_list(parts);
+
+  uint64_t fs_bytes = block_size * block_count;
+  uint64_t wanted = s.request.config.root_size ? s.request.config.root_size : (s.root.size & ~4095ull);
+  if (wanted < fs_bytes)
+    throw Failure(Category::invalid_input, "image.root_size.too_small",
+                  "root_size " + std::to_string(wanted) + " bytes is smaller than the base root "
+                  "filesystem (" + std::to_string(fs_bytes) + " bytes)",
+                  "raise root_size in image.yaml");
+  s.root_size = wanted;
+  spdlog::info("base: {} {} root {} /boot {} ESP {}", s.os_distro, s.os_version, root_dev, boot_dev,
+                  esp_dev);
+}
+
+// ---- stage: customise ------------------------------------------------------
+
+void customise_root(BuildState& s) {
+  const auto& c = s.request.config;
+  Guestfs g;
+  g.add_drive(s.root_img, false);
+  g.add_drive(s.boot_img, false);
+  g.add_drive(s.esp_img, false);
+  g.launch();
+  // resize2fs and tune2fs -U both insist on a freshly checked filesystem.
+  g.check(guestfs_e2fsck_f(g.get(), "/dev/sda"), "image.root.fsck", "checking the root filesystem");
+  g.check(guestfs_resize2fs(g.get(), "/dev/sda"), "image.root.resize", "growing the root filesystem");
+  g.check(guestfs_set_uuid(g.get(), "/dev/sda", s.root_fs_uuid.c_str()), "image.root.uuid",
+          "setting the root filesystem UUID");
+  g.mount("/dev/sda", "/", false);
+  g.mount("/dev/sdb", "/boot", false);
+  g.mount("/dev/sdc", "/boot/efi", false);
+
+  auto mkdir_p = [&](const std::string& dir) {
+    g.check(guestfs_mkdir_p(g.get(), dir.c_str()), "image.guest.mkdir", "creating " + dir);
+  };
+  auto put = [&](const std::string& path, const std::string& content, int mode) {
+    mkdir_p(fs::path(path).parent_path().string());
+    g.write(path, content, mode);
+  };
+  auto run = [&](const std::string& script) { return g.sh(script); };
+  auto quote = [](const std::string& s) { return core::shell_quote(s); };
+
+  // 1. Operator files, with owner and mode.
+  for (auto& f : c.files) {
+    mkdir_p(fs::path(f.dest).parent_path().string());
+    g.check(guestfs_upload(g.get(), f.source.c_str(), f.dest.c_str()), "image.guest.upload",
+            "uploading " + f.source.string() + " to " + f.dest);
+    g.check(guestfs_chmod(g.get(), f.mode, f.dest.c_str()), "image.guest.chmod", "chmod " + f.dest);
+    run("chown " + quote(f.owner) + " " + quote(f.dest));
+  }
+  // 2. Local packages, offline.
+  if (!c.debs.empty()) {
+    mkdir_p("/var/cache/tdxctl-debs");
+    std::string list;
+    for (auto& d : c.debs) {
+      auto dest = "/var/cache/tdxctl-debs/" + d.filename().string();
+      g.check(guestfs_upload(g.get(), d.c_str(), dest.c_str()), "image.guest.upload", "uploading " + d.string());
+      list += " " + quote(dest);
+    }
+    run("DEBIAN_FRONTEND=noninteractive dpkg -i" + list + " && rm -rf /var/cache/tdxctl-debs");
+  }
+  // 3. Operator commands, in order.
+  for (auto& cmd : c.commands) run(cmd);
+  for (auto& u : c.enable_units) run("systemctl enable " + quote(u));
+  for (auto& u : c.disable_units) run("systemctl disable " + quote(u) + " ; systemctl mask " + quote(u));
+  for (auto& u : c.lock_users) run("usermod -L -e 1 -s /usr/sbin/nologin " + quote(u));
+
+  // 4. Hardening.
+  if (c.disable_cloud_init) put("/etc/cloud/cloud-init.disabled", "disabled by tdxctl image build\n", 0644);
+  if (c.disable_getty)
+    run("systemctl mask getty@tty1.service serial-getty@ttyS0.service 2>/dev/null || true");
+  if (c.disable_ssh_password)
+    put("/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
+
+  // 5. The unlock path and the volumes the guest expects.
+  std::map<std::string, std::string> unlock_values{
+      {"luks_uuid", s.luks_uuid},
+      {"nonce_endpoint", c.unlock.nonce_endpoint},
+      {"attestation_endpoint", c.unlock.attestation_endpoint},
+      {"ca_cert", c.unlock.ca_cert.empty() ? "" : "/etc/tdxctl/unlock-ca.pem"},
+      {"retries", std::to_string(c.unlock.retries)},
+      {"timeout_s", std::to_string(c.unlock.timeout_s)}};
+  if (!c.unlock.ca_cert.empty()) {
+    mkdir_p("/etc/tdxctl");
+    g.check(guestfs_upload(g.get(), c.unlock.ca_cert.c_str(), "/etc/tdxctl/unlock-ca.pem"),
+            "image.guest.upload", "uploading the unlock CA certificate");
+  }
+  put("/etc/tdxctl/unlock.conf", render_template("unlock.conf", unlock_values), 0644);
+  put("/etc/crypttab", render_template("crypttab", {{"luks_uuid", s.luks_uuid}}), 0644);
+  put("/etc/initramfs-tools/hooks/tdxctl", render_template("initramfs-hook", unlock_values), 0755);
+  put("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock",
+      render_template("unlock-premount", unlock_values), 0755);
+  mkdir_p("/usr/sbin");
+  g.check(guestfs_upload(g.get(), fs::canonical(s.request.tdxctl_binary).c_str(), "/usr/sbin/tdxctl"),
+          "image.guest.upload", "installing tdxctl into the image");
+  g.check(guestfs_chmod(g.get(), 0755, "/usr/sbin/tdxctl"), "image.guest.chmod", "chmod /usr/sbin/tdxctl");
+
+  for (auto& v : c.volumes) {
+    // systemd's unit name for a mount point: path escaped, / -> -.
+    auto where = v.mount.substr(1);
+    std::string mount_unit;
+    for (char ch : where) mount_unit += ch == '/' ? std::string("-") : ch == '-' ? std::string("\\x2d") : std::string(1, ch);
+    mount_unit += ".mount";
+    std::string label_escaped;
+    for (char ch : v.label) label_escaped += ch == '-' ? std::string("\\x2d") : std::string(1, ch);
+    std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount},
+                                         {"mount_unit", mount_unit}, {"label_escaped", label_escaped}};
+    put("/etc/systemd/system/tdxctl-verify-" + v.label + ".service",
+        render_template("verify-volume.service", vv), 0644);
+    put("/etc/systemd/system/" + mount_unit, render_template("volume.mount", vv), 0644);
+    mkdir_p(v.mount);
+    mkdir_p("/etc/systemd/system/local-fs.target.wants");
+    g.check(guestfs_ln_sf(g.get(), ("/etc/systemd/system/" + mount_unit).c_str(),
+                          ("/etc/systemd/system/local-fs.target.wants/" + mount_unit).c_str()),
+            "image.guest.link", "enabling " + mount_unit);
+  }
+
+  // 6. fstab: the root entry must exist and is replaced (the old regex
+  //    silently did nothing when it did not match).
+  auto fstab = g.cat("/etc/fstab");
+  std::istringstream in(fstab);
+  std::string line, out;
+  bool replaced = false;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string what, where;
+    fields >> what >> where;
+    if (!what.empty() && what[0] != '#' && where == "/") {
+      out += "/dev/mapper/root\t/\text4\terrors=remount-ro\t0 1\n";
+      replaced = true;
+    } else {
+      out += line + "\n";
+    }
+  }
+  if (!replaced)
+    throw Failure(Category::invalid_input, "image.base.fstab",
+                  s.request.config.base.string() + ": /etc/fstab has no entry for /");
+  put("/etc/fstab", out, 0644);
+
+  // 7. Kernel command line and boot files, regenerated inside the guest.
+  put("/etc/default/grub.d/90-tdxctl.cfg", render_template("grub-cmdline.cfg", {{"cmdline", s.cmdline}}), 0644);
+  put("/etc/kernel/cmdline", s.cmdline + "\n", 0644);
+  if (!g.exists("/usr/sbin/update-initramfs"))
+    throw Failure(Category::invalid_input, "image.base.initramfs_tools",
+                  s.request.config.base.string() + ": the guest has no update-initramfs",
+                  "install initramfs-tools and cryptsetup-initramfs in the base image");
+  run("update-initramfs -u -k all");
+  if (g.exists("/usr/sbin/update-grub")) run("update-grub");
+
+  // 8. Measured boot files, for the manifest.
+  auto boot = take_strings(guestfs_ls(g.get(), "/boot"));
+  for (auto& f : boot) {
+    if (f.rfind("vmlinuz-", 0) == 0 && s.kernel_name.empty()) s.kernel_name = f;
+    if (f.rfind("initrd.img-", 0) == 0 && s.initrd_name.empty()) s.initrd_name = f;
+  }
+  if (s.kernel_name.empty() || s.initrd_name.empty())
+    throw Failure(Category::invalid_input, "image.base.kernel", "no /boot/vmlinuz-* or /boot/initrd.img-* in the image");
+  s.kernel_sha384 = g.checksum("sha384", "/boot/" + s.kernel_name);
+  s.initrd_sha384 = g.checksum("sha384", "/boot/" + s.initrd_name);
+  g.check(guestfs_umount_all(g.get()), "image.guest.umount", "unmounting");
+  g.shutdown();
+}
+
+// ---- stage: disk layout -----------------------------------------------------
+
+void layout_disk(BuildState& s) {
+  uint64_t esp_size = (s.esp.size + mib - 1) / mib * mib;
+  uint64_t boot_size = (s.boot.size + mib - 1) / mib * mib;
+  uint64_t root_size = (luks_volume_size(s.root_size) + mib - 1) / mib * mib;
+  uint64_t esp_start = mib, boot_start = esp_start + esp_size, root_start = boot_start + boot_size;
+  uint64_t total = root_start + root_size + mib; // room for the backup GPT
+  make_sparse(s.disk_raw, total);
+  std::ostringstream script;
+  script << "label: gpt\nlabel-id: " << derive_uuid(s.inputs_digest, "disk") << "\nunit: sectors\n"
+         << "start=" << esp_start / 512 << ", size=" << esp_size / 512 << ", type=" << esp_type
+         << ", uuid=" << derive_uuid(s.inputs_digest, "part-esp") << ", name=\"esp\"\n"
+         << "start=" << boot_start / 512 << ", size=" << boot_size / 512 << ", type=" << xbootldr_type
+         << ", uuid=" << derive_uuid(s.inputs_digest, "part-boot") << ", name=\"boot\"\n"
+         << "start=" << root_start / 512 << ", size=" << root_size / 512 << ", type=" << linux_data_type
+         << ", uuid=" << derive_uuid(s.inputs_digest, "part-root") << ", name=\"root\"\n";
+  core::Command sfdisk{{"sfdisk", "--no-reread", "--no-tell-kernel", "-q", s.disk_raw.string()}};
+  sfdisk.stdin_data = script.str();
+  core::run_checked(*s.runner, sfdisk, "sfdisk (GPT layout)");
+  copy_range(s.esp_img, 0, s.disk_raw, esp_start, s.esp.size);
+  copy_range(s.boot_img, 0, s.disk_raw, boot_start, s.boot.size);
+  copy_range(s.root_luks, 0, s.disk_raw, root_start, fs::file_size(s.root_luks));
+}
+
+core::Secret random_key() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    throw Failure(Category::failed, "image.key.random", "OpenSSL could not generate a random key");
+  core::Secret key(core::to_hex(core::Bytes(raw, raw + sizeof raw)));
+  OPENSSL_cleanse(raw, sizeof raw);
+  return key;
+}
+
+} // namespace
+
+Json BuildPlan::manifest() const { return state->manifest; }
+
+BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runner,
+                          core::ProgressSink& progress) {
+  auto s = std::make_shared<BuildState>();
+  s->request = request;
+  s->runner = &runner;
+  s->progress = &progress;
+  const auto& c = request.config;
+  if (request.output.extension() != ".qcow2")
+    throw Failure(Category::usage, "image.output.name", request.output.string() + ": the output must end in .qcow2");
+  s->key_path = fs::path(request.output.string() + ".key");
+  s->manifest_path = fs::path(request.output.string() + ".manifest.json");
+  fs::path build_dir = request.build_dir.empty() ? fs::path(request.output.string() + ".build") : request.build_dir;
+  s->base_raw = build_dir / "base.raw";
+  s->esp_img = build_dir / "esp.img";
+  s->boot_img = build_dir / "boot.img";
+  s->root_img = build_dir / "root.img";
+  s->root_luks = build_dir / "root.luks";
+  s->disk_raw = build_dir / "disk.raw";
+
+  // Preconditions, all before anything is written.
+  if (!fs::is_regular_file(c.base))
+    throw Failure(Category::invalid_input, "image.base.missing", c.base.string() + ": no such base image");
+  if (!fs::is_directory(request.output.parent_path().empty() ? "." : request.output.parent_path()))
+    throw Failure(Category::invalid_input, "image.output.dir",
+                  request.output.parent_path().string() + ": the output directory does not exist");
+  auto base_sha = file_digest(c.base, "SHA256");
+  if (!base_sha) throw Failure(base_sha.error());
+  if (*base_sha != c.base_sha256)
+    throw Failure(Category::invalid_input, "image.base.checksum",
+                  c.base.string() + ": SHA-256 is " + *base_sha + ", image.yaml base.sha256 expects " +
+                      c.base_sha256,
+                  "use the base image the config pins, or update base.sha256");
+  s->base_sha256 = *base_sha;
+  s->inputs_digest = compute_inputs_digest(c, *base_sha);
+  s->luks_uuid = c.luks_uuid ? *c.luks_uuid : derive_uuid(s->inputs_digest, "luks");
+  s->root_fs_uuid = c.root_fs_uuid ? *c.root_fs_uuid : derive_uuid(s->inputs_digest, "rootfs");
+  s->cmdline = kernel_cmdline_for(c);
+
+  BuildPlan bp;
+  bp.state = s;
+  bp.inputs_digest = s->inputs_digest;
+  bp.luks_uuid = s->luks_uuid;
+  bp.root_fs_uuid = s->root_fs_uuid;
+  bp.kernel_cmdline = s->cmdline;
+
+  // Same inputs already built: nothing to do. Anything else at the output is refused.
+  if (fs::exists(request.output)) {
+    auto old = core::read_file(s->manifest_path);
+    if (old) {
+      try {
+        auto m = Json::parse(*old);
+        if (m.value("inputs_digest", "") == s->inputs_digest) {
+          bp.up_to_date = true;
+          s->manifest = m;
+        }
+      } catch (const Json::exception&) {
+      }
+    }
+    if (!bp.up_to_date) core::refuse_existing(request.output, request.force);
+  }
+  if (!bp.up_to_date) {
+    if (request.key_file) {
+      auto key = core::Secret::from_file(request.key_file->string(), "unlock key");
+      if (!key) throw Failure(key.error());
+      if (key->size() < 16)
+        throw Failure(Category::invalid_input, "image.key.short",
+                      request.key_file->string() + ": the unlock key must be at least 16 bytes");
+      s->key = std::move(*key);
+    } else {
+      core::refuse_existing(s->key_path, request.force);
+    }
+    if (request.recovery_file) {
+      auto rec = core::Secret::from_file(request.recovery_file->string(), "recovery passphrase");
+      if (!rec) throw Failure(rec.error());
+      s->recovery = std::move(*rec);
+    }
+    for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount"})
+      (void)render_template(name, {}); // a missing template fails now, not after the copy
+  }
+
+  auto done = [bp_up = bp.up_to_date] { return bp_up; };
+  auto add = [&](std::string id, std::string kind, std::string summary, Json detail, std::function<void()> apply,
+                 std::function<bool()> is_done = {}) {
+    bp.plan.add(core::Step{std::move(id), std::move(kind), std::move(summary), std::move(detail),
+                           is_done ? is_done : done, std::move(apply), {}});
+  };
+  add("image.build_dir", "file", "create the build directory " + build_dir.string(),
+      {{"path", build_dir.string()}}, [build_dir] { fs::create_directories(build_dir); });
+  core::Command convert{{"qemu-img", "convert", "-O", "raw", c.base.string(), s->base_raw.string()}};
+  auto stamp = fs::path(s->base_raw.string() + ".sha256");
+  add("base.convert", "command", "convert the base image to raw (kept for re-runs)",
+      {{"argv", convert.argv}},
+      [s, convert, stamp] {
+        core::run_checked(*s->runner, convert, "qemu-img convert");
+        core::write_file_atomic(stamp, s->base_sha256 + "\n", 0600, core::Force::yes);
+      },
+      [s, stamp, up = bp.up_to_date] {
+        if (up) return true;
+        auto st = core::read_file(stamp);
+        return st && *st == s->base_sha256 + "\n" && fs::exists(s->base_raw);
+      });
+  add("base.inspect", "check", "inspect the base image: root, /boot, ESP (libguestfs)",
+      {{"base", c.base.string()}}, [s] { inspect_base(*s); });
+  add("parts.extract", "file", "copy the root, /boot and ESP filesystems out of the base",
+      {{"root", s->root_img.string()}, {"boot", s->boot_img.string()}, {"esp", s->esp_img.string()}},
+      [s] {
+        make_sparse(s->esp_img, s->esp.size);
+        make_sparse(s->boot_img, s->boot.size);
+        make_sparse(s->root_img, s->root_size);
+        copy_range(s->base_raw, s->esp.start, s->esp_img, 0, s->esp.size);
+        copy_range(s->base_raw, s->boot.start, s->boot_img, 0, s->boot.size);
+        copy_range(s->base_raw, s->root.start, s->root_img, 0, std::min(s->root.size, s->root_size));
+      });
+  add("root.customise", "command",
+      "customise the plaintext root: files, packages, commands, units, hardening, unlock path, "
+      "kernel command line, initramfs (libguestfs)",
+      {{"luks_uuid", s->luks_uuid}, {"root_fs_uuid", s->root_fs_uuid}, {"kernel_cmdline", s->cmdline},
+       {"files", c.files.size()}, {"commands", c.commands}, {"debs", c.debs.size()}},
+      [s] { customise_root(*s); });
+  add("root.encrypt", "file", "encrypt the root into LUKS2 (aes-xts-plain64, 512-bit key, 4096-byte sectors, argon2id)",
+      {{"output", s->root_luks.string()}, {"luks_uuid", s->luks_uuid}, {"recovery_keyslot", request.recovery_file.has_value()}},
+      [s] {
+        if (!s->request.key_file) {
+          s->key = random_key();
+          s->key_generated = true;
+        }
+        LuksOptions o;
+        o.uuid = s->luks_uuid;
+        o.label = s->request.config.luks_label;
+        o.unlock_cost = s->request.unlock_cost;
+        o.recovery_cost = s->request.unlock_cost;
+        s->luks = core::value_or_throw(write_luks_volume(s->root_img, s->root_luks, s->key,
+                                                         s->recovery.empty() ? nullptr : &s->recovery, o,
+                                                         *s->progress));
+        fs::remove(s->root_img);
+      });
+  add("disk.layout", "command", "lay out the GPT disk: ESP, /boot, LUKS2 root (sfdisk)",
+      {{"disk", s->disk_raw.string()}}, [s] { layout_disk(*s); fs::remove(s->root_luks); });
+  add("image.write", "file",
+      std::string("write ") + request.output.string() + " (qcow2" + (c.compress ? ", compressed" : "") +
+          "), its manifest" + (request.key_file ? "" : " and the new unlock key (0600)"),
+      {{"output", request.output.string()}, {"manifest", s->manifest_path.string()},
+       {"key", request.key_file ? Json() : Json(s->key_path.string())}},
+      [s] {
+        const auto& req = s->request;
+        core::AtomicFile image(req.output, 0644, req.force);
+        image.close_fd();
+        std::vector<std::string> argv{"qemu-img", "convert", "-O", "qcow2"};
+        if (req.config.compress) argv.push_back("-c");
+        argv.insert(argv.end(), {s->disk_raw.string(), image.temp_path().string()});
+        core::run_checked(*s->runner, {argv}, "qemu-img convert to qcow2");
+        auto image_sha = core::value_or_throw(file_digest(image.temp_path(), "SHA256"));
+        const auto& c = req.config;
+        s->manifest = Json{
+            {"image", req.output.filename().string()},
+            {"image_sha256", image_sha},
+            {"base_sha256", s->base_sha256},
+            {"base_os", {{"distro", s->os_distro}, {"version", s->os_version}}},
+            {"luks", s->luks.to_json()},
+            {"root_fs_uuid", s->root_fs_uuid},
+            {"kernel", {{"file", s->kernel_name}, {"sha384", s->kernel_sha384}}},
+            {"initrd", {{"file", s->initrd_name}, {"sha384", s->initrd_sha384}}},
+            {"kernel_cmdline", s->cmdline},
+            {"tdxctl_version", core::build_info::version},
+            {"inputs_digest", s->inputs_digest},
+            {"endpoints", {{"nonce", c.unlock.nonce_endpoint}, {"attestation", c.unlock.attestation_endpoint}}},
+            {"volumes", c.to_json()["volumes"]}};
+        // Key first: an image whose key was lost would be useless.
+        if (s->key_generated)
+          core::write_file_atomic(s->key_path, std::string(s->key.reveal()) + "\n", 0600, req.force);
+        core::write_file_atomic(s->manifest_path, s->manifest.dump(2) + "\n", 0644, core::Force::yes);
+        image.commit();
+        fs::remove(s->disk_raw);
+        fs::remove(s->esp_img);
+        fs::remove(s->boot_img);
+      });
+  return bp;
+}
+
+} // namespace tdx::image

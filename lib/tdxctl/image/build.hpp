@@ -1,0 +1,54 @@
+#pragma once
+// tdxctl image build: base qcow2 + image.yaml -> LUKS2-rooted TD image,
+// as a core::Plan of stages (see build.cpp for the order and why).
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/plan.hpp"
+#include "tdxctl/core/progress.hpp"
+#include "tdxctl/core/runner.hpp"
+#include "tdxctl/image/image_config.hpp"
+#include "tdxctl/image/luks_writer.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace tdx::image {
+
+struct BuildRequest {
+  ImageConfig config;
+  std::filesystem::path output;                     // final .qcow2 (config.output unless overridden)
+  std::optional<std::filesystem::path> key_file;    // unlock key; else a fresh one in OUTPUT.key
+  std::optional<std::filesystem::path> recovery_file; // optional recovery passphrase
+  std::filesystem::path build_dir;                  // default OUTPUT.build
+  std::filesystem::path tdxctl_binary = "/proc/self/exe"; // installed as /usr/sbin/tdxctl
+  Argon2Cost unlock_cost;
+  core::Force force = core::Force::no;
+};
+
+struct BuildState; // shared between the plan's steps
+
+struct BuildPlan {
+  core::Plan plan;
+  std::shared_ptr<BuildState> state;
+  std::string inputs_digest;
+  std::string luks_uuid, root_fs_uuid, kernel_cmdline;
+  bool up_to_date = false; // the output exists and was built from the same inputs
+  core::Json manifest() const; // after apply (or the existing one when up to date)
+};
+
+// Validates everything that can fail before output appears (base checksum,
+// existing output, key file, templates) and returns the stages to run.
+BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runner,
+                          core::ProgressSink& progress);
+
+// The kernel command line the image boots with (fixed by the config).
+std::string kernel_cmdline_for(const ImageConfig& config);
+
+// A name-based UUID (the version 5 layout over SHA-256) from a digest and a purpose.
+std::string derive_uuid(const std::string& digest_hex, const std::string& purpose);
+
+// Streaming SHA-256 / SHA-384 of a file, lowercase hex.
+core::Result<std::string> file_digest(const std::filesystem::path& path, const char* algorithm);
+
+} // namespace tdx::image

@@ -1,0 +1,55 @@
+#pragma once
+// A libguestfs handle with RAII, errors turned into Failure, and the string
+// lists of the C API turned into vectors. The appliance runs the real Linux
+// kernel (dm-crypt, ext4, vfat), so nothing here needs root or host mounts.
+
+#include "tdxctl/core/error.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+struct guestfs_h;
+
+namespace tdx::image {
+
+class Guestfs {
+public:
+  Guestfs(); // Failure when libguestfs cannot create a handle
+  ~Guestfs();
+  Guestfs(const Guestfs&) = delete;
+  Guestfs& operator=(const Guestfs&) = delete;
+
+  guestfs_h* get() const { return m_g; }
+  void add_drive(const std::filesystem::path& path, bool readonly, const std::string& format = "raw");
+  void launch();
+
+  // Throws Failure(code) naming `what` and libguestfs' last error when rc < 0.
+  int check(int rc, const std::string& code, const std::string& what) const;
+  std::string last_error() const;
+
+  std::vector<std::string> list_partitions();
+  std::string vfs_type(const std::string& device);
+  std::string vfs_uuid(const std::string& device);
+  // Opens a LUKS device as /dev/mapper/<name>; the key travels over the
+  // libguestfs channel, never through argv or logs. Returns false when the
+  // key does not open it.
+  bool luks_open(const std::string& device, std::string_view key, const std::string& name,
+                 bool readonly);
+  void mount(const std::string& device, const std::string& where, bool readonly);
+  bool exists(const std::string& path);
+  std::string cat(const std::string& path);
+  std::string checksum(const std::string& type, const std::string& path);
+  std::vector<std::string> command(const std::vector<std::string>& argv);
+  std::string sh(const std::string& script);
+  void write(const std::string& path, std::string_view content, int mode);
+  void shutdown();
+
+private:
+  guestfs_h* m_g = nullptr;
+};
+
+// Frees a NULL-terminated string list from libguestfs into a vector.
+std::vector<std::string> take_strings(char** list);
+
+} // namespace tdx::image

@@ -1,0 +1,264 @@
+// image.yaml parsing. Validation happens here, once, with the YamlReader's
+// file:line:col + dotted-key errors, so the pipeline can assume a sound
+// config and an operator sees every mistake in one run. Defaults keep the
+// guest contracts of the scripts tdxctl replaces: the three volume labels
+// and mount points, and hardening switched on.
+#include "tdxctl/image/image_config.hpp"
+
+#include "tdxctl/config/yaml_reader.hpp"
+#include "tdxctl/core/fs.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+namespace tdx::image {
+
+namespace {
+
+const std::regex uuid_re("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+const std::regex sha256_re("^[0-9a-f]{64}$");
+const std::regex unit_re("^[A-Za-z0-9@._:-]+\\.(service|socket|timer|target|mount|path)$");
+const std::regex user_re("^[a-z_][a-z0-9_-]*$");
+const std::regex owner_re("^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$");
+const std::regex label_re("^[A-Za-z0-9_-]{1,16}$");
+
+std::filesystem::path relative_to(const std::filesystem::path& yaml, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : yaml.parent_path() / path;
+}
+
+bool https_url(const std::string& s) { return s.rfind("https://", 0) == 0 && s.size() > 8; }
+
+} // namespace
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+    if (value > (UINT64_MAX - 9) / 10) return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  auto unit = text.substr(i);
+  int shift = 0;
+  if (unit == "" || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KiB") shift = 10;
+  else if (unit == "M" || unit == "MiB") shift = 20;
+  else if (unit == "G" || unit == "GiB") shift = 30;
+  else if (unit == "T" || unit == "TiB") shift = 40;
+  else return std::nullopt;
+  if (shift && value > (UINT64_MAX >> shift)) return std::nullopt;
+  return value << shift;
+}
+
+core::Json ImageConfig::to_json() const {
+  core::Json files_json = core::Json::array();
+  for (auto& f : files)
+    files_json.push_back({{"source", f.source.string()}, {"dest", f.dest}, {"owner", f.owner},
+                          {"mode", f.mode}});
+  core::Json vols = core::Json::array();
+  for (auto& v : volumes) vols.push_back({{"label", v.label}, {"mount", v.mount}});
+  core::Json debs_json = core::Json::array();
+  for (auto& d : debs) debs_json.push_back(d.string());
+  return {{"base", base.string()},
+          {"base_sha256", base_sha256},
+          {"output", output.string()},
+          {"root_size", root_size},
+          {"compress", compress},
+          {"hostname", hostname},
+          {"kernel_cmdline", kernel_cmdline},
+          {"luks_uuid", luks_uuid ? core::Json(*luks_uuid) : core::Json()},
+          {"root_fs_uuid", root_fs_uuid ? core::Json(*root_fs_uuid) : core::Json()},
+          {"luks_label", luks_label},
+          {"files", files_json},
+          {"commands", commands},
+          {"debs", debs_json},
+          {"enable_units", enable_units},
+          {"disable_units", disable_units},
+          {"lock_users", lock_users},
+          {"hardening",
+           {{"disable_cloud_init", disable_cloud_init},
+            {"disable_getty", disable_getty},
+            {"disable_ssh_password", disable_ssh_password},
+            {"module_sig_enforce", module_sig_enforce}}},
+          {"volumes", vols},
+          {"unlock",
+           {{"nonce_endpoint", unlock.nonce_endpoint},
+            {"attestation_endpoint", unlock.attestation_endpoint},
+            {"ca_cert", unlock.ca_cert.string()},
+            {"retries", unlock.retries},
+            {"timeout_s", unlock.timeout_s}}}};
+}
+
+ImageConfig parse_image_config(std::string_view text, const std::filesystem::path& name) {
+  auto reader = config::YamlReader::parse(text, name.string());
+  auto root = reader.root();
+  ImageConfig c;
+  c.source = name;
+  root.allow_only({"base", "output", "root_size", "compress", "hostname", "kernel_cmdline", "luks",
+                   "root_fs_uuid", "customize", "hardening", "volumes", "unlock"});
+
+  auto base = root.section("base");
+  base.allow_only({"path", "sha256"});
+  if (!base.present()) root.error("", "missing key 'base' (the base image: path and sha256)");
+  if (auto p = base.str("path")) c.base = relative_to(name, *p);
+  else if (base.present()) base.error("", "missing key 'path'");
+  if (auto s = base.str("sha256")) {
+    std::string lower = *s;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (!std::regex_match(lower, sha256_re)) base.error("sha256", "expected 64 hex digits");
+    c.base_sha256 = lower;
+  } else if (base.present()) base.error("", "missing key 'sha256' (pin the base image)");
+
+  if (auto o = root.str("output")) {
+    c.output = relative_to(name, *o);
+    if (c.output.extension() != ".qcow2") root.error("output", "expected a path ending in .qcow2");
+  }
+  if (auto s = root.str("root_size")) {
+    auto v = parse_size(*s);
+    if (!v || *v < (64ull << 20)) root.error("root_size", "expected a size of at least 64M like 2G or 4096M");
+    else c.root_size = (*v + 4095) & ~uint64_t{4095};
+  }
+  if (auto b = root.boolean("compress")) c.compress = *b;
+  if (auto h = root.str("hostname")) {
+    if (!std::regex_match(*h, std::regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")))
+      root.error("hostname", "expected a hostname label (a-z, 0-9, -)");
+    c.hostname = *h;
+  }
+  if (auto k = root.str("kernel_cmdline")) {
+    if (k->find_first_of("\"\n'") != std::string::npos)
+      root.error("kernel_cmdline", "quotes and newlines are not allowed");
+    c.kernel_cmdline = *k;
+  }
+  auto luks = root.section("luks");
+  luks.allow_only({"uuid", "label"});
+  if (auto u = luks.str("uuid")) {
+    if (!std::regex_match(*u, uuid_re)) luks.error("uuid", "expected a lowercase UUID");
+    c.luks_uuid = *u;
+  }
+  if (auto l = luks.str("label")) {
+    if (!std::regex_match(*l, label_re)) luks.error("label", "expected 1-16 of A-Z a-z 0-9 _ -");
+    c.luks_label = *l;
+  }
+  if (auto u = root.str("root_fs_uuid")) {
+    if (!std::regex_match(*u, uuid_re)) root.error("root_fs_uuid", "expected a lowercase UUID");
+    c.root_fs_uuid = *u;
+  }
+
+  auto cust = root.section("customize");
+  cust.allow_only({"files", "commands", "debs", "enable_units", "disable_units", "lock_users"});
+  for (auto& f : cust.sections("files")) {
+    f.allow_only({"src", "dest", "owner", "mode"});
+    FileCopy copy;
+    auto src = f.str("src"), dest = f.str("dest");
+    if (!src) f.error("", "missing key 'src'");
+    else {
+      copy.source = relative_to(name, *src);
+      if (!std::filesystem::is_regular_file(copy.source))
+        f.error("src", "no such file: " + copy.source.string());
+    }
+    if (!dest) f.error("", "missing key 'dest'");
+    else if (dest->empty() || dest->front() != '/' || dest->find("..") != std::string::npos)
+      f.error("dest", "expected an absolute guest path without '..'");
+    else copy.dest = *dest;
+    if (auto o = f.str("owner")) {
+      if (!std::regex_match(*o, owner_re)) f.error("owner", "expected user:group");
+      copy.owner = *o;
+    }
+    if (auto m = f.str("mode")) {
+      try {
+        size_t used = 0;
+        int mode = std::stoi(*m, &used, 8);
+        if (used != m->size() || mode < 0 || mode > 07777) throw std::out_of_range("mode");
+        copy.mode = mode;
+      } catch (const std::exception&) {
+        f.error("mode", "expected an octal mode like 0644, got '" + *m + "'");
+      }
+    }
+    c.files.push_back(copy);
+  }
+  if (auto cmds = cust.strings("commands")) c.commands = *cmds;
+  if (auto debs = cust.strings("debs"))
+    for (size_t i = 0; i < debs->size(); ++i) {
+      auto p = relative_to(name, (*debs)[i]);
+      if (p.extension() != ".deb" || !std::filesystem::is_regular_file(p))
+        cust.error("debs", "entry " + std::to_string(i) + ": no such .deb file: " + p.string());
+      c.debs.push_back(p);
+    }
+  auto units = [&](const char* key, std::vector<std::string>& into) {
+    if (auto list = cust.strings(key))
+      for (auto& u : *list) {
+        if (!std::regex_match(u, unit_re))
+          cust.error(key, "'" + u + "' is not a systemd unit name (name.service, .timer, ...)");
+        into.push_back(u);
+      }
+  };
+  units("enable_units", c.enable_units);
+  units("disable_units", c.disable_units);
+  if (auto users = cust.strings("lock_users"))
+    for (auto& u : *users) {
+      if (!std::regex_match(u, user_re)) cust.error("lock_users", "'" + u + "' is not a user name");
+      c.lock_users.push_back(u);
+    }
+
+  auto hard = root.section("hardening");
+  hard.allow_only({"disable_cloud_init", "disable_getty", "disable_ssh_password", "module_sig_enforce"});
+  if (auto b = hard.boolean("disable_cloud_init")) c.disable_cloud_init = *b;
+  if (auto b = hard.boolean("disable_getty")) c.disable_getty = *b;
+  if (auto b = hard.boolean("disable_ssh_password")) c.disable_ssh_password = *b;
+  if (auto b = hard.boolean("module_sig_enforce")) c.module_sig_enforce = *b;
+
+  if (root.has("volumes")) {
+    for (auto& v : root.sections("volumes")) {
+      v.allow_only({"label", "mount"});
+      VolumeMount m;
+      auto label = v.str("label"), mount = v.str("mount");
+      if (!label || !std::regex_match(*label, label_re))
+        v.error(label ? "label" : "", "expected key 'label' of 1-16 of A-Z a-z 0-9 _ -");
+      else m.label = *label;
+      if (!mount || mount->empty() || mount->front() != '/')
+        v.error(mount ? "mount" : "", "expected key 'mount' with an absolute path");
+      else m.mount = *mount;
+      c.volumes.push_back(m);
+    }
+  } else {
+    c.volumes = {{"tdx-config", "/var/config"},
+                 {"tdx-cache", "/var/snap"},
+                 {"containerd-cache", "/var/lib/rancher/k3s/agent/containerd"}};
+  }
+
+  auto unlock = root.section("unlock");
+  unlock.allow_only({"nonce_endpoint", "attestation_endpoint", "ca_cert", "retries", "timeout_s"});
+  if (!unlock.present()) root.error("", "missing key 'unlock' (the key release endpoints)");
+  for (auto [key, into] : {std::pair{"nonce_endpoint", &c.unlock.nonce_endpoint},
+                           std::pair{"attestation_endpoint", &c.unlock.attestation_endpoint}}) {
+    if (auto u = unlock.str(key)) {
+      if (!https_url(*u)) unlock.error(key, "expected an https:// URL");
+      *into = *u;
+    } else if (unlock.present()) {
+      unlock.error("", std::string("missing key '") + key + "'");
+    }
+  }
+  if (auto ca = unlock.str("ca_cert")) {
+    c.unlock.ca_cert = relative_to(name, *ca);
+    if (!std::filesystem::is_regular_file(c.unlock.ca_cert))
+      unlock.error("ca_cert", "no such file: " + c.unlock.ca_cert.string());
+  }
+  if (auto r = unlock.integer("retries", 1, 100)) c.unlock.retries = static_cast<int>(*r);
+  if (auto t = unlock.integer("timeout_s", 1, 3600)) c.unlock.timeout_s = static_cast<int>(*t);
+
+  reader.check();
+  return c;
+}
+
+ImageConfig load_image_config(const std::filesystem::path& path) {
+  auto text = core::read_file(path);
+  if (!text)
+    throw core::Failure(core::Category::invalid_input, "image.config.unreadable",
+                        text.error().message, "pass image.yaml with -c/--config");
+  return parse_image_config(*text, path);
+}
+
+} // namespace tdx::image

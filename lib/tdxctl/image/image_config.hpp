@@ -1,0 +1,66 @@
+#pragma once
+// image.yaml: what `tdxctl image build` makes (see tdxctl-image(1)).
+
+#include "tdxctl/core/output.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tdx::image {
+
+struct FileCopy {
+  std::filesystem::path source; // on the build host, relative to image.yaml
+  std::string dest;             // absolute path in the guest
+  std::string owner = "root:root";
+  int mode = 0644;
+};
+
+struct VolumeMount {
+  std::string label; // filesystem label the host gives the volume
+  std::string mount; // where the guest mounts it
+};
+
+struct UnlockSettings {
+  std::string nonce_endpoint;       // https:// URL
+  std::string attestation_endpoint; // https:// URL
+  std::filesystem::path ca_cert;    // PEM, for TLS to both endpoints (empty: system CAs)
+  int retries = 3;
+  int timeout_s = 30;
+};
+
+struct ImageConfig {
+  std::filesystem::path source; // the image.yaml itself
+  std::filesystem::path base;
+  std::string base_sha256;      // lowercase hex
+  std::filesystem::path output; // .qcow2
+  uint64_t root_size = 0;       // bytes of root filesystem; 0: the base root's size
+  bool compress = false;
+  std::string hostname;
+  std::string kernel_cmdline;   // extra arguments after root=/cryptdevice ones
+  std::optional<std::string> luks_uuid;    // fixed; else derived from the inputs digest
+  std::optional<std::string> root_fs_uuid; // fixed; else derived from the inputs digest
+  std::string luks_label = "tdx-root";
+  std::vector<FileCopy> files;
+  std::vector<std::string> commands;
+  std::vector<std::filesystem::path> debs;
+  std::vector<std::string> enable_units, disable_units, lock_users;
+  bool disable_cloud_init = true, disable_getty = true, disable_ssh_password = true,
+       module_sig_enforce = true;
+  std::vector<VolumeMount> volumes;
+  UnlockSettings unlock;
+
+  core::Json to_json() const;
+};
+
+// Parses and validates image.yaml, collecting every error with file:line:col
+// and the dotted key; Failure(invalid_input) if any.
+ImageConfig load_image_config(const std::filesystem::path& path);
+ImageConfig parse_image_config(std::string_view text, const std::filesystem::path& name);
+
+// "4G", "512M", "1073741824": bytes, or nullopt.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+} // namespace tdx::image

@@ -1,0 +1,187 @@
+// Reading a built image back without trusting the build: the partition table
+// and the LUKS2 header come from the image itself (libguestfs read-only, the
+// header parsed by libcryptsetup), the manifest is only compared against
+// them. verify goes further and decrypts with the kernel's dm-crypt, so a
+// mistake in the userspace encryption path cannot hide behind our own code.
+#include "tdxctl/image/inspect.hpp"
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/image/build.hpp"
+#include "tdxctl/image/guestfs_session.hpp"
+#include "tdxctl/image/luks_writer.hpp"
+
+#include <guestfs.h>
+
+#include <algorithm>
+#include <array>
+
+namespace tdx::image {
+
+namespace fs = std::filesystem;
+using core::Category;
+using core::Failure;
+using core::Json;
+
+namespace {
+
+std::string image_format(const fs::path& image, core::ProcessRunner& runner) {
+  auto info = core::run_checked(runner, {{"qemu-img", "info", "--output=json", image.string()}}, "qemu-img info");
+  try {
+    return Json::parse(info.out).value("format", "raw");
+  } catch (const Json::exception& e) {
+    throw Failure(Category::failed, "image.qemu_img.json", std::string("qemu-img info output: ") + e.what());
+  }
+}
+
+std::string find_luks(Guestfs& g) {
+  for (auto& p : g.list_partitions())
+    if (g.vfs_type(p) == "crypto_LUKS") return p;
+  throw Failure(Category::invalid_input, "image.no_luks", "no LUKS partition in the image",
+                "is this an image made by tdxctl image build?");
+}
+
+} // namespace
+
+void InspectReport::print(std::ostream& out) const {
+  out << "image:  " << doc["image"].get<std::string>() << " (" << doc["format"].get<std::string>() << ", "
+      << doc["virtual_size"].get<uint64_t>() << " bytes)\n";
+  core::Table t({"PARTITION", "NAME", "FS", "SIZE"});
+  for (auto& p : doc["partitions"])
+    t.row({p["device"], p["name"], p["filesystem"], std::to_string(p["size"].get<uint64_t>())});
+  t.print(out);
+  if (doc.contains("luks")) {
+    auto& l = doc["luks"];
+    out << "luks:   " << l["uuid"].get<std::string>() << " " << l["cipher"].get<std::string>() << " "
+        << l["key_bits"] << "-bit, " << l["sector_size"] << "-byte sectors, " << l["keyslots"].size()
+        << " keyslot(s)\n";
+  }
+  out << "manifest: " << doc["manifest"]["status"].get<std::string>() << "\n";
+}
+
+InspectReport inspect_image(const fs::path& image, core::ProcessRunner& runner) {
+  if (!fs::is_regular_file(image))
+    throw Failure(Category::invalid_input, "image.missing", image.string() + ": no such image");
+  InspectReport r;
+  auto format = image_format(image, runner);
+  Guestfs g;
+  g.add_drive(image, true, format);
+  g.launch();
+  r.doc["image"] = image.string();
+  r.doc["format"] = format;
+  r.doc["virtual_size"] = guestfs_blockdev_getsize64(g.get(), "/dev/sda");
+  Json parts = Json::array();
+  for (auto& p : g.list_partitions()) {
+    int n = guestfs_part_to_partnum(g.get(), p.c_str());
+    char* name = guestfs_part_get_name(g.get(), "/dev/sda", n);
+    parts.push_back({{"device", p},
+                     {"name", name ? name : ""},
+                     {"filesystem", g.vfs_type(p)},
+                     {"uuid", g.vfs_uuid(p)},
+                     {"size", guestfs_blockdev_getsize64(g.get(), p.c_str())}});
+    std::free(name);
+  }
+  r.doc["partitions"] = parts;
+  std::string luks_dev = find_luks(g);
+  core::TempDir tmp;
+  auto header = tmp / "luks-header";
+  // The LUKS2 metadata and keyslot area: what libcryptsetup needs to parse it.
+  g.check(guestfs_download_offset(g.get(), luks_dev.c_str(), header.c_str(), 0, 16 << 20),
+          "image.inspect.header", "reading the LUKS2 header");
+  r.doc["luks"] = core::value_or_throw(read_luks_header(header));
+  r.doc["luks"]["device"] = luks_dev;
+  g.shutdown();
+
+  fs::path manifest_path = image.string() + ".manifest.json";
+  Json check{{"path", manifest_path.string()}};
+  auto text = core::read_file(manifest_path);
+  if (!text) {
+    check["status"] = "absent";
+  } else {
+    try {
+      auto m = Json::parse(*text);
+      auto sha = core::value_or_throw(file_digest(image, "SHA256"));
+      std::vector<std::string> problems;
+      if (m.value("image_sha256", "") != sha) problems.push_back("image SHA-256 differs from the manifest");
+      if (m["luks"].value("uuid", "") != r.doc["luks"]["uuid"]) problems.push_back("LUKS UUID differs from the manifest");
+      check["image_sha256"] = sha;
+      check["kernel_cmdline"] = m.value("kernel_cmdline", "");
+      check["problems"] = problems;
+      check["status"] = problems.empty() ? "ok" : "mismatch";
+      r.manifest_ok = problems.empty();
+    } catch (const Json::exception& e) {
+      check["status"] = "invalid";
+      check["problems"] = {std::string("not JSON: ") + e.what()};
+      r.manifest_ok = false;
+    }
+  }
+  r.doc["manifest"] = check;
+  return r;
+}
+
+bool VerifyReport::ok() const {
+  return std::all_of(checks.begin(), checks.end(), [](auto& c) { return c.ok; });
+}
+
+Json VerifyReport::to_json() const {
+  Json list = Json::array();
+  for (auto& c : checks) list.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+  return {{"ok", ok()}, {"checks", list}};
+}
+
+void VerifyReport::print(std::ostream& out) const {
+  for (auto& c : checks) out << (c.ok ? "ok    " : "FAIL  ") << c.name << (c.detail.empty() ? "" : ": " + c.detail) << "\n";
+  out << (ok() ? "image verified\n" : "image verification FAILED\n");
+}
+
+VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
+  if (!fs::is_regular_file(image))
+    throw Failure(Category::invalid_input, "image.missing", image.string() + ": no such image");
+  core::RealRunner runner;
+  auto format = image_format(image, runner);
+  VerifyReport r;
+  Guestfs g;
+  g.add_drive(image, true, format);
+  g.launch();
+  auto luks_dev = find_luks(g);
+  auto uuid = g.vfs_uuid(luks_dev);
+  bool opened = g.luks_open(luks_dev, key.reveal(), "root", true);
+  r.checks.push_back({"luks.open", opened, opened ? luks_dev + " (UUID " + uuid + ")" : "the key does not open " + luks_dev});
+  if (!opened) return r;
+  std::array<const char*, 5> fsck_argv{"e2fsck", "-f", "-n", "/dev/mapper/root", nullptr};
+  char** fsck_out = guestfs_command_lines(g.get(), const_cast<char**>(fsck_argv.data()));
+  bool fsck = fsck_out != nullptr;
+  take_strings(fsck_out);
+  r.checks.push_back({"root.fsck", fsck, fsck ? "clean ext4" : g.last_error()});
+  g.mount("/dev/mapper/root", "/", true);
+  for (auto& p : g.list_partitions())
+    if (p != luks_dev && g.vfs_type(p) == "ext4") g.mount(p, "/boot", true);
+
+  auto has = [&](const std::string& path, const std::string& needle) {
+    if (!g.exists(path)) return false;
+    return g.cat(path).find(needle) != std::string::npos;
+  };
+  r.checks.push_back({"crypttab", has("/etc/crypttab", "UUID=" + uuid), "/etc/crypttab names UUID=" + uuid});
+  r.checks.push_back({"fstab", has("/etc/fstab", "/dev/mapper/root\t/\t"), "/ is /dev/mapper/root"});
+  r.checks.push_back({"unlock.conf", has("/etc/tdxctl/unlock.conf", "TDX_LUKS_UUID=" + uuid), "/etc/tdxctl/unlock.conf"});
+  r.checks.push_back({"unlock.script", g.exists("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock"),
+                      "init-premount/tdxctl-unlock"});
+  r.checks.push_back({"initramfs.hook", g.exists("/etc/initramfs-tools/hooks/tdxctl"), "hooks/tdxctl"});
+  r.checks.push_back({"tdxctl", g.exists("/usr/sbin/tdxctl"), "/usr/sbin/tdxctl"});
+  // What the hook put into the initramfs, read from the archive itself.
+  std::string initrd;
+  for (auto& f : take_strings(guestfs_ls(g.get(), "/boot")))
+    if (f.rfind("initrd.img-", 0) == 0) initrd = "/boot/" + f;
+  bool in_initrd = false;
+  std::string detail = "no /boot/initrd.img-*";
+  if (!initrd.empty()) {
+    auto files = take_strings(guestfs_initrd_list(g.get(), initrd.c_str()));
+    auto contains = [&](const std::string& f) { return std::find(files.begin(), files.end(), f) != files.end(); };
+    in_initrd = contains("scripts/init-premount/tdxctl-unlock") && contains("etc/tdxctl/unlock.conf");
+    detail = initrd + (in_initrd ? " carries the unlock script and config" : " lacks the unlock script or config");
+  }
+  r.checks.push_back({"initramfs.contents", in_initrd, detail});
+  g.shutdown();
+  return r;
+}
+
+} // namespace tdx::image

@@ -1,0 +1,94 @@
+// image/: image.yaml parsing with file:line:col + dotted-key errors, sizes,
+// derived UUIDs and the kernel command line.
+#include "support/fixtures.hpp"
+#include "tdxctl/image/build.hpp"
+#include "tdxctl/image/image_config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace tdx;
+
+namespace {
+const std::string sha(64, 'a');
+std::string valid_yaml() {
+  return "base:\n  path: base.qcow2\n  sha256: " + sha +
+         "\noutput: out/tdx.qcow2\nroot_size: 2G\nkernel_cmdline: console=ttyS0\n"
+         "customize:\n  commands: [\"echo hi > /etc/motd\"]\n  enable_units: [k3s.service]\n"
+         "  lock_users: [ubuntu]\n"
+         "unlock:\n  nonce_endpoint: https://keys.example/nonce\n"
+         "  attestation_endpoint: https://keys.example/attest\n  retries: 5\n";
+}
+std::string error_of(const std::string& text) {
+  try {
+    image::parse_image_config(text, "/cfg/image.yaml");
+  } catch (const core::Failure& f) {
+    CHECK(f.error().category == core::Category::invalid_input);
+    return f.error().message;
+  }
+  return "";
+}
+} // namespace
+
+TEST_CASE("a valid image.yaml parses with defaults for the guest contracts") {
+  auto c = image::parse_image_config(valid_yaml(), "/cfg/image.yaml");
+  CHECK(c.base == "/cfg/base.qcow2");
+  CHECK(c.base_sha256 == sha);
+  CHECK(c.output == "/cfg/out/tdx.qcow2");
+  CHECK(c.root_size == (2ull << 30));
+  CHECK(c.unlock.retries == 5);
+  CHECK(c.unlock.timeout_s == 30);
+  REQUIRE(c.volumes.size() == 3);
+  CHECK(c.volumes[0].label == "tdx-config");
+  CHECK(c.volumes[0].mount == "/var/config");
+  CHECK(c.volumes[2].mount == "/var/lib/rancher/k3s/agent/containerd");
+  CHECK(c.disable_ssh_password);
+  CHECK(image::kernel_cmdline_for(c) ==
+        "root=/dev/mapper/root ro module.sig_enforce=1 systemd.mask=getty@tty1.service "
+        "systemd.mask=serial-getty@ttyS0.service console=ttyS0");
+}
+
+TEST_CASE("image.yaml errors name file, line, column and the dotted key; all are reported") {
+  auto text = valid_yaml();
+  text.replace(text.find("retries: 5"), 10, "retries: many");
+  text.replace(text.find("https://keys.example/nonce"), 26, "http://keys.example/nonce");
+  text += "colour: blue\n";
+  auto msg = error_of(text);
+  CHECK(msg.find("/cfg/image.yaml:") != std::string::npos);
+  CHECK(msg.find("key 'unlock.retries': expected an integer, got 'many'") != std::string::npos);
+  CHECK(msg.find("key 'unlock.nonce_endpoint': expected an https:// URL") != std::string::npos);
+  CHECK(msg.find("key 'colour': unknown key") != std::string::npos);
+  CHECK(msg.find("/cfg/image.yaml:15:1: key 'colour'") != std::string::npos);
+}
+
+TEST_CASE("image.yaml rejects bad checksums, sizes, units, modes and missing sections") {
+  auto bad_sha = valid_yaml();
+  bad_sha.replace(bad_sha.find(sha), 64, "abc");
+  CHECK(error_of(bad_sha).find("key 'base.sha256': expected 64 hex digits") != std::string::npos);
+  auto small = valid_yaml();
+  small.replace(small.find("root_size: 2G"), 13, "root_size: 1M");
+  CHECK(error_of(small).find("key 'root_size'") != std::string::npos);
+  auto unit = valid_yaml();
+  unit.replace(unit.find("k3s.service"), 11, "k3s");
+  CHECK(error_of(unit).find("'k3s' is not a systemd unit name") != std::string::npos);
+  auto file = valid_yaml() + "";
+  file.replace(file.find("customize:\n"), 11,
+               "customize:\n  files:\n    - {src: /nonexistent/x, dest: etc/x, mode: '999'}\n");
+  auto m = error_of(file);
+  CHECK(m.find("key 'customize.files[0].src': no such file") != std::string::npos);
+  CHECK(m.find("key 'customize.files[0].dest': expected an absolute guest path") != std::string::npos);
+  CHECK(m.find("key 'customize.files[0].mode': expected an octal mode") != std::string::npos);
+  CHECK(error_of("output: x.qcow2\n").find("missing key 'base'") != std::string::npos);
+}
+
+TEST_CASE("sizes and derived UUIDs") {
+  CHECK(image::parse_size("4096") == 4096u);
+  CHECK(image::parse_size("512M") == 512ull << 20);
+  CHECK(image::parse_size("2GiB") == 2ull << 30);
+  CHECK_FALSE(image::parse_size("2X"));
+  CHECK_FALSE(image::parse_size("G"));
+  auto a = image::derive_uuid(std::string(64, '1'), "luks");
+  CHECK(a == image::derive_uuid(std::string(64, '1'), "luks"));
+  CHECK(a != image::derive_uuid(std::string(64, '1'), "rootfs"));
+  CHECK(a.size() == 36);
+  CHECK(a[14] == '5');
+}
