@@ -69,7 +69,7 @@ struct GuestfsReader {
 };
 } // namespace
 
-TEST_CASE("volume config create: libguestfs reads the label, files, modes and netplan back") {
+TEST_CASE("volume: volume config create: libguestfs reads the label, files, modes and netplan back") {
   ::setenv("LIBGUESTFS_BACKEND", "direct", 0);
   core::TempDir dir;
   auto out = dir.path() / "config.qcow2";
@@ -128,7 +128,7 @@ TEST_CASE("volume config create: libguestfs reads the label, files, modes and ne
   CHECK(json::parse(again.out)["changed"] == false);
 }
 
-TEST_CASE("volume verify catches a cache volume used as a config volume") {
+TEST_CASE("volume: volume verify catches a cache volume used as a config volume") {
   ::setenv("LIBGUESTFS_BACKEND", "direct", 0);
   core::TempDir dir;
   auto out = dir.path() / "cache.qcow2";
@@ -153,7 +153,7 @@ TEST_CASE("volume verify catches a cache volume used as a config volume") {
         std::string::npos);
 }
 
-TEST_CASE("bad config input: a named error, exit 2, and no file left behind") {
+TEST_CASE("volume: bad config input: a named error, exit 2, and no file left behind") {
   core::TempDir dir;
   auto out = dir.path() / "config.qcow2";
   auto with = [&](const std::string& flag, const std::string& value) {
@@ -186,7 +186,7 @@ TEST_CASE("bad config input: a named error, exit 2, and no file left behind") {
   }
 }
 
-TEST_CASE("a seed on the command line is refused before anything runs") {
+TEST_CASE("volume: a seed on the command line is refused before anything runs") {
   core::TempDir dir;
   auto args = config_args(dir.path() / "c.qcow2");
   args.push_back("--miner-seed");
@@ -199,7 +199,7 @@ TEST_CASE("a seed on the command line is refused before anything runs") {
   CHECK(fs::is_empty(dir.path()));
 }
 
-TEST_CASE("existing outputs need --force; labels over 16 bytes are refused") {
+TEST_CASE("volume: existing outputs need --force, labels over 16 bytes are refused") {
   core::TempDir dir;
   auto out = dir.path() / "c.qcow2";
   test::put(dir.path(), "c.qcow2", "not mine");
@@ -217,7 +217,7 @@ TEST_CASE("existing outputs need --force; labels over 16 bytes are refused") {
   CHECK(entries(dir.path()) == std::vector<std::string>{"c.qcow2"});
 }
 
-TEST_CASE("config create from host.yaml's config: section, with the seed in the environment") {
+TEST_CASE("volume: config create from host.yaml's config: section, with the seed in the environment") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml",
             std::string("config:\n  hostname: yaml-host\n  miner_ss58: ") + k_alice +

@@ -12,7 +12,7 @@ using namespace tdx;
 using namespace tdx::volume;
 namespace fs = std::filesystem;
 
-TEST_CASE("sizes: K/M/G/T are powers of 1024; anything else is named") {
+TEST_CASE("volume: sizes: K/M/G/T are powers of 1024, anything else is named") {
   CHECK(parse_size("5000G").value() == 5000ull << 30);
   CHECK(parse_size("2T").value() == 2ull << 40);
   CHECK(parse_size("64M").value() == 64ull << 20);
@@ -24,7 +24,7 @@ TEST_CASE("sizes: K/M/G/T are powers of 1024; anything else is named") {
   }
 }
 
-TEST_CASE("labels: at most 16 bytes") {
+TEST_CASE("volume: labels: at most 16 bytes") {
   CHECK(check_label("containerd-cache"));
   auto r = check_label("containerd-cache1");
   REQUIRE_FALSE(r);
@@ -32,13 +32,13 @@ TEST_CASE("labels: at most 16 bytes") {
   CHECK_FALSE(check_label("a/b"));
 }
 
-TEST_CASE("space needed covers the measured metadata of a 5000G volume") {
+TEST_CASE("volume: space needed covers the measured metadata of a 5000G volume") {
   CHECK(cache_space_needed(5000ull << 30, VolumeFormat::raw) > 13ull << 20);
   CHECK(cache_space_needed(5000ull << 30, VolumeFormat::qcow2) > 27ull << 20);
   CHECK(cache_space_needed(5000ull << 30, VolumeFormat::qcow2) < 128ull << 20);
 }
 
-TEST_CASE("a 5000G qcow2 cache volume: seconds, a few MiB, label tdx-cache, no debris") {
+TEST_CASE("volume: a 5000G qcow2 cache volume: seconds, a few MiB, label tdx-cache, no debris") {
   core::TempDir dir;
   auto out = dir.path() / "cache.qcow2";
   core::RealRunner runner;
@@ -59,7 +59,7 @@ TEST_CASE("a 5000G qcow2 cache volume: seconds, a few MiB, label tdx-cache, no d
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename());
   CHECK(names == std::vector<std::string>{"cache.qcow2"});
-  SECTION("the same request again is unchanged; another size is refused") {
+  SECTION("the same request again is unchanged, another size is refused") {
     auto again = plan_cache_volume({out, CacheKind::cache, "5000G", "", VolumeFormat::qcow2,
                                     core::Force::no},
                                    runner);
@@ -71,7 +71,7 @@ TEST_CASE("a 5000G qcow2 cache volume: seconds, a few MiB, label tdx-cache, no d
   }
 }
 
-TEST_CASE("containerd preset: label containerd-cache, 500G; raw format") {
+TEST_CASE("volume: containerd preset: label containerd-cache, 500G, raw format") {
   core::TempDir dir;
   auto out = dir.path() / "containerd.raw";
   core::RealRunner runner;
@@ -87,7 +87,7 @@ TEST_CASE("containerd preset: label containerd-cache, 500G; raw format") {
   CHECK(quick_label(out, "raw") == "containerd-cache");
 }
 
-TEST_CASE("invalid cache requests are all reported and leave no file") {
+TEST_CASE("volume: invalid cache requests are all reported and leave no file") {
   core::TempDir dir;
   core::RecordingRunner runner;
   try {
@@ -99,6 +99,18 @@ TEST_CASE("invalid cache requests are all reported and leave no file") {
     CHECK(f.error().category == core::Category::invalid_input);
     CHECK(f.error().message.find("--size: size 'lots'") != std::string::npos);
     CHECK(f.error().message.find("--label: label 'a-label-that-is-too-long' is 24 bytes") != std::string::npos);
+  }
+  CHECK(fs::is_empty(dir.path()));
+}
+
+TEST_CASE("volume: too little free space is a precondition error that says how much is needed") {
+  core::TempDir dir;
+  try {
+    check_room(dir.path(), uint64_t{1} << 60, 1 << 20, "a 5000G cache volume");
+    FAIL("expected an error");
+  } catch (const core::Failure& f) {
+    CHECK(f.error().category == core::Category::not_ready);
+    CHECK(f.error().message.find("a 5000G cache volume needs 1024.0 PiB free in") != std::string::npos);
   }
   CHECK(fs::is_empty(dir.path()));
 }

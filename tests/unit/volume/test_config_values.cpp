@@ -14,7 +14,7 @@ using namespace tdx::volume;
 static const char* k_alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 static const std::string k_seed(64, 'a');
 
-TEST_CASE("hostnames: the guest's rules plus lowercase") {
+TEST_CASE("volume: hostnames: the guest's rules plus lowercase") {
   CHECK(check_hostname("chutes-miner-tee-0"));
   CHECK(check_hostname(std::string(63, 'a')));
   CHECK_FALSE(check_hostname(std::string(64, 'a')));
@@ -27,7 +27,7 @@ TEST_CASE("hostnames: the guest's rules plus lowercase") {
   CHECK(upper.error().message.find("uppercase") != std::string::npos);
 }
 
-TEST_CASE("seeds: exactly 64 hex digits, no 0x, never echoed") {
+TEST_CASE("volume: seeds: exactly 64 hex digits, no 0x, never echoed") {
   CHECK(check_seed(k_seed));
   CHECK(check_seed(std::string(64, 'F')));
   auto prefixed = check_seed("0x" + std::string(62, 'a'));
@@ -41,7 +41,7 @@ TEST_CASE("seeds: exactly 64 hex digits, no 0x, never echoed") {
   CHECK(bad.error().message == "character 64 is not a hex digit");
 }
 
-TEST_CASE("IPv4 with prefix: real syntax, no network or broadcast address") {
+TEST_CASE("volume: IPv4 with prefix: real syntax, no network or broadcast address") {
   auto ok = parse_ipv4_cidr("192.168.100.2/24");
   REQUIRE(ok);
   CHECK(ok->address == "192.168.100.2");
@@ -54,7 +54,7 @@ TEST_CASE("IPv4 with prefix: real syntax, no network or broadcast address") {
   CHECK_FALSE(parse_ipv4("1.2.3"));
 }
 
-TEST_CASE("the host's resolvers skip a loopback stub and fall back to systemd-resolved's list") {
+TEST_CASE("volume: the host's resolvers skip a loopback stub and fall back to systemd-resolved's list") {
   core::TempDir dir;
   test::put(dir.path(), "etc/resolv.conf", "# stub\nnameserver 127.0.0.53\noptions edns0\n");
   test::put(dir.path(), "run/systemd/resolve/resolv.conf",
@@ -62,7 +62,7 @@ TEST_CASE("the host's resolvers skip a loopback stub and fall back to systemd-re
   CHECK(host_resolvers(core::Root(dir.path())) == std::vector<std::string>{"10.0.0.2", "1.1.1.1"});
 }
 
-TEST_CASE("resolve_config collects every problem and names the flag") {
+TEST_CASE("volume: resolve_config collects every problem and names the flag") {
   core::TempDir dir;
   test::put(dir.path(), "seed", "0x1234\n");
   ConfigInput in;
@@ -83,7 +83,7 @@ TEST_CASE("resolve_config collects every problem and names the flag") {
   CHECK(m.find("1234") == std::string::npos); // the seed is never echoed
 }
 
-TEST_CASE("resolve_config takes the seed from TDXCTL_MINER_SEED when no file is given") {
+TEST_CASE("volume: resolve_config takes the seed from TDXCTL_MINER_SEED when no file is given") {
   core::TempDir dir;
   ConfigInput in{"miner-0", k_alice, "", "192.168.100.2/24", "192.168.100.1", {"8.8.8.8"}};
   ::setenv(k_seed_env, k_seed.c_str(), 1);
@@ -97,7 +97,7 @@ TEST_CASE("resolve_config takes the seed from TDXCTL_MINER_SEED when no file is 
   CHECK(missing.error().message.find("TDXCTL_MINER_SEED is not set") != std::string::npos);
 }
 
-TEST_CASE("host.yaml config: section: positions in errors, inline seeds refused, flags win") {
+TEST_CASE("volume: host.yaml config: section: positions in errors, inline seeds refused, flags win") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml",
             "config:\n  hostname: UPPER\n  miner_seed: abc\n  vm_ip: 10.0.0.5\n  colour: red\n");

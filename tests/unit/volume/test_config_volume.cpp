@@ -29,7 +29,7 @@ static std::string run(const std::vector<std::string>& argv) {
   return core::run_checked(runner, core::Command{argv}, argv[0]).out;
 }
 
-TEST_CASE("netplan keeps create-config.sh's exact block layout") {
+TEST_CASE("volume: netplan keeps create-config.sh's exact block layout") {
   CHECK(render_netplan(*sample_values()) == "network:\n"
                                             "  version: 2\n"
                                             "  ethernets:\n"
@@ -47,7 +47,7 @@ TEST_CASE("netplan keeps create-config.sh's exact block layout") {
                                             "          - 8.8.8.8\n");
 }
 
-TEST_CASE("the content manifest is canonical: order-independent, mode- and content-sensitive") {
+TEST_CASE("volume: the content manifest is canonical: order-independent, mode- and content-sensitive") {
   std::vector<ManifestEntry> a{{"b", 0644, "x"}, {"a", 0600, "y"}};
   std::vector<ManifestEntry> b{{"a", 0600, "y"}, {"b", 0644, "x"}};
   CHECK(content_manifest("tdx-config", a) == content_manifest("tdx-config", b));
@@ -60,7 +60,7 @@ TEST_CASE("the content manifest is canonical: order-independent, mode- and conte
   CHECK(digest_line(std::string(96, 'a'), "/x/config.qcow2") == std::string(96, 'a') + "  config.qcow2\n");
 }
 
-TEST_CASE("a raw config volume: label, files, modes and root owners, read with debugfs") {
+TEST_CASE("volume: a raw config volume: label, files, modes and root owners, read with debugfs") {
   core::TempDir dir;
   auto out = dir.path() / "config.raw";
   core::RealRunner runner;
@@ -106,7 +106,7 @@ TEST_CASE("a raw config volume: label, files, modes and root owners, read with d
   }
 }
 
-TEST_CASE("a qcow2 config volume is a 16 MiB qcow2 with mode 0600") {
+TEST_CASE("volume: a qcow2 config volume is a 16 MiB qcow2 with mode 0600") {
   core::TempDir dir;
   auto out = dir.path() / "config.qcow2";
   core::RealRunner runner;
@@ -122,7 +122,7 @@ TEST_CASE("a qcow2 config volume is a 16 MiB qcow2 with mode 0600") {
   CHECK((st.st_mode & 0777) == 0600);
 }
 
-TEST_CASE("dry run plans and writes nothing") {
+TEST_CASE("volume: dry run plans and writes nothing") {
   core::TempDir dir;
   auto out = dir.path() / "config.qcow2";
   core::RecordingRunner runner;

@@ -8,7 +8,7 @@ using namespace tdx::volume;
 // Alice's well-known development account (substrate `subkey inspect //Alice`).
 static const char* k_alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
-TEST_CASE("a known generic Substrate address decodes to type 42 and Alice's public key") {
+TEST_CASE("volume: a known generic Substrate address decodes to type 42 and Alice's public key") {
   auto a = parse_ss58(k_alice, "address");
   REQUIRE(a);
   CHECK(a->network == 42);
@@ -19,7 +19,7 @@ TEST_CASE("a known generic Substrate address decodes to type 42 and Alice's publ
   CHECK(a->account_id[31] == 0x7d);
 }
 
-TEST_CASE("a one-character typo fails the checksum") {
+TEST_CASE("volume: a one-character typo fails the checksum") {
   std::string typo = k_alice;
   typo[10] = typo[10] == 'z' ? 'y' : 'z';
   auto a = parse_ss58(typo, "--miner-ss58");
@@ -28,7 +28,7 @@ TEST_CASE("a one-character typo fails the checksum") {
   CHECK(a.error().message == "--miner-ss58: checksum mismatch (a mistyped or truncated address)");
 }
 
-TEST_CASE("characters outside the base58 alphabet are named by position") {
+TEST_CASE("volume: characters outside the base58 alphabet are named by position") {
   std::string bad = k_alice;
   bad[4] = '0'; // zero is not in the alphabet
   auto a = parse_ss58(bad, "addr");
@@ -36,13 +36,13 @@ TEST_CASE("characters outside the base58 alphabet are named by position") {
   CHECK(a.error().message.find("character 5 is not in the base58 alphabet") != std::string::npos);
 }
 
-TEST_CASE("a truncated address has the wrong decoded length") {
+TEST_CASE("volume: a truncated address has the wrong decoded length") {
   auto a = parse_ss58(std::string(k_alice).substr(0, 40), "addr");
   REQUIRE_FALSE(a);
   CHECK(a.error().code == "ss58.length");
 }
 
-TEST_CASE("base58 keeps leading zero bytes") {
+TEST_CASE("volume: base58 keeps leading zero bytes") {
   auto b = base58_decode("112", "x");
   REQUIRE(b);
   CHECK(*b == std::vector<uint8_t>{0, 0, 1});
