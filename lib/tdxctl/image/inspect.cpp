@@ -13,6 +13,7 @@
 #include <guestfs.h>
 
 #include <algorithm>
+#include <array>
 
 namespace tdx::image {
 
@@ -172,7 +173,18 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
   bool in_initrd = false;
   std::string detail = "no /boot/initrd.img-*";
   if (!initrd.empty()) {
-    auto files = take_strings(guestfs_initrd_list(g.get(), initrd.c_str()));
+    // libguestfs lists gzip'd archives itself; for zstd or a microcode
+    // prefix the guest's own lsinitramfs (initramfs-tools) reads it.
+    char** listed = guestfs_initrd_list(g.get(), initrd.c_str());
+    std::vector<std::string> files;
+    if (listed) {
+      files = take_strings(listed);
+    } else if (g.exists("/usr/bin/lsinitramfs")) {
+      std::array<const char*, 3> ls_argv{"lsinitramfs", initrd.c_str(), nullptr};
+      files = take_strings(guestfs_command_lines(g.get(), const_cast<char**>(ls_argv.data())));
+      for (auto& f : files)
+        if (f.rfind("./", 0) == 0) f = f.substr(2);
+    }
     auto contains = [&](const std::string& f) { return std::find(files.begin(), files.end(), f) != files.end(); };
     in_initrd = contains("scripts/init-premount/tdxctl-unlock") && contains("etc/tdxctl/unlock.conf");
     detail = initrd + (in_initrd ? " carries the unlock script and config" : " lacks the unlock script or config");
