@@ -70,7 +70,7 @@ TEST_CASE("image build refuses bad inputs before any output appears", "[guestfs]
   CHECK_FALSE(fs::exists(dir.path() / "out.qcow2"));
 }
 
-TEST_CASE("image build makes a LUKS2-rooted image that dm-crypt opens; inspect and verify agree",
+TEST_CASE("image build makes a LUKS2-rooted image that dm-crypt opens, inspect and verify agree",
           "[guestfs]") {
   auto base = base_image();
   core::TempDir dir;
