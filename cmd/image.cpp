@@ -95,7 +95,7 @@ void add_build(CLI::App* group, Context& ctx) {
            << ".manifest.json\n";
         if (!req.key_file) os << "key:      " << req.output.string() << ".key (register it with the key service)\n";
       } else if (!report.changed && !report.dry_run) {
-        os << "nothing to do: " << req.output.string() << " was built from the same inputs\n";
+        os << req.output.string() << " was built from the same inputs\n";
       }
     });
   });

@@ -62,6 +62,17 @@ TEST_CASE("image build refuses bad inputs before any output appears", "[guestfs]
   CHECK(*core::read_file(dir.path() / "out.qcow2") == "someone else's file");
 
   fs::remove(dir.path() / "out.qcow2");
+  // The base root filesystem is 160 MiB: a 64 MiB root cannot hold it.
+  test::put(dir.path(), "small.yaml",
+            "base: {path: " + base.string() + ", sha256: " + sha256_of(base) +
+                "}\noutput: small.qcow2\nroot_size: 64M\n"
+                "unlock: {nonce_endpoint: 'https://k/n', attestation_endpoint: 'https://k/a'}\n");
+  r = test::run_tdxctl(args({"image", "build", "-c", (dir.path() / "small.yaml").string()}, true), {}, env);
+  CHECK(r.exit_status == 2);
+  CHECK(r.err.find("smaller than the base root filesystem") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path() / "small.qcow2"));
+  CHECK_FALSE(fs::exists(dir.path() / "small.qcow2.key"));
+
   r = test::run_tdxctl(args({"-n", "-o", "json", "image", "build", "-c", yaml(sha256_of(base))}, true), {}, env);
   REQUIRE(r.exit_status == 0);
   auto doc = json::parse(r.out);
@@ -70,7 +81,7 @@ TEST_CASE("image build refuses bad inputs before any output appears", "[guestfs]
   CHECK_FALSE(fs::exists(dir.path() / "out.qcow2"));
 }
 
-TEST_CASE("image build makes a LUKS2-rooted image that dm-crypt opens; inspect and verify agree",
+TEST_CASE("image build makes a LUKS2-rooted image that dm-crypt opens, inspect and verify agree",
           "[guestfs]") {
   auto base = base_image();
   core::TempDir dir;

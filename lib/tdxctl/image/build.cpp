@@ -273,6 +273,7 @@ void customise_root(BuildState& s) {
           "setting the root filesystem UUID");
   g.mount("/dev/sda", "/", false);
   g.mount("/dev/sdb", "/boot", false);
+  g.check(guestfs_mkdir_p(g.get(), "/boot/efi"), "image.guest.mkdir", "creating /boot/efi");
   g.mount("/dev/sdc", "/boot/efi", false);
 
   auto mkdir_p = [&](const std::string& dir) {
@@ -336,7 +337,12 @@ void customise_root(BuildState& s) {
   put("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock",
       render_template("unlock-premount", unlock_values), 0755);
   mkdir_p("/usr/sbin");
-  g.check(guestfs_upload(g.get(), fs::canonical(s.request.tdxctl_binary).c_str(), "/usr/sbin/tdxctl"),
+  // The initramfs carries this binary: without debug info it is a fraction of the size.
+  auto guest_tdxctl = s.base_raw.parent_path() / "tdxctl";
+  auto stripped = s.runner->run({{"strip", "--strip-debug", "-o", guest_tdxctl.string(),
+                                  fs::canonical(s.request.tdxctl_binary).string()}});
+  if (!stripped || !stripped->ok()) guest_tdxctl = fs::canonical(s.request.tdxctl_binary);
+  g.check(guestfs_upload(g.get(), guest_tdxctl.c_str(), "/usr/sbin/tdxctl"),
           "image.guest.upload", "installing tdxctl into the image");
   g.check(guestfs_chmod(g.get(), 0755, "/usr/sbin/tdxctl"), "image.guest.chmod", "chmod /usr/sbin/tdxctl");
 

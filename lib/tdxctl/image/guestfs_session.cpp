@@ -93,6 +93,15 @@ bool Guestfs::luks_open(const std::string& device, std::string_view key, const s
   return rc == 0;
 }
 
+void Guestfs::luks_close(const std::string& name) {
+  check(guestfs_cryptsetup_close(m_g, ("/dev/mapper/" + name).c_str()), "image.guestfs.luks_close",
+        "closing /dev/mapper/" + name);
+}
+
+bool Guestfs::fsck(const std::string& fstype, const std::string& device) {
+  return guestfs_fsck(m_g, fstype.c_str(), device.c_str()) == 0;
+}
+
 void Guestfs::mount(const std::string& device, const std::string& where, bool readonly) {
   int rc = readonly ? guestfs_mount_ro(m_g, device.c_str(), where.c_str())
                     : guestfs_mount(m_g, device.c_str(), where.c_str());

@@ -36,6 +36,9 @@ public:
   // key does not open it.
   bool luks_open(const std::string& device, std::string_view key, const std::string& name,
                  bool readonly);
+  void luks_close(const std::string& name);
+  // fsck of an unmounted filesystem in the appliance; true when clean.
+  bool fsck(const std::string& fstype, const std::string& device);
   void mount(const std::string& device, const std::string& where, bool readonly);
   bool exists(const std::string& path);
   std::string cat(const std::string& path);

@@ -144,14 +144,13 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
   g.launch();
   auto luks_dev = find_luks(g);
   auto uuid = g.vfs_uuid(luks_dev);
-  bool opened = g.luks_open(luks_dev, key.reveal(), "root", true);
+  // Mapped read-write so fsck can run: the drive itself is read-only (libguestfs
+  // puts a throwaway overlay over it), so nothing reaches the image.
+  bool opened = g.luks_open(luks_dev, key.reveal(), "root", false);
   r.checks.push_back({"luks.open", opened, opened ? luks_dev + " (UUID " + uuid + ")" : "the key does not open " + luks_dev});
   if (!opened) return r;
-  std::array<const char*, 5> fsck_argv{"e2fsck", "-f", "-n", "/dev/mapper/root", nullptr};
-  char** fsck_out = guestfs_command_lines(g.get(), const_cast<char**>(fsck_argv.data()));
-  bool fsck = fsck_out != nullptr;
-  take_strings(fsck_out);
-  r.checks.push_back({"root.fsck", fsck, fsck ? "clean ext4" : g.last_error()});
+  bool fsck = g.fsck("ext4", "/dev/mapper/root");
+  r.checks.push_back({"root.fsck", fsck, fsck ? "clean ext4" : "fsck reports errors: " + g.last_error()});
   g.mount("/dev/mapper/root", "/", true);
   for (auto& p : g.list_partitions())
     if (p != luks_dev && g.vfs_type(p) == "ext4") g.mount(p, "/boot", true);
@@ -174,7 +173,18 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
   bool in_initrd = false;
   std::string detail = "no /boot/initrd.img-*";
   if (!initrd.empty()) {
-    auto files = take_strings(guestfs_initrd_list(g.get(), initrd.c_str()));
+    // libguestfs lists gzip'd archives itself; for zstd or a microcode
+    // prefix the guest's own lsinitramfs (initramfs-tools) reads it.
+    char** listed = guestfs_initrd_list(g.get(), initrd.c_str());
+    std::vector<std::string> files;
+    if (listed) {
+      files = take_strings(listed);
+    } else if (g.exists("/usr/bin/lsinitramfs")) {
+      std::array<const char*, 3> ls_argv{"lsinitramfs", initrd.c_str(), nullptr};
+      files = take_strings(guestfs_command_lines(g.get(), const_cast<char**>(ls_argv.data())));
+      for (auto& f : files)
+        if (f.rfind("./", 0) == 0) f = f.substr(2);
+    }
     auto contains = [&](const std::string& f) { return std::find(files.begin(), files.end(), f) != files.end(); };
     in_initrd = contains("scripts/init-premount/tdxctl-unlock") && contains("etc/tdxctl/unlock.conf");
     detail = initrd + (in_initrd ? " carries the unlock script and config" : " lacks the unlock script or config");

@@ -47,7 +47,7 @@ TEST_CASE("a valid image.yaml parses with defaults for the guest contracts") {
         "systemd.mask=serial-getty@ttyS0.service console=ttyS0");
 }
 
-TEST_CASE("image.yaml errors name file, line, column and the dotted key; all are reported") {
+TEST_CASE("image.yaml errors name file, line, column and the dotted key, all reported at once") {
   auto text = valid_yaml();
   text.replace(text.find("retries: 5"), 10, "retries: many");
   text.replace(text.find("https://keys.example/nonce"), 26, "http://keys.example/nonce");
