@@ -1,0 +1,133 @@
+// sysfs driver writes. Each write opens the attribute without O_CREAT: on a
+// real host a missing attribute means a missing driver or device, and on a
+// fixture tree it must not silently become a new plain file. Values and
+// paths go into each Step's detail so --dry-run shows every write exactly.
+#include "tdxctl/sysfs/driver.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+
+namespace tdx::sysfs {
+
+namespace fs = std::filesystem;
+using core::Category;
+using core::Failure;
+
+void write_attribute(const core::Root& root, const std::string& path, std::string_view value) {
+  auto host_path = root.path(path);
+  int fd = ::open(host_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0)
+    throw Failure(Category::failed, "sysfs.write",
+                  "cannot open " + path + " for writing: " + std::strerror(errno),
+                  errno == ENOENT ? "the driver or device is not present (is the module loaded?)"
+                                  : "run as root");
+  std::string data(value);
+  data += '\n';
+  ssize_t n = ::write(fd, data.data(), data.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(data.size()))
+    throw Failure(Category::failed, "sysfs.write",
+                  "writing '" + std::string(value) + "' to " + path + " failed: " +
+                      (n < 0 ? std::strerror(err) : "short write"));
+}
+
+std::string current_driver(const core::Root& root, const std::string& address) {
+  std::error_code ec;
+  auto target = fs::read_symlink(root.path("/sys/bus/pci/devices/" + address + "/driver"), ec);
+  return ec ? std::string() : target.filename().string();
+}
+
+std::string current_override(const core::Root& root, const std::string& address) {
+  auto v = root.read_line("/sys/bus/pci/devices/" + address + "/driver_override").value_or("");
+  return v == "(null)" ? std::string() : v;
+}
+template <class Pred>
+static bool wait_until(Pred pred,
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+bool wait_for_driver(const core::Root& root, const std::string& address,
+                     const std::string& expected, std::chrono::milliseconds timeout) {
+  return wait_until([&] { return current_driver(root, address) == expected; }, timeout);
+}
+
+core::Step override_step(const core::Root& root, const std::string& address,
+                         const std::string& driver) {
+  std::string path = "/sys/bus/pci/devices/" + address + "/driver_override";
+  auto previous = current_override(root, address);
+  core::Step step;
+  step.id = "sysfs.override." + address;
+  step.kind = "sysfs-write";
+  step.summary = driver.empty() ? "clear " + path : "write '" + driver + "' to " + path;
+  step.detail = {{"path", path}, {"value", driver}, {"previous", previous}};
+  step.is_done = [root, address, driver] { return current_override(root, address) == driver; };
+  step.apply = [root, path, driver] { write_attribute(root, path, driver); };
+  step.undo = [root, path, previous] { write_attribute(root, path, previous); };
+  return step;
+}
+
+core::Step unbind_step(const core::Root& root, const std::string& address,
+                       const std::string& driver) {
+  std::string path = "/sys/bus/pci/drivers/" + driver + "/unbind";
+  core::Step step;
+  step.id = "sysfs.unbind." + address;
+  step.kind = "sysfs-write";
+  step.summary = "write " + address + " to " + path;
+  step.detail = {{"path", path}, {"value", address}};
+  step.is_done = [root, address, driver] { return current_driver(root, address) != driver; };
+  step.apply = [root, path, address, driver] {
+    write_attribute(root, path, address);
+    if (!wait_for_driver(root, address, ""))
+      throw Failure(Category::failed, "sysfs.unbind",
+                    address + " is still bound to " + current_driver(root, address) +
+                        " after writing to " + path);
+  };
+  step.undo = [root, address, driver] {
+    write_attribute(root, "/sys/bus/pci/drivers/" + driver + "/bind", address);
+  };
+  return step;
+}
+
+core::Step probe_step(const core::Root& root, const std::string& address,
+                      const std::string& expected) {
+  std::string path = "/sys/bus/pci/drivers_probe";
+  core::Step step;
+  step.id = "sysfs.probe." + address;
+  step.kind = "sysfs-write";
+  step.summary = "write " + address + " to " + path +
+                 (expected.empty() ? "" : " (expect driver " + expected + ")");
+  step.detail = {{"path", path}, {"value", address}, {"expect_driver", expected}};
+  step.is_done = [root, address, expected] {
+    auto d = current_driver(root, address);
+    return expected.empty() ? !d.empty() : d == expected;
+  };
+  step.apply = [root, path, address, expected] {
+    write_attribute(root, path, address);
+    if (expected.empty()) return; // whatever driver (if any) wants it
+    if (!wait_for_driver(root, address, expected)) {
+      auto now_driver = current_driver(root, address);
+      throw Failure(Category::failed, "sysfs.probe",
+                    "drivers_probe did not bind " + address + " to " + expected +
+                        " (driver now: " + (now_driver.empty() ? "none" : now_driver) + ")",
+                    "check dmesg for the " + expected + " probe error");
+    }
+  };
+  step.undo = [root, address] {
+    auto d = current_driver(root, address);
+    if (!d.empty()) write_attribute(root, "/sys/bus/pci/drivers/" + d + "/unbind", address);
+  };
+  return step;
+}
+
+} // namespace tdx::sysfs
