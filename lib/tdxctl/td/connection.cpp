@@ -9,6 +9,7 @@
 #include <libvirt/virterror.h>
 
 #include <cstdlib>
+#include <strings.h>
 
 namespace tdx::td {
 
@@ -45,9 +46,9 @@ std::string Domain::xml(bool inactive) const {
   return out;
 }
 
-std::string Domain::tdxctl_metadata() const {
+std::string Domain::tdxctl_metadata(bool config) const {
   char* m = virDomainGetMetadata(m_dom, VIR_DOMAIN_METADATA_ELEMENT, metadata_ns,
-                                 VIR_DOMAIN_AFFECT_CURRENT);
+                                 config ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_CURRENT);
   if (!m) return "";
   std::string out(m);
   std::free(m);
@@ -70,7 +71,7 @@ Connection::~Connection() {
 
 std::string Connection::domain_type() const {
   const char* type = virConnectGetType(m_conn);
-  return type && std::string(type) == "TEST" ? "test" : "kvm";
+  return type && strcasecmp(type, "test") == 0 ? "test" : "kvm";
 }
 
 std::optional<Domain> Connection::lookup(const std::string& name) const {

@@ -25,8 +25,9 @@ public:
   bool active() const;
   bool persistent() const;
   std::string xml(bool inactive = false) const;
-  // Our metadata element (tdxctl:td) or "" when the domain has none.
-  std::string tdxctl_metadata() const;
+  // Our metadata element (tdxctl:td) or "" when the domain has none; from the
+  // persistent definition when `config`, else from the current (live) one.
+  std::string tdxctl_metadata(bool config = false) const;
 
 private:
   virDomainPtr m_dom;

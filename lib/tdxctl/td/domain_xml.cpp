@@ -160,7 +160,7 @@ core::Result<std::string> topology_digest(const std::string& xml) {
       xmlFreeNode(n);
     }
   }
-  remove_comments(root);
+  remove_comments(reinterpret_cast<xmlNodePtr>(doc.get()));
   xmlChar* out = nullptr;
   int size = xmlC14NDocDumpMemory(doc.get(), nullptr, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, &out);
   if (size < 0) return fail(Category::failed, "td.c14n", "cannot canonicalise the domain XML");
@@ -201,7 +201,7 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
                 "cannot read the domain skeleton " + skeleton.string(),
                 "set TDXCTL_TEMPLATE_DIR to the directory holding td.xml");
   xmlNodePtr domain = xmlDocGetRootElement(doc.get());
-  remove_comments(domain);
+  remove_comments(reinterpret_cast<xmlNodePtr>(doc.get()));
   auto need = [&](xmlNodePtr parent, const char* name) -> xmlNodePtr {
     xmlNodePtr n = child(parent, name);
     if (!n) throw core::Failure(Category::invalid_input, "td.template_bad",

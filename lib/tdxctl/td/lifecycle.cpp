@@ -18,15 +18,6 @@ using core::Category;
 
 inline constexpr const char* runtime_ns = "https://tdxctl.dev/xmlns/td-run/1";
 
-static std::string recorded_digest(const Domain& dom) {
-  std::string meta = dom.tdxctl_metadata();
-  auto open = meta.find("topology-digest>");
-  if (open == std::string::npos) return "";
-  auto start = open + std::string("topology-digest>").size();
-  auto end = meta.find('<', start);
-  return end == std::string::npos ? "" : meta.substr(start, end - start);
-}
-
 // The rendered XML with <uuid> set right after <name>.
 static std::string with_uuid(const std::string& xml, const std::string& uuid) {
   std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
@@ -82,7 +73,7 @@ core::Plan plan_launch(std::shared_ptr<Connection> conn, const RenderedDomain& d
       detail,
       [conn, name, digest = domain.topology_digest] {
         auto dom = conn->lookup(name);
-        return dom && dom->persistent() && recorded_digest(*dom) == digest;
+        return dom && dom->persistent() && recorded_topology_digest(*dom) == digest;
       },
       [conn, name, xml = domain.xml, previous_xml] {
         std::string to_define = xml;

@@ -75,7 +75,8 @@ struct DomainStatus {
   bool debug = false;
   bool insecure = false;
   bool tdx = false; // <launchSecurity type='tdx'> present
-  std::string topology_digest;
+  std::string topology_digest; // of the running (else the defined) domain
+  std::string pending_digest;  // the definition's, when it differs from the running one
   std::string expected_digest; // from -c/flags when given
   int vsock_cid = -1;
   std::string console; // pty path when running
@@ -83,6 +84,9 @@ struct DomainStatus {
   core::Json to_json() const;
   void print(std::ostream& out) const;
 };
+
+// The topology digest tdxctl recorded in the domain's metadata ("" if none).
+std::string recorded_topology_digest(const Domain& dom);
 
 core::Result<DomainStatus> domain_status(const Connection& conn, const std::string& name);
 

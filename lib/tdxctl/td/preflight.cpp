@@ -6,6 +6,7 @@
 // manifest its mrConfigId is derived from, firmware, and the QGS socket.
 #include "tdxctl/td/lifecycle.hpp"
 
+#include "tdxctl/core/hex.hpp"
 #include "tdxctl/host/check.hpp"
 #include "tdxctl/sysfs/pci.hpp"
 

@@ -8,6 +8,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ostream>
 
@@ -37,7 +38,6 @@ public:
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
               xmlFreeDoc),
         m_ctx(m_doc ? xmlXPathNewContext(m_doc.get()) : nullptr, xmlXPathFreeContext) {
-    if (m_ctx) xmlXPathRegisterNs(m_ctx.get(), BAD_CAST "t", BAD_CAST metadata_ns);
   }
   bool ok() const { return m_ctx != nullptr; }
   std::vector<xmlNodePtr> nodes(const char* expr, xmlNodePtr at = nullptr) const {
@@ -65,8 +65,8 @@ private:
 };
 
 void read_metadata(const Domain& dom, std::string& profile, bool& debug, bool& insecure,
-                   std::string& digest) {
-  std::string meta = dom.tdxctl_metadata();
+                   std::string& digest, bool config = false) {
+  std::string meta = dom.tdxctl_metadata(config);
   if (meta.empty()) return;
   XPathDoc doc(meta);
   profile = doc.text("/*/@profile");
@@ -76,6 +76,13 @@ void read_metadata(const Domain& dom, std::string& profile, bool& debug, bool& i
 }
 
 } // namespace
+
+std::string recorded_topology_digest(const Domain& dom) {
+  std::string profile, digest;
+  bool debug = false, insecure = false;
+  read_metadata(dom, profile, debug, insecure, digest, dom.persistent());
+  return digest;
+}
 
 core::Result<DomainStatus> domain_status(const Connection& conn, const std::string& name) {
   auto dom = conn.lookup(name);
@@ -96,6 +103,10 @@ core::Result<DomainStatus> domain_status(const Connection& conn, const std::stri
   char uuid[VIR_UUID_STRING_BUFLEN] = {};
   if (virDomainGetUUIDString(dom->get(), uuid) == 0) st.uuid = uuid;
   read_metadata(*dom, st.profile, st.debug, st.insecure, st.topology_digest);
+  if (dom->active() && st.persistent) {
+    auto defined = recorded_topology_digest(*dom);
+    if (defined != st.topology_digest) st.pending_digest = defined;
+  }
 
   XPathDoc xml(dom->xml());
   if (!xml.ok()) throw core::Failure(Category::failed, "td.xml_parse", "libvirt returned bad XML");
@@ -158,6 +169,7 @@ core::Json DomainStatus::to_json() const {
                   {"vsock_cid", vsock_cid < 0 ? core::Json(nullptr) : core::Json(vsock_cid)},
                   {"console", console.empty() ? core::Json(nullptr) : core::Json(console)},
                   {"devices", devs}};
+  if (!pending_digest.empty()) j["pending_topology_digest"] = pending_digest;
   if (!expected_digest.empty()) {
     j["expected_topology_digest"] = expected_digest;
     j["topology_changed"] = expected_digest != topology_digest;
@@ -182,6 +194,7 @@ void DomainStatus::print(std::ostream& out) const {
   t.row({"vsock cid", vsock_cid < 0 ? "-" : std::to_string(vsock_cid)});
   t.row({"console", console.empty() ? "-" : console});
   t.row({"topology", topology_digest.empty() ? "-" : topology_digest});
+  if (!pending_digest.empty()) t.row({"topology at next boot", pending_digest});
   if (!expected_digest.empty())
     t.row({"topology vs config", expected_digest == topology_digest
                                      ? "unchanged"

@@ -14,12 +14,12 @@
 namespace tdx::test {
 
 inline std::string gpu_bdf(int i) {
-  char buf[16];
+  char buf[32];
   std::snprintf(buf, sizeof buf, "0000:%02x:00.0", 0x18 + i * 0x10);
   return buf;
 }
 inline std::string switch_bdf(int i) {
-  char buf[16];
+  char buf[32];
   std::snprintf(buf, sizeof buf, "0000:%02x:00.0", 0xc0 + i);
   return buf;
 }

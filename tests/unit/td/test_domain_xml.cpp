@@ -110,7 +110,7 @@ TEST_CASE("8 GPUs + 4 NVSwitches via all-bound: valid, 12 hostdevs, unique root 
   CHECK(d.xml.find("bus=\"0x88\"") < d.xml.find("bus=\"0xc0\""));
   // 8 x 256 GiB + 4 x 1 GiB, in MiB.
   CHECK_THAT(d.xml, Catch::Contains(">" + std::to_string(1024 * (8 * 256 + 4)) + "</entry>"));
-  std::regex port(R"(slot="(0x[0-9a-f]+)" function="(0x[0-7])")");
+  std::regex port(R"re(slot="(0x[0-9a-f]+)" function="(0x[0-7])")re");
   std::set<std::string> addresses;
   size_t controllers = 0;
   for (std::sregex_iterator it(d.xml.begin(), d.xml.end(), port), end; it != end; ++it) {
@@ -121,7 +121,7 @@ TEST_CASE("8 GPUs + 4 NVSwitches via all-bound: valid, 12 hostdevs, unique root 
   CHECK(addresses.size() >= 18);
 }
 
-TEST_CASE("--debug sets only the DEBUG bit and marks the name and metadata") {
+TEST_CASE("debug: sets only the DEBUG bit and marks the name and metadata") {
   core::TempDir dir;
   auto spec = test::make_volumes(dir.path());
   spec.debug = true;
@@ -131,7 +131,7 @@ TEST_CASE("--debug sets only the DEBUG bit and marks the name and metadata") {
   CHECK_THAT(d.xml, Catch::Contains("debug=\"yes\""));
 }
 
-TEST_CASE("--no-tdx renders a plain VM, labelled insecure, with the same disks and network") {
+TEST_CASE("no-tdx profile: renders a plain VM, labelled insecure, with the same disks and network") {
   core::TempDir dir;
   auto spec = test::make_volumes(dir.path());
   spec.net = {td::NetMode::bridge, "br0", "52:54:00:12:34:56"};
