@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sys/stat.h>
 
@@ -34,7 +35,10 @@ core::Result<RenderedDomain> prepare_domain(const core::Root& root, const TdSpec
   auto devices = resolve_devices(root, spec);
   if (!devices) return std::unexpected(devices.error());
   return render_domain(spec, *devices,
-                       RenderOptions{resolve_firmware(root, spec), domain_type, config_source});
+                       RenderOptions{resolve_firmware(root, spec), domain_type,
+                                     config_source.empty()
+                                         ? std::string()
+                                         : std::filesystem::absolute(config_source).string()});
 }
 
 core::Result<std::string> sha384_file(const std::string& path) {
@@ -76,19 +80,34 @@ core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
     options.qgs_socket = spec.qgs_socket.empty() ? default_qgs_socket : spec.qgs_socket;
     options.require_attestation = checks.require_attestation;
     options.firmware = {resolve_firmware(root, spec)};
-    options.libvirt = host::probe_libvirt(checks.connect_uri);
-    const auto& lv = *options.libvirt;
+    // Domain capabilities need a read-write connection (libvirt's ACL puts
+    // them under connect:write), so ask through our own Connection rather
+    // than host::probe_libvirt's read-only one.
+    auto conn = Connection::open(checks.connect_uri);
+    host::LibvirtInfo lv;
+    lv.reachable = true;
+    lv.uri = checks.connect_uri;
+    unsigned long version = 0;
+    if (virConnectGetLibVersion(conn->get(), &version) == 0)
+      lv.libvirt_version = std::to_string(version / 1000000) + "." +
+                           std::to_string(version / 1000 % 1000) + "." +
+                           std::to_string(version % 1000);
+    char* caps = virConnectGetDomainCapabilities(conn->get(), nullptr, "x86_64", "q35", "kvm", 0);
+    if (caps) {
+      lv.tdx_supported = host::domain_caps_support_tdx(caps);
+      std::free(caps);
+    } else {
+      lv.caps_error = libvirt_error();
+    }
     if (!lv.tdx_supported)
       return fail(Category::not_ready, "td.libvirt_no_tdx",
-                  "libvirt at " + checks.connect_uri + " (libvirt " + lv.libvirt_version +
-                      (lv.hypervisor_version.empty() ? "" : ", " + lv.hypervisor_version) +
-                      ") cannot run TDX: " +
-                      (lv.reachable ? lv.caps_error.empty()
-                                          ? std::string("its domain capabilities do not list tdx")
-                                          : "no domain capabilities (" + lv.caps_error + ")"
-                                    : lv.reason),
+                  "libvirt " + lv.libvirt_version + " at " + checks.connect_uri +
+                      " cannot run TDX: " +
+                      (lv.caps_error.empty() ? std::string("its domain capabilities do not list tdx")
+                                             : "no domain capabilities (" + lv.caps_error + ")"),
                   "install libvirt >= 11.6 and QEMU >= 10.1 with TDX, or use --no-tdx for an "
                   "insecure development VM");
+    options.libvirt = lv;
     auto report = host::run_host_checks(root, options);
     if (!report.ready()) {
       std::string failed;
