@@ -112,6 +112,17 @@ TEST_CASE("td list, status and stop on the test driver's own domain") {
   CHECK(s["state"] == "running");
   CHECK(s["tdx"] == false);
   CHECK(s["insecure"] == true);
+  // With -c, status compares the layout the config renders now with the recorded one.
+  Volumes v;
+  test::put(v.dir.path(), "host.yaml", "td:\n  image: " + (v.dir.path() / "td.qcow2").string() +
+                                           "\n  no_tdx: true\n");
+  auto cmp = test::run_tdxctl({"--connect", "test:///default", "td", "status", "test", "-c",
+                               (v.dir.path() / "host.yaml").string(), "-o", "json"});
+  INFO(cmp.err);
+  REQUIRE(cmp.exit_status == 0);
+  auto c = nlohmann::json::parse(cmp.out);
+  CHECK(c["topology_changed"] == true);
+  CHECK(c["expected_topology_digest"].get<std::string>().starts_with("sha384:"));
   auto text = test::run_tdxctl({"--connect", "test:///default", "td", "status", "test"});
   CHECK_THAT(text.out, Catch::Contains("WARNING: test is not a trust domain"));
   auto stop = test::run_tdxctl({"--connect", "test:///default", "-o", "json", "td", "stop", "test"});

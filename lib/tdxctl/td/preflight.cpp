@@ -141,6 +141,18 @@ core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
                       (dev->driver.empty() ? std::string("no driver") : "'" + dev->driver + "'") +
                       ", not vfio-pci",
                   "run `tdxctl gpu bind " + d.address + "` first");
+    // VFIO hands over whole IOMMU groups: every non-bridge member must be
+    // on vfio-pci too, or QEMU fails with "group is not viable".
+    if (dev->iommu_group)
+      for (const auto& member : sysfs::iommu_group_members(root, *dev->iommu_group)) {
+        auto m = sysfs::read_pci_device(root, member);
+        if (!m || m->is_bridge() || m->driver == "vfio-pci" || m->driver.empty()) continue;
+        return fail(Category::not_ready, "td.group_not_viable",
+                    std::string(what) + " " + d.address + " shares IOMMU group " +
+                        std::to_string(*dev->iommu_group) + " with " + member +
+                        ", which is bound to '" + m->driver + "'",
+                    "run `tdxctl gpu bind " + d.address + "` (it binds the whole group)");
+      }
   }
 
   struct Vol {

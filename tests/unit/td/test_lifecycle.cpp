@@ -161,3 +161,22 @@ TEST_CASE("refusal: a TDX launch where libvirt's domain capabilities lack TDX") 
   CHECK(r.error().category == core::Category::not_ready);
   CHECK_THAT(r.error().message, Catch::Contains("cannot run TDX"));
 }
+
+TEST_CASE("refusal: a GPU whose IOMMU group holds a device on another driver") {
+  core::TempDir dir;
+  test::make_gpu_host(dir.path(), 1, 0);
+  auto gpu = test::gpu_bdf(0);
+  auto audio = gpu.substr(0, 11) + "1";
+  test::add_pci(dir.path(), audio, "0x040300", "0x22ba", "snd_hda_intel");
+  for (const auto& bdf : {gpu, audio}) {
+    test::link(dir.path(), "sys/devices/pci0000:00/" + bdf + "/iommu_group",
+               "../../../kernel/iommu_groups/40");
+    test::link(dir.path(), "sys/kernel/iommu_groups/40/devices/" + bdf,
+               "../../../../devices/pci0000:00/" + bdf);
+  }
+  auto spec = test::make_volumes(dir.path());
+  spec.gpus = {gpu};
+  auto e = refusal(core::Root(dir.path()), spec, false);
+  CHECK(e.code == "td.group_not_viable");
+  CHECK_THAT(e.message, Catch::Contains("shares IOMMU group 40 with " + audio));
+}
