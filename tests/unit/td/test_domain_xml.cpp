@@ -54,7 +54,7 @@ TEST_CASE("no GPU, bridge, with QGS: valid TDX domain with the manifest as mrCon
   CHECK_THAT(d.xml, Catch::Contains("<policy>0x10000000</policy>"));
   CHECK_THAT(d.xml, Catch::Contains("<mrConfigId>" + d.mr_config_id + "</mrConfigId>"));
   CHECK_THAT(d.xml, Catch::Contains("<quoteGenerationService path=\"/var/run/tdx-qgs/qgs.socket\"/>"));
-  CHECK_THAT(d.xml, Catch::Contains("<loader type=\"rom\" readonly=\"yes\">" + spec.firmware));
+  CHECK_THAT(d.xml, Catch::Contains("<loader type=\"rom\" readonly=\"yes\" stateless=\"yes\">" + spec.firmware));
   CHECK_THAT(d.xml, Catch::Contains("<ioapic driver=\"qemu\"/>"));
   CHECK_THAT(d.xml, Catch::Contains("<smm state=\"off\"/>"));
   CHECK_THAT(d.xml, Catch::Contains("<pmu state=\"off\"/>"));
