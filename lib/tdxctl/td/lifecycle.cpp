@@ -66,10 +66,18 @@ core::Plan plan_launch(std::shared_ptr<Connection> conn, const RenderedDomain& d
   core::Json detail = {{"name", name}, {"topology_digest", domain.topology_digest},
                        {"xml", domain.xml}};
   if (domain.insecure) detail["warning"] = insecure_banner;
+  // A running domain keeps its old hardware until it restarts: say so.
+  std::string restart_note;
+  if (auto dom = conn->lookup(name); dom && dom->active()) {
+    if (recorded_topology_digest(*dom) != domain.topology_digest)
+      restart_note = "; " + name + " is running and keeps its old layout until `tdxctl td stop " +
+                     name + "` and `tdxctl td launch`";
+  }
+  if (!restart_note.empty()) detail["restart_required"] = true;
   plan.add(core::Step{
       "td.define", "libvirt",
       "define domain " + name + " (topology " + domain.topology_digest.substr(0, 23) + "…)" +
-          (domain.insecure ? " [INSECURE --no-tdx]" : ""),
+          (domain.insecure ? " [INSECURE --no-tdx]" : "") + restart_note,
       detail,
       [conn, name, digest = domain.topology_digest] {
         auto dom = conn->lookup(name);
