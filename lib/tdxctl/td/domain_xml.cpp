@@ -103,7 +103,6 @@ bool is_block_device(const std::string& path) {
 }
 
 struct PortAllocator {
-  xmlNodePtr devices;
   xmlNodePtr insert_before; // controllers go before the first non-controller device
   int next = 0;
   // A pcie-root-port for one device: controller index i+1, chassis i+1,
@@ -238,13 +237,12 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
   }
 
   xmlNodePtr dev = need(domain, "devices");
-  xmlNodePtr first_tail = need(dev, "console"); // ports and devices go before the console
-  PortAllocator ports{dev, nullptr};
-  // Controllers must come before the devices they carry: insert them right
-  // after pcie-root, devices before the console.
+  // Devices go before the console; their root ports right after pcie-root
+  // (a placeholder marks the spot until all are placed).
+  xmlNodePtr first_tail = need(dev, "console");
   xmlNodePtr anchor = xmlNewNode(nullptr, X("anchor"));
   xmlAddNextSibling(need(dev, "controller"), anchor);
-  ports.insert_before = anchor;
+  PortAllocator ports{anchor};
 
   std::vector<DiskSpec> disks = {{"root", spec.image, true},
                                  {"config", spec.config_volume, false},

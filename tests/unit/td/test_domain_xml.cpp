@@ -110,15 +110,17 @@ TEST_CASE("8 GPUs + 4 NVSwitches via all-bound: valid, 12 hostdevs, unique root 
   CHECK(d.xml.find("bus=\"0x88\"") < d.xml.find("bus=\"0xc0\""));
   // 8 x 256 GiB + 4 x 1 GiB, in MiB.
   CHECK_THAT(d.xml, Catch::Contains(">" + std::to_string(1024 * (8 * 256 + 4)) + "</entry>"));
-  std::regex port(R"re(slot="(0x[0-9a-f]+)" function="(0x[0-7])")re");
+  // Every root port sits at its own address on bus 0; every device at 00.0 of its port.
+  std::regex port(R"re(bus="0x00" slot="(0x[0-9a-f]+)" function="(0x[0-7])")re");
   std::set<std::string> addresses;
-  size_t controllers = 0;
+  size_t ports = 0;
   for (std::sregex_iterator it(d.xml.begin(), d.xml.end(), port), end; it != end; ++it) {
     addresses.insert((*it)[1].str() + "." + (*it)[2].str());
-    ++controllers;
+    ++ports;
   }
-  // Root-port addresses on bus 0 are unique; devices all sit at slot 0x00 of their port.
-  CHECK(addresses.size() >= 18);
+  CHECK(ports == 18);
+  CHECK(addresses.size() == 18);
+  CHECK(addresses.count("0x04.0x1") == 1); // the 18th port: slot 2 + 16/8, function 16%8 + 1
 }
 
 TEST_CASE("debug: sets only the DEBUG bit and marks the name and metadata") {
