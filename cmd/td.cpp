@@ -1,12 +1,206 @@
-// tdxctl td: The TD through libvirt: render, launch, stop, status
+// tdxctl td: the TD through libvirt: render, launch, stop, status, list, undefine.
 #include "context.hpp"
+
+#include "tdxctl/td/lifecycle.hpp"
+
+#include <iostream>
 
 namespace tdx::cmd {
 
-void add_td(CLI::App& app, Context&) {
+namespace {
+
+void add_spec_options(CLI::App* c, td::SpecOverrides& o) {
+  c->add_option("-c,--config", o.config, "host.yaml whose td: section describes the TD")
+      ->type_name("FILE");
+  c->add_option("--name", o.name, "Domain name (default td)");
+  c->add_option("--vcpus", o.vcpus, "vCPUs (default 32)")->check(CLI::Range(1, 512));
+  c->add_option("--memory-gib", o.memory_gib, "Memory in GiB (default 100)")
+      ->check(CLI::Range(1, 8192));
+  c->add_option("--image", o.image, "Root disk image (first virtio disk, vda)")->type_name("PATH");
+  c->add_option("--config-volume", o.config_volume,
+                "tdx-config volume (vdb, read-only); its PATH.sha384 manifest gives mrConfigId")
+      ->type_name("PATH");
+  c->add_option("--cache-volume", o.cache_volume, "tdx-cache volume (vdc)")->type_name("PATH");
+  c->add_option("--containerd-volume", o.containerd_volume, "containerd volume (vdd)")
+      ->type_name("PATH");
+  c->add_option("--gpu", o.gpus, "GPU PCI address to pass through (repeatable), or all-bound")
+      ->type_name("BDF");
+  c->add_option("--nvswitch", o.nvswitches, "NVSwitch PCI address to pass through (repeatable)")
+      ->type_name("BDF");
+  c->add_option("--bridge", o.bridge, "Attach the NIC to this bridge (tap)")->type_name("BRIDGE");
+  c->add_option("--macvtap", o.macvtap, "Attach the NIC as macvtap on this device")
+      ->type_name("DEV");
+  c->add_option("--mac", o.mac, "NIC MAC address (default 52:54:00:12:34:56)");
+  c->add_option("--firmware", o.firmware, "TDVF/OVMF loader (default: first found)")
+      ->type_name("PATH");
+  c->add_option("--qgs-socket", o.qgs_socket,
+                "Quote generation service socket (default /var/run/tdx-qgs/qgs.socket)")
+      ->type_name("PATH");
+  c->add_flag("--no-qgs", o.no_qgs, "Omit quoteGenerationService");
+  c->add_option("--mr-config-id", o.mr_config_id,
+                "MRCONFIGID: 96 hex digits or base64 of 48 bytes (default: config volume manifest)");
+  c->add_option("--mr-owner", o.mr_owner, "MROWNER: 96 hex digits or base64 of 48 bytes");
+  c->add_option("--mr-owner-config", o.mr_owner_config,
+                "MROWNERCONFIG: 96 hex digits or base64 of 48 bytes");
+  c->add_option("--vsock-cid", o.vsock_cid, "Guest vsock CID (default 3)");
+  c->add_flag("--debug", o.debug, "Set the TDX DEBUG attribute (never in production); name gets -debug");
+  c->add_flag("--no-tdx", o.no_tdx,
+              "INSECURE development profile: a plain VM with the same disks and network");
+}
+
+void warn_insecure(const td::RenderedDomain& d) {
+  if (d.insecure) std::cerr << "WARNING: " << td::insecure_banner << "\n";
+  if (d.debug) std::cerr << "WARNING: DEBUG TD " << d.name << ": the host can read its state\n";
+}
+
+core::Json domain_json(const td::RenderedDomain& d) {
+  core::Json j = {{"name", d.name},
+                  {"topology_digest", d.topology_digest},
+                  {"tdx", !d.insecure},
+                  {"debug", d.debug},
+                  {"insecure", d.insecure || d.debug}};
+  if (d.insecure) j["warning"] = td::insecure_banner;
+  return j;
+}
+
+} // namespace
+
+void add_td(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("td", "The TD through libvirt: render, launch, stop, status");
   group->require_subcommand(1);
-  add_unbuilt_verbs(group, {{"xml", "Print the TD domain XML"}, {"launch", "Define and start the TD"}, {"stop", "Shut the TD down"}, {"status", "Show the TD state"}, {"list", "List TDs"}, {"undefine", "Remove the TD definition"}});
+
+  // xml
+  {
+    struct Args {
+      td::SpecOverrides spec;
+      std::string schema;
+    };
+    auto args = std::make_shared<Args>();
+    auto* c = group->add_subcommand("xml", "Print the TD domain XML (no libvirt needed)");
+    add_spec_options(c, args->spec);
+    c->add_option("--schema", args->schema,
+                  "Also validate against this RelaxNG schema (libvirt's domain.rng)")
+        ->type_name("RNG");
+    c->footer("Examples:\n  tdxctl td xml -c /etc/tdxctl/host.yaml\n"
+              "  tdxctl td xml --image td.qcow2 --config-volume cfg.qcow2 --gpu all-bound "
+              "--bridge br0\n  tdxctl td xml --no-tdx --image td.qcow2 -o json");
+    c->callback([args, &ctx] {
+      auto spec = td::make_spec(args->spec);
+      auto d = core::value_or_throw(td::prepare_domain(ctx.root(), spec, "kvm", args->spec.config));
+      if (!args->schema.empty()) core::value_or_throw(td::validate_domain_xml(d.xml, args->schema));
+      warn_insecure(d);
+      auto doc = domain_json(d);
+      doc["policy"] = d.policy.empty() ? core::Json(nullptr) : core::Json(d.policy);
+      doc["mr_config_id"] = d.mr_config_id.empty() ? core::Json(nullptr) : core::Json(d.mr_config_id);
+      if (!args->schema.empty()) doc["validated_against"] = args->schema;
+      doc["xml"] = d.xml;
+      ctx.out().emit("tdxctl.td.xml/1", doc, [&](std::ostream& os) { os << d.xml; });
+    });
+  }
+
+  // launch
+  {
+    struct Args {
+      td::SpecOverrides spec;
+      bool autostart = false;
+      bool require_attestation = false;
+    };
+    auto args = std::make_shared<Args>();
+    auto* c = group->add_subcommand(
+        "launch", "Define and start the TD (refuses when the host, GPUs, volumes or QGS are not ready)");
+    add_spec_options(c, args->spec);
+    c->add_flag("--autostart", args->autostart, "Start the TD when the host boots");
+    c->add_flag("--require-attestation", args->require_attestation,
+                "Refuse to launch without a quote generation service socket");
+    c->footer("Examples:\n  tdxctl td launch -c /etc/tdxctl/host.yaml --require-attestation\n"
+              "  tdxctl --dry-run td launch -c host.yaml\n"
+              "  tdxctl --connect test:///default td launch --no-tdx --image td.qcow2 "
+              "--firmware OVMF.fd");
+    c->callback([args, &ctx] {
+      auto spec = td::make_spec(args->spec);
+      auto conn = td::Connection::open(ctx.connect_uri());
+      core::value_or_throw(td::preflight(
+          ctx.root(), spec, {args->require_attestation, true, ctx.connect_uri()}));
+      auto d = core::value_or_throw(
+          td::prepare_domain(ctx.root(), spec, conn->domain_type(), args->spec.config));
+      warn_insecure(d);
+      ctx.run_plan(td::plan_launch(conn, d, args->autostart), "tdxctl.td.launch/1",
+                   domain_json(d));
+    });
+  }
+
+  // stop
+  {
+    struct Args {
+      std::string name = "td";
+      td::StopOptions options;
+    };
+    auto args = std::make_shared<Args>();
+    auto* c = group->add_subcommand("stop", "Shut the TD down (ACPI), then destroy with --force");
+    c->add_option("name", args->name, "Domain name (default td)");
+    c->add_option("--timeout", args->options.timeout_s, "Seconds to wait for the guest (default 120)")
+        ->check(CLI::Range(0, 86400));
+    c->add_flag("--force", args->options.force, "Destroy the domain if it does not stop in time");
+    c->callback([args, &ctx] {
+      auto conn = td::Connection::open(ctx.connect_uri());
+      ctx.run_plan(td::plan_stop(conn, args->name, args->options), "tdxctl.td.stop/1",
+                   core::Json{{"name", args->name}});
+    });
+  }
+
+  // status
+  {
+    struct Args {
+      std::string name;
+      td::SpecOverrides spec;
+    };
+    auto args = std::make_shared<Args>();
+    auto* c = group->add_subcommand(
+        "status", "Show state, uptime, vCPUs, memory, devices, vsock CID and topology digest");
+    c->add_option("name", args->name, "Domain name (default: td.name from -c, else td)");
+    c->add_option("-c,--config", args->spec.config,
+                  "host.yaml: also compare the recorded topology with what it renders now")
+        ->type_name("FILE");
+    c->callback([args, &ctx] {
+      auto conn = td::Connection::open(ctx.connect_uri());
+      std::optional<td::RenderedDomain> expected;
+      if (!args->spec.config.empty())
+        expected = core::value_or_throw(td::prepare_domain(
+            ctx.root(), td::make_spec(args->spec), conn->domain_type(), args->spec.config));
+      std::string name = !args->name.empty() ? args->name : expected ? expected->name : "td";
+      auto st = core::value_or_throw(td::domain_status(*conn, name));
+      if (expected) st.expected_digest = expected->topology_digest;
+      ctx.out().emit("tdxctl.td.status/1", st.to_json(), [&](std::ostream& os) { st.print(os); });
+    });
+  }
+
+  // list
+  {
+    auto* c = group->add_subcommand("list", "List domains with their tdxctl profile and topology");
+    c->callback([&ctx] {
+      auto conn = td::Connection::open(ctx.connect_uri());
+      auto list = td::list_domains(*conn);
+      ctx.out().emit("tdxctl.td.list/1", td::to_json(list),
+                     [&](std::ostream& os) { td::print(os, list); });
+    });
+  }
+
+  // undefine
+  {
+    struct Args {
+      std::string name = "td";
+      bool force = false;
+    };
+    auto args = std::make_shared<Args>();
+    auto* c = group->add_subcommand("undefine", "Remove the TD definition (disks are kept)");
+    c->add_option("name", args->name, "Domain name (default td)");
+    c->add_flag("--force", args->force, "Destroy the domain first if it is running");
+    c->callback([args, &ctx] {
+      auto conn = td::Connection::open(ctx.connect_uri());
+      ctx.run_plan(td::plan_undefine(conn, args->name, args->force), "tdxctl.td.undefine/1",
+                   core::Json{{"name", args->name}});
+    });
+  }
 }
 
 } // namespace tdx::cmd

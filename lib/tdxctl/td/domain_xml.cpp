@@ -1,0 +1,390 @@
+// Domain XML for a TD, built as a libxml2 DOM (never by string concatenation)
+// from the templates/td.xml skeleton. Everything that varies is added here in
+// one fixed order: disks root/config/cache/containerd (root must stay the
+// first virtio disk: today's images expect vda1 to be the LUKS root), network,
+// vsock, then one VFIO hostdev per GPU and NVSwitch. Each device sits behind
+// its own pcie-root-port at a pinned address, so a given host.yaml always
+// yields the same virtual hardware, hence the same ACPI tables and RTMR0.
+#include "tdxctl/td/domain_xml.hpp"
+
+#include "tdxctl/core/build_info.hpp"
+#include "tdxctl/core/hex.hpp"
+
+#include <libxml/c14n.h>
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sys/stat.h>
+
+namespace tdx::td {
+
+using core::Category;
+using core::fail;
+
+namespace {
+
+using DocPtr = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
+
+const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+const xmlChar* X(const std::string& s) { return X(s.c_str()); }
+
+xmlNodePtr child(xmlNodePtr parent, const char* name) {
+  for (xmlNodePtr n = parent ? parent->children : nullptr; n; n = n->next)
+    if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, X(name))) return n;
+  return nullptr;
+}
+
+xmlNodePtr add(xmlNodePtr parent, const char* name,
+               std::initializer_list<std::pair<const char*, std::string>> attrs = {},
+               const std::string* text = nullptr) {
+  xmlNodePtr n = xmlNewTextChild(parent, nullptr, X(name), text ? X(*text) : nullptr);
+  for (const auto& [k, v] : attrs) xmlNewProp(n, X(k), X(v));
+  return n;
+}
+
+xmlNodePtr add_text(xmlNodePtr parent, const char* name, const std::string& text,
+                    std::initializer_list<std::pair<const char*, std::string>> attrs = {}) {
+  return add(parent, name, attrs, &text);
+}
+
+void set_text(xmlNodePtr node, const std::string& text) {
+  xmlChar* escaped = xmlEncodeSpecialChars(node->doc, X(text));
+  xmlNodeSetContent(node, escaped);
+  xmlFree(escaped);
+}
+
+void remove_comments(xmlNodePtr node) {
+  for (xmlNodePtr n = node->children; n;) {
+    xmlNodePtr next = n->next;
+    if (n->type == XML_COMMENT_NODE) {
+      xmlUnlinkNode(n);
+      xmlFreeNode(n);
+    } else if (n->type == XML_ELEMENT_NODE) {
+      remove_comments(n);
+    }
+    n = next;
+  }
+}
+
+std::string hex2(int v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02x", v);
+  return buf;
+}
+
+std::string sha384_hex(const unsigned char* data, size_t size) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data, size, md, &len, EVP_sha384(), nullptr);
+  return core::to_hex({md, len});
+}
+
+// qcow2 files start with "QFI\xfb"; anything else (or a file not there yet)
+// falls back to the extension. Volumes are raw unless they say otherwise.
+std::string disk_format(const std::string& path, const std::string& fallback) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  if (in && in.read(magic, 4) && std::string(magic, 4) == std::string("QFI\xfb", 4)) return "qcow2";
+  if (in) return "raw";
+  if (path.ends_with(".qcow2")) return "qcow2";
+  if (path.ends_with(".raw") || path.ends_with(".img")) return "raw";
+  return fallback;
+}
+
+bool is_block_device(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+struct PortAllocator {
+  xmlNodePtr insert_before; // controllers go before the first non-controller device
+  int next = 0;
+  // A pcie-root-port for one device: controller index i+1, chassis i+1,
+  // port 0x10+i, at 00:(02 + i/8).(i%8); returns the bus number of the port.
+  int allocate() {
+    int i = next++;
+    int index = i + 1;
+    int slot = 0x02 + i / 8, function = i % 8;
+    xmlNodePtr c = xmlNewNode(nullptr, X("controller"));
+    xmlNewProp(c, X("type"), X("pci"));
+    xmlNewProp(c, X("index"), X(std::to_string(index)));
+    xmlNewProp(c, X("model"), X("pcie-root-port"));
+    add(c, "model", {{"name", "pcie-root-port"}});
+    add(c, "target", {{"chassis", std::to_string(index)}, {"port", hex2(0x10 + i)}});
+    xmlNodePtr a = add(c, "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", "0x00"},
+                                      {"slot", hex2(slot)}, {"function", "0x" + std::to_string(function)}});
+    if (function == 0) xmlNewProp(a, X("multifunction"), X("on"));
+    xmlAddPrevSibling(insert_before, c);
+    return index;
+  }
+  void place(xmlNodePtr device) {
+    int bus = allocate();
+    add(device, "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", hex2(bus)},
+                            {"slot", "0x00"}, {"function", "0x0"}});
+  }
+};
+
+struct DiskSpec {
+  const char* role;
+  std::string path;
+  bool root;
+};
+
+} // namespace
+
+std::filesystem::path template_dir() {
+  if (const char* env = std::getenv("TDXCTL_TEMPLATE_DIR"); env && *env) return env;
+  std::error_code ec;
+  std::filesystem::path installed = core::build_info::template_dir;
+  if (std::filesystem::exists(installed / "td.xml", ec)) return installed;
+  return std::filesystem::path(core::build_info::source_dir) / "templates";
+}
+
+core::Result<std::string> topology_digest(const std::string& xml) {
+  DocPtr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                           XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+                               XML_PARSE_NOWARNING),
+             xmlFreeDoc);
+  if (!doc) return fail(Category::invalid_input, "td.xml_parse", "domain XML does not parse");
+  xmlNodePtr root = xmlDocGetRootElement(doc.get());
+  for (const char* name : {"name", "uuid", "title", "description", "metadata"}) {
+    while (xmlNodePtr n = child(root, name)) {
+      xmlUnlinkNode(n);
+      xmlFreeNode(n);
+    }
+  }
+  remove_comments(reinterpret_cast<xmlNodePtr>(doc.get()));
+  xmlChar* out = nullptr;
+  int size = xmlC14NDocDumpMemory(doc.get(), nullptr, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, &out);
+  if (size < 0) return fail(Category::failed, "td.c14n", "cannot canonicalise the domain XML");
+  std::string digest = "sha384:" + sha384_hex(out, static_cast<size_t>(size));
+  xmlFree(out);
+  return digest;
+}
+
+core::Result<RenderedDomain> render_domain(const TdSpec& spec,
+                                           const std::vector<PassthroughDevice>& devices,
+                                           const RenderOptions& options) {
+  RenderedDomain result;
+  result.insecure = spec.no_tdx;
+  result.debug = spec.debug;
+  result.name = spec.debug ? spec.name + "-debug" : spec.name;
+
+  std::string mr_config_id;
+  if (!spec.no_tdx) {
+    if (spec.mr_config_id) {
+      mr_config_id = *spec.mr_config_id;
+    } else if (!spec.config_volume.empty()) {
+      auto hex = read_manifest_digest_hex(spec.config_volume);
+      if (!hex) return std::unexpected(hex.error());
+      auto b64 = parse_measurement(*hex, manifest_path(spec.config_volume).string());
+      if (!b64) return std::unexpected(b64.error());
+      mr_config_id = *b64;
+    }
+  }
+  result.mr_config_id = mr_config_id;
+
+  auto skeleton = template_dir() / "td.xml";
+  DocPtr doc(xmlReadFile(skeleton.c_str(), nullptr,
+                         XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+                             XML_PARSE_NOWARNING),
+             xmlFreeDoc);
+  if (!doc)
+    return fail(Category::not_ready, "td.template_missing",
+                "cannot read the domain skeleton " + skeleton.string(),
+                "set TDXCTL_TEMPLATE_DIR to the directory holding td.xml");
+  xmlNodePtr domain = xmlDocGetRootElement(doc.get());
+  remove_comments(reinterpret_cast<xmlNodePtr>(doc.get()));
+  auto need = [&](xmlNodePtr parent, const char* name) -> xmlNodePtr {
+    xmlNodePtr n = child(parent, name);
+    if (!n) throw core::Failure(Category::invalid_input, "td.template_bad",
+                                skeleton.string() + ": element <" + name + "> missing");
+    return n;
+  };
+
+  xmlSetProp(domain, X("type"), X(options.domain_type));
+  set_text(need(domain, "name"), result.name);
+  set_text(need(domain, "memory"), std::to_string(spec.memory_gib));
+  set_text(need(domain, "currentMemory"), std::to_string(spec.memory_gib));
+  set_text(need(domain, "vcpu"), std::to_string(spec.vcpus));
+  xmlNodePtr cpu = need(domain, "cpu");
+  xmlSetProp(need(cpu, "topology"), X("cores"), X(std::to_string(spec.vcpus)));
+  xmlNodePtr os = need(domain, "os");
+  set_text(need(os, "loader"), options.firmware);
+
+  // Metadata: who made this domain and what it is; read back by `td status`.
+  xmlNodePtr metadata = xmlNewNode(nullptr, X("metadata"));
+  xmlAddNextSibling(need(domain, "name"), metadata);
+  xmlNodePtr meta = xmlNewChild(metadata, nullptr, X("td"), nullptr);
+  xmlNsPtr ns = xmlNewNs(meta, X(metadata_ns), X("tdxctl"));
+  xmlSetNs(meta, ns);
+  xmlNewProp(meta, X("profile"), X(spec.no_tdx ? "no-tdx" : "tdx"));
+  xmlNewProp(meta, X("debug"), X(spec.debug ? "yes" : "no"));
+  xmlNewProp(meta, X("insecure"), X(spec.no_tdx || spec.debug ? "yes" : "no"));
+  if (!options.config_source.empty())
+    xmlNewTextChild(meta, ns, X("config"), X(options.config_source));
+  if (spec.no_tdx) {
+    xmlNewTextChild(meta, ns, X("warning"), X(insecure_banner));
+    xmlNodePtr desc = xmlNewNode(nullptr, X("description"));
+    set_text(desc, insecure_banner);
+    xmlAddPrevSibling(metadata, desc);
+  }
+
+  xmlNodePtr dev = need(domain, "devices");
+  // Devices go before the console; their root ports right after pcie-root
+  // (a placeholder marks the spot until all are placed).
+  xmlNodePtr first_tail = need(dev, "console");
+  xmlNodePtr anchor = xmlNewNode(nullptr, X("anchor"));
+  xmlAddNextSibling(need(dev, "controller"), anchor);
+  PortAllocator ports{anchor};
+
+  std::vector<DiskSpec> disks = {{"root", spec.image, true},
+                                 {"config", spec.config_volume, false},
+                                 {"cache", spec.cache_volume, false},
+                                 {"containerd", spec.containerd_volume, false}};
+  char letter = 'a';
+  for (const auto& d : disks) {
+    if (d.path.empty()) continue;
+    bool block = is_block_device(d.path);
+    xmlNodePtr disk = xmlNewNode(nullptr, X("disk"));
+    xmlAddPrevSibling(first_tail, disk);
+    xmlNewProp(disk, X("type"), X(block ? "block" : "file"));
+    xmlNewProp(disk, X("device"), X("disk"));
+    std::string format = disk_format(d.path, d.root ? "qcow2" : "raw");
+    std::string role = d.role;
+    if (role == "config")
+      add(disk, "driver", {{"name", "qemu"}, {"type", format}, {"cache", "none"}});
+    else
+      add(disk, "driver", {{"name", "qemu"}, {"type", format}, {"cache", "none"}, {"discard", "unmap"}});
+    add(disk, "source", {{block ? "dev" : "file", d.path}});
+    add(disk, "target", {{"dev", std::string("vd") + letter++}, {"bus", "virtio"}});
+    if (role == "config") add(disk, "readonly");
+    add_text(disk, "serial", "td-" + role);
+    ports.place(disk);
+  }
+
+  if (spec.net.mode != NetMode::none) {
+    xmlNodePtr iface = xmlNewNode(nullptr, X("interface"));
+    xmlAddPrevSibling(first_tail, iface);
+    bool bridge = spec.net.mode == NetMode::bridge;
+    xmlNewProp(iface, X("type"), X(bridge ? "bridge" : "direct"));
+    add(iface, "mac", {{"address", spec.net.mac}});
+    if (bridge) add(iface, "source", {{"bridge", spec.net.source}});
+    else add(iface, "source", {{"dev", spec.net.source}, {"mode", "bridge"}});
+    add(iface, "model", {{"type", "virtio"}});
+    ports.place(iface);
+  }
+
+  // vsock after the console and before the balloon, as libvirt orders it.
+  xmlNodePtr vsock = xmlNewNode(nullptr, X("vsock"));
+  xmlAddNextSibling(first_tail, vsock);
+  xmlNewProp(vsock, X("model"), X("virtio"));
+  add(vsock, "cid", {{"auto", "no"}, {"address", std::to_string(spec.vsock_cid)}});
+  ports.place(vsock);
+
+  int gpu_count = 0, switch_count = 0;
+  for (const auto& d : devices) {
+    xmlNodePtr hostdev = xmlNewNode(nullptr, X("hostdev"));
+    xmlAddPrevSibling(first_tail, hostdev);
+    xmlNewProp(hostdev, X("mode"), X("subsystem"));
+    xmlNewProp(hostdev, X("type"), X("pci"));
+    xmlNewProp(hostdev, X("managed"), X("no")); // binding is `tdxctl gpu bind`'s job, checked at launch
+    add(hostdev, "driver", {{"name", "vfio"}});
+    xmlNodePtr source = add(hostdev, "source");
+    // BDF "dddd:bb:ss.f" -> libvirt's split address.
+    add(source, "address", {{"domain", "0x" + d.address.substr(0, 4)},
+                            {"bus", "0x" + d.address.substr(5, 2)},
+                            {"slot", "0x" + d.address.substr(8, 2)},
+                            {"function", "0x" + d.address.substr(11, 1)}});
+    ports.place(hostdev);
+    (d.nvswitch ? switch_count : gpu_count)++;
+  }
+  xmlUnlinkNode(anchor);
+  xmlFreeNode(anchor);
+
+  // A 64-bit MMIO aperture large enough for every GPU's BARs (H100/H200 BAR1
+  // is 128 GiB), told both to QEMU (pcihole64 on the root complex) and to
+  // TDVF/OVMF (fw_cfg X-PciMmio64Mb), which otherwise sizes it too small.
+  if (!devices.empty()) {
+    long long mmio_mb = 1024LL * (static_cast<long long>(spec.gpu_mmio_gib) * gpu_count + switch_count);
+    add_text(need(dev, "controller"), "pcihole64", std::to_string(mmio_mb * 1024), {{"unit", "KiB"}});
+    xmlNodePtr sysinfo = xmlNewNode(nullptr, X("sysinfo"));
+    xmlAddPrevSibling(os, sysinfo);
+    xmlNewProp(sysinfo, X("type"), X("fwcfg"));
+    add_text(sysinfo, "entry", std::to_string(mmio_mb), {{"name", "opt/ovmf/X-PciMmio64Mb"}});
+  }
+
+  if (!spec.no_tdx) {
+    uint64_t policy = policy_sept_ve_disable | (spec.debug ? policy_debug : 0);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(policy));
+    result.policy = buf;
+    xmlNodePtr ls = xmlNewChild(domain, nullptr, X("launchSecurity"), nullptr);
+    xmlNewProp(ls, X("type"), X("tdx"));
+    add_text(ls, "policy", result.policy);
+    if (!mr_config_id.empty()) add_text(ls, "mrConfigId", mr_config_id);
+    if (spec.mr_owner) add_text(ls, "mrOwner", *spec.mr_owner);
+    if (spec.mr_owner_config) add_text(ls, "mrOwnerConfig", *spec.mr_owner_config);
+    if (!spec.qgs_socket.empty()) add(ls, "quoteGenerationService", {{"path", spec.qgs_socket}});
+  }
+
+  xmlChar* out = nullptr;
+  int size = 0;
+  xmlDocDumpFormatMemoryEnc(doc.get(), &out, &size, "UTF-8", 1);
+  result.xml.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
+  xmlFree(out);
+  auto digest = topology_digest(result.xml);
+  if (!digest) return std::unexpected(digest.error());
+  result.topology_digest = *digest;
+  // Record the digest in the metadata too, so `td status` can show it for the
+  // defined domain (the digest excludes <metadata>, so this does not change it).
+  xmlNewTextChild(meta, ns, X("topology-digest"), X(result.topology_digest));
+  xmlDocDumpFormatMemoryEnc(doc.get(), &out, &size, "UTF-8", 1);
+  result.xml.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
+  xmlFree(out);
+  return result;
+}
+
+namespace {
+struct ValidationErrors {
+  std::string text;
+  int count = 0;
+};
+void collect_structured(void* data, xmlErrorPtr error) {
+  auto* errors = static_cast<ValidationErrors*>(data);
+  if (++errors->count > 10) return;
+  std::string msg = error->message ? error->message : "invalid";
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  errors->text += "\n  line " + std::to_string(error->line) + ": " + msg;
+}
+} // namespace
+
+core::Result<void> validate_domain_xml(const std::string& xml, const std::filesystem::path& rng) {
+  std::unique_ptr<xmlRelaxNGParserCtxt, decltype(&xmlRelaxNGFreeParserCtxt)> pctx(
+      xmlRelaxNGNewParserCtxt(rng.c_str()), xmlRelaxNGFreeParserCtxt);
+  std::unique_ptr<xmlRelaxNG, decltype(&xmlRelaxNGFree)> schema(
+      pctx ? xmlRelaxNGParse(pctx.get()) : nullptr, xmlRelaxNGFree);
+  if (!schema)
+    return fail(Category::not_ready, "td.schema_unreadable",
+                "cannot load the RelaxNG schema " + rng.string());
+  DocPtr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
+             xmlFreeDoc);
+  if (!doc) return fail(Category::invalid_input, "td.xml_parse", "domain XML does not parse");
+  std::unique_ptr<xmlRelaxNGValidCtxt, decltype(&xmlRelaxNGFreeValidCtxt)> vctx(
+      xmlRelaxNGNewValidCtxt(schema.get()), xmlRelaxNGFreeValidCtxt);
+  ValidationErrors errors;
+  xmlRelaxNGSetValidStructuredErrors(vctx.get(), collect_structured, &errors);
+  if (xmlRelaxNGValidateDoc(vctx.get(), doc.get()) != 0)
+    return fail(Category::invalid_input, "td.xml_invalid",
+                "domain XML does not validate against " + rng.string() + ":" + errors.text);
+  return {};
+}
+
+} // namespace tdx::td

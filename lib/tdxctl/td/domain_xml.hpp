@@ -1,0 +1,54 @@
+#pragma once
+// The libvirt domain XML of a TD, built as a DOM (libxml2) from the
+// templates/td.xml skeleton and a TdSpec, plus its RelaxNG validation and the
+// canonical topology digest recorded in the domain metadata and `td status`.
+
+#include "tdxctl/core/error.hpp"
+#include "tdxctl/td/spec.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tdx::td {
+
+inline constexpr const char* metadata_ns = "https://tdxctl.dev/xmlns/td/1";
+inline constexpr const char* insecure_banner =
+    "INSECURE: --no-tdx development VM, not a trust domain; the host can read its memory "
+    "and state. Never give it production secrets.";
+
+struct RenderOptions {
+  std::string firmware;            // resolved loader path (spec.firmware or a found default)
+  std::string domain_type = "kvm"; // "test" for libvirt's test driver
+  std::string config_source;       // host.yaml path, recorded in metadata ("" = flags only)
+};
+
+struct RenderedDomain {
+  std::string name; // with "-debug" appended under --debug
+  std::string xml;
+  std::string topology_digest; // "sha384:<hex>"
+  std::string policy;          // "0x10000000", empty under --no-tdx
+  std::string mr_config_id;    // base64, empty when none
+  bool insecure = false;
+  bool debug = false;
+};
+
+// Directory of runtime templates: $TDXCTL_TEMPLATE_DIR, the installed
+// directory, or the source tree's templates/.
+std::filesystem::path template_dir();
+
+// Renders the domain. The mrConfigId defaults to the config volume's
+// manifest digest (an error when that manifest is missing or malformed).
+core::Result<RenderedDomain> render_domain(const TdSpec& spec,
+                                           const std::vector<PassthroughDevice>& devices,
+                                           const RenderOptions& options);
+
+// SHA-384 over the exclusive C14N of the domain without name, uuid, title,
+// description and metadata: what changes it is a change of virtual hardware.
+core::Result<std::string> topology_digest(const std::string& xml);
+
+// Validates against a RelaxNG schema (libvirt's domain.rng); the error lists
+// each complaint with its line.
+core::Result<void> validate_domain_xml(const std::string& xml, const std::filesystem::path& rng);
+
+} // namespace tdx::td

@@ -1,0 +1,91 @@
+#pragma once
+// What a TD is made of, before it becomes domain XML: the `td:` section of
+// host.yaml, overridden by command-line flags. Loading validates every key
+// with file:line:col errors; resolving turns "all-bound" and short BDFs into
+// the sorted device list the renderer needs, reading sysfs under the Root.
+
+#include "tdxctl/core/error.hpp"
+#include "tdxctl/core/root.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tdx::td {
+
+enum class NetMode { none, bridge, macvtap };
+const char* net_mode_name(NetMode mode);
+
+struct NetSpec {
+  NetMode mode = NetMode::none;
+  std::string source;                    // bridge name, or the macvtap lower device
+  std::string mac = "52:54:00:12:34:56"; // the address today's guests and DHCP reservations know
+};
+
+inline constexpr const char* default_qgs_socket = "/var/run/tdx-qgs/qgs.socket";
+// TDX attribute SEPT_VE_DISABLE (bit 28): QEMU's and libvirt's default policy.
+inline constexpr uint64_t policy_sept_ve_disable = 0x10000000;
+inline constexpr uint64_t policy_debug = 0x1;
+
+struct TdSpec {
+  std::string name = "td";
+  int vcpus = 32;
+  int memory_gib = 100;
+  std::string image = "/var/lib/libvirt/images/tdx-guest.qcow2";
+  std::string config_volume;     // empty: none
+  std::string cache_volume;      // empty: none
+  std::string containerd_volume; // empty: none
+  std::vector<std::string> gpus;       // BDFs, or the single entry "all-bound"
+  std::vector<std::string> nvswitches; // BDFs (with "all-bound" in gpus: found too)
+  NetSpec net;
+  std::string firmware; // empty: the first TDVF found among the usual paths
+  std::string qgs_socket = default_qgs_socket; // empty: no quoteGenerationService
+  std::optional<std::string> mr_config_id;     // base64 of 48 bytes; default from the manifest
+  std::optional<std::string> mr_owner;         // base64 of 48 bytes
+  std::optional<std::string> mr_owner_config;  // base64 of 48 bytes
+  int vsock_cid = 3;          // guests expect CID 3; the host QGS listens on CID 2 port 4050
+  int gpu_mmio_gib = 256;     // 64-bit MMIO aperture per GPU (H100/H200 BAR1 + headroom)
+  bool debug = false;         // sets the DEBUG attribute: never for production
+  bool no_tdx = false;        // plain VM: development only, insecure
+};
+
+// Reads the `td:` section of a host.yaml (other sections are ignored).
+// Throws Failure(invalid_input) naming file:line:col and the key.
+TdSpec load_td_spec(const std::filesystem::path& path);
+
+// Command-line values laid over the config (or the embedded defaults).
+// Empty strings, empty lists, zeros and false mean "not given".
+struct SpecOverrides {
+  std::string config; // host.yaml with a td: section; empty: embedded defaults
+  std::string name, image, config_volume, cache_volume, containerd_volume, firmware;
+  std::vector<std::string> gpus, nvswitches;
+  std::string bridge, macvtap, mac, qgs_socket;
+  bool no_qgs = false;
+  std::string mr_config_id, mr_owner, mr_owner_config; // hex or base64
+  int vcpus = 0, memory_gib = 0, vsock_cid = 0;
+  bool debug = false, no_tdx = false;
+};
+// Throws Failure(invalid_input) for a bad config or flag value.
+TdSpec make_spec(const SpecOverrides& overrides);
+
+// Accepts 96 hex digits (a SHA-384) or base64 of 48 bytes; returns base64.
+core::Result<std::string> parse_measurement(const std::string& text, const std::string& what);
+
+// The `PATH.sha384` manifest beside a config volume ("<96 hex>  <name>").
+std::filesystem::path manifest_path(const std::string& config_volume);
+core::Result<std::string> read_manifest_digest_hex(const std::string& config_volume);
+
+struct PassthroughDevice {
+  std::string address; // full BDF, lower case
+  bool nvswitch = false;
+};
+
+// GPUs first, then NVSwitches, each sorted by address: the device order that
+// fixes the PCIe topology. "all-bound" picks every NVIDIA GPU (class 0300/0302)
+// and NVSwitch (0680) bound to vfio-pci.
+core::Result<std::vector<PassthroughDevice>> resolve_devices(const core::Root& root,
+                                                            const TdSpec& spec);
+
+} // namespace tdx::td

@@ -1,0 +1,162 @@
+// `tdxctl td` through the built binary: XML rendering (validated with the
+// schema option), one-invocation launches against libvirt's test driver with
+// --no-tdx, --dry-run, status/list/stop of the test driver's own domain, and
+// refusals with their exit codes (2 bad input, 3 precondition).
+#include "support/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace tdx;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Volumes {
+  core::TempDir dir;
+  std::vector<std::string> flags;
+  Volumes() {
+    test::put(dir.path(), "td.qcow2", std::string("QFI\xfb", 4));
+    test::put(dir.path(), "config.img", "config");
+    // sha384sum of "config"
+    core::Command sum;
+    sum.argv = {"sha384sum", "config.img"};
+    sum.cwd = dir.path();
+    auto done = core::RealRunner().run(sum);
+    test::put(dir.path(), "config.img.sha384", done->out);
+    test::put(dir.path(), "OVMF.fd", "fw");
+    flags = {"--image", (dir.path() / "td.qcow2").string(), "--config-volume",
+             (dir.path() / "config.img").string(), "--firmware", (dir.path() / "OVMF.fd").string(),
+             "--vcpus", "2", "--memory-gib", "2"};
+  }
+};
+
+std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+} // namespace
+
+TEST_CASE("td xml renders a schema-valid TD and reports its digest in JSON") {
+  Volumes v;
+  auto rng = (test::shared_testdata() / "libvirt-schemas/domain.rng").string();
+  auto r = test::run_tdxctl(cat({"td", "xml", "-o", "json", "--bridge", "br0", "--schema", rng}, v.flags));
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["schema"] == "tdxctl.td.xml/1");
+  CHECK(doc["tdx"] == true);
+  CHECK(doc["policy"] == "0x10000000");
+  CHECK(doc["mr_config_id"].get<std::string>().size() == 64);
+  CHECK(doc["topology_digest"].get<std::string>().starts_with("sha384:"));
+  CHECK_THAT(doc["xml"].get<std::string>(), Catch::Contains("<launchSecurity type=\"tdx\">"));
+  // text mode prints the XML itself
+  auto text = test::run_tdxctl(cat({"td", "xml"}, v.flags));
+  CHECK(text.exit_status == 0);
+  CHECK_THAT(text.out, Catch::StartsWith("<?xml"));
+}
+
+TEST_CASE("td xml --no-tdx warns loudly on stderr and in JSON") {
+  Volumes v;
+  auto r = test::run_tdxctl(cat({"td", "xml", "--no-tdx", "-o", "json"}, v.flags));
+  REQUIRE(r.exit_status == 0);
+  CHECK_THAT(r.err, Catch::Contains("WARNING: INSECURE"));
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["insecure"] == true);
+  CHECK(doc["tdx"] == false);
+  CHECK(doc["policy"].is_null());
+}
+
+TEST_CASE("td xml: bad input is exit 2 with the key named") {
+  Volumes v;
+  auto r = test::run_tdxctl(cat({"td", "xml", "--mr-owner", "abcd"}, v.flags));
+  CHECK(r.exit_status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--mr-owner"));
+  test::put(v.dir.path(), "host.yaml", "td:\n  memory_gib: lots\n");
+  auto y = test::run_tdxctl({"td", "xml", "-c", (v.dir.path() / "host.yaml").string()});
+  CHECK(y.exit_status == 2);
+  CHECK_THAT(y.err, Catch::Contains("host.yaml:2:15: key 'td.memory_gib'"));
+}
+
+TEST_CASE("td launch --no-tdx on test:///default defines and starts in one invocation") {
+  Volumes v;
+  auto base = cat({"--connect", "test:///default", "-o", "json", "td", "launch", "--no-tdx",
+                   "--name", "dev"}, v.flags);
+  auto dry = test::run_tdxctl(cat({"--dry-run"}, base));
+  INFO(dry.err);
+  REQUIRE(dry.exit_status == 0);
+  auto plan = nlohmann::json::parse(dry.out);
+  CHECK(plan["changed"] == false);
+  CHECK(plan["plan"].size() == 2);
+  auto r = test::run_tdxctl(base);
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["schema"] == "tdxctl.td.launch/1");
+  CHECK(doc["changed"] == true);
+  CHECK(doc["insecure"] == true);
+  CHECK_THAT(doc["warning"].get<std::string>(), Catch::StartsWith("INSECURE"));
+  CHECK_THAT(r.err, Catch::Contains("WARNING: INSECURE"));
+}
+
+TEST_CASE("td list, status and stop on the test driver's own domain") {
+  auto list = test::run_tdxctl({"--connect", "test:///default", "td", "list", "-o", "json"});
+  REQUIRE(list.exit_status == 0);
+  auto doc = nlohmann::json::parse(list.out);
+  REQUIRE(doc["domains"].size() >= 1);
+  CHECK(doc["domains"][0]["name"] == "test");
+  auto st = test::run_tdxctl({"--connect", "test:///default", "td", "status", "test", "-o", "json"});
+  REQUIRE(st.exit_status == 0);
+  auto s = nlohmann::json::parse(st.out);
+  CHECK(s["state"] == "running");
+  CHECK(s["tdx"] == false);
+  CHECK(s["insecure"] == true);
+  // With -c, status compares the layout the config renders now with the recorded one.
+  Volumes v;
+  test::put(v.dir.path(), "host.yaml", "td:\n  image: " + (v.dir.path() / "td.qcow2").string() +
+                                           "\n  no_tdx: true\n");
+  auto cmp = test::run_tdxctl({"--connect", "test:///default", "td", "status", "test", "-c",
+                               (v.dir.path() / "host.yaml").string(), "-o", "json"});
+  INFO(cmp.err);
+  REQUIRE(cmp.exit_status == 0);
+  auto c = nlohmann::json::parse(cmp.out);
+  CHECK(c["topology_changed"] == true);
+  CHECK(c["expected_topology_digest"].get<std::string>().starts_with("sha384:"));
+  auto text = test::run_tdxctl({"--connect", "test:///default", "td", "status", "test"});
+  CHECK_THAT(text.out, Catch::Contains("WARNING: test is not a trust domain"));
+  auto stop = test::run_tdxctl({"--connect", "test:///default", "-o", "json", "td", "stop", "test"});
+  REQUIRE(stop.exit_status == 0);
+  CHECK(nlohmann::json::parse(stop.out)["changed"] == true);
+  auto missing = test::run_tdxctl({"--connect", "test:///default", "td", "status", "nope"});
+  CHECK(missing.exit_status == 3);
+  CHECK_THAT(missing.err, Catch::Contains("no domain named 'nope'"));
+}
+
+TEST_CASE("td launch refusals: no TDX in libvirt, missing volume, unbound GPU, QGS") {
+  Volumes v;
+  auto tdx = test::run_tdxctl(cat({"--connect", "test:///default", "td", "launch"}, v.flags));
+  CHECK(tdx.exit_status == 3);
+  CHECK_THAT(tdx.err, Catch::Contains("cannot run TDX"));
+
+  auto missing = test::run_tdxctl(cat({"--connect", "test:///default", "td", "launch", "--no-tdx",
+                                       "--cache-volume", "/nonexistent/cache.img"}, v.flags));
+  CHECK(missing.exit_status == 3);
+  CHECK_THAT(missing.err, Catch::Contains("/nonexistent/cache.img does not exist"));
+
+  core::TempDir root;
+  test::make_ready_host(root.path());
+  fs::remove(root.path() / "sys/devices/pci0000:17/0000:17:01.0/0000:18:00.0/driver");
+  auto unbound = test::run_tdxctl(cat({"--root", root.path().string(), "--connect",
+                                       "test:///default", "td", "launch", "--no-tdx", "--gpu",
+                                       "18:00.0"}, v.flags));
+  CHECK(unbound.exit_status == 3);
+  CHECK_THAT(unbound.err, Catch::Contains("0000:18:00.0 is bound to no driver, not vfio-pci"));
+
+  core::TempDir empty;
+  auto qgs = test::run_tdxctl(cat({"--root", empty.path().string(), "--connect",
+                                   "test:///default", "td", "launch", "--require-attestation",
+                                   "--no-qgs"}, v.flags));
+  CHECK(qgs.exit_status == 3);
+  CHECK_THAT(qgs.err, Catch::Contains("--require-attestation"));
+}
