@@ -280,10 +280,10 @@ TEST_CASE("net up conflicts fail with exit 3 before any change") {
   CHECK(lab.link("br-tdx").is_null());
   unchanged();
 
-  lab.host.ip({"link", "add", "br-tdx", "type", "dummy"});
+  lab.host.ip({"link", "add", "br-tdx", "type", "veth", "peer", "name", "brpeer0"});
   auto kind = lab.tdxctl({"net", "up", "-o", "json"});
   CHECK(kind.exit_status == 3);
-  CHECK(Json::parse(kind.out)["error"]["message"] == "link br-tdx exists and is a dummy, not a bridge");
+  CHECK(Json::parse(kind.out)["error"]["message"] == "link br-tdx exists and is a veth, not a bridge");
   unchanged();
 
   auto bad = lab.tdxctl({"net", "up", "--forward", "tcp/70000"});
@@ -314,7 +314,7 @@ TEST_CASE("net up --dry-run prints the links and the exact ruleset and changes n
   CHECK(doc["ruleset"].get<std::string>().find("COMMIT") != std::string::npos);
 }
 
-TEST_CASE("net up from host.yaml's network: section; a bad key exits 2 naming file:line") {
+TEST_CASE("net up from the network section of host.yaml, a bad key exits 2 naming file and line") {
   Lab lab;
   test::put(lab.root.path(), "host.yaml",
             "network:\n  bridge: br-yaml\n  bridge_address: 10.88.0.1/24\n  vm_address: 10.88.0.9\n"

@@ -87,8 +87,10 @@ core::Result<PortForward> parse_port_forward(const std::string& spec) {
   if (f.proto != "tcp" && f.proto != "udp") return bad("protocol must be tcp or udp");
   std::string_view rest = std::string_view(spec).substr(slash + 1);
   std::string_view guest;
+  bool has_guest = false;
   if (auto colon = rest.find(':'); colon != std::string_view::npos) {
     guest = rest.substr(colon + 1);
+    has_guest = true;
     rest = rest.substr(0, colon);
   }
   std::string_view first = rest, last = rest;
@@ -100,7 +102,7 @@ core::Result<PortForward> parse_port_forward(const std::string& spec) {
   if (!parse_uint(first, 65535, a) || a == 0 || !parse_uint(last, 65535, b) || b == 0)
     return bad("ports must be numbers in 1-65535");
   if (b < a) return bad("range end is below its start");
-  if (!guest.empty()) {
+  if (has_guest) {
     if (!parse_uint(guest, 65535, g) || g == 0) return bad("guest port must be a number in 1-65535");
     // DNAT cannot map a range onto a shifted range one-to-one on every kernel.
     if (a != b && g != a) return bad("a port range keeps its ports; a guest port is only allowed for a single port");

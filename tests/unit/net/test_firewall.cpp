@@ -49,7 +49,7 @@ COMMIT
 COMMIT
 )";
 
-TEST_CASE("parse_iptables_save: own chains, jump counts and counters; foreign rules ignored") {
+TEST_CASE("parse_iptables_save: own chains, jump counts and counters, foreign rules ignored") {
   auto live = net::parse_iptables_save(kSave);
   CHECK(live.jumps["TDXCTL-FORWARD"] == 2);
   CHECK(live.jumps.count("TDXCTL-PREROUTING") == 0);
@@ -63,7 +63,7 @@ TEST_CASE("parse_iptables_save: own chains, jump counts and counters; foreign ru
   for (const auto& c : live.counters) CHECK(c.rule.find("docker") == std::string::npos);
 }
 
-TEST_CASE("render_up inserts missing jumps once and removes duplicates; render_down only touches own chains") {
+TEST_CASE("render_up inserts missing jumps once and removes duplicates, render_down only touches own chains") {
   auto fw = net::build_firewall(spec_with({"tcp/6443"}));
   auto live = net::parse_iptables_save(kSave);
   CHECK(!net::firewall_matches(fw, live));

@@ -37,7 +37,7 @@ TEST_CASE("bad port forward specs name the spec and the rule") {
   }
 }
 
-TEST_CASE("validate: VM address must be a host in the bridge subnet; forwards must not overlap") {
+TEST_CASE("validate: VM address must be a host in the bridge subnet, forwards must not overlap") {
   net::NetRequest r;
   auto ok = net::validate(r);
   REQUIRE(ok);
