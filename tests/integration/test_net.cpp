@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <future>
+#include <sstream>
 #include <thread>
 
 using namespace tdx;
@@ -89,7 +90,14 @@ struct Lab {
     argv.insert(argv.end(), args.begin(), args.end());
     return host.exec(argv);
   }
-  std::string save() const { return host.exec({"iptables-save"}).out; }
+  // iptables-save without its "# Generated ... on <time>" comment lines.
+  std::string save() const {
+    std::istringstream in(host.exec({"iptables-save"}).out);
+    std::string line, out;
+    while (std::getline(in, line))
+      if (!line.starts_with("#")) out += line + "\n";
+    return out;
+  }
   Json link(const std::string& name) const {
     auto r = host.exec({"ip", "-j", "-d", "addr", "show", "dev", name});
     if (!r.ok()) return Json();
@@ -355,4 +363,22 @@ TEST_CASE("net up --mode macvtap: a bridge-mode macvtap on the public interface,
   REQUIRE(lab.tdxctl({"net", "down"}).exit_status == 0);
   CHECK(lab.link("tdx-macvtap0").is_null());
   CHECK(!lab.link("pub0").is_null());
+}
+
+TEST_CASE("net up that fails at its last step rolls back every earlier change") {
+  Lab lab;
+  auto before = lab.save();
+  test::put(lab.root.path(), "run", "a file where the /run directory should be\n");
+  auto r = lab.tdxctl({"net", "up", "--tap-user", "nobody"});
+  INFO(r.err);
+  CHECK(r.exit_status == 1);
+  CHECK(r.err.find("rolled back") != std::string::npos);
+  CHECK(lab.link("br-tdx").is_null());
+  CHECK(lab.link("vmtap0").is_null());
+  CHECK(lab.ip_forward() == "0");
+  // Rolled back to no rules at all (iptables-nft may leave the now-empty
+  // built-in tables it instantiated, which hold nothing).
+  CHECK(lab.save().find("TDXCTL") == std::string::npos);
+  CHECK(lab.save().find("-A ") == std::string::npos);
+  CHECK(before.find("-A ") == std::string::npos);
 }

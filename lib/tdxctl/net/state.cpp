@@ -64,7 +64,11 @@ std::optional<NetState> load_state(const core::Root& root) {
 
 void save_state(const core::Root& root, const NetState& state) {
   auto path = root.path(kStatePath);
-  std::filesystem::create_directories(path.parent_path());
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec)
+    throw core::Failure(core::Category::failed, "net.state",
+                        "cannot create " + path.parent_path().string() + ": " + ec.message());
   core::write_file_atomic(path, state.to_json().dump(2) + "\n", 0644, core::Force::yes);
 }
 
