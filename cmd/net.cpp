@@ -44,7 +44,9 @@ void add_net(CLI::App& app, Context& ctx) {
   auto* pub = up->add_option("--public-interface", f.public_interface, "Interface for NAT and forwards, or the macvtap's parent (default: the default route's)")->type_name("IFACE");
   auto* fwd = up->add_option("--forward", f.forwards, "Forwarded port, repeatable: proto/port[-port][:guestport] (default tcp/6443 tcp/30000-32767)")->type_name("SPEC");
   auto* mvt = up->add_option("--macvtap", f.macvtap, "Macvtap name (default tdx-macvtap0)")->type_name("NAME");
-  args->given = {mode, bridge, baddr, vm, tap, user, pub, fwd, mvt};
+  auto* fw = add_choice(up, "--firewall", f.firewall, {"auto", "iptables", "nftables"},
+                        "Firewall backend: own iptables chains, or an nftables table (auto: nftables when the host has an inet table)");
+  args->given = {mode, bridge, baddr, vm, tap, user, pub, fwd, mvt, fw};
   up->footer("Examples:\n  tdxctl net up\n  tdxctl net up --public-interface eth0 --forward tcp/6443 --forward tcp/2222:22\n"
              "  tdxctl net up -c /etc/tdxctl/host.yaml --dry-run\n  tdxctl net up --mode macvtap --public-interface eth0 -o json");
   up->callback([args, &ctx] {
@@ -61,6 +63,7 @@ void add_net(CLI::App& app, Context& ctx) {
     if (given(6)) request.public_interface = f.public_interface;
     if (given(7)) request.forwards = f.forwards;
     if (given(8)) request.macvtap = f.macvtap;
+    if (given(9)) request.firewall = f.firewall;
     net::NetEnv env{ctx.root(), probe_runner(), ctx.runner()};
     auto plan = net::plan_up(env, request);
     ctx.run_plan(plan.plan, "tdxctl.net.up/1", *plan.summary);

@@ -97,7 +97,7 @@ _tdxctl() {
   valued["--help"]=1
   valued["-h"]=1
   subs["tdxctl net up"]=""
-  opts["tdxctl net up"]="--help -h --config -c --mode --bridge --bridge-address --vm-address --tap --tap-user --public-interface --forward --macvtap"
+  opts["tdxctl net up"]="--help -h --config -c --mode --bridge --bridge-address --vm-address --tap --tap-user --public-interface --forward --macvtap --firewall"
   valued["--help"]=1
   valued["-h"]=1
   valued["--config"]=1
@@ -112,6 +112,8 @@ _tdxctl() {
   valued["--public-interface"]=1
   valued["--forward"]=1
   valued["--macvtap"]=1
+  valued["--firewall"]=1
+  choices["--firewall"]="auto iptables nftables"
   subs["tdxctl net down"]=""
   opts["tdxctl net down"]="--help -h"
   valued["--help"]=1

@@ -85,6 +85,7 @@ complete -c tdxctl -n "test (__tdxctl_path) = 'net up'" -l tap-user -r -F -d 'Ow
 complete -c tdxctl -n "test (__tdxctl_path) = 'net up'" -l public-interface -r -F -d 'Interface for NAT and forwards, or the macvtap\'s parent (default: the default route\'s)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'net up'" -l forward -r -F -d 'Forwarded port, repeatable: proto/port[-port][:guestport] (default tcp/6443 tcp/30000-32767)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'net up'" -l macvtap -r -F -d 'Macvtap name (default tdx-macvtap0)'
+complete -c tdxctl -n "test (__tdxctl_path) = 'net up'" -l firewall -r -a 'auto iptables nftables' -d 'Firewall backend: own iptables chains, or an nftables table (auto: nftables when the host has an inet table) (auto|iptables|nftables)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'net down'" -l help -s h -r -F -d 'Print this help message and exit'
 complete -c tdxctl -n "test (__tdxctl_path) = 'net status'" -l help -s h -r -F -d 'Print this help message and exit'
 complete -c tdxctl -n "test (__tdxctl_path) = 'td'" -a xml -d 'Print the TD domain XML (not built yet)'

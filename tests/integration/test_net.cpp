@@ -382,3 +382,35 @@ TEST_CASE("net up that fails at its last step rolls back every earlier change") 
   CHECK(lab.save().find("-A ") == std::string::npos);
   CHECK(before.find("-A ") == std::string::npos);
 }
+
+TEST_CASE("net up --firewall nftables: one tdxctl table, real traffic, foreign tables untouched") {
+  Lab lab;
+  lab.host.exec({"nft", "add table inet foreign"});
+  auto up = lab.tdxctl({"net", "up", "--firewall", "nftables", "--tap-user", "nobody", "-o", "json"});
+  INFO(up.err);
+  REQUIRE(up.exit_status == 0);
+  CHECK(Json::parse(up.out)["firewall"] == "nftables");
+  auto again = lab.tdxctl({"net", "up", "--tap-user", "nobody", "-o", "json"}); // auto: the inet table
+  REQUIRE(again.exit_status == 0);
+  CHECK(Json::parse(again.out)["changed"] == false);
+  auto ruleset = lab.host.exec({"nft", "list", "ruleset"}).out;
+  CHECK(count(ruleset, "table ip tdxctl") == 1);
+  CHECK(count(ruleset, "table inet foreign") == 1);
+  CHECK(lab.save().find("TDXCTL") == std::string::npos);
+  Netns vm(unique("v"));
+  lab.host.ip({"link", "add", "vmh0", "type", "veth", "peer", "name", "vm0", "netns", vm.name});
+  lab.host.ip({"link", "set", "vmh0", "master", "br-tdx", "up"});
+  vm.ip({"addr", "add", "192.168.100.2/24", "dev", "vm0"});
+  vm.ip({"link", "set", "vm0", "up"});
+  vm.ip({"route", "add", "default", "via", "192.168.100.1"});
+  std::promise<void> ready;
+  auto got = listen_once(vm.name, 6443, ready);
+  ready.get_future().wait();
+  CHECK(connect_once(lab.client.name, "10.77.0.1", 6443) == "pong");
+  CHECK(got.get() == "ping");
+  REQUIRE(lab.tdxctl({"net", "down"}).exit_status == 0);
+  ruleset = lab.host.exec({"nft", "list", "ruleset"}).out;
+  CHECK(ruleset.find("tdxctl") == std::string::npos);
+  CHECK(count(ruleset, "table inet foreign") == 1);
+  CHECK(lab.link("br-tdx").is_null());
+}

@@ -134,6 +134,10 @@ core::Result<NetSpec> validate(const NetRequest& r) {
   if (!r.public_interface.empty()) TDX_TRY(check_name("public interface", r.public_interface));
   s.public_interface = r.public_interface;
   s.tap_user = r.tap_user;
+  if (r.firewall != "auto" && r.firewall != "iptables" && r.firewall != "nftables")
+    return fail(Category::invalid_input, "net.bad_firewall", "firewall '" + r.firewall + "'",
+                "expected auto, iptables or nftables");
+  s.firewall = r.firewall;
   if (r.mode == Mode::macvtap) {
     TDX_TRY(check_name("macvtap", r.macvtap));
     s.macvtap = r.macvtap;
@@ -179,7 +183,7 @@ void load_network_section(const std::filesystem::path& host_yaml, NetRequest& re
   auto reader = config::YamlReader::load(host_yaml);
   auto network = reader.root().section("network");
   network.allow_only({"mode", "bridge", "bridge_address", "vm_address", "tap", "tap_user",
-                      "public_interface", "forwards", "macvtap"});
+                      "public_interface", "forwards", "macvtap", "firewall"});
   if (auto v = network.str("mode")) {
     if (*v == "bridge") request.mode = Mode::bridge;
     else if (*v == "macvtap") request.mode = Mode::macvtap;
@@ -195,6 +199,7 @@ void load_network_section(const std::filesystem::path& host_yaml, NetRequest& re
   take("tap_user", request.tap_user);
   take("public_interface", request.public_interface);
   take("macvtap", request.macvtap);
+  take("firewall", request.firewall);
   if (auto v = network.strings("forwards")) {
     for (const auto& f : *v)
       if (auto parsed = parse_port_forward(f); !parsed) network.error("forwards", parsed.error().message);

@@ -50,6 +50,7 @@ struct NetRequest {
   std::string public_interface;    // default: the interface of the default route
   std::vector<std::string> forwards = {"tcp/6443", "tcp/30000-32767"};
   std::string macvtap = "tdx-macvtap0";
+  std::string firewall = "auto"; // auto | iptables | nftables (auto: nftables when an inet table exists)
 };
 
 // The request with every value parsed and cross-checked (VM inside the bridge
@@ -64,6 +65,7 @@ struct NetSpec {
   std::string public_interface; // may still be empty: resolved from the routing table
   std::vector<PortForward> forwards;
   std::string macvtap;
+  std::string firewall;
 };
 core::Result<NetSpec> validate(const NetRequest& request);
 

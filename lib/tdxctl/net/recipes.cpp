@@ -8,6 +8,7 @@
 
 #include "tdxctl/net/firewall.hpp"
 #include "tdxctl/net/link.hpp"
+#include "tdxctl/net/nft_firewall.hpp"
 #include "tdxctl/net/state.hpp"
 
 #include <fcntl.h>
@@ -253,27 +254,47 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
                   write_ip_forward(env.root, "1");
                 },
                 [env, rec] { if (rec->ip_forward_previous) write_ip_forward(env.root, *rec->ip_forward_previous); }});
-  auto before = std::make_shared<LiveFirewall>();
-  out.plan.add({"firewall.ruleset", "ruleset",
-                "load TDXCTL-PREROUTING/POSTROUTING/FORWARD: MASQUERADE " + cidr.network_text() + " out of " +
-                    spec.public_interface + ", " + std::to_string(spec.forwards.size()) + " port forward(s) to " +
-                    ipv4_text(spec.vm_address),
-                Json{{"argv", {"iptables-restore", "-w", "--noflush"}}, {"text", ruleset}},
-                [env, fw] { return firewall_matches(fw, read_firewall(env.probe)); },
-                [env, fw, before] {
-                  *before = read_firewall(env.probe);
-                  apply_ruleset(env.effects, render_up(fw, *before));
-                },
-                [env, before] {
-                  // Put back what was there: nothing, or an earlier tdxctl ruleset.
-                  auto now = read_firewall(env.probe);
-                  if (before->rules.empty()) {
-                    apply_ruleset(env.effects, render_down(now));
-                  } else {
-                    FirewallPlan old{before->rules};
-                    apply_ruleset(env.effects, render_up(old, now));
-                  }
-                }});
+  auto nft = std::make_shared<Nft>();
+  bool use_nft = spec.firewall == "nftables" || (spec.firewall == "auto" && nft->native_ruleset());
+  (*summary)["firewall"] = use_nft ? "nftables" : "iptables";
+  if (use_nft) {
+    const std::string table = render_nft_table(spec);
+    nft->run(render_nft_up(table), "checking the tdxctl nftables table", true);
+    (*summary)["ruleset"] = table;
+    bool existed = nft->has_table();
+    out.plan.add({"firewall.nftables", "ruleset",
+                  "load table ip tdxctl: MASQUERADE " + cidr.network_text() + " out of " + spec.public_interface +
+                      ", " + std::to_string(spec.forwards.size()) + " port forward(s) to " + ipv4_text(spec.vm_address),
+                  Json{{"library", "libnftables"}, {"text", render_nft_up(table)}},
+                  [nft, table] {
+                    auto live = nft->table_digest();
+                    return live && table.find("tdxctl net " + *live + "\"") != std::string::npos;
+                  },
+                  [nft, table] { nft->run(render_nft_up(table), "loading table ip tdxctl"); },
+                  [nft, existed] { if (!existed) nft->run("delete table ip tdxctl", "removing table ip tdxctl"); }});
+  } else {
+    auto before = std::make_shared<LiveFirewall>();
+    out.plan.add({"firewall.ruleset", "ruleset",
+                  "load TDXCTL-PREROUTING/POSTROUTING/FORWARD: MASQUERADE " + cidr.network_text() + " out of " +
+                      spec.public_interface + ", " + std::to_string(spec.forwards.size()) + " port forward(s) to " +
+                      ipv4_text(spec.vm_address),
+                  Json{{"argv", {"iptables-restore", "-w", "--noflush"}}, {"text", ruleset}},
+                  [env, fw] { return firewall_matches(fw, read_firewall(env.probe)); },
+                  [env, fw, before] {
+                    *before = read_firewall(env.probe);
+                    apply_ruleset(env.effects, render_up(fw, *before));
+                  },
+                  [env, before] {
+                    // Put back what was there: nothing, or an earlier tdxctl ruleset.
+                    auto now = read_firewall(env.probe);
+                    if (before->rules.empty()) {
+                      apply_ruleset(env.effects, render_down(now));
+                    } else {
+                      FirewallPlan old{before->rules};
+                      apply_ruleset(env.effects, render_up(old, now));
+                    }
+                  }});
+  }
   add_record_step(out, env, rec);
   return out;
 }
@@ -290,6 +311,12 @@ NetPlan plan_down(const NetEnv& env) {
                 Json{{"argv", {"iptables-restore", "-w", "--noflush"}}, {"text", ruleset}},
                 [env] { return !read_firewall(env.probe).has_any(); },
                 [env] { apply_ruleset(env.effects, render_down(read_firewall(env.probe))); }, {}});
+  auto nft = std::make_shared<Nft>();
+  if (nft->has_table())
+    out.plan.add({"firewall.nftables.remove", "ruleset", "delete table ip tdxctl",
+                  Json{{"library", "libnftables"}, {"text", "delete table ip tdxctl\n"}},
+                  [nft] { return !nft->has_table(); },
+                  [nft] { nft->run("delete table ip tdxctl", "removing table ip tdxctl"); }, {}});
   if (!state) return out;
   if (state->ip_forward_previous && *state->ip_forward_previous != "1") {
     std::string prev = *state->ip_forward_previous;
@@ -347,7 +374,10 @@ Json net_status(const NetEnv& env) {
   Json rules = Json::array();
   for (const auto& c : live.counters)
     rules.push_back(Json{{"chain", c.chain}, {"rule", c.rule}, {"packets", c.packets}, {"bytes", c.bytes}});
-  doc["firewall"] = Json{{"backend", "iptables-nft"}, {"present", live.has_any()}, {"rules", rules}};
+  Nft nft;
+  for (const auto& c : nft.counters())
+    rules.push_back(Json{{"chain", "tdxctl/" + c.chain}, {"rule", c.rule}, {"packets", c.packets}, {"bytes", c.bytes}});
+  doc["firewall"] = Json{{"iptables", live.has_any()}, {"nftables", nft.has_table()}, {"rules", rules}};
   return doc;
 }
 
