@@ -1,0 +1,214 @@
+// Parsing and cross-checking the network request before anything is touched:
+// a bad forward spec, a VM address outside the bridge subnet or an over-long
+// interface name is an invalid-input error (exit 2) naming the value and what
+// is expected, instead of a half-configured host. Addresses go through
+// inet_pton; the host.yaml section through the shared YamlReader.
+#include "tdxctl/net/network_spec.hpp"
+
+#include "tdxctl/config/yaml_reader.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <charconv>
+
+namespace tdx::net {
+
+using core::Category;
+using core::fail;
+
+const char* mode_name(Mode mode) { return mode == Mode::bridge ? "bridge" : "macvtap"; }
+
+std::string ipv4_text(uint32_t address) {
+  in_addr a{htonl(address)};
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+static uint32_t mask_of(int prefix) { return prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix); }
+
+std::string Ipv4Cidr::address_text() const { return ipv4_text(address); }
+std::string Ipv4Cidr::text() const { return address_text() + "/" + std::to_string(prefix); }
+std::string Ipv4Cidr::network_text() const {
+  return ipv4_text(address & mask_of(prefix)) + "/" + std::to_string(prefix);
+}
+bool Ipv4Cidr::contains(uint32_t other) const {
+  return (other & mask_of(prefix)) == (address & mask_of(prefix));
+}
+
+static bool parse_uint(std::string_view text, unsigned long max, unsigned long& out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && out <= max;
+}
+
+core::Result<Ipv4Cidr> parse_cidr(const std::string& text, int default_prefix) {
+  auto slash = text.find('/');
+  std::string addr = text.substr(0, slash);
+  Ipv4Cidr out;
+  in_addr a{};
+  if (inet_pton(AF_INET, addr.c_str(), &a) != 1)
+    return fail(Category::invalid_input, "net.bad_address",
+                "'" + text + "' is not an IPv4 address", "expected a.b.c.d or a.b.c.d/prefix");
+  out.address = ntohl(a.s_addr);
+  if (slash == std::string::npos) {
+    if (default_prefix < 0)
+      return fail(Category::invalid_input, "net.bad_address",
+                  "'" + text + "' has no prefix length", "expected a.b.c.d/prefix, e.g. 192.168.100.1/24");
+    out.prefix = default_prefix;
+    return out;
+  }
+  unsigned long prefix = 0;
+  if (!parse_uint(std::string_view(text).substr(slash + 1), 32, prefix))
+    return fail(Category::invalid_input, "net.bad_address",
+                "'" + text + "': prefix length must be 0-32");
+  out.prefix = static_cast<int>(prefix);
+  return out;
+}
+
+std::string PortForward::text() const {
+  std::string s = proto + "/" + std::to_string(first);
+  if (last != first) s += "-" + std::to_string(last);
+  if (first == last && guest != first) s += ":" + std::to_string(guest);
+  return s;
+}
+
+core::Result<PortForward> parse_port_forward(const std::string& spec) {
+  auto bad = [&](const std::string& why) {
+    return fail(Category::invalid_input, "net.bad_forward", "port forward '" + spec + "': " + why,
+                "expected proto/port[-port][:guestport], e.g. tcp/6443, tcp/30000-32767, "
+                "tcp/2222:22, udp/51820");
+  };
+  PortForward f;
+  auto slash = spec.find('/');
+  if (slash == std::string::npos) return bad("missing protocol");
+  f.proto = spec.substr(0, slash);
+  if (f.proto != "tcp" && f.proto != "udp") return bad("protocol must be tcp or udp");
+  std::string_view rest = std::string_view(spec).substr(slash + 1);
+  std::string_view guest;
+  bool has_guest = false;
+  if (auto colon = rest.find(':'); colon != std::string_view::npos) {
+    guest = rest.substr(colon + 1);
+    has_guest = true;
+    rest = rest.substr(0, colon);
+  }
+  std::string_view first = rest, last = rest;
+  if (auto dash = rest.find('-'); dash != std::string_view::npos) {
+    first = rest.substr(0, dash);
+    last = rest.substr(dash + 1);
+  }
+  unsigned long a = 0, b = 0, g = 0;
+  if (!parse_uint(first, 65535, a) || a == 0 || !parse_uint(last, 65535, b) || b == 0)
+    return bad("ports must be numbers in 1-65535");
+  if (b < a) return bad("range end is below its start");
+  if (has_guest) {
+    if (!parse_uint(guest, 65535, g) || g == 0) return bad("guest port must be a number in 1-65535");
+    // DNAT cannot map a range onto a shifted range one-to-one on every kernel.
+    if (a != b && g != a) return bad("a port range keeps its ports; a guest port is only allowed for a single port");
+  } else {
+    g = a;
+  }
+  f.first = static_cast<uint16_t>(a);
+  f.last = static_cast<uint16_t>(b);
+  f.guest = static_cast<uint16_t>(g);
+  return f;
+}
+
+bool valid_ifname(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ || name == "." || name == "..") return false;
+  for (char c : name)
+    if (c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+core::Result<NetSpec> validate(const NetRequest& r) {
+  NetSpec s;
+  s.mode = r.mode;
+  auto check_name = [](const std::string& what, const std::string& name) -> core::Result<void> {
+    if (valid_ifname(name)) return {};
+    return fail(Category::invalid_input, "net.bad_name",
+                what + " '" + name + "' is not a valid interface name",
+                "1-15 characters, no '/', ':' or whitespace");
+  };
+  if (!r.public_interface.empty()) TDX_TRY(check_name("public interface", r.public_interface));
+  s.public_interface = r.public_interface;
+  s.tap_user = r.tap_user;
+  if (r.firewall != "auto" && r.firewall != "iptables" && r.firewall != "nftables")
+    return fail(Category::invalid_input, "net.bad_firewall", "firewall '" + r.firewall + "'",
+                "expected auto, iptables or nftables");
+  s.firewall = r.firewall;
+  if (r.mode == Mode::macvtap) {
+    TDX_TRY(check_name("macvtap", r.macvtap));
+    s.macvtap = r.macvtap;
+    return s;
+  }
+  TDX_TRY(check_name("bridge", r.bridge));
+  TDX_TRY(check_name("tap", r.tap));
+  if (r.bridge == r.tap)
+    return fail(Category::invalid_input, "net.bad_name", "bridge and tap are both named '" + r.bridge + "'");
+  s.bridge = r.bridge;
+  s.tap = r.tap;
+  auto bridge = parse_cidr(r.bridge_address);
+  if (!bridge) return std::unexpected(bridge.error());
+  if (bridge->prefix < 8 || bridge->prefix > 30)
+    return fail(Category::invalid_input, "net.bad_address",
+                "bridge address " + r.bridge_address + ": prefix must be 8-30",
+                "a private subnet such as 192.168.100.1/24");
+  s.bridge_address = *bridge;
+  auto vm = parse_cidr(r.vm_address, 32);
+  if (!vm) return std::unexpected(vm.error());
+  s.vm_address = vm->address;
+  uint32_t mask = mask_of(bridge->prefix);
+  if (!bridge->contains(vm->address) || (vm->address & ~mask) == 0 || (vm->address | mask) == ~uint32_t{0})
+    return fail(Category::invalid_input, "net.bad_address",
+                "VM address " + vm->address_text() + " is not a host address in the bridge subnet " +
+                    bridge->network_text());
+  if (vm->address == bridge->address)
+    return fail(Category::invalid_input, "net.bad_address",
+                "VM address " + vm->address_text() + " is the bridge's own address");
+  for (const auto& text : r.forwards) {
+    auto f = parse_port_forward(text);
+    if (!f) return std::unexpected(f.error());
+    for (const auto& other : s.forwards)
+      if (other.proto == f->proto && f->first <= other.last && other.first <= f->last)
+        return fail(Category::invalid_input, "net.bad_forward",
+                    "port forwards " + other.text() + " and " + f->text() + " overlap");
+    s.forwards.push_back(*f);
+  }
+  return s;
+}
+
+void load_network_section(const std::filesystem::path& host_yaml, NetRequest& request) {
+  auto reader = config::YamlReader::load(host_yaml);
+  auto network = reader.root().section("network");
+  network.allow_only({"mode", "bridge", "bridge_address", "vm_address", "tap", "tap_user",
+                      "public_interface", "forwards", "macvtap", "firewall"});
+  if (auto v = network.str("mode")) {
+    if (*v == "bridge") request.mode = Mode::bridge;
+    else if (*v == "macvtap") request.mode = Mode::macvtap;
+    else network.error("mode", "expected bridge or macvtap, got '" + *v + "'");
+  }
+  auto take = [&](const char* key, std::string& field) {
+    if (auto v = network.str(key)) field = *v;
+  };
+  take("bridge", request.bridge);
+  take("bridge_address", request.bridge_address);
+  take("vm_address", request.vm_address);
+  take("tap", request.tap);
+  take("tap_user", request.tap_user);
+  take("public_interface", request.public_interface);
+  take("macvtap", request.macvtap);
+  take("firewall", request.firewall);
+  if (auto v = network.strings("forwards")) {
+    for (const auto& f : *v)
+      if (auto parsed = parse_port_forward(f); !parsed) network.error("forwards", parsed.error().message);
+    request.forwards = *v;
+  }
+  // Catch cross-field problems here too, so they carry the file name.
+  if (reader.errors().empty())
+    if (auto spec = validate(request); !spec) network.error("", spec.error().message);
+  reader.check();
+}
+
+} // namespace tdx::net
