@@ -5,6 +5,7 @@
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/batch.hpp"
+#include "tdxctl/quote/channel.hpp"
 #include "tdxctl/quote/crypto.hpp"
 #include "tdxctl/quote/generate.hpp"
 #include "tdxctl/quote/quote.hpp"
@@ -13,6 +14,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <openssl/rand.h>
+
+#include <csignal>
 #include <iostream>
 #include <iterator>
 
@@ -259,6 +263,120 @@ void add_generate(CLI::App* group, Context& ctx) {
   });
 }
 
+
+void add_serve(CLI::App* group, Context& ctx) {
+  struct Args {
+    std::string unix_path, entry;
+    uint32_t vsock_port = 0;
+    double rate = 2.0;
+    size_t count = 0;
+  };
+  auto args = std::make_shared<Args>();
+  auto* serve = group->add_subcommand(
+      "serve", "Answer quote requests inside a TD (nonce -> quote with REPORTDATA = "
+               "SHA-512(nonce || \"tdxctl-fetch\")), one at a time, rate-limited");
+  auto* vs = serve->add_option("--vsock", args->vsock_port, "Listen on this AF_VSOCK port")->type_name("PORT");
+  auto* ux = serve->add_option("--unix", args->unix_path, "Listen on this UNIX socket")->type_name("PATH");
+  vs->excludes(ux);
+  serve->add_option("--rate", args->rate, "Most requests per second answered (default 2)");
+  serve->add_option("--count", args->count, "Exit after answering this many requests (default: run until stopped)");
+  serve->add_option("--tsm-entry", args->entry, "configfs-tsm report entry to use (default: private per request)")
+      ->type_name("NAME");
+  serve->footer("Examples:\n  tdxctl quote serve --vsock 4050\n  systemctl enable --now tdxctl-quote-serve.service");
+  serve->callback([args, &ctx] {
+    if (args->unix_path.empty() && args->vsock_port == 0)
+      throw core::Failure(core::Category::usage, "quote.no_listener", "give --vsock PORT or --unix PATH");
+    auto listener = core::value_or_throw(args->unix_path.empty() ? quote::listen_vsock(args->vsock_port)
+                                                                 : quote::listen_unix(args->unix_path));
+    quote::ServeOptions options;
+    options.max_per_second = args->rate;
+    options.max_requests = args->count;
+    options.tsm_entry = args->entry;
+    core::value_or_throw(quote::serve_quotes(listener, ctx.root(), options));
+    ctx.out().emit("tdxctl.quote.serve/1", core::Json{{"answered", args->count}},
+                   [&](std::ostream& os) { os << "served " << args->count << " requests\n"; });
+  });
+}
+
+void add_fetch(CLI::App* group, Context& ctx) {
+  struct Args {
+    std::string unix_path, vsock, nonce, out, collateral, at, policy, trust_root;
+    std::vector<std::string> accept;
+    bool verify = false, force = false, allow_debug = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* fetch = group->add_subcommand("fetch", "Fetch a fresh quote from a running TD, bound to a nonce");
+  auto* vs = fetch->add_option("--vsock", args->vsock, "Guest `quote serve` at CID:PORT")->type_name("CID:PORT");
+  auto* ux = fetch->add_option("--unix", args->unix_path, "Guest `quote serve` at a UNIX socket")->type_name("PATH");
+  vs->excludes(ux);
+  fetch->add_option("--nonce", args->nonce, "32-byte nonce, exactly 64 hex digits (default: random)")->type_name("HEX");
+  fetch->add_option("--out", args->out, "Save the quote here")->required()->type_name("FILE");
+  fetch->add_flag("--force", args->force, "Replace an existing --out file");
+  fetch->add_flag("--verify", args->verify, "Verify the quote (nonce binding included) in the same call");
+  fetch->add_option("--collateral", args->collateral, "Collateral directory for --verify")->type_name("DIR");
+  fetch->add_option("--at", args->at, "Verification time (default now)")->type_name("TIME");
+  fetch->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
+  fetch->add_option("--accept", args->accept, "Acceptable TCB statuses")->delimiter(',')->type_name("STATUS");
+  fetch->add_flag("--allow-debug", args->allow_debug, "Accept a debug TD");
+  fetch->add_option("--trust-root", args->trust_root, "Pin this root CA instead of Intel's (tests)")->type_name("FILE");
+  fetch->footer("Examples:\n  tdxctl quote fetch --vsock 3:4050 --out td.quote --verify --collateral DIR");
+  fetch->callback([args, &ctx] {
+    if (args->unix_path.empty() && args->vsock.empty())
+      throw core::Failure(core::Category::usage, "quote.no_channel", "give --vsock CID:PORT or --unix PATH");
+    if (args->verify && args->collateral.empty())
+      throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");
+    std::array<uint8_t, 32> nonce{};
+    if (args->nonce.empty()) {
+      if (RAND_bytes(nonce.data(), 32) != 1)
+        throw core::Failure(core::Category::failed, "quote.rand", "no randomness for the nonce");
+    } else {
+      auto n = hex_arg(args->nonce, "--nonce", 32);
+      std::copy(n.begin(), n.end(), nonce.begin());
+    }
+    quote::Socket conn;
+    if (!args->unix_path.empty()) conn = core::value_or_throw(quote::connect_unix(args->unix_path));
+    else {
+      auto colon = args->vsock.find(':');
+      uint32_t cid = 0, port = 0;
+      if (colon == std::string::npos || std::sscanf(args->vsock.c_str(), "%u:%u", &cid, &port) != 2)
+        throw core::Failure(core::Category::usage, "quote.bad_vsock", "--vsock must be CID:PORT, e.g. 3:4050");
+      conn = core::value_or_throw(quote::connect_vsock(cid, port));
+    }
+    auto bytes = core::value_or_throw(quote::request_quote(conn, nonce));
+    core::write_file_atomic(args->out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, 0644,
+                            args->force ? core::Force::yes : core::Force::no);
+    core::Json doc{{"file", args->out}, {"size", bytes.size()}, {"nonce", core::to_hex(nonce)},
+                   {"expected_report_data", core::to_hex(quote::fetch_report_data(nonce))}};
+    if (!args->verify) {
+      ctx.out().emit("tdxctl.quote.fetch/1", doc, [&](std::ostream& os) {
+        os << "saved " << bytes.size() << "-byte quote to " << args->out << " (nonce " << core::to_hex(nonce) << ")\n";
+      });
+      return;
+    }
+    quote::Policy policy;
+    if (!args->policy.empty()) policy = policy::load_policy(args->policy);
+    if (!args->accept.empty()) policy.accept_tcb = args->accept;
+    if (args->allow_debug) policy.allow_debug = true;
+    policy.report_data = quote::fetch_report_data(nonce);
+    quote::VerifyOptions options;
+    options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
+    auto trust = args->trust_root.empty() ? quote::Trust::intel()
+                                          : core::value_or_throw(quote::Trust::from_file(args->trust_root));
+    auto verifier = core::value_or_throw(quote::Verifier::create(
+        std::move(trust), core::value_or_throw(quote::load_collateral_dir(args->collateral)), options));
+    auto report = quote::verify_input(*verifier, policy, {args->out, std::string(bytes.begin(), bytes.end())},
+                                      quote::InputFormat::binary);
+    doc["verification"] = report.to_json();
+    ctx.out().emit("tdxctl.quote.fetch/1", doc, [&](std::ostream& os) {
+      os << "saved " << bytes.size() << "-byte quote to " << args->out << " (nonce " << core::to_hex(nonce) << ")\n";
+      report.print(os);
+    });
+    if (!report.accepted())
+      throw core::Failure(core::Error{report.input_error ? core::Category::invalid_input : core::Category::failed,
+                                      "quote.rejected", "the fetched quote was not accepted", "", true});
+  });
+}
+
 } // namespace
 
 void add_quote(CLI::App& app, Context& ctx) {
@@ -267,7 +385,8 @@ void add_quote(CLI::App& app, Context& ctx) {
   add_show(group, ctx);
   add_verify(group, ctx);
   add_generate(group, ctx);
-  add_unbuilt_verbs(group, {{"fetch", "Fetch a fresh quote from a running TD"}, {"serve", "Answer quote requests inside a TD"}});
+  add_fetch(group, ctx);
+  add_serve(group, ctx);
 }
 
 } // namespace tdx::cmd
