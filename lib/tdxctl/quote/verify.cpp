@@ -136,42 +136,70 @@ std::optional<StepFailure> verify_chain(const Trust& trust, X509* leaf,
   return result;
 }
 
-// Checks a 2-certificate collateral issuer chain (TCB Signing, Root) and the
-// signature over the raw JSON member `key` of `body`.
-std::optional<StepFailure> verify_signed_json(const Trust& trust, const PreparedCollateral& c,
-                                              std::string_view body, std::string_view chain_pem,
-                                              std::string_view key, std::string_view step,
-                                              std::string_view file, std::string_view bad_sig,
-                                              const VerifyOptions& o) {
+// Checks a 2-certificate collateral issuer chain (Intel SGX TCB Signing,
+// Root): CN, pinned root, signature, root CRL, validity at T.
+struct SigningChain {
+  std::vector<X509Ptr> certs;
+  std::optional<StepFailure> failure;
+};
+
+SigningChain verify_signing_chain(const Trust& trust, const PreparedCollateral& c, std::string_view chain_pem,
+                                  std::string_view step, std::string_view file, const VerifyOptions& o) {
   std::string st(step);
+  SigningChain out;
   auto certs = load_pem_chain(chain_pem, fmt::format("{} issuer chain", file));
-  if (!certs) return failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED", certs.error().message);
-  if (certs->size() != 2)
-    return failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
-                   fmt::format("{} issuer chain has {} certificates; expected 2 (Intel SGX TCB "
-                               "Signing, Intel SGX Root CA)",
-                               file, certs->size()));
-  X509* signer = (*certs)[0].get();
+  if (!certs) {
+    out.failure = failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED", certs.error().message);
+    return out;
+  }
+  out.certs = std::move(*certs);
+  if (out.certs.size() != 2) {
+    out.failure = failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
+                          fmt::format("{} issuer chain has {} certificates; expected 2 (Intel SGX TCB "
+                                      "Signing, Intel SGX Root CA)",
+                                      file, out.certs.size()));
+    return out;
+  }
+  X509* signer = out.certs[0].get();
   if (subject_cn(signer).find("SGX TCB Signing") == std::string::npos)
-    return failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
-                   fmt::format("{} is signed by '{}', not an Intel SGX TCB Signing certificate",
-                               file, subject_cn(signer)));
-  if (cert_der((*certs)[1].get()) != trust.root_der)
-    return failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
-                   fmt::format("{} issuer chain ends in '{}', which is not the pinned root", file,
-                               subject_cn((*certs)[1].get())));
-  if (auto f = verify_chain(trust, signer, {}, {c.root_crl.get()}, o, step,
-                            {"SGX_TCB_SIGNING_CERT_REVOKED", "SGX_ROOT_CA_REVOKED", "SGX_ROOT_CA_REVOKED"}))
+    out.failure = failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
+                          fmt::format("{} is signed by '{}', not an Intel SGX TCB Signing certificate", file,
+                                      subject_cn(signer)));
+  else if (cert_der(out.certs[1].get()) != trust.root_der)
+    out.failure = failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
+                          fmt::format("{} issuer chain ends in '{}', which is not the pinned root", file,
+                                      subject_cn(out.certs[1].get())));
+  else
+    out.failure = verify_chain(trust, signer, {}, {c.root_crl.get()}, o, step,
+                               {"SGX_TCB_SIGNING_CERT_REVOKED", "SGX_ROOT_CA_REVOKED", "SGX_ROOT_CA_REVOKED"});
+  return out;
+}
+
+// The signature over the raw JSON member `key` of `body`, by the chain's signer.
+std::optional<StepFailure> verify_signed_json(const SigningChain& chain, std::string_view body, std::string_view key,
+                                              std::string_view step, std::string_view file, std::string_view bad_sig) {
+  std::string st(step);
+  if (chain.failure) {
+    StepFailure f = *chain.failure;
+    f.step = st;
     return f;
+  }
   auto raw = raw_json_member(body, key);
-  auto doc = core::Json::parse(body, nullptr, false);
-  if (!raw || doc.is_discarded() || !doc.contains("signature") || !doc["signature"].is_string())
+  // Parse the envelope only (the member itself is parsed by its reader):
+  // the same document with the signed value replaced by null.
+  core::Json doc = core::Json::value_t::discarded;
+  if (raw) {
+    size_t start = static_cast<size_t>(raw->data() - body.data());
+    std::string envelope = std::string(body.substr(0, start)) + "null" + std::string(body.substr(start + raw->size()));
+    doc = core::Json::parse(envelope, nullptr, false);
+  }
+  if (!raw || doc.is_discarded() || !doc.is_object() || !doc.contains("signature") || !doc["signature"].is_string())
     return failure(st, "UNSUPPORTED_FORMAT",
                    fmt::format("{}: expected {{\"{}\":{{...}},\"signature\":\"<hex>\"}}", file, key));
   auto sig = core::from_hex(doc["signature"].get<std::string>(), "signature");
   if (!sig || sig->size() != 64)
     return failure(st, std::string(bad_sig), fmt::format("{}: signature must be 128 hex digits", file));
-  EVP_PKEY* key_pub = X509_get0_pubkey(signer);
+  EVP_PKEY* key_pub = X509_get0_pubkey(chain.certs[0].get());
   if (!verify_raw_ecdsa(key_pub, core::as_bytes(*raw), std::span<const uint8_t, 64>(sig->data(), 64)))
     return failure(st, std::string(bad_sig),
                    fmt::format("{}: the signature over the raw \"{}\" bytes does not verify with "
@@ -200,8 +228,16 @@ std::shared_ptr<PreparedCollateral> prepare(const Trust& trust, const Collateral
                                window(issue, next), format_time(o.at)));
   };
 
-  c->tcb_failure = verify_signed_json(trust, *c, files.tcb_info, files.tcb_info_issuer_chain, "tcbInfo",
-                                      "tcb_info", "tcb_info.json", "TCB_INFO_INVALID_SIGNATURE", o);
+  // PCS sends the same TCB Signing chain with both documents: one check per
+  // distinct chain (and so per certificate) per quote.
+  SigningChain tcb_chain = verify_signing_chain(trust, *c, files.tcb_info_issuer_chain, "tcb_info", "tcb_info.json", o);
+  SigningChain qe_chain_own;
+  bool same_chain = files.qe_identity_issuer_chain == files.tcb_info_issuer_chain;
+  if (!same_chain)
+    qe_chain_own = verify_signing_chain(trust, *c, files.qe_identity_issuer_chain, "qe_identity", "qe_identity.json", o);
+  const SigningChain& qe_chain = same_chain ? tcb_chain : qe_chain_own;
+  c->tcb_failure = verify_signed_json(tcb_chain, files.tcb_info, "tcbInfo", "tcb_info", "tcb_info.json",
+                                      "TCB_INFO_INVALID_SIGNATURE");
   if (!c->tcb_failure) {
     auto raw = raw_json_member(files.tcb_info, "tcbInfo");
     auto parsed = parse_tcb_info(*raw, "tcb_info.json");
@@ -213,9 +249,8 @@ std::shared_ptr<PreparedCollateral> prepare(const Trust& trust, const Collateral
                                     "TCB info (tcb_info.json)", "SGX_TCB_INFO_EXPIRED");
     }
   }
-  c->qe_failure = verify_signed_json(trust, *c, files.qe_identity, files.qe_identity_issuer_chain,
-                                     "enclaveIdentity", "qe_identity", "qe_identity.json",
-                                     "SGX_ENCLAVE_IDENTITY_INVALID_SIGNATURE", o);
+  c->qe_failure = verify_signed_json(qe_chain, files.qe_identity, "enclaveIdentity", "qe_identity",
+                                     "qe_identity.json", "SGX_ENCLAVE_IDENTITY_INVALID_SIGNATURE");
   if (!c->qe_failure) {
     auto raw = raw_json_member(files.qe_identity, "enclaveIdentity");
     auto parsed = parse_qe_identity(*raw, "qe_identity.json");
