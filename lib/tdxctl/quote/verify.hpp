@@ -67,10 +67,14 @@ struct VerifyOptions {
   time_t at = 0;
   bool allow_expired_collateral = false;
   bool warm = true; // cache verified collateral and PCK chains
+  // Cold only: reuse decoded certificates and CRLs (by content hash) while
+  // still verifying every signature and window per quote.
+  bool cache_decoded = false;
 };
 
 struct PreparedCollateral;
 struct PckChain;
+class DecodeCache;
 
 class Verifier {
 public:
@@ -93,6 +97,7 @@ private:
   std::shared_ptr<const PreparedCollateral> m_prepared; // warm
   mutable std::shared_mutex m_pck_mutex;
   mutable std::map<Blob<32>, std::shared_ptr<const PckChain>> m_pck_cache;
+  std::unique_ptr<DecodeCache> m_decoded;
 };
 
 // TCB evaluation alone (§5.6), for tests: nullopt = TCB_NOT_SUPPORTED.

@@ -26,10 +26,12 @@ quote::Quote load_quote(const std::filesystem::path& p) {
   return core::value_or_throw(quote::parse_quote(core::as_bytes(text)));
 }
 
-quote::Verdict verify_with(const quote::Quote& q, quote::CollateralFiles files, time_t at, bool warm = true) {
+quote::Verdict verify_with(const quote::Quote& q, quote::CollateralFiles files, time_t at, bool warm = true,
+                           bool cache_decoded = false) {
   quote::VerifyOptions o;
   o.at = at;
   o.warm = warm;
+  o.cache_decoded = cache_decoded;
   auto v = core::value_or_throw(quote::Verifier::create(quote::Trust::intel(), std::move(files), o));
   return v->verify(q);
 }
@@ -80,12 +82,13 @@ TEST_CASE("every shared quote parses to its expected fields", "[quote]") {
 
 TEST_CASE("every shared set verifies to its expected status, cold and warm", "[quote]") {
   for (const auto& set : sets) {
-    for (bool warm : {false, true}) {
-      INFO(set << (warm ? " warm" : " cold"));
+    for (int mode : {0, 1, 2}) {
+      bool warm = mode == 2;
+      INFO(set << " mode " << mode);
       auto expected = json::parse(slurp(quotes_dir() / set / "expected.json"));
       auto files = core::value_or_throw(quote::load_collateral_dir(quotes_dir() / set));
       auto q = load_quote(quotes_dir() / set / "quote.bin");
-      auto v = verify_with(q, files, expected["verify_time_unix"].get<time_t>(), warm);
+      auto v = verify_with(q, files, expected["verify_time_unix"].get<time_t>(), warm, mode == 1);
       const auto& e = expected["expected"];
       if (e["result"] == "verified") {
         INFO((v.failure ? v.failure->message : std::string()));
