@@ -8,6 +8,7 @@
 #include "tdxctl/quote/channel.hpp"
 #include "tdxctl/quote/crypto.hpp"
 #include "tdxctl/quote/generate.hpp"
+#include "tdxctl/quote/service_fetch.hpp"
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/quote/verify.hpp"
 
@@ -301,7 +302,8 @@ void add_serve(CLI::App* group, Context& ctx) {
 void add_fetch(CLI::App* group, Context& ctx) {
   struct Args {
     std::string unix_path, vsock, nonce, out, collateral, at, policy, trust_root;
-    std::vector<std::string> accept;
+    std::string from, gpu_ids, cacert, cert, key;
+    std::vector<std::string> accept, headers;
     bool verify = false, force = false, allow_debug = false;
   };
   auto args = std::make_shared<Args>();
@@ -309,6 +311,14 @@ void add_fetch(CLI::App* group, Context& ctx) {
   auto* vs = fetch->add_option("--vsock", args->vsock, "Guest `quote serve` at CID:PORT")->type_name("CID:PORT");
   auto* ux = fetch->add_option("--unix", args->unix_path, "Guest `quote serve` at a UNIX socket")->type_name("PATH");
   vs->excludes(ux);
+  auto* from = fetch->add_option("--from", args->from, "HTTPS guest attestation service base URL")->type_name("URL");
+  from->excludes(vs);
+  from->excludes(ux);
+  fetch->add_option("--gpu-ids", args->gpu_ids, "With --from: ask /attest for GPU evidence too")->type_name("IDS");
+  fetch->add_option("--header", args->headers, "With --from: extra request header 'Name: value' (repeatable)");
+  fetch->add_option("--cacert", args->cacert, "With --from: CA bundle for the service's certificate")->type_name("FILE");
+  fetch->add_option("--cert", args->cert, "With --from: client certificate (mTLS)")->type_name("FILE");
+  fetch->add_option("--key", args->key, "With --from: client key (mTLS)")->type_name("FILE");
   fetch->add_option("--nonce", args->nonce, "32-byte nonce, exactly 64 hex digits (default: random)")->type_name("HEX");
   fetch->add_option("--out", args->out, "Save the quote here")->required()->type_name("FILE");
   fetch->add_flag("--force", args->force, "Replace an existing --out file");
@@ -321,8 +331,8 @@ void add_fetch(CLI::App* group, Context& ctx) {
   fetch->add_option("--trust-root", args->trust_root, "Pin this root CA instead of Intel's (tests)")->type_name("FILE");
   fetch->footer("Examples:\n  tdxctl quote fetch --vsock 3:4050 --out td.quote --verify --collateral DIR");
   fetch->callback([args, &ctx] {
-    if (args->unix_path.empty() && args->vsock.empty())
-      throw core::Failure(core::Category::usage, "quote.no_channel", "give --vsock CID:PORT or --unix PATH");
+    if (args->unix_path.empty() && args->vsock.empty() && args->from.empty())
+      throw core::Failure(core::Category::usage, "quote.no_channel", "give --vsock CID:PORT, --unix PATH or --from URL");
     if (args->verify && args->collateral.empty())
       throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");
     std::array<uint8_t, 32> nonce{};
@@ -333,8 +343,17 @@ void add_fetch(CLI::App* group, Context& ctx) {
       auto n = hex_arg(args->nonce, "--nonce", 32);
       std::copy(n.begin(), n.end(), nonce.begin());
     }
+    quote::Blob<64> expected_rd = quote::fetch_report_data(nonce);
+    core::Bytes bytes;
+    std::optional<std::string> gpu_evidence;
     quote::Socket conn;
-    if (!args->unix_path.empty()) conn = core::value_or_throw(quote::connect_unix(args->unix_path));
+    if (!args->from.empty()) {
+      quote::HttpOptions http{args->headers, args->cacert, args->cert, args->key};
+      auto ev = core::value_or_throw(quote::fetch_from_service(args->from, nonce, args->gpu_ids, http));
+      bytes = std::move(ev.quote);
+      gpu_evidence = std::move(ev.gpu_evidence);
+      expected_rd = quote::service_report_data(nonce, ev.peer_spki);
+    } else if (!args->unix_path.empty()) conn = core::value_or_throw(quote::connect_unix(args->unix_path));
     else {
       auto colon = args->vsock.find(':');
       uint32_t cid = 0, port = 0;
@@ -342,11 +361,16 @@ void add_fetch(CLI::App* group, Context& ctx) {
         throw core::Failure(core::Category::usage, "quote.bad_vsock", "--vsock must be CID:PORT, e.g. 3:4050");
       conn = core::value_or_throw(quote::connect_vsock(cid, port));
     }
-    auto bytes = core::value_or_throw(quote::request_quote(conn, nonce));
+    if (args->from.empty()) bytes = core::value_or_throw(quote::request_quote(conn, nonce));
     core::write_file_atomic(args->out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, 0644,
                             args->force ? core::Force::yes : core::Force::no);
     core::Json doc{{"file", args->out}, {"size", bytes.size()}, {"nonce", core::to_hex(nonce)},
-                   {"expected_report_data", core::to_hex(quote::fetch_report_data(nonce))}};
+                   {"expected_report_data", core::to_hex(expected_rd)}};
+    if (gpu_evidence) {
+      std::string gpu_file = args->out + ".gpu.json";
+      core::write_file_atomic(gpu_file, *gpu_evidence, 0644, args->force ? core::Force::yes : core::Force::no);
+      doc["gpu_evidence_file"] = gpu_file;
+    }
     if (!args->verify) {
       ctx.out().emit("tdxctl.quote.fetch/1", doc, [&](std::ostream& os) {
         os << "saved " << bytes.size() << "-byte quote to " << args->out << " (nonce " << core::to_hex(nonce) << ")\n";
@@ -357,7 +381,7 @@ void add_fetch(CLI::App* group, Context& ctx) {
     if (!args->policy.empty()) policy = policy::load_policy(args->policy);
     if (!args->accept.empty()) policy.accept_tcb = args->accept;
     if (args->allow_debug) policy.allow_debug = true;
-    policy.report_data = quote::fetch_report_data(nonce);
+    policy.report_data = expected_rd;
     quote::VerifyOptions options;
     options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
     auto trust = args->trust_root.empty() ? quote::Trust::intel()

@@ -10,6 +10,8 @@
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/runner.hpp"
+#include "tdxctl/quote/crypto.hpp"
+#include "tdxctl/quote/service_fetch.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -105,4 +107,54 @@ TEST_CASE("collateral fetch from a PCCS fills a cache that verifies the quote", 
   server.stop();
   thread.join();
   CHECK(requests >= 3);
+}
+
+TEST_CASE("quote fetch --from binds REPORTDATA to the nonce and the service's TLS key", "[quote][integration]") {
+  core::TempDir dir;
+  core::RealRunner runner;
+  core::run_checked(runner,
+                    {{"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                      "-nodes", "-keyout", (dir / "key.pem").string(), "-out", (dir / "cert.pem").string(),
+                      "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"}},
+                    "make a test TLS certificate");
+  auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
+  auto b64 = core::base64_encode(core::as_bytes(slurp(set / "quote.bin")));
+  httplib::SSLServer server((dir / "cert.pem").c_str(), (dir / "key.pem").c_str());
+  std::string seen_nonce, seen_header;
+  server.Get("/tdx/quote", [&](const httplib::Request& req, httplib::Response& res) {
+    seen_nonce = req.get_param_value("nonce");
+    seen_header = req.get_header_value("X-Signed");
+    res.set_content(nlohmann::json(b64).dump(), "application/json");
+  });
+  server.Get("/attest", [&](const httplib::Request& req, httplib::Response& res) {
+    CHECK(req.get_param_value("gpu_ids") == "0");
+    res.set_content(nlohmann::json{{"tdx_quote", b64}, {"nvtrust_evidence", "{\"gpu\":1}"}}.dump(), "application/json");
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread thread([&] { server.listen_after_bind(); });
+  std::string url = fmt::format("https://127.0.0.1:{}", port);
+  std::string nonce(64, 'b');
+  auto out = dir / "svc.quote";
+  auto r = test::run_tdxctl({"quote", "fetch", "--from", url, "--cacert", (dir / "cert.pem").string(), "--header",
+                             "X-Signed: abc", "--nonce", nonce, "--out", out.string(), "--verify", "--collateral",
+                             set.string(), "--at", "1750809600", "-o", "json"});
+  CHECK(seen_nonce == nonce);
+  CHECK(seen_header == "abc");
+  CHECK(slurp(out) == slurp(set / "quote.bin"));
+  // The expected REPORTDATA is nonce || SHA-256(SPKI of the certificate the server presented).
+  auto certs = core::value_or_throw(quote::load_pem_chain(slurp(dir / "cert.pem"), "cert"));
+  auto nonce_bytes = core::value_or_throw(core::from_hex(nonce));
+  auto expected = quote::service_report_data(std::span<const uint8_t, 32>(nonce_bytes.data(), 32),
+                                             quote::spki_der(certs[0].get()));
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["expected_report_data"] == core::to_hex(expected));
+  CHECK(r.exit_status == 1); // a recorded quote cannot carry this binding
+  CHECK(doc["verification"]["policy"]["failures"][0]["check"] == "report_data");
+
+  auto gpu = test::run_tdxctl({"quote", "fetch", "--from", url, "--cacert", (dir / "cert.pem").string(), "--gpu-ids",
+                               "0", "--out", (dir / "gpu.quote").string()});
+  CHECK(gpu.ok());
+  CHECK(slurp(dir / "gpu.quote.gpu.json") == "{\"gpu\":1}");
+  server.stop();
+  thread.join();
 }
