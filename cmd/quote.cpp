@@ -1,6 +1,7 @@
 // tdxctl quote: TDX quotes: generate in a guest, fetch from a guest, show and verify
 #include "context.hpp"
 
+#include "tdxctl/attest/domain_vsock.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/policy/policy_file.hpp"
@@ -302,7 +303,8 @@ void add_serve(CLI::App* group, Context& ctx) {
 void add_fetch(CLI::App* group, Context& ctx) {
   struct Args {
     std::string unix_path, vsock, nonce, out, collateral, at, policy, trust_root;
-    std::string from, gpu_ids, cacert, cert, key;
+    std::string from, gpu_ids, cacert, cert, key, td;
+    uint32_t port = 4050;
     std::vector<std::string> accept, headers;
     bool verify = false, force = false, allow_debug = false;
   };
@@ -311,8 +313,14 @@ void add_fetch(CLI::App* group, Context& ctx) {
   auto* vs = fetch->add_option("--vsock", args->vsock, "Guest `quote serve` at CID:PORT")->type_name("CID:PORT");
   auto* ux = fetch->add_option("--unix", args->unix_path, "Guest `quote serve` at a UNIX socket")->type_name("PATH");
   vs->excludes(ux);
+  auto* td = fetch->add_option("--td", args->td, "Libvirt domain running `quote serve` (CID from its vsock device)")
+                 ->type_name("NAME");
+  td->excludes(vs);
+  td->excludes(ux);
+  fetch->add_option("--port", args->port, "With --td: the guest's quote serve port (default 4050)");
   auto* from = fetch->add_option("--from", args->from, "HTTPS guest attestation service base URL")->type_name("URL");
   from->excludes(vs);
+  from->excludes(td);
   from->excludes(ux);
   fetch->add_option("--gpu-ids", args->gpu_ids, "With --from: ask /attest for GPU evidence too")->type_name("IDS");
   fetch->add_option("--header", args->headers, "With --from: extra request header 'Name: value' (repeatable)");
@@ -331,8 +339,12 @@ void add_fetch(CLI::App* group, Context& ctx) {
   fetch->add_option("--trust-root", args->trust_root, "Pin this root CA instead of Intel's (tests)")->type_name("FILE");
   fetch->footer("Examples:\n  tdxctl quote fetch --vsock 3:4050 --out td.quote --verify --collateral DIR");
   fetch->callback([args, &ctx] {
-    if (args->unix_path.empty() && args->vsock.empty() && args->from.empty())
-      throw core::Failure(core::Category::usage, "quote.no_channel", "give --vsock CID:PORT, --unix PATH or --from URL");
+    if (args->unix_path.empty() && args->vsock.empty() && args->from.empty() && args->td.empty())
+      throw core::Failure(core::Category::usage, "quote.no_channel",
+                          "give --td NAME, --vsock CID:PORT, --unix PATH or --from URL");
+    if (!args->td.empty())
+      args->vsock = fmt::format("{}:{}", core::value_or_throw(attest::domain_vsock_cid(ctx.connect_uri(), args->td)),
+                                args->port);
     if (args->verify && args->collateral.empty())
       throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");
     std::array<uint8_t, 32> nonce{};

@@ -176,11 +176,13 @@ _tdxctl() {
   valued["--tsm-entry"]=1
   valued["--td-report"]=1
   subs["tdxctl quote fetch"]=""
-  opts["tdxctl quote fetch"]="--help -h --vsock --unix --from --gpu-ids --header --cacert --cert --key --nonce --out --force --verify --collateral --at --policy --accept --allow-debug --trust-root"
+  opts["tdxctl quote fetch"]="--help -h --vsock --unix --td --port --from --gpu-ids --header --cacert --cert --key --nonce --out --force --verify --collateral --at --policy --accept --allow-debug --trust-root"
   valued["--help"]=1
   valued["-h"]=1
   valued["--vsock"]=1
   valued["--unix"]=1
+  valued["--td"]=1
+  valued["--port"]=1
   valued["--from"]=1
   valued["--gpu-ids"]=1
   valued["--header"]=1
