@@ -130,6 +130,17 @@ std::optional<StepFailure> verify_chain(const Trust& trust, X509* leaf,
   X509_VERIFY_PARAM_set_flags(param, flags);
   if (!o.allow_expired_collateral) X509_VERIFY_PARAM_set_time(param, o.at);
   int ok = X509_verify_cert(ctx.get());
+  // The context borrows both stacks (X509_STORE_CTX_cleanup frees neither).
+  struct StackFree {
+    X509_STORE_CTX* ctx;
+    STACK_OF(X509)* certs;
+    STACK_OF(X509_CRL)* crls;
+    ~StackFree() {
+      X509_STORE_CTX_cleanup(ctx); // idempotent; drops the references first
+      sk_X509_free(certs);
+      sk_X509_CRL_free(crls);
+    }
+  } stacks{ctx.get(), chain, crl_stack};
   std::optional<StepFailure> result;
   if (ok != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
