@@ -1,12 +1,428 @@
 // tdxctl quote: TDX quotes: generate in a guest, fetch from a guest, show and verify
 #include "context.hpp"
 
-namespace tdx::cmd {
+#include "tdxctl/attest/domain_vsock.hpp"
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/hex.hpp"
+#include "tdxctl/policy/policy_file.hpp"
+#include "tdxctl/quote/batch.hpp"
+#include "tdxctl/quote/channel.hpp"
+#include "tdxctl/quote/crypto.hpp"
+#include "tdxctl/quote/generate.hpp"
+#include "tdxctl/quote/service_fetch.hpp"
+#include "tdxctl/quote/quote.hpp"
+#include "tdxctl/quote/verify.hpp"
 
-void add_quote(CLI::App& app, Context&) {
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <openssl/rand.h>
+
+#include <csignal>
+#include <iostream>
+#include <iterator>
+
+namespace tdx::cmd {
+namespace {
+
+std::string read_input(const std::string& file) {
+  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  return core::value_or_throw(core::read_file(file));
+}
+
+core::Bytes hex_arg(const std::string& text, const char* option, size_t want) {
+  auto bytes = core::from_hex(text, option);
+  if (!bytes || (want && bytes->size() != want))
+    throw core::Failure(core::Category::usage, "quote.bad_hex",
+                        fmt::format("{} must be exactly {} hex digits ({} bytes){}", option,
+                                    2 * want, want,
+                                    bytes ? fmt::format("; got {} bytes", bytes->size())
+                                          : ": " + bytes.error().message));
+  return *bytes;
+}
+
+void add_show(CLI::App* group, Context& ctx) {
+  struct Args {
+    std::string file;
+    std::string format = "auto";
+  };
+  auto args = std::make_shared<Args>();
+  auto* show = group->add_subcommand("show", "Decode a quote (binary, base64 or hex) field by field");
+  show->add_option("FILE", args->file, "Quote file, or - for stdin")->required();
+  add_choice(show, "--format", args->format, {"auto", "binary", "base64", "hex"},
+             "Input encoding (default: detected)");
+  show->footer("Examples:\n  tdxctl quote show quote.bin\n  tdxctl quote show - -o json < quote.b64");
+  show->callback([args, &ctx] {
+    auto format = core::value_or_throw(quote::parse_input_format(args->format));
+    auto bytes = core::value_or_throw(quote::decode_quote_input(read_input(args->file), format));
+    auto q = core::value_or_throw(quote::parse_quote(bytes));
+    auto doc = quote::quote_to_json(q);
+    std::optional<quote::PckInfo> pck;
+    if (q.cert_type == 5) {
+      if (auto chain = quote::load_pem_chain(q.cert_data, "PCK chain"); chain && !chain->empty()) {
+        doc["pck_chain"] = core::Json::array();
+        for (const auto& c : *chain) doc["pck_chain"].push_back(quote::subject_cn(c.get()));
+        if (auto info = quote::read_pck_info(chain->front().get())) {
+          pck = *info;
+          doc["pck"] = info->to_json();
+        }
+      }
+    }
+    ctx.out().emit("tdxctl.quote.show/1", doc, [&](std::ostream& os) {
+      os << "Quote v" << q.version << " (" << (q.is_tdx() ? "TDX" : "SGX") << "), "
+         << q.raw.size() << " bytes, body type " << q.body_type << " (" << q.body_size
+         << " bytes), signed region " << q.signed_len << " bytes\n";
+      if (q.td) {
+        const auto& td = *q.td;
+        auto attrs = quote::decode_td_attributes(td.td_attributes);
+        os << "  TEE_TCB_SVN      " << core::to_hex(td.tee_tcb_svn) << "\n"
+           << "  MRSEAM           " << core::to_hex(td.mr_seam) << "\n"
+           << "  MRSIGNERSEAM     " << core::to_hex(td.mr_signer_seam) << "\n"
+           << "  SEAMATTRIBUTES   " << core::to_hex(td.seam_attributes) << "\n"
+           << "  TDATTRIBUTES     " << core::to_hex(td.td_attributes);
+        std::vector<std::string> set;
+        for (auto& [k, v] : attrs.items())
+          if (v.get<bool>()) set.push_back(k == "debug" ? "DEBUG (host can read TD memory!)" : k);
+        os << (set.empty() ? "" : "  " + fmt::format("{}", fmt::join(set, ", "))) << "\n"
+           << "  XFAM             " << core::to_hex(td.xfam) << "\n"
+           << "  MRTD             " << core::to_hex(td.mr_td) << "\n"
+           << "  MRCONFIGID       " << core::to_hex(td.mr_config_id) << "\n"
+           << "  MROWNER          " << core::to_hex(td.mr_owner) << "\n"
+           << "  MROWNERCONFIG    " << core::to_hex(td.mr_owner_config) << "\n";
+        for (size_t i = 0; i < 4; ++i) os << "  RTMR" << i << "            " << core::to_hex(td.rtmr[i]) << "\n";
+        os << "  REPORTDATA       " << core::to_hex(td.report_data) << "\n";
+        if (td.tee_tcb_svn2) os << "  TEE_TCB_SVN2     " << core::to_hex(*td.tee_tcb_svn2) << "\n";
+        if (td.mr_servicetd) os << "  MRSERVICETD      " << core::to_hex(*td.mr_servicetd) << "\n";
+      }
+      if (q.sgx)
+        os << "  MRENCLAVE        " << core::to_hex(q.sgx->mr_enclave) << "\n"
+           << "  MRSIGNER         " << core::to_hex(q.sgx->mr_signer) << "\n"
+           << "  REPORTDATA       " << core::to_hex(q.sgx->report_data) << "\n";
+      os << "QE report: MRSIGNER " << core::to_hex(q.qe_report.mr_signer) << ", ISVPRODID "
+         << q.qe_report.isv_prod_id << ", ISVSVN " << q.qe_report.isv_svn << "\n"
+         << "Attestation key  " << core::to_hex(q.attestation_key) << "\n"
+         << "Certification    type " << q.outer_cert_type << " wrapping type " << q.cert_type
+         << " (" << q.cert_data.size() << " bytes)\n";
+      if (pck)
+        os << "PCK              FMSPC " << core::to_hex(pck->fmspc) << ", PCE-ID "
+           << core::to_hex(pck->pce_id) << ", PCESVN " << pck->pcesvn << ", " << pck->ca << " CA\n";
+      if (q.trailing_bytes)
+        os << "Trailing bytes   " << q.trailing_bytes << (q.trailing_nonzero ? " (not all zero)" : " (zero padding)") << "\n";
+    });
+  });
+}
+
+void add_verify(CLI::App* group, Context& ctx) {
+  struct Args {
+    std::vector<std::string> files;
+    std::string collateral, at, policy, nonce, user_data, report_data, trust_root;
+    std::string format = "auto";
+    std::vector<std::string> accept;
+    bool allow_expired = false, jsonl_stdin = false, allow_debug = false, cold = false;
+    unsigned jobs = 0;
+  };
+  auto args = std::make_shared<Args>();
+  auto* verify = group->add_subcommand(
+      "verify", "Verify quotes with Intel DCAP collateral and a policy (exit 0 only when every "
+                "quote verifies and is accepted)");
+  verify->add_option("FILE", args->files, "Quote files (- for stdin); several are verified in parallel");
+  verify->add_flag("--jsonl", args->jsonl_stdin,
+                   "Read a JSON-lines stream of quotes from stdin (base64 strings or "
+                   "{\"name\",\"quote\"} objects)");
+  verify->add_option("--collateral", args->collateral,
+                     "Collateral directory (the layout of `collateral fetch`'s cache)")
+      ->required()->type_name("DIR");
+  verify->add_option("--at", args->at, "Verification time (RFC 3339 UTC or Unix seconds; default now)")
+      ->type_name("TIME");
+  verify->add_option("--accept", args->accept,
+                     "Acceptable TCB statuses, comma-separated (default UpToDate)")
+      ->delimiter(',')->type_name("STATUS");
+  verify->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
+  verify->add_option("--nonce", args->nonce, "Expect REPORTDATA = SHA-512(nonce || user data)")
+      ->type_name("HEX");
+  verify->add_option("--user-data", args->user_data, "User data appended to the nonce")->type_name("HEX");
+  verify->add_option("--report-data", args->report_data, "Expect this exact REPORTDATA (128 hex digits)")
+      ->type_name("HEX");
+  verify->add_flag("--allow-debug", args->allow_debug, "Accept a TD with TDATTRIBUTES.DEBUG set");
+  verify->add_option("--trust-root", args->trust_root,
+                     "Pin this root CA instead of Intel's (test CAs only)")->type_name("FILE");
+  verify->add_flag("--allow-expired-collateral", args->allow_expired,
+                   "Report expired collateral (collateral_expired) instead of failing");
+  add_choice(verify, "--format", args->format, {"auto", "binary", "base64", "hex"},
+             "Input encoding (default: detected)");
+  verify->add_option("-j,--jobs", args->jobs, "Worker threads for many quotes (default: all cores)");
+  verify->add_flag("--cold", args->cold, "Re-verify collateral and PCK chains for every quote");
+  verify->footer("Examples:\n  tdxctl quote verify quote.bin --collateral /var/cache/tdxctl/collateral/B0C06F000000\n"
+                 "  tdxctl quote verify q1.bin q2.bin --collateral DIR --at 2025-06-25T00:00:00Z -o json\n"
+                 "  tdxctl quote verify quote.bin --collateral DIR --policy policy.yaml --nonce HEX");
+  verify->callback([args, &ctx] {
+    if (args->files.empty() && !args->jsonl_stdin)
+      throw core::Failure(core::Category::usage, "quote.no_input", "no quote given",
+                          "pass quote files, - for stdin, or --jsonl");
+    quote::Policy policy;
+    if (!args->policy.empty()) policy = policy::load_policy(args->policy);
+    if (!args->accept.empty()) policy.accept_tcb = args->accept;
+    if (args->allow_debug) policy.allow_debug = true;
+    if (!args->nonce.empty()) {
+      auto nonce = hex_arg(args->nonce, "--nonce", 0);
+      auto user = args->user_data.empty() ? core::Bytes{} : hex_arg(args->user_data, "--user-data", 0);
+      policy.report_data = quote::nonce_report_data(nonce, user);
+    }
+    if (!args->report_data.empty()) {
+      auto rd = hex_arg(args->report_data, "--report-data", 64);
+      quote::Blob<64> b;
+      std::copy(rd.begin(), rd.end(), b.begin());
+      policy.report_data = b;
+    }
+    quote::VerifyOptions options;
+    options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
+    options.allow_expired_collateral = args->allow_expired;
+    options.warm = !args->cold;
+    auto trust = args->trust_root.empty() ? quote::Trust::intel()
+                                          : core::value_or_throw(quote::Trust::from_file(args->trust_root));
+    auto files = core::value_or_throw(quote::load_collateral_dir(args->collateral));
+    auto verifier = core::value_or_throw(quote::Verifier::create(std::move(trust), std::move(files), options));
+    auto format = core::value_or_throw(quote::parse_input_format(args->format));
+
+    std::vector<quote::VerifyInput> inputs;
+    for (const auto& f : args->files) inputs.push_back({f, read_input(f)});
+    if (args->jsonl_stdin) {
+      auto more = core::value_or_throw(quote::read_jsonl_inputs(read_input("-"), "stdin"));
+      inputs.insert(inputs.end(), more.begin(), more.end());
+    }
+    auto reports = quote::verify_all(*verifier, policy, inputs, format, args->jobs);
+    size_t accepted = 0, invalid = 0;
+    for (const auto& r : reports) {
+      accepted += r.accepted();
+      invalid += r.input_error.has_value();
+    }
+    bool single = reports.size() == 1 && !args->jsonl_stdin;
+    if (single && reports[0].input_error) throw core::Failure(*reports[0].input_error);
+    if (single) {
+      auto doc = reports[0].to_json();
+      doc["verify_time"] = quote::format_time(options.at);
+      ctx.out().emit("tdxctl.quote.verify/1", doc, [&](std::ostream& os) { reports[0].print(os); });
+    } else if (ctx.out().json()) {
+      // JSON lines: one self-contained document per quote.
+      for (const auto& r : reports) {
+        core::Json line{{"schema", "tdxctl.quote.verify/1"}};
+        auto report = r.to_json();
+        for (auto& [k, v] : report.items()) line[k] = v;
+        line["verify_time"] = quote::format_time(options.at);
+        std::cout << line.dump() << "\n";
+      }
+    } else {
+      for (const auto& r : reports) r.print(std::cout);
+      std::cout << accepted << " of " << reports.size() << " quotes accepted\n";
+    }
+    if (accepted != reports.size()) {
+      bool only_invalid = invalid == reports.size();
+      throw core::Failure(core::Error{
+          only_invalid ? core::Category::invalid_input : core::Category::failed,
+          single ? (reports[0].verdict.verified ? "quote.rejected" : "quote.verification_failed")
+                 : "quote.some_rejected",
+          single ? fmt::format("quote {}: {}", reports[0].name,
+                               reports[0].verdict.verified ? "rejected by policy" : "verification failed")
+                 : fmt::format("{} of {} quotes not accepted", reports.size() - accepted, reports.size()),
+          "", true});
+    }
+  });
+}
+
+void add_generate(CLI::App* group, Context& ctx) {
+  struct Args {
+    std::string report_data, out, entry;
+    bool force = false;
+    bool td_report = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* gen = group->add_subcommand("generate", "Generate a quote inside a TD (configfs-tsm)");
+  gen->add_option("--report-data", args->report_data, "REPORTDATA: exactly 128 hex digits (64 bytes)")
+      ->required()->type_name("HEX");
+  gen->add_option("--out", args->out, "Write the quote here (default: stdout, base64)")->type_name("FILE");
+  gen->add_flag("--force", args->force, "Replace an existing --out file");
+  gen->add_option("--tsm-entry", args->entry,
+                  "Use this configfs-tsm report entry (created if absent) instead of a private one")
+      ->type_name("NAME");
+  gen->add_flag("--td-report", args->td_report,
+                "Get a TD report (TDX_CMD_GET_REPORT0 on /dev/tdx_guest) instead of a quote");
+  gen->footer("Examples:\n  tdxctl quote generate --report-data $(openssl rand -hex 64) --out quote.bin");
+  gen->callback([args, &ctx] {
+    auto rd = hex_arg(args->report_data, "--report-data", 64);
+    std::span<const uint8_t, 64> span(rd.data(), 64);
+    auto bytes = args->td_report ? core::value_or_throw(quote::get_td_report(ctx.root(), span))
+                                 : core::value_or_throw(quote::generate_quote(ctx.root(), span, args->entry));
+    if (!args->out.empty())
+      core::write_file_atomic(args->out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, 0644,
+                              args->force ? core::Force::yes : core::Force::no);
+    core::Json doc{{"kind", args->td_report ? "td_report" : "quote"}, {"size", bytes.size()}};
+    if (args->out.empty()) doc["base64"] = core::base64_encode(bytes);
+    else doc["file"] = args->out;
+    ctx.out().emit("tdxctl.quote.generate/1", doc, [&](std::ostream& os) {
+      if (args->out.empty()) os << core::base64_encode(bytes) << "\n";
+      else os << "wrote " << bytes.size() << "-byte " << (args->td_report ? "TD report" : "quote") << " to " << args->out << "\n";
+    });
+  });
+}
+
+
+void add_serve(CLI::App* group, Context& ctx) {
+  struct Args {
+    std::string unix_path, entry;
+    uint32_t vsock_port = 0;
+    double rate = 2.0;
+    size_t count = 0;
+  };
+  auto args = std::make_shared<Args>();
+  auto* serve = group->add_subcommand(
+      "serve", "Answer quote requests inside a TD (nonce -> quote with REPORTDATA = "
+               "SHA-512(nonce || \"tdxctl-fetch\")), one at a time, rate-limited");
+  auto* vs = serve->add_option("--vsock", args->vsock_port, "Listen on this AF_VSOCK port")->type_name("PORT");
+  auto* ux = serve->add_option("--unix", args->unix_path, "Listen on this UNIX socket")->type_name("PATH");
+  vs->excludes(ux);
+  serve->add_option("--rate", args->rate, "Most requests per second answered (default 2)");
+  serve->add_option("--count", args->count, "Exit after answering this many requests (default: run until stopped)");
+  serve->add_option("--tsm-entry", args->entry, "configfs-tsm report entry to use (default: private per request)")
+      ->type_name("NAME");
+  serve->footer("Examples:\n  tdxctl quote serve --vsock 4050\n  systemctl enable --now tdxctl-quote-serve.service");
+  serve->callback([args, &ctx] {
+    if (args->unix_path.empty() && args->vsock_port == 0)
+      throw core::Failure(core::Category::usage, "quote.no_listener", "give --vsock PORT or --unix PATH");
+    auto listener = core::value_or_throw(args->unix_path.empty() ? quote::listen_vsock(args->vsock_port)
+                                                                 : quote::listen_unix(args->unix_path));
+    quote::ServeOptions options;
+    options.max_per_second = args->rate;
+    options.max_requests = args->count;
+    options.tsm_entry = args->entry;
+    core::value_or_throw(quote::serve_quotes(listener, ctx.root(), options));
+    ctx.out().emit("tdxctl.quote.serve/1", core::Json{{"answered", args->count}},
+                   [&](std::ostream& os) { os << "served " << args->count << " requests\n"; });
+  });
+}
+
+void add_fetch(CLI::App* group, Context& ctx) {
+  struct Args {
+    std::string unix_path, vsock, nonce, out, collateral, at, policy, trust_root;
+    std::string from, gpu_ids, cacert, cert, key, td;
+    uint32_t port = 4050;
+    std::vector<std::string> accept, headers;
+    bool verify = false, force = false, allow_debug = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* fetch = group->add_subcommand("fetch", "Fetch a fresh quote from a running TD, bound to a nonce");
+  auto* vs = fetch->add_option("--vsock", args->vsock, "Guest `quote serve` at CID:PORT")->type_name("CID:PORT");
+  auto* ux = fetch->add_option("--unix", args->unix_path, "Guest `quote serve` at a UNIX socket")->type_name("PATH");
+  vs->excludes(ux);
+  auto* td = fetch->add_option("--td", args->td, "Libvirt domain running `quote serve` (CID from its vsock device)")
+                 ->type_name("NAME");
+  td->excludes(vs);
+  td->excludes(ux);
+  fetch->add_option("--port", args->port, "With --td: the guest's quote serve port (default 4050)");
+  auto* from = fetch->add_option("--from", args->from, "HTTPS guest attestation service base URL")->type_name("URL");
+  from->excludes(vs);
+  from->excludes(td);
+  from->excludes(ux);
+  fetch->add_option("--gpu-ids", args->gpu_ids, "With --from: ask /attest for GPU evidence too")->type_name("IDS");
+  fetch->add_option("--header", args->headers, "With --from: extra request header 'Name: value' (repeatable)");
+  fetch->add_option("--cacert", args->cacert, "With --from: CA bundle for the service's certificate")->type_name("FILE");
+  fetch->add_option("--cert", args->cert, "With --from: client certificate (mTLS)")->type_name("FILE");
+  fetch->add_option("--key", args->key, "With --from: client key (mTLS)")->type_name("FILE");
+  fetch->add_option("--nonce", args->nonce, "32-byte nonce, exactly 64 hex digits (default: random)")->type_name("HEX");
+  fetch->add_option("--out", args->out, "Save the quote here")->required()->type_name("FILE");
+  fetch->add_flag("--force", args->force, "Replace an existing --out file");
+  fetch->add_flag("--verify", args->verify, "Verify the quote (nonce binding included) in the same call");
+  fetch->add_option("--collateral", args->collateral, "Collateral directory for --verify")->type_name("DIR");
+  fetch->add_option("--at", args->at, "Verification time (default now)")->type_name("TIME");
+  fetch->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
+  fetch->add_option("--accept", args->accept, "Acceptable TCB statuses")->delimiter(',')->type_name("STATUS");
+  fetch->add_flag("--allow-debug", args->allow_debug, "Accept a debug TD");
+  fetch->add_option("--trust-root", args->trust_root, "Pin this root CA instead of Intel's (tests)")->type_name("FILE");
+  fetch->footer("Examples:\n  tdxctl quote fetch --vsock 3:4050 --out td.quote --verify --collateral DIR");
+  fetch->callback([args, &ctx] {
+    if (args->unix_path.empty() && args->vsock.empty() && args->from.empty() && args->td.empty())
+      throw core::Failure(core::Category::usage, "quote.no_channel",
+                          "give --td NAME, --vsock CID:PORT, --unix PATH or --from URL");
+    if (!args->td.empty())
+      args->vsock = fmt::format("{}:{}", core::value_or_throw(attest::domain_vsock_cid(ctx.connect_uri(), args->td)),
+                                args->port);
+    if (args->verify && args->collateral.empty())
+      throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");
+    std::array<uint8_t, 32> nonce{};
+    if (args->nonce.empty()) {
+      if (RAND_bytes(nonce.data(), 32) != 1)
+        throw core::Failure(core::Category::failed, "quote.rand", "no randomness for the nonce");
+    } else {
+      auto n = hex_arg(args->nonce, "--nonce", 32);
+      std::copy(n.begin(), n.end(), nonce.begin());
+    }
+    quote::Blob<64> expected_rd = quote::fetch_report_data(nonce);
+    core::Bytes bytes;
+    std::optional<std::string> gpu_evidence;
+    quote::Socket conn;
+    if (!args->from.empty()) {
+      quote::HttpOptions http{args->headers, args->cacert, args->cert, args->key};
+      auto ev = core::value_or_throw(quote::fetch_from_service(args->from, nonce, args->gpu_ids, http));
+      bytes = std::move(ev.quote);
+      gpu_evidence = std::move(ev.gpu_evidence);
+      expected_rd = quote::service_report_data(nonce, ev.peer_spki);
+    } else if (!args->unix_path.empty()) conn = core::value_or_throw(quote::connect_unix(args->unix_path));
+    else {
+      auto colon = args->vsock.find(':');
+      uint32_t cid = 0, port = 0;
+      if (colon == std::string::npos || std::sscanf(args->vsock.c_str(), "%u:%u", &cid, &port) != 2)
+        throw core::Failure(core::Category::usage, "quote.bad_vsock", "--vsock must be CID:PORT, e.g. 3:4050");
+      conn = core::value_or_throw(quote::connect_vsock(cid, port));
+    }
+    if (args->from.empty()) bytes = core::value_or_throw(quote::request_quote(conn, nonce));
+    core::write_file_atomic(args->out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, 0644,
+                            args->force ? core::Force::yes : core::Force::no);
+    core::Json doc{{"file", args->out}, {"size", bytes.size()}, {"nonce", core::to_hex(nonce)},
+                   {"expected_report_data", core::to_hex(expected_rd)}};
+    if (gpu_evidence) {
+      std::string gpu_file = args->out + ".gpu.json";
+      core::write_file_atomic(gpu_file, *gpu_evidence, 0644, args->force ? core::Force::yes : core::Force::no);
+      doc["gpu_evidence_file"] = gpu_file;
+    }
+    if (!args->verify) {
+      ctx.out().emit("tdxctl.quote.fetch/1", doc, [&](std::ostream& os) {
+        os << "saved " << bytes.size() << "-byte quote to " << args->out << " (nonce " << core::to_hex(nonce) << ")\n";
+      });
+      return;
+    }
+    quote::Policy policy;
+    if (!args->policy.empty()) policy = policy::load_policy(args->policy);
+    if (!args->accept.empty()) policy.accept_tcb = args->accept;
+    if (args->allow_debug) policy.allow_debug = true;
+    policy.report_data = expected_rd;
+    quote::VerifyOptions options;
+    options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
+    auto trust = args->trust_root.empty() ? quote::Trust::intel()
+                                          : core::value_or_throw(quote::Trust::from_file(args->trust_root));
+    auto verifier = core::value_or_throw(quote::Verifier::create(
+        std::move(trust), core::value_or_throw(quote::load_collateral_dir(args->collateral)), options));
+    auto report = quote::verify_input(*verifier, policy, {args->out, std::string(bytes.begin(), bytes.end())},
+                                      quote::InputFormat::binary);
+    doc["verification"] = report.to_json();
+    ctx.out().emit("tdxctl.quote.fetch/1", doc, [&](std::ostream& os) {
+      os << "saved " << bytes.size() << "-byte quote to " << args->out << " (nonce " << core::to_hex(nonce) << ")\n";
+      report.print(os);
+    });
+    if (!report.accepted())
+      throw core::Failure(core::Error{report.input_error ? core::Category::invalid_input : core::Category::failed,
+                                      "quote.rejected", "the fetched quote was not accepted", "", true});
+  });
+}
+
+} // namespace
+
+void add_quote(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("quote", "TDX quotes: generate in a guest, fetch from a guest, show and verify");
   group->require_subcommand(1);
-  add_unbuilt_verbs(group, {{"show", "Decode a quote"}, {"verify", "Verify quotes with Intel DCAP collateral and a policy"}, {"fetch", "Fetch a fresh quote from a running TD"}, {"generate", "Generate a quote inside a TD"}, {"serve", "Answer quote requests inside a TD"}});
+  add_show(group, ctx);
+  add_verify(group, ctx);
+  add_generate(group, ctx);
+  add_fetch(group, ctx);
+  add_serve(group, ctx);
 }
 
 } // namespace tdx::cmd

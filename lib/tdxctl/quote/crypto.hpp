@@ -1,0 +1,71 @@
+#pragma once
+// OpenSSL building blocks for DCAP verification: owned X509/CRL/key handles,
+// PEM chains and DER CRLs with errors naming the input, raw r||s ECDSA
+// P-256 verification, the PCK certificate's SGX extension, the pinned Intel
+// root, and RFC 3339 times.
+
+#include "tdxctl/core/error.hpp"
+#include "tdxctl/core/output.hpp"
+#include "tdxctl/quote/quote.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <ctime>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tdx::quote {
+
+struct X509Deleter { void operator()(X509* p) const { X509_free(p); } };
+struct CrlDeleter { void operator()(X509_CRL* p) const { X509_CRL_free(p); } };
+struct PkeyDeleter { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+using CrlPtr = std::unique_ptr<X509_CRL, CrlDeleter>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+
+// Certificates of a PEM text, in order. `what` names the input in errors.
+core::Result<std::vector<X509Ptr>> load_pem_chain(std::string_view pem, std::string_view what);
+core::Result<X509Ptr> load_der_cert(std::span<const uint8_t> der, std::string_view what);
+// A CRL in DER, PEM, or hex text of DER (what a PCCS serves for the root CRL).
+core::Result<CrlPtr> load_crl(std::string_view data, std::string_view what);
+
+// The embedded Intel SGX Root CA (DER).
+std::span<const uint8_t> intel_root_ca_der_bytes();
+
+// A P-256 public key from raw x||y; nullptr when the point is not on the curve.
+PkeyPtr p256_key_from_raw(std::span<const uint8_t, 64> xy);
+// ECDSA P-256/SHA-256 over `message` with a raw r||s signature.
+bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
+                      std::span<const uint8_t, 64> signature);
+Blob<32> sha256(std::span<const uint8_t> data);
+
+std::string common_name(const X509_NAME* name);
+std::string subject_cn(const X509* cert);
+// DER of the SubjectPublicKeyInfo (the pin compares these).
+Bytes spki_der(const X509* cert);
+Bytes cert_der(const X509* cert);
+
+// PCK certificate SGX extension (OID 1.2.840.113741.1.13.1), spec §2.7.
+struct PckInfo {
+  Blob<16> ppid{};
+  std::array<uint16_t, 16> sgx_components{};
+  uint16_t pcesvn = 0;
+  Blob<16> cpusvn{};
+  Blob<2> pce_id{};
+  Blob<6> fmspc{};
+  int sgx_type = -1;
+  std::string ca; // "platform" or "processor", from the issuer CN
+  core::Json to_json() const;
+};
+core::Result<PckInfo> read_pck_info(X509* pck);
+
+// RFC 3339 "YYYY-MM-DDThh:mm:ssZ" (fractions allowed) <-> Unix seconds.
+core::Result<time_t> parse_time(std::string_view text, std::string_view what);
+std::string format_time(time_t t);
+time_t asn1_time_to_unix(const ASN1_TIME* t);
+
+} // namespace tdx::quote

@@ -1,0 +1,100 @@
+// libcurl GET with header capture. The peer certificate is taken from
+// CURLINFO_CERTINFO (the chain curl's OpenSSL backend saw on this very
+// connection), so what is bound is what was actually negotiated.
+#include "tdxctl/quote/http.hpp"
+
+#include "tdxctl/core/root.hpp"
+#include "tdxctl/quote/crypto.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include <fmt/format.h>
+
+namespace tdx::quote {
+namespace {
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  std::string_view line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string value = core::trim(line.substr(colon + 1));
+    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+  }
+  return size * n;
+}
+
+struct CurlDeleter { void operator()(CURL* c) const { curl_easy_cleanup(c); } };
+struct SlistDeleter { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
+
+} // namespace
+
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) && std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+core::Result<HttpResponse> http_get(const std::string& url, const HttpOptions& o) {
+  static const bool init = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  (void)init;
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return core::fail(core::Category::not_ready, "http.init", "libcurl initialisation failed");
+  HttpResponse r;
+  curl_slist* raw_list = nullptr;
+  for (const auto& h : o.headers) raw_list = curl_slist_append(raw_list, h.c_str());
+  std::unique_ptr<curl_slist, SlistDeleter> list(raw_list);
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, o.timeout_s);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+  curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+  if (list) curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
+  if (!o.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o.cacert.c_str());
+  if (!o.cert.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, o.cert.c_str());
+  if (!o.key.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, o.key.c_str());
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK)
+    return core::fail(core::Category::not_ready, "http.unavailable",
+                      fmt::format("GET {} failed: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_certinfo* info = nullptr;
+  if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &info) == CURLE_OK && info && info->num_of_certs > 0) {
+    for (curl_slist* s = info->certinfo[0]; s; s = s->next) {
+      std::string_view field(s->data);
+      if (field.starts_with("Cert:")) {
+        auto certs = load_pem_chain(field.substr(5), "server certificate");
+        if (certs && !certs->empty()) r.peer_cert_der = cert_der(certs->front().get());
+      }
+    }
+  }
+  return r;
+}
+
+} // namespace tdx::quote

@@ -1,0 +1,195 @@
+// tdxctl quote show|verify|generate|serve|fetch through the real binary, on
+// the shared real quotes and collateral, and a fake configfs-tsm tree.
+#include "support/fixtures.hpp"
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/hex.hpp"
+#include "tdxctl/quote/channel.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <thread>
+
+using namespace tdx;
+using nlohmann::json;
+
+namespace {
+std::string set_dir(const std::string& name) { return (test::shared_testdata() / "quotes" / name).string(); }
+std::string slurp(const std::filesystem::path& p) { return core::value_or_throw(core::read_file(p)); }
+} // namespace
+
+TEST_CASE("quote show decodes binary, base64 and hex", "[quote][integration]") {
+  auto q = set_dir("tdx-v5-90c06f-uptodate") + "/quote.bin";
+  auto text = test::run_tdxctl({"quote", "show", q});
+  REQUIRE(text.ok());
+  CHECK_THAT(text.out, Catch::Contains("Quote v5 (TDX)") && Catch::Contains("TEE_TCB_SVN2") &&
+                           Catch::Contains("FMSPC 90c06f000000"));
+  auto b64 = core::base64_encode(core::as_bytes(slurp(q)));
+  auto js = test::run_tdxctl({"quote", "show", "-", "-o", "json"}, b64);
+  REQUIRE(js.ok());
+  auto doc = json::parse(js.out);
+  CHECK(doc["schema"] == "tdxctl.quote.show/1");
+  CHECK(doc["td_report"]["mr_td"] ==
+        "7348651a34b2d2d3462822e3a750ec6110125f36757c78480bbfc69cc0d21fb001a1ced3ee19747dda8f750c3bc8f876");
+  CHECK(doc["pck"]["fmspc"] == "90c06f000000");
+  auto debug = test::run_tdxctl({"quote", "show", set_dir("tdx-v4-50806f-debug") + "/quote.bin"});
+  CHECK_THAT(debug.out, Catch::Contains("DEBUG (host can read TD memory!)"));
+}
+
+TEST_CASE("quote show names the offset of a truncated quote and exits 2", "[quote][integration]") {
+  core::TempDir dir;
+  auto raw = slurp(set_dir("tdx-v4-b0c06f-uptodate") + "/quote.bin");
+  test::put(dir.path(), "short.bin", raw.substr(0, 700));
+  auto r = test::run_tdxctl({"quote", "show", (dir.path() / "short.bin").string()});
+  CHECK(r.exit_status == 2);
+  CHECK_THAT(r.err, Catch::Contains("sig_data_len at byte offset 632"));
+}
+
+TEST_CASE("quote verify: verdicts and exit codes", "[quote][integration]") {
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  auto ok = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral", good, "--at",
+                              "2025-06-25T00:00:00Z", "-o", "json"});
+  REQUIRE(ok.exit_status == 0);
+  auto doc = json::parse(ok.out);
+  CHECK(doc["schema"] == "tdxctl.quote.verify/1");
+  CHECK(doc["tcb_status"] == "UpToDate");
+  CHECK(doc["policy"]["passed"] == true);
+
+  auto debug = set_dir("tdx-v4-50806f-debug");
+  auto d = test::run_tdxctl({"quote", "verify", debug + "/quote.bin", "--collateral", debug, "--at", "1688169600"});
+  CHECK(d.exit_status == 1);
+  CHECK_THAT(d.out, Catch::Contains("REJECTED") && Catch::Contains("policy debug"));
+  auto d2 = test::run_tdxctl({"quote", "verify", debug + "/quote.bin", "--collateral", debug, "--at",
+                              "1688169600", "--allow-debug"});
+  CHECK(d2.exit_status == 0);
+
+  auto bad = test::run_tdxctl({"quote", "verify", set_dir("negative-b0c06f") + "/quote-bad-quote-sig.bin",
+                               "--collateral", good, "--at", "1750809600"});
+  CHECK(bad.exit_status == 1);
+  CHECK_THAT(bad.out, Catch::Contains("FAILED at quote: INVALID_QUOTE_SIGNATURE"));
+
+  auto ood = set_dir("tdx-v4-00806f05-outofdate");
+  auto o1 = test::run_tdxctl({"quote", "verify", ood + "/quote.bin", "--collateral", ood, "--at", "1738368000"});
+  CHECK(o1.exit_status == 1);
+  auto o2 = test::run_tdxctl({"quote", "verify", ood + "/quote.bin", "--collateral", ood, "--at", "1738368000",
+                              "--accept", "UpToDate,OutOfDate"});
+  CHECK(o2.exit_status == 0);
+  CHECK_THAT(o2.out, Catch::Contains("INTEL-SA-00960"));
+
+  core::TempDir empty;
+  auto missing = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral", empty.path().string()});
+  CHECK(missing.exit_status == 3);
+}
+
+TEST_CASE("quote verify --nonce and policy.yaml", "[quote][integration]") {
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  core::TempDir dir;
+  test::put(dir.path(), "policy.yaml",
+            "mr_td:\n  - 91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\n"
+            "rtmr3: " + std::string(96, '0') + "\n");
+  auto pass = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral", good, "--at", "1750809600",
+                                "--policy", (dir.path() / "policy.yaml").string()});
+  CHECK(pass.exit_status == 0);
+  auto nonce = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral", good, "--at", "1750809600",
+                                 "--nonce", "00112233", "-o", "json"});
+  CHECK(nonce.exit_status == 1);
+  auto doc = json::parse(nonce.out);
+  CHECK(doc["policy"]["failures"][0]["check"] == "report_data");
+  test::put(dir.path(), "bad.yaml", "mr_td:\n  - abcd\nbogus: 1\n");
+  auto bad = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral", good, "--policy",
+                               (dir.path() / "bad.yaml").string()});
+  CHECK(bad.exit_status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("bad.yaml:2") && Catch::Contains("96 hex digits") && Catch::Contains("bogus"));
+}
+
+TEST_CASE("quote verify of many quotes prints JSON lines", "[quote][integration]") {
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  auto b64 = core::base64_encode(core::as_bytes(slurp(good + "/quote.bin")));
+  std::string lines;
+  for (int i = 0; i < 6; ++i) lines += json{{"name", "q" + std::to_string(i)}, {"quote", b64}}.dump() + "\n";
+  auto r = test::run_tdxctl({"quote", "verify", "--jsonl", good + "/quote.bin", "--collateral", good, "--at",
+                             "1750809600", "-o", "json", "-j", "2"},
+                            lines);
+  CHECK(r.exit_status == 0);
+  size_t count = 0;
+  for (size_t pos = 0; pos < r.out.size();) {
+    auto nl = r.out.find('\n', pos);
+    auto doc = json::parse(r.out.substr(pos, nl - pos));
+    CHECK(doc["accepted"] == true);
+    ++count;
+    pos = nl + 1;
+  }
+  CHECK(count == 7);
+}
+
+TEST_CASE("quote generate through a fake configfs-tsm entry", "[quote][integration]") {
+  core::TempDir root;
+  auto quote_bytes = slurp(set_dir("tdx-v4-b0c06f-uptodate") + "/quote.bin");
+  std::string entry = "sys/kernel/config/tsm/report/shared0/";
+  test::put(root.path(), entry + "provider", "tdx_guest\n");
+  test::put(root.path(), entry + "generation", "7\n");
+  test::put(root.path(), entry + "inblob", "");
+  test::put(root.path(), entry + "outblob", quote_bytes);
+  std::string rd(128, 'a');
+  auto out = root.path() / "q.bin";
+  auto r = test::run_tdxctl({"--root", root.path().string(), "quote", "generate", "--report-data", rd,
+                             "--tsm-entry", "shared0", "--out", out.string()});
+  REQUIRE(r.ok());
+  CHECK(slurp(out) == quote_bytes);
+  CHECK(core::to_hex(core::as_bytes(slurp(root.path() / entry / "inblob"))) == rd);
+  auto again = test::run_tdxctl({"--root", root.path().string(), "quote", "generate", "--report-data", rd,
+                                 "--tsm-entry", "shared0", "--out", out.string()});
+  CHECK(again.exit_status == 2); // never overwrites without --force
+  auto short_rd = test::run_tdxctl({"--root", root.path().string(), "quote", "generate", "--report-data",
+                                    std::string(126, 'a'), "--tsm-entry", "shared0"});
+  CHECK(short_rd.exit_status == 2);
+  CHECK_THAT(short_rd.err, Catch::Contains("exactly 128 hex digits"));
+  test::put(root.path(), entry + "provider", "sev_guest\n");
+  auto wrong = test::run_tdxctl({"--root", root.path().string(), "quote", "generate", "--report-data", rd,
+                                 "--tsm-entry", "shared0"});
+  CHECK(wrong.exit_status == 3);
+  CHECK_THAT(wrong.err, Catch::Contains("expected tdx_guest"));
+  core::TempDir bare;
+  auto none = test::run_tdxctl({"--root", bare.path().string(), "quote", "generate", "--report-data", rd});
+  CHECK(none.exit_status == 3);
+}
+
+TEST_CASE("quote serve and fetch over a UNIX socket bind the nonce", "[quote][integration]") {
+  core::TempDir root;
+  auto set = set_dir("tdx-v4-b0c06f-uptodate");
+  auto quote_bytes = slurp(set + "/quote.bin");
+  std::string entry = "sys/kernel/config/tsm/report/serve0/";
+  test::put(root.path(), entry + "provider", "tdx_guest\n");
+  test::put(root.path(), entry + "generation", "1\n");
+  test::put(root.path(), entry + "inblob", "");
+  test::put(root.path(), entry + "outblob", quote_bytes);
+  auto sock = (root.path() / "q.sock").string();
+  core::Completed served;
+  std::thread server([&] {
+    served = test::run_tdxctl({"--root", root.path().string(), "quote", "serve", "--unix", sock, "--count", "1",
+                               "--tsm-entry", "serve0"});
+  });
+  for (int i = 0; i < 100 && !std::filesystem::exists(sock); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::string nonce = std::string(62, '0') + "2a";
+  auto out = root.path() / "fetched.bin";
+  auto r = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--nonce", nonce, "--out", out.string(), "--verify",
+                             "--collateral", set, "--at", "1750809600", "-o", "json"});
+  server.join();
+  CHECK(served.ok());
+  CHECK(slurp(out) == quote_bytes);
+  // The guest wrote SHA-512(nonce || "tdxctl-fetch") as REPORTDATA ...
+  auto nonce_bytes = core::value_or_throw(core::from_hex(nonce));
+  auto expected = quote::fetch_report_data(std::span<const uint8_t, 32>(nonce_bytes.data(), 32));
+  CHECK(slurp(root.path() / entry / "inblob") == std::string(expected.begin(), expected.end()));
+  // ... and this recorded quote carries another REPORTDATA: the binding check must reject it.
+  CHECK(r.exit_status == 1);
+  auto doc = json::parse(r.out);
+  CHECK(doc["verification"]["verified"] == true);
+  CHECK(doc["verification"]["policy"]["failures"][0]["check"] == "report_data");
+  CHECK(doc["verification"]["policy"]["failures"][0]["expected"] == core::to_hex(expected));
+  auto bad_nonce = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--nonce", "abc", "--out", out.string()});
+  CHECK(bad_nonce.exit_status == 2);
+}
