@@ -1,5 +1,6 @@
-// libvirt reachability and TDX support, through the C API (read-only
-// connection). Domain capabilities advertise TDX as <tdx supported='yes'/>
+// libvirt reachability and TDX support, through the C API (a read-write
+// connection when allowed: libvirt refuses domain capabilities on a read-only
+// one). Domain capabilities advertise TDX as <tdx supported='yes'/>
 // under <features> (libvirt >= 11) and as sectype 'tdx' in launchSecurity.
 // Debian 12's libvirt 9.0 knows neither: that host is reported as lacking TDX.
 #include "tdxctl/host/check.hpp"
@@ -48,7 +49,11 @@ LibvirtInfo probe_libvirt(const std::string& uri) {
   LibvirtInfo info;
   info.uri = uri;
   virSetErrorFunc(nullptr, quiet_libvirt);
-  virConnectPtr conn = virConnectOpenReadOnly(uri.c_str());
+  // Domain capabilities are refused on a read-only connection, so open
+  // read-write (nothing here changes anything); fall back to read-only for
+  // the versions when the caller may not write.
+  virConnectPtr conn = virConnectOpen(uri.c_str());
+  if (!conn) conn = virConnectOpenReadOnly(uri.c_str());
   if (!conn) {
     info.reason = "cannot connect to " + uri + ": " + last_libvirt_error();
     return info;

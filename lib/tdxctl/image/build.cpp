@@ -267,7 +267,7 @@ void customise_root(BuildState& s) {
   g.add_drive(s.esp_img, false);
   g.launch();
   // resize2fs and tune2fs -U both insist on a freshly checked filesystem.
-  g.check(guestfs_e2fsck_f(g.get(), "/dev/sda"), "image.root.fsck", "checking the root filesystem");
+  g.check(guestfs_e2fsck(g.get(), "/dev/sda", GUESTFS_E2FSCK_CORRECT, 1, -1), "image.root.fsck", "checking the root filesystem");
   g.check(guestfs_resize2fs(g.get(), "/dev/sda"), "image.root.resize", "growing the root filesystem");
   g.check(guestfs_set_uuid(g.get(), "/dev/sda", s.root_fs_uuid.c_str()), "image.root.uuid",
           "setting the root filesystem UUID");
