@@ -4,6 +4,7 @@
 // guest contracts of the scripts tdxctl replaces: the three volume labels
 // and mount points, and hardening switched on.
 #include "tdxctl/image/image_config.hpp"
+#include "tdxctl/core/units.hpp"
 
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
@@ -31,27 +32,6 @@ std::filesystem::path relative_to(const std::filesystem::path& yaml, const std::
 bool https_url(const std::string& s) { return s.rfind("https://", 0) == 0 && s.size() > 8; }
 
 } // namespace
-
-std::optional<uint64_t> parse_size(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  uint64_t value = 0;
-  size_t i = 0;
-  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
-    if (value > (UINT64_MAX - 9) / 10) return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
-  }
-  if (i == 0) return std::nullopt;
-  auto unit = text.substr(i);
-  int shift = 0;
-  if (unit == "" || unit == "B") shift = 0;
-  else if (unit == "K" || unit == "KiB") shift = 10;
-  else if (unit == "M" || unit == "MiB") shift = 20;
-  else if (unit == "G" || unit == "GiB") shift = 30;
-  else if (unit == "T" || unit == "TiB") shift = 40;
-  else return std::nullopt;
-  if (shift && value > (UINT64_MAX >> shift)) return std::nullopt;
-  return value << shift;
-}
 
 core::Json ImageConfig::to_json() const {
   core::Json files_json = core::Json::array();
@@ -117,7 +97,7 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
     if (c.output.extension() != ".qcow2") root.error("output", "expected a path ending in .qcow2");
   }
   if (auto s = root.str("root_size")) {
-    auto v = parse_size(*s);
+    auto v = core::parse_size(*s);
     if (!v || *v < (64ull << 20)) root.error("root_size", "expected a size of at least 64M like 2G or 4096M");
     else c.root_size = (*v + 4095) & ~uint64_t{4095};
   }

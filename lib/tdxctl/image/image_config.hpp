@@ -60,7 +60,4 @@ struct ImageConfig {
 ImageConfig load_image_config(const std::filesystem::path& path);
 ImageConfig parse_image_config(std::string_view text, const std::filesystem::path& name);
 
-// "4G", "512M", "1073741824": bytes, or nullopt.
-std::optional<uint64_t> parse_size(std::string_view text);
-
 } // namespace tdx::image

@@ -80,12 +80,7 @@ TEST_CASE("image.yaml rejects bad checksums, sizes, units, modes and missing sec
   CHECK(error_of("output: x.qcow2\n").find("missing key 'base'") != std::string::npos);
 }
 
-TEST_CASE("sizes and derived UUIDs") {
-  CHECK(image::parse_size("4096") == 4096u);
-  CHECK(image::parse_size("512M") == 512ull << 20);
-  CHECK(image::parse_size("2GiB") == 2ull << 30);
-  CHECK_FALSE(image::parse_size("2X"));
-  CHECK_FALSE(image::parse_size("G"));
+TEST_CASE("derived UUIDs") {
   auto a = image::derive_uuid(std::string(64, '1'), "luks");
   CHECK(a == image::derive_uuid(std::string(64, '1'), "luks"));
   CHECK(a != image::derive_uuid(std::string(64, '1'), "rootfs"));
