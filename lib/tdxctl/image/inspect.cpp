@@ -133,6 +133,30 @@ void VerifyReport::print(std::ostream& out) const {
   out << (ok() ? "image verified\n" : "image verification FAILED\n");
 }
 
+namespace {
+
+// The unlock client must start inside the initramfs, with only the libraries
+// the hook copied in: unpack the archive with the guest's own initramfs-tools
+// and run it there. A binary whose libraries the guest lacks fails here, not
+// at the TD's first boot.
+VerifyCheck initramfs_runs_tdxctl(Guestfs& g, const std::string& initrd) {
+  std::string script = "d=/tmp/tdxctl-verify-initramfs; rm -rf $d; mkdir -p $d && unmkinitramfs '" + initrd +
+                       "' $d || { echo 'unmkinitramfs failed'; exit 0; }; r=$d; [ ! -d $d/main ] || r=$d/main; "
+                       "out=$(chroot $r /sbin/tdxctl --version 2>&1); echo \"exit=$? $out\" | head -c 400";
+  char* raw = guestfs_sh(g.get(), script.c_str());
+  if (!raw) return {"initramfs.tdxctl", false, "could not unpack " + initrd + ": " + g.last_error()};
+  std::string out(raw);
+  std::free(raw);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  for (auto& c : out)
+    if (c == '\n') c = ' ';
+  if (out.rfind("exit=0 ", 0) == 0)
+    return {"initramfs.tdxctl", true, "/sbin/tdxctl runs inside the initramfs (" + out.substr(7) + ")"};
+  return {"initramfs.tdxctl", false, "/sbin/tdxctl does not run inside " + initrd + ": " + out};
+}
+
+} // namespace
+
 VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
   if (!fs::is_regular_file(image))
     throw Failure(Category::invalid_input, "image.missing", image.string() + ": no such image");
@@ -151,7 +175,9 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
   if (!opened) return r;
   bool fsck = g.fsck("ext4", "/dev/mapper/root");
   r.checks.push_back({"root.fsck", fsck, fsck ? "clean ext4" : "fsck reports errors: " + g.last_error()});
-  g.mount("/dev/mapper/root", "/", true);
+  // Read-write mounts land in libguestfs' throwaway overlay (the drive is
+  // added read-only): the initramfs check below unpacks into the guest's /tmp.
+  g.mount("/dev/mapper/root", "/", false);
   for (auto& p : g.list_partitions())
     if (p != luks_dev && g.vfs_type(p) == "ext4") g.mount(p, "/boot", true);
 
@@ -190,6 +216,7 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
     detail = initrd + (in_initrd ? " carries the unlock script and config" : " lacks the unlock script or config");
   }
   r.checks.push_back({"initramfs.contents", in_initrd, detail});
+  if (in_initrd && g.exists("/usr/bin/unmkinitramfs")) r.checks.push_back(initramfs_runs_tdxctl(g, initrd));
   g.shutdown();
   return r;
 }
