@@ -59,7 +59,7 @@ core::Completed run_tdxctl(const std::vector<std::string>& args, const std::stri
   cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
   cmd.stdin_data = stdin_data;
   cmd.env = env;
-  cmd.timeout = std::chrono::minutes(10);
+  cmd.timeout = std::chrono::minutes(30); // ctest TIMEOUT is the real bound per test
   core::RealRunner runner;
   auto done = runner.run(cmd);
   if (!done) throw std::runtime_error(done.error().message);
