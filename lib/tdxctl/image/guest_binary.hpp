@@ -19,7 +19,7 @@ class Guestfs;
 inline constexpr const char* guest_library_dir = "/usr/lib/tdxctl/lib";
 
 // The libraries `ldd BINARY` resolves, minus glibc's own (which must match the
-X
+// guest's dynamic loader and are always there). Failure(not_ready) when ldd
 // cannot resolve one on this host.
 std::vector<std::filesystem::path> bundled_libraries(core::ProcessRunner& runner,
                                                      const std::filesystem::path& binary);
