@@ -19,6 +19,7 @@
 #include <cstring>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -45,8 +46,9 @@ struct PckChain {
   time_t not_after = 0;
 };
 
-// Decoded certificates, CRLs and parsed TCB info / QE identity by SHA-256 of
-// their encoding. OpenSSL 3.0 spends ~100 us decoding each certificate (its
+// Decoded certificates, CRLs and parsed TCB info / QE identity, keyed by
+// their exact encoding (hashed for lookup, compared byte for byte: hashing
+// 15 KB with SHA-256 per quote cost more than the lookups). OpenSSL 3.0 spends ~100 us decoding each certificate (its
 // public key goes through the provider decoders), more than verifying its
 // signature, and the TCB info JSON takes ~40 us to parse; cold verification
 // with this cache still checks every signature, revocation and validity
@@ -54,7 +56,7 @@ struct PckChain {
 class DecodeCache {
 public:
   core::Result<std::vector<X509Ptr>> chain(const Trust& trust, std::string_view pem, const std::string& what) {
-    auto key = sha256(core::as_bytes(pem));
+    const auto& key = pem;
     {
       std::shared_lock lock(m_mutex);
       if (auto it = m_chains.find(key); it != m_chains.end()) return copy(it->second);
@@ -62,12 +64,12 @@ public:
     auto certs = load_pem_chain(pem, what, trust.root.get(), trust.root_der);
     if (!certs) return certs;
     std::unique_lock lock(m_mutex);
-    auto& slot = m_chains[key];
+    auto& slot = m_chains[std::string(key)];
     if (slot.empty()) slot = copy(*certs);
     return certs;
   }
   core::Result<CrlPtr> crl(std::string_view data, const std::string& what) {
-    auto key = sha256(core::as_bytes(data));
+    const auto& key = data;
     {
       std::shared_lock lock(m_mutex);
       if (auto it = m_crls.find(key); it != m_crls.end()) {
@@ -78,9 +80,9 @@ public:
     auto crl = load_crl(data, what);
     if (!crl) return crl;
     std::unique_lock lock(m_mutex);
-    if (!m_crls.contains(key)) {
+    if (m_crls.find(key) == m_crls.end()) {
       X509_CRL_up_ref(crl->get());
-      m_crls.emplace(key, CrlPtr(crl->get()));
+      m_crls.emplace(std::string(key), CrlPtr(crl->get()));
     }
     return crl;
   }
@@ -89,8 +91,8 @@ public:
   // only successful parses are kept.
   template <class T, class Parse>
   core::Result<std::shared_ptr<const T>> parsed(std::string_view raw, Parse&& parse) {
-    auto key = sha256(core::as_bytes(raw));
-    auto& slots = std::get<std::map<Blob<32>, std::shared_ptr<const T>>>(m_parsed);
+    const auto& key = raw;
+    auto& slots = std::get<ByContent<std::shared_ptr<const T>>>(m_parsed);
     {
       std::shared_lock lock(m_mutex);
       if (auto it = slots.find(key); it != slots.end()) return it->second;
@@ -99,7 +101,7 @@ public:
     if (!value) return std::unexpected(value.error());
     auto shared = std::make_shared<const T>(std::move(*value));
     std::unique_lock lock(m_mutex);
-    return slots.emplace(key, std::move(shared)).first->second;
+    return slots.emplace(std::string(key), std::move(shared)).first->second;
   }
 
 private:
@@ -111,11 +113,15 @@ private:
     }
     return out;
   }
+  struct ContentHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V> using ByContent = std::unordered_map<std::string, V, ContentHash, std::equal_to<>>;
   std::shared_mutex m_mutex;
-  std::map<Blob<32>, std::vector<X509Ptr>> m_chains;
-  std::map<Blob<32>, CrlPtr> m_crls;
-  std::tuple<std::map<Blob<32>, std::shared_ptr<const TcbInfo>>, std::map<Blob<32>, std::shared_ptr<const QeIdentity>>>
-      m_parsed;
+  ByContent<std::vector<X509Ptr>> m_chains;
+  ByContent<CrlPtr> m_crls;
+  std::tuple<ByContent<std::shared_ptr<const TcbInfo>>, ByContent<std::shared_ptr<const QeIdentity>>> m_parsed;
 };
 
 namespace {
