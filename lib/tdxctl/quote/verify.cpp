@@ -47,32 +47,31 @@ struct PckChain {
 };
 
 // Decoded certificates, CRLs and parsed TCB info / QE identity, keyed by
-// their exact encoding (hashed for lookup, compared byte for byte: hashing
-// 15 KB with SHA-256 per quote cost more than the lookups). OpenSSL 3.0 spends ~100 us decoding each certificate (its
-// public key goes through the provider decoders), more than verifying its
-// signature, and the TCB info JSON takes ~40 us to parse; cold verification
-// with this cache still checks every signature, revocation and validity
-// window per quote (decoding the same bytes again checks nothing).
+// their exact bytes (hashed for lookup, compared byte for byte; SHA-256 of
+// the ~15 KB per quote cost more than the lookups). OpenSSL 3.0 spends
+// ~100 us decoding each certificate (its public key goes through the
+// provider decoders), more than verifying its signature, and the TCB info
+// JSON takes ~40 us to parse. Cold verification with this cache still checks
+// every signature, revocation and validity window per quote: decoding the
+// same bytes again checks nothing.
 class DecodeCache {
 public:
   core::Result<std::vector<X509Ptr>> chain(const Trust& trust, std::string_view pem, const std::string& what) {
-    const auto& key = pem;
     {
       std::shared_lock lock(m_mutex);
-      if (auto it = m_chains.find(key); it != m_chains.end()) return copy(it->second);
+      if (auto it = m_chains.find(pem); it != m_chains.end()) return copy(it->second);
     }
     auto certs = load_pem_chain(pem, what, trust.root.get(), trust.root_der);
     if (!certs) return certs;
     std::unique_lock lock(m_mutex);
-    auto& slot = m_chains[std::string(key)];
+    auto& slot = m_chains[std::string(pem)];
     if (slot.empty()) slot = copy(*certs);
     return certs;
   }
   core::Result<CrlPtr> crl(std::string_view data, const std::string& what) {
-    const auto& key = data;
     {
       std::shared_lock lock(m_mutex);
-      if (auto it = m_crls.find(key); it != m_crls.end()) {
+      if (auto it = m_crls.find(data); it != m_crls.end()) {
         X509_CRL_up_ref(it->second.get());
         return CrlPtr(it->second.get());
       }
@@ -80,9 +79,9 @@ public:
     auto crl = load_crl(data, what);
     if (!crl) return crl;
     std::unique_lock lock(m_mutex);
-    if (m_crls.find(key) == m_crls.end()) {
+    if (m_crls.find(data) == m_crls.end()) {
       X509_CRL_up_ref(crl->get());
-      m_crls.emplace(std::string(key), CrlPtr(crl->get()));
+      m_crls.emplace(std::string(data), CrlPtr(crl->get()));
     }
     return crl;
   }
@@ -91,17 +90,16 @@ public:
   // only successful parses are kept.
   template <class T, class Parse>
   core::Result<std::shared_ptr<const T>> parsed(std::string_view raw, Parse&& parse) {
-    const auto& key = raw;
     auto& slots = std::get<ByContent<std::shared_ptr<const T>>>(m_parsed);
     {
       std::shared_lock lock(m_mutex);
-      if (auto it = slots.find(key); it != slots.end()) return it->second;
+      if (auto it = slots.find(raw); it != slots.end()) return it->second;
     }
     auto value = parse(raw);
     if (!value) return std::unexpected(value.error());
     auto shared = std::make_shared<const T>(std::move(*value));
     std::unique_lock lock(m_mutex);
-    return slots.emplace(std::string(key), std::move(shared)).first->second;
+    return slots.emplace(std::string(raw), std::move(shared)).first->second;
   }
 
 private:
