@@ -178,6 +178,7 @@ void add_verify(CLI::App* group, Context& ctx) {
     options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
     options.allow_expired_collateral = args->allow_expired;
     options.warm = !args->cold;
+    options.cache_decoded = args->cold; // still every signature per quote; identical bytes decoded once
     auto trust = args->trust_root.empty() ? quote::Trust::intel()
                                           : core::value_or_throw(quote::Trust::from_file(args->trust_root));
     auto files = core::value_or_throw(quote::load_collateral_dir(args->collateral));

@@ -124,6 +124,29 @@ TEST_CASE("quote verify of many quotes prints JSON lines", "[quote][integration]
   CHECK(count == 7);
 }
 
+TEST_CASE("quote verify --cold rechecks every quote and gives the warm verdicts", "[quote][integration]") {
+  // --cold verifies collateral and PCK chains again for each quote (reusing
+  // only decoded bytes): the good quotes pass, the tampered one in between fails.
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  auto bad = set_dir("negative-b0c06f") + "/quote-bad-quote-sig.bin";
+  for (bool cold : {true, false}) {
+    INFO("cold " << cold);
+    std::vector<std::string> args{"quote", "verify", good + "/quote.bin", bad, good + "/quote.bin", "--collateral",
+                                  good,    "--at",   "1750809600",       "-o", "json",               "-j",
+                                  "2"};
+    if (cold) args.push_back("--cold");
+    auto r = test::run_tdxctl(args);
+    CHECK(r.exit_status == 1);
+    std::vector<std::string> statuses;
+    for (size_t pos = 0; pos < r.out.size();) {
+      auto nl = r.out.find('\n', pos);
+      statuses.push_back(json::parse(r.out.substr(pos, nl - pos))["status"].get<std::string>());
+      pos = nl + 1;
+    }
+    CHECK(statuses == std::vector<std::string>{"UpToDate", "INVALID_QUOTE_SIGNATURE", "UpToDate"});
+  }
+}
+
 TEST_CASE("quote generate through a fake configfs-tsm entry", "[quote][integration]") {
   core::TempDir root;
   auto quote_bytes = slurp(set_dir("tdx-v4-b0c06f-uptodate") + "/quote.bin");

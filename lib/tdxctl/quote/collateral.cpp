@@ -86,8 +86,18 @@ std::array<uint16_t, 16> components(const json& tcb, const char* key, const std:
   if (arr.size() != 16)
     throw FieldError{fmt::format("{}.{} has {} entries; expected 16", path, key, arr.size())};
   std::array<uint16_t, 16> out{};
-  for (size_t i = 0; i < 16; ++i)
-    out[i] = static_cast<uint16_t>(need_int(arr[i], "svn", fmt::format("{}.{}[{}]", path, key, i), 255));
+  for (size_t i = 0; i < 16; ++i) {
+    // The common case without building the element's path (32 per level).
+    const json& c = arr[i];
+    if (c.is_object()) {
+      auto it = c.find("svn");
+      if (it != c.end() && it->is_number_integer() && it->get<int64_t>() >= 0 && it->get<int64_t>() <= 255) {
+        out[i] = static_cast<uint16_t>(it->get<int64_t>());
+        continue;
+      }
+    }
+    out[i] = static_cast<uint16_t>(need_int(c, "svn", fmt::format("{}.{}[{}]", path, key, i), 255)); // throws
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -30,6 +31,7 @@ core::Error bad(std::string code, std::string message) {
 }
 
 struct BioDeleter { void operator()(BIO* p) const { BIO_free(p); } };
+struct OsslFree { void operator()(void* p) const { OPENSSL_free(p); } };
 struct SeqDeleter {
   void operator()(ASN1_SEQUENCE_ANY* p) const { sk_ASN1_TYPE_pop_free(p, ASN1_TYPE_free); }
 };
@@ -40,10 +42,16 @@ SeqPtr decode_seq(const unsigned char* der, long len) {
   return SeqPtr(d2i_ASN1_SEQUENCE_ANY(nullptr, &p, len));
 }
 
-std::string oid_text(const ASN1_OBJECT* obj) {
-  char buf[80];
-  OBJ_obj2txt(buf, sizeof buf, obj, 1);
-  return buf;
+// The SGX extension's OIDs are 1.2.840.113741.1.13.1[.a[.b]] with one-byte
+// arcs; they are matched on their DER content, not as dotted text.
+constexpr unsigned char sgx_oid_der[] = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
+
+// The arcs of `obj` after the SGX extension OID (empty when it is not under it).
+std::span<const unsigned char> sgx_arcs(const ASN1_OBJECT* obj) {
+  size_t len = OBJ_length(obj);
+  const unsigned char* der = OBJ_get0_data(obj);
+  if (!der || len < sizeof sgx_oid_der || std::memcmp(der, sgx_oid_der, sizeof sgx_oid_der) != 0) return {};
+  return {der + sizeof sgx_oid_der, len - sizeof sgx_oid_der};
 }
 
 template <size_t N> bool octets(const ASN1_TYPE* t, Blob<N>& out) {
@@ -61,7 +69,8 @@ bool small_int(const ASN1_TYPE* t, uint16_t& out) {
   return true;
 }
 
-// Iterates a SEQUENCE of SEQUENCE{OID, value} and calls fn(oid, value).
+// Iterates a SEQUENCE of SEQUENCE{OID, value} and calls fn(arcs below the
+// SGX extension OID, value).
 template <class Fn> bool each_pair(const ASN1_SEQUENCE_ANY* seq, Fn&& fn) {
   for (int i = 0; i < sk_ASN1_TYPE_num(seq); ++i) {
     const ASN1_TYPE* item = sk_ASN1_TYPE_value(seq, i);
@@ -71,28 +80,52 @@ template <class Fn> bool each_pair(const ASN1_SEQUENCE_ANY* seq, Fn&& fn) {
     if (!pair || sk_ASN1_TYPE_num(pair.get()) != 2) return false;
     const ASN1_TYPE* oid = sk_ASN1_TYPE_value(pair.get(), 0);
     if (oid->type != V_ASN1_OBJECT) return false;
-    if (!fn(oid_text(oid->value.object), sk_ASN1_TYPE_value(pair.get(), 1))) return false;
+    if (!fn(sgx_arcs(oid->value.object), sk_ASN1_TYPE_value(pair.get(), 1))) return false;
   }
   return true;
 }
 
 } // namespace
 
-core::Result<std::vector<X509Ptr>> load_pem_chain(std::string_view pem, std::string_view what) {
+core::Result<std::vector<X509Ptr>> load_pem_chain(std::string_view pem, std::string_view what, X509* known,
+                                                  std::span<const uint8_t> known_der) {
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   std::vector<X509Ptr> out;
+  auto invalid = [&](std::string why) {
+    ERR_clear_error();
+    return std::unexpected(bad("quote.bad_certificate",
+                               fmt::format("{}: certificate {} {}", what, out.size() + 1, why)));
+  };
   while (true) {
-    X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (!cert) break;
-    out.emplace_back(cert);
+    // The PEM layer only (base64 to DER): the DER is compared with `known`
+    // before anything is decoded.
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* der = nullptr;
+    long len = 0;
+    if (PEM_read_bio(bio.get(), &name, &header, &der, &len) != 1) break;
+    std::unique_ptr<char, OsslFree> name_owner(name), header_owner(header);
+    std::unique_ptr<unsigned char, OsslFree> der_owner(der);
+    std::string_view label(name);
+    if (label != PEM_STRING_X509 && label != PEM_STRING_X509_OLD)
+      return invalid(fmt::format("is a PEM '{}' block, not a CERTIFICATE", label));
+    if (header && *header) return invalid("has PEM headers (an encrypted or annotated block)");
+    std::span<const uint8_t> bytes(der, static_cast<size_t>(len));
+    if (known && std::ranges::equal(bytes, known_der)) {
+      X509_up_ref(known);
+      out.emplace_back(known);
+      continue;
+    }
+    const unsigned char* p = der;
+    X509Ptr cert(d2i_X509(nullptr, &p, len));
+    if (!cert) return invalid("is not valid DER");
+    if (p != der + len) return invalid(fmt::format("has {} bytes after its DER", der + len - p));
+    out.push_back(std::move(cert));
   }
   unsigned long err = ERR_peek_last_error();
   bool clean_eof = ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
   ERR_clear_error();
-  if (!clean_eof && err != 0)
-    return std::unexpected(bad("quote.bad_certificate",
-                               fmt::format("{}: certificate {} is not valid PEM/DER", what,
-                                           out.size() + 1)));
+  if (!clean_eof && err != 0) return invalid("is not valid PEM");
   if (out.empty())
     return std::unexpected(bad("quote.bad_certificate", fmt::format("{}: no PEM certificate found", what)));
   return out;
@@ -130,20 +163,26 @@ core::Result<CrlPtr> load_crl(std::string_view data, std::string_view what) {
 }
 
 PkeyPtr p256_key_from_raw(std::span<const uint8_t, 64> xy) {
+  // A P-256 parameters-only key, duplicated and given the point: a third of
+  // the cost of EVP_PKEY_fromdata (no algorithm fetch per key). Setting the
+  // point checks that it is on the curve.
+  static const PkeyPtr group = [] {
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("prime256v1"), 0),
+        OSSL_PARAM_construct_end()};
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+    EVP_PKEY* key = nullptr;
+    if (ctx && EVP_PKEY_fromdata_init(ctx) > 0) EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEY_PARAMETERS, params);
+    EVP_PKEY_CTX_free(ctx);
+    return PkeyPtr(key);
+  }();
   unsigned char point[65];
   point[0] = 0x04;
   std::memcpy(point + 1, xy.data(), 64);
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("prime256v1"), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
-      OSSL_PARAM_construct_end()};
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
-  EVP_PKEY* key = nullptr;
-  if (ctx && EVP_PKEY_fromdata_init(ctx) > 0)
-    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
-  EVP_PKEY_CTX_free(ctx);
+  PkeyPtr key(group ? EVP_PKEY_dup(group.get()) : nullptr);
+  if (key && EVP_PKEY_set1_encoded_public_key(key.get(), point, sizeof point) != 1) key.reset();
   ERR_clear_error();
-  return PkeyPtr(key);
+  return key;
 }
 
 Blob<32> sha256(std::span<const uint8_t> data) {
@@ -216,14 +255,17 @@ core::Json PckInfo::to_json() const {
 }
 
 core::Result<PckInfo> read_pck_info(X509* pck) {
-  static const std::string sgx_oid = "1.2.840.113741.1.13.1";
-  ASN1_OBJECT* obj = OBJ_txt2obj(sgx_oid.c_str(), 1);
-  int idx = X509_get_ext_by_OBJ(pck, obj, -1);
-  ASN1_OBJECT_free(obj);
   auto fail_ext = [](std::string detail) {
     return std::unexpected(bad("quote.bad_pck_extension",
                                "PCK certificate SGX extension (1.2.840.113741.1.13.1): " + detail));
   };
+  int idx = -1;
+  for (int i = 0; i < X509_get_ext_count(pck) && idx < 0; ++i) {
+    const ASN1_OBJECT* obj = X509_EXTENSION_get_object(X509_get_ext(pck, i));
+    if (OBJ_length(obj) == sizeof sgx_oid_der && OBJ_get0_data(obj) &&
+        std::memcmp(OBJ_get0_data(obj), sgx_oid_der, sizeof sgx_oid_der) == 0)
+      idx = i;
+  }
   if (idx < 0) return fail_ext("missing");
   const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
   auto top = decode_seq(ASN1_STRING_get0_data(data), ASN1_STRING_length(data));
@@ -231,24 +273,24 @@ core::Result<PckInfo> read_pck_info(X509* pck) {
   PckInfo info;
   bool have_fmspc = false, have_pceid = false, have_tcb = false;
   std::string problem;
-  bool ok = each_pair(top.get(), [&](const std::string& oid, const ASN1_TYPE* v) {
-    const std::string base = sgx_oid + ".";
-    if (oid == base + "1") return octets(v, info.ppid) || (problem = "PPID", false);
-    if (oid == base + "3") return (have_pceid = octets(v, info.pce_id)) || (problem = "PCE-ID", false);
-    if (oid == base + "4") return (have_fmspc = octets(v, info.fmspc)) || (problem = "FMSPC", false);
-    if (oid == base + "5") {
+  auto arc = [](std::span<const unsigned char> arcs, unsigned char a) { return arcs.size() == 1 && arcs[0] == a; };
+  bool ok = each_pair(top.get(), [&](std::span<const unsigned char> oid, const ASN1_TYPE* v) {
+    if (arc(oid, 1)) return octets(v, info.ppid) || (problem = "PPID", false);
+    if (arc(oid, 3)) return (have_pceid = octets(v, info.pce_id)) || (problem = "PCE-ID", false);
+    if (arc(oid, 4)) return (have_fmspc = octets(v, info.fmspc)) || (problem = "FMSPC", false);
+    if (arc(oid, 5)) {
       if (v->type == V_ASN1_ENUMERATED) info.sgx_type = static_cast<int>(ASN1_ENUMERATED_get(v->value.enumerated));
       return true;
     }
-    if (oid == base + "2") {
+    if (arc(oid, 2)) {
       if (v->type != V_ASN1_SEQUENCE) return (problem = "TCB", false);
       auto tcb = decode_seq(ASN1_STRING_get0_data(v->value.sequence), ASN1_STRING_length(v->value.sequence));
       if (!tcb) return (problem = "TCB", false);
       int seen = 0;
-      bool tcb_ok = each_pair(tcb.get(), [&](const std::string& sub, const ASN1_TYPE* tv) {
-        const std::string tbase = base + "2.";
-        if (!sub.starts_with(tbase)) return true;
-        int n = std::atoi(sub.c_str() + tbase.size());
+      bool tcb_ok = each_pair(tcb.get(), [&](std::span<const unsigned char> sub, const ASN1_TYPE* tv) {
+        // 1.2.840.113741.1.13.1.2.N: N = 1..16 SGX components, 17 PCESVN, 18 CPUSVN.
+        if (sub.size() != 2 || sub[0] != 2) return true;
+        int n = sub[1];
         if (n >= 1 && n <= 16) {
           ++seen;
           return small_int(tv, info.sgx_components[static_cast<size_t>(n - 1)]);

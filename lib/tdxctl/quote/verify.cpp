@@ -1,13 +1,16 @@
 // DCAP verification (QUOTE-VERIFY-SPEC.md §5, QVL-2026 order): the PCK chain
-// through an X509_STORE_CTX with the pinned root as the only anchor, both
-// CRLs (X509_V_FLAG_CRL_CHECK_ALL) and the verification time fixed with
-// X509_VERIFY_PARAM_set_time; then the TCB info and QE identity (signing
-// chain, signature over the raw JSON bytes, validity window); then the quote
-// itself; then the TCB evaluation. Each failure names its step and QVL status.
+// through an X509_STORE_CTX with the pinned root as the only anchor and the
+// verification time fixed with X509_VERIFY_PARAM_set_time, then its
+// revocation against both CRLs (crl.hpp: each CRL checked once per
+// verification, not once per certificate); then the TCB info and QE identity
+// (signing chain, signature over the raw JSON bytes, validity window); then
+// the quote itself; then the TCB evaluation. Each failure names its step and
+// QVL status.
 #include "tdxctl/quote/verify.hpp"
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/quote/crl.hpp"
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -15,6 +18,8 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -23,8 +28,11 @@ namespace tdx::quote {
 struct PreparedCollateral {
   CrlPtr pck_crl;
   CrlPtr root_crl;
-  std::optional<TcbInfo> tcb;
-  std::optional<QeIdentity> qe;
+  // The Root CA CRL against the pinned root, checked once per verification
+  // (cold) or once for good (warm); every chain consults it.
+  std::optional<CrlProblem> root_crl_problem;
+  std::shared_ptr<const TcbInfo> tcb;
+  std::shared_ptr<const QeIdentity> qe;
   std::optional<StepFailure> tcb_failure;
   std::optional<StepFailure> qe_failure;
   time_t expires = 0;
@@ -38,30 +46,32 @@ struct PckChain {
   time_t not_after = 0;
 };
 
-// Decoded certificates and CRLs by SHA-256 of their encoding. OpenSSL 3.0
-// spends ~100 us decoding each certificate (its public key goes through the
-// provider decoders), more than verifying its signature; cold verification
-// with this cache still checks every signature and validity window per quote.
+// Decoded certificates, CRLs and parsed TCB info / QE identity, keyed by
+// their exact bytes (hashed for lookup, compared byte for byte; SHA-256 of
+// the ~15 KB per quote cost more than the lookups). OpenSSL 3.0 spends
+// ~100 us decoding each certificate (its public key goes through the
+// provider decoders), more than verifying its signature, and the TCB info
+// JSON takes ~40 us to parse. Cold verification with this cache still checks
+// every signature, revocation and validity window per quote: decoding the
+// same bytes again checks nothing.
 class DecodeCache {
 public:
-  core::Result<std::vector<X509Ptr>> chain(std::string_view pem, const std::string& what) {
-    auto key = sha256(core::as_bytes(pem));
+  core::Result<std::vector<X509Ptr>> chain(const Trust& trust, std::string_view pem, const std::string& what) {
     {
       std::shared_lock lock(m_mutex);
-      if (auto it = m_chains.find(key); it != m_chains.end()) return copy(it->second);
+      if (auto it = m_chains.find(pem); it != m_chains.end()) return copy(it->second);
     }
-    auto certs = load_pem_chain(pem, what);
+    auto certs = load_pem_chain(pem, what, trust.root.get(), trust.root_der);
     if (!certs) return certs;
     std::unique_lock lock(m_mutex);
-    auto& slot = m_chains[key];
+    auto& slot = m_chains[std::string(pem)];
     if (slot.empty()) slot = copy(*certs);
     return certs;
   }
   core::Result<CrlPtr> crl(std::string_view data, const std::string& what) {
-    auto key = sha256(core::as_bytes(data));
     {
       std::shared_lock lock(m_mutex);
-      if (auto it = m_crls.find(key); it != m_crls.end()) {
+      if (auto it = m_crls.find(data); it != m_crls.end()) {
         X509_CRL_up_ref(it->second.get());
         return CrlPtr(it->second.get());
       }
@@ -69,11 +79,27 @@ public:
     auto crl = load_crl(data, what);
     if (!crl) return crl;
     std::unique_lock lock(m_mutex);
-    if (!m_crls.contains(key)) {
+    if (m_crls.find(data) == m_crls.end()) {
       X509_CRL_up_ref(crl->get());
-      m_crls.emplace(key, CrlPtr(crl->get()));
+      m_crls.emplace(std::string(data), CrlPtr(crl->get()));
     }
     return crl;
+  }
+
+  // The parse of a signed JSON value (parse_tcb_info / parse_qe_identity);
+  // only successful parses are kept.
+  template <class T, class Parse>
+  core::Result<std::shared_ptr<const T>> parsed(std::string_view raw, Parse&& parse) {
+    auto& slots = std::get<ByContent<std::shared_ptr<const T>>>(m_parsed);
+    {
+      std::shared_lock lock(m_mutex);
+      if (auto it = slots.find(raw); it != slots.end()) return it->second;
+    }
+    auto value = parse(raw);
+    if (!value) return std::unexpected(value.error());
+    auto shared = std::make_shared<const T>(std::move(*value));
+    std::unique_lock lock(m_mutex);
+    return slots.emplace(std::string(raw), std::move(shared)).first->second;
   }
 
 private:
@@ -85,15 +111,32 @@ private:
     }
     return out;
   }
+  struct ContentHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V> using ByContent = std::unordered_map<std::string, V, ContentHash, std::equal_to<>>;
   std::shared_mutex m_mutex;
-  std::map<Blob<32>, std::vector<X509Ptr>> m_chains;
-  std::map<Blob<32>, CrlPtr> m_crls;
+  ByContent<std::vector<X509Ptr>> m_chains;
+  ByContent<CrlPtr> m_crls;
+  std::tuple<ByContent<std::shared_ptr<const TcbInfo>>, ByContent<std::shared_ptr<const QeIdentity>>> m_parsed;
 };
 
 namespace {
 
-core::Result<std::vector<X509Ptr>> decode_chain(DecodeCache* cache, std::string_view pem, const std::string& what) {
-  return cache ? cache->chain(pem, what) : load_pem_chain(pem, what);
+// The pinned root, wherever a chain carries it byte for byte, is the
+// already decoded Trust::root.
+core::Result<std::vector<X509Ptr>> decode_chain(DecodeCache* cache, const Trust& trust, std::string_view pem,
+                                                const std::string& what) {
+  return cache ? cache->chain(trust, pem, what) : load_pem_chain(pem, what, trust.root.get(), trust.root_der);
+}
+
+template <class T, class Parse>
+core::Result<std::shared_ptr<const T>> parse_signed(DecodeCache* cache, std::string_view raw, Parse&& parse) {
+  if (cache) return cache->parsed<T>(raw, parse);
+  auto value = parse(raw);
+  if (!value) return std::unexpected(value.error());
+  return std::make_shared<const T>(std::move(*value));
 }
 
 struct StoreDeleter { void operator()(X509_STORE* p) const { X509_STORE_free(p); } };
@@ -107,100 +150,74 @@ std::string window(time_t from, time_t to) {
   return fmt::format("valid {} to {}", format_time(from), format_time(to));
 }
 
-// Verifies `leaf` (with `untrusted` intermediates) up to the pinned root,
-// checking revocation of every certificate against `crls` at time `at`.
-// Returns nullopt or the failure, with `names` naming depth 0, 1, 2.
-std::optional<StepFailure> verify_chain(const Trust& trust, X509* leaf,
-                                        const std::vector<X509*>& untrusted,
-                                        const std::vector<X509_CRL*>& crls, const VerifyOptions& o,
-                                        std::string_view step,
-                                        const std::array<const char*, 3>& revoked_status) {
+// Verifies `leaf` (with `untrusted` intermediates) up to the pinned root at
+// time `at`: signatures, validity windows, key usage and basic constraints.
+// Revocation is checked by the caller (check_revocation below).
+std::optional<StepFailure> verify_chain(const Trust& trust, X509* leaf, const std::vector<X509*>& untrusted,
+                                        const VerifyOptions& o, std::string_view step) {
   std::unique_ptr<X509_STORE, StoreDeleter> store(X509_STORE_new());
   X509_STORE_add_cert(store.get(), trust.root.get());
   std::unique_ptr<X509_STORE_CTX, StoreCtxDeleter> ctx(X509_STORE_CTX_new());
   STACK_OF(X509)* chain = sk_X509_new_null();
   for (X509* c : untrusted) sk_X509_push(chain, c);
-  STACK_OF(X509_CRL)* crl_stack = sk_X509_CRL_new_null();
-  for (X509_CRL* c : crls) sk_X509_CRL_push(crl_stack, c);
   X509_STORE_CTX_init(ctx.get(), store.get(), leaf, chain);
-  X509_STORE_CTX_set0_crls(ctx.get(), crl_stack);
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  unsigned long flags = X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
-  if (o.allow_expired_collateral) flags |= X509_V_FLAG_NO_CHECK_TIME;
-  X509_VERIFY_PARAM_set_flags(param, flags);
-  if (!o.allow_expired_collateral) X509_VERIFY_PARAM_set_time(param, o.at);
+  if (o.allow_expired_collateral) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+  else X509_VERIFY_PARAM_set_time(param, o.at);
   int ok = X509_verify_cert(ctx.get());
-  // The context borrows both stacks (X509_STORE_CTX_cleanup frees neither).
+  // The context borrows the stack (X509_STORE_CTX_cleanup does not free it).
   struct StackFree {
     X509_STORE_CTX* ctx;
     STACK_OF(X509)* certs;
-    STACK_OF(X509_CRL)* crls;
     ~StackFree() {
       X509_STORE_CTX_cleanup(ctx); // idempotent; drops the references first
       sk_X509_free(certs);
-      sk_X509_CRL_free(crls);
     }
-  } stacks{ctx.get(), chain, crl_stack};
+  } stacks{ctx.get(), chain};
   std::optional<StepFailure> result;
   if (ok != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     X509* cert = X509_STORE_CTX_get_current_cert(ctx.get());
     std::string who = cert ? subject_cn(cert) : fmt::format("certificate at depth {}", depth);
-    std::string why = X509_verify_cert_error_string(err);
     std::string st(step);
-    switch (err) {
-    case X509_V_ERR_CERT_REVOKED:
-      result = failure(st, revoked_status[static_cast<size_t>(std::clamp(depth, 0, 2))],
-                       fmt::format("'{}' is revoked", who));
-      break;
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID:
+    if ((err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID) && cert)
       result = failure(st, step == "pck_chain" ? "SGX_PCK_CERT_CHAIN_EXPIRED" : "SGX_SIGNING_CERT_CHAIN_EXPIRED",
                        fmt::format("'{}' is {} ({}) at {}", who,
                                    err == X509_V_ERR_CERT_HAS_EXPIRED ? "expired" : "not yet valid",
                                    window(asn1_time_to_unix(X509_get0_notBefore(cert)),
                                           asn1_time_to_unix(X509_get0_notAfter(cert))),
                                    format_time(o.at)));
-      break;
-    case X509_V_ERR_CRL_HAS_EXPIRED:
-    case X509_V_ERR_CRL_NOT_YET_VALID: {
-      // OpenSSL clears the current CRL before reporting: find the stale one.
-      X509_CRL* crl = X509_STORE_CTX_get0_current_crl(ctx.get());
-      for (X509_CRL* c : crls) {
-        time_t from = asn1_time_to_unix(X509_CRL_get0_lastUpdate(c));
-        time_t to = asn1_time_to_unix(X509_CRL_get0_nextUpdate(c));
-        if (!crl && (o.at < from || o.at > to)) crl = c;
-      }
-      result = failure(st, "SGX_CRL_EXPIRED",
-                       fmt::format("the CRL issued by '{}' is {} ({}) at {}",
-                                   crl ? common_name(X509_CRL_get_issuer(crl)) : "?",
-                                   err == X509_V_ERR_CRL_HAS_EXPIRED ? "expired" : "not yet valid",
-                                   crl ? window(asn1_time_to_unix(X509_CRL_get0_lastUpdate(crl)),
-                                                asn1_time_to_unix(X509_CRL_get0_nextUpdate(crl)))
-                                       : "",
-                                   format_time(o.at)));
-      break;
-    }
-    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-      result = failure(st, "SGX_CRL_INVALID_SIGNATURE",
-                       fmt::format("a CRL for '{}' has an invalid signature", who));
-      break;
-    case X509_V_ERR_UNABLE_TO_GET_CRL:
-    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-      result = failure(st, "SGX_CRL_UNKNOWN_ISSUER",
-                       fmt::format("no CRL issued for '{}' (the issuer's CRL is missing or from "
-                                   "another CA)",
-                                   who));
-      break;
-    default:
+    else
       result = failure(st, step == "pck_chain" ? "SGX_PCK_CERT_CHAIN_UNTRUSTED" : "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
                        fmt::format("'{}' does not chain to the pinned {}: {}", who,
-                                   trust.is_intel ? "Intel SGX Root CA" : "trust root", why));
-    }
+                                   trust.is_intel ? "Intel SGX Root CA" : "trust root",
+                                   X509_verify_cert_error_string(err)));
   }
   ERR_clear_error();
   return result;
+}
+
+// Revocation of a verified chain. `checks` pairs each certificate with the
+// CRL that covers it and the status QVL gives when it is listed.
+struct RevocationCheck {
+  X509* cert;
+  X509_CRL* crl;
+  const char* file;
+  const char* status;
+};
+std::optional<StepFailure> check_revocation(std::string_view step, std::initializer_list<RevocationCheck> checks) {
+  for (const auto& c : checks)
+    if (is_revoked(c.crl, c.cert))
+      return failure(std::string(step), c.status,
+                     fmt::format("'{}' (serial {}) is revoked: {} lists it", subject_cn(c.cert), serial_hex(c.cert),
+                                 c.file));
+  return std::nullopt;
+}
+
+std::optional<StepFailure> crl_failure(std::string_view step, const std::optional<CrlProblem>& p) {
+  if (!p) return std::nullopt;
+  return failure(std::string(step), p->status, p->message);
 }
 
 // Checks a 2-certificate collateral issuer chain (Intel SGX TCB Signing,
@@ -215,7 +232,7 @@ SigningChain verify_signing_chain(const Trust& trust, const PreparedCollateral& 
                                   DecodeCache* cache) {
   std::string st(step);
   SigningChain out;
-  auto certs = decode_chain(cache, chain_pem, fmt::format("{} issuer chain", file));
+  auto certs = decode_chain(cache, trust, chain_pem, fmt::format("{} issuer chain", file));
   if (!certs) {
     out.failure = failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED", certs.error().message);
     return out;
@@ -229,17 +246,22 @@ SigningChain verify_signing_chain(const Trust& trust, const PreparedCollateral& 
     return out;
   }
   X509* signer = out.certs[0].get();
+  X509* root = out.certs[1].get();
   if (subject_cn(signer).find("SGX TCB Signing") == std::string::npos)
     out.failure = failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
                           fmt::format("{} is signed by '{}', not an Intel SGX TCB Signing certificate", file,
                                       subject_cn(signer)));
-  else if (cert_der(out.certs[1].get()) != trust.root_der)
+  else if (root != trust.root.get()) // decode_chain shares the pinned root when the bytes are equal
     out.failure = failure(st, "SGX_SIGNING_CERT_CHAIN_UNTRUSTED",
                           fmt::format("{} issuer chain ends in '{}', which is not the pinned root", file,
-                                      subject_cn(out.certs[1].get())));
+                                      subject_cn(root)));
+  else if (auto f = verify_chain(trust, signer, {}, o, step))
+    out.failure = std::move(f);
+  else if (auto crl = crl_failure(step, c.root_crl_problem))
+    out.failure = std::move(crl);
   else
-    out.failure = verify_chain(trust, signer, {}, {c.root_crl.get()}, o, step,
-                               {"SGX_TCB_SIGNING_CERT_REVOKED", "SGX_ROOT_CA_REVOKED", "SGX_ROOT_CA_REVOKED"});
+    out.failure = check_revocation(step, {{signer, c.root_crl.get(), "root_ca_crl.der", "SGX_TCB_SIGNING_CERT_REVOKED"},
+                                          {root, c.root_crl.get(), "root_ca_crl.der", "SGX_ROOT_CA_REVOKED"}});
   return out;
 }
 
@@ -282,8 +304,13 @@ std::shared_ptr<PreparedCollateral> prepare(const Trust& trust, const Collateral
   auto c = std::make_shared<PreparedCollateral>();
   c->pck_crl = std::move(pck_crl);
   c->root_crl = std::move(root_crl);
+  c->root_crl_problem = check_crl(c->root_crl.get(), trust.root.get(), "root_ca_crl.der", o.at,
+                                  !o.allow_expired_collateral);
   c->expires = std::min(asn1_time_to_unix(X509_CRL_get0_nextUpdate(c->pck_crl.get())),
                         asn1_time_to_unix(X509_CRL_get0_nextUpdate(c->root_crl.get())));
+  if (o.allow_expired_collateral)
+    c->expired = o.at > c->expires || o.at < std::max(asn1_time_to_unix(X509_CRL_get0_lastUpdate(c->pck_crl.get())),
+                                                      asn1_time_to_unix(X509_CRL_get0_lastUpdate(c->root_crl.get())));
   auto check_window = [&](time_t issue, time_t next, std::string_view step, std::string_view what,
                           std::string_view status) -> std::optional<StepFailure> {
     c->expires = std::min(c->expires, next);
@@ -309,7 +336,7 @@ std::shared_ptr<PreparedCollateral> prepare(const Trust& trust, const Collateral
                                       "TCB_INFO_INVALID_SIGNATURE");
   if (!c->tcb_failure) {
     auto raw = raw_json_member(files.tcb_info, "tcbInfo");
-    auto parsed = parse_tcb_info(*raw, "tcb_info.json");
+    auto parsed = parse_signed<TcbInfo>(cache, *raw, [](std::string_view r) { return parse_tcb_info(r, "tcb_info.json"); });
     if (!parsed)
       c->tcb_failure = failure("tcb_info", "TCB_INFO_INVALID_FORMAT", parsed.error().message);
     else {
@@ -322,7 +349,7 @@ std::shared_ptr<PreparedCollateral> prepare(const Trust& trust, const Collateral
                                      "qe_identity.json", "SGX_ENCLAVE_IDENTITY_INVALID_SIGNATURE");
   if (!c->qe_failure) {
     auto raw = raw_json_member(files.qe_identity, "enclaveIdentity");
-    auto parsed = parse_qe_identity(*raw, "qe_identity.json");
+    auto parsed = parse_signed<QeIdentity>(cache, *raw, [](std::string_view r) { return parse_qe_identity(r, "qe_identity.json"); });
     if (!parsed)
       c->qe_failure = failure("qe_identity", "SGX_ENCLAVE_IDENTITY_INVALID_FORMAT", parsed.error().message);
     else {
@@ -347,7 +374,7 @@ std::shared_ptr<PckChain> build_pck_chain(const Trust& trust, const Quote& q,
                      fmt::format("certification data type {} carries no PCK chain; tdxctl needs "
                                  "type 5 (PEM PCK certificate chain)",
                                  q.cert_type));
-  auto certs = decode_chain(cache, q.cert_data, "PCK certificate chain in the quote");
+  auto certs = decode_chain(cache, trust, q.cert_data, "PCK certificate chain in the quote");
   if (!certs) return fail_with("UNSUPPORTED_QUOTE_FORMAT", certs.error().message);
   if (certs->size() != 3)
     return fail_with("UNSUPPORTED_QUOTE_FORMAT",
@@ -366,7 +393,7 @@ std::shared_ptr<PckChain> build_pck_chain(const Trust& trust, const Quote& q,
                      fmt::format("the PCK chain is '{}' <- '{}' <- '{}'; expected a PCK CA and the "
                                  "Intel SGX Root CA",
                                  subject_cn(leaf), subject_cn(ca), subject_cn(root)));
-  if (cert_der(root) != trust.root_der)
+  if (root != trust.root.get()) // decode_chain shares the pinned root when the bytes are equal
     return fail_with("SGX_PCK_CERT_CHAIN_UNTRUSTED",
                      "the root of the quote's PCK chain is not the pinned root certificate");
   if (X509_NAME_cmp(X509_CRL_get_issuer(c.pck_crl.get()), X509_get_issuer_name(leaf)) != 0)
@@ -374,9 +401,16 @@ std::shared_ptr<PckChain> build_pck_chain(const Trust& trust, const Quote& q,
                      fmt::format("pck_crl.der is issued by '{}' but the PCK certificate by '{}'",
                                  common_name(X509_CRL_get_issuer(c.pck_crl.get())),
                                  common_name(X509_get_issuer_name(leaf))));
-  if (auto f = verify_chain(trust, leaf, {ca}, {c.pck_crl.get(), c.root_crl.get()}, o, "pck_chain",
-                            {"PCK_REVOKED", "SGX_INTERMEDIATE_CA_REVOKED", "SGX_ROOT_CA_REVOKED"})) {
-    out->failure = std::move(f);
+  auto problem = verify_chain(trust, leaf, {ca}, o, "pck_chain");
+  if (!problem) problem = crl_failure("pck_chain", c.root_crl_problem);
+  if (!problem)
+    problem = crl_failure("pck_chain", check_crl(c.pck_crl.get(), ca, "pck_crl.der", o.at, !o.allow_expired_collateral));
+  if (!problem)
+    problem = check_revocation("pck_chain", {{leaf, c.pck_crl.get(), "pck_crl.der", "PCK_REVOKED"},
+                                             {ca, c.root_crl.get(), "root_ca_crl.der", "SGX_INTERMEDIATE_CA_REVOKED"},
+                                             {root, c.root_crl.get(), "root_ca_crl.der", "SGX_ROOT_CA_REVOKED"}});
+  if (problem) {
+    out->failure = std::move(problem);
     return out;
   }
   auto info = read_pck_info(leaf);

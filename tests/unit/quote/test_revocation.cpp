@@ -2,7 +2,8 @@
 // carrying the real PCK certificate's SGX extension, spliced into a real
 // quote, with CRLs signed by the test CAs. Pinned via Trust (--trust-root),
 // the same chain verifies up to the TCB info (which Intel signed, so it stops
-// there) until the PCK CRL lists the leaf: then PCK_REVOKED at pck_chain.
+// there) until a CRL lists a certificate of the chain or is signed by the
+// wrong key. The real Intel CRLs with one signature byte flipped fail too.
 #include "support/fixtures.hpp"
 
 #include "tdxctl/core/fs.hpp"
@@ -105,7 +106,7 @@ std::string der(X509_CRL* crl) {
 
 } // namespace
 
-TEST_CASE("a revoked PCK certificate fails at pck_chain", "[quote]") {
+TEST_CASE("revoked certificates and badly signed CRLs fail at pck_chain, cold and warm", "[quote]") {
   auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
   auto files = core::value_or_throw(quote::load_collateral_dir(set));
   auto raw = core::value_or_throw(core::read_file(set / "quote.bin"));
@@ -138,13 +139,22 @@ TEST_CASE("a revoked PCK certificate fails at pck_chain", "[quote]") {
   std::memcpy(q.data() + real.signed_len, &sig_len, 4);
   auto spliced = core::value_or_throw(quote::parse_quote(core::as_bytes(q)));
 
-  quote::VerifyOptions o;
-  o.at = at;
-  o.warm = false;
-  auto verify = [&](long revoked) {
+  // CRLs: which serial each lists and which key signs it (a wrong key must
+  // fail the CRL signature, whichever certificate it is consulted for).
+  struct Crls {
+    long pck_revoked = 0, root_revoked = 0;
+    EVP_PKEY* pck_signer = nullptr;
+    EVP_PKEY* root_signer = nullptr;
+  };
+  // Mode 0: cold from scratch; 1: cold with decoded DER reused; 2: warm.
+  auto verify = [&](const Crls& c, int mode) {
+    quote::VerifyOptions o;
+    o.at = at;
+    o.warm = mode == 2;
+    o.cache_decoded = mode == 1;
     auto f = files;
-    X509_CRL* pck_crl = make_crl(ca, ca_key, revoked);
-    X509_CRL* root_crl = make_crl(root, root_key, 0);
+    X509_CRL* pck_crl = make_crl(ca, c.pck_signer ? c.pck_signer : ca_key, c.pck_revoked);
+    X509_CRL* root_crl = make_crl(root, c.root_signer ? c.root_signer : root_key, c.root_revoked);
     f.pck_crl = der(pck_crl);
     f.root_ca_crl = der(root_crl);
     X509_CRL_free(pck_crl);
@@ -155,18 +165,39 @@ TEST_CASE("a revoked PCK certificate fails at pck_chain", "[quote]") {
     trust.root_der = quote::cert_der(root);
     trust.is_intel = false;
     auto v = core::value_or_throw(quote::Verifier::create(std::move(trust), f, o));
-    return v->verify(spliced);
+    auto verdict = v->verify(spliced);
+    // A second verification with the same verifier gives the same verdict
+    // (cold rechecks, warm answers from its cache).
+    auto again = v->verify(spliced);
+    CHECK(again.status == verdict.status);
+    return verdict;
   };
-  auto clean = verify(0);
-  REQUIRE(clean.failure);
-  CHECK(clean.failure->step == "tcb_info"); // the test chain passed; Intel's TCB signer is not under the test root
-  auto revoked = verify(77);
-  REQUIRE(revoked.failure);
-  CHECK(revoked.failure->step == "pck_chain");
-  CHECK(revoked.status == "PCK_REVOKED");
-  CHECK_THAT(revoked.failure->message, Catch::Contains("Test SGX PCK Certificate"));
-  auto other = verify(78);
-  CHECK(other.failure->step == "tcb_info");
+  for (int mode : {0, 1, 2}) {
+    INFO("mode " << mode);
+    auto clean = verify({}, mode);
+    REQUIRE(clean.failure);
+    CHECK(clean.failure->step == "tcb_info"); // the test chain passed; Intel's TCB signer is not under the test root
+    auto revoked = verify({.pck_revoked = 77}, mode);
+    REQUIRE(revoked.failure);
+    CHECK(revoked.failure->step == "pck_chain");
+    CHECK(revoked.status == "PCK_REVOKED");
+    CHECK_THAT(revoked.failure->message, Catch::Contains("Test SGX PCK Certificate"));
+    auto other = verify({.pck_revoked = 78}, mode);
+    CHECK(other.failure->step == "tcb_info");
+    auto ca_revoked = verify({.root_revoked = 2}, mode);
+    CHECK(ca_revoked.failure->step == "pck_chain");
+    CHECK(ca_revoked.status == "SGX_INTERMEDIATE_CA_REVOKED");
+    CHECK_THAT(ca_revoked.failure->message, Catch::Contains("Test SGX PCK Platform CA"));
+    auto root_revoked = verify({.root_revoked = 1}, mode);
+    CHECK(root_revoked.failure->step == "pck_chain");
+    CHECK(root_revoked.status == "SGX_ROOT_CA_REVOKED");
+    auto bad_root_crl = verify({.root_signer = ca_key}, mode);
+    CHECK(bad_root_crl.failure->step == "pck_chain");
+    CHECK(bad_root_crl.status == "SGX_CRL_INVALID_SIGNATURE");
+    auto bad_pck_crl = verify({.pck_signer = root_key}, mode);
+    CHECK(bad_pck_crl.failure->step == "pck_chain");
+    CHECK(bad_pck_crl.status == "SGX_CRL_INVALID_SIGNATURE");
+  }
 
   X509_free(leaf);
   X509_free(ca);
@@ -174,4 +205,26 @@ TEST_CASE("a revoked PCK certificate fails at pck_chain", "[quote]") {
   EVP_PKEY_free(leaf_key);
   EVP_PKEY_free(ca_key);
   EVP_PKEY_free(root_key);
+}
+
+TEST_CASE("a real CRL with one signature byte flipped fails at pck_chain, cold and warm", "[quote]") {
+  auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
+  auto files = core::value_or_throw(quote::load_collateral_dir(set));
+  auto raw = core::value_or_throw(core::read_file(set / "quote.bin"));
+  auto q = core::value_or_throw(quote::parse_quote(core::as_bytes(raw)));
+  for (std::string quote::CollateralFiles::*crl : {&quote::CollateralFiles::root_ca_crl, &quote::CollateralFiles::pck_crl})
+    for (int mode : {0, 1, 2}) {
+      INFO((crl == &quote::CollateralFiles::pck_crl ? "pck_crl" : "root_ca_crl") << " mode " << mode);
+      quote::VerifyOptions o;
+      o.at = 1750809600;
+      o.warm = mode == 2;
+      o.cache_decoded = mode == 1;
+      auto f = files;
+      std::string& der = f.*crl;
+      der.back() = static_cast<char>(der.back() ^ 0x01); // the last byte of the signature's s
+      auto v = core::value_or_throw(quote::Verifier::create(quote::Trust::intel(), f, o))->verify(q);
+      REQUIRE_FALSE(v.verified);
+      CHECK(v.failure->step == "pck_chain");
+      CHECK(v.status == "SGX_CRL_INVALID_SIGNATURE");
+    }
 }
