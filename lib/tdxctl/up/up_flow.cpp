@@ -27,7 +27,11 @@ bool host_stage(const FlowEnv& env, const HostFile& file, const UpOptions& optio
   host::CheckOptions checks;
   checks.qgs_socket = file.td.qgs_socket.empty() ? td::default_qgs_socket : file.td.qgs_socket;
   checks.require_attestation = file.require_attestation;
-  if (!file.td.firmware.empty()) checks.firmware = {file.td.firmware};
+  // td.firmware first, then the usual TDVF paths (first found wins).
+  if (!file.td.firmware.empty()) {
+    checks.firmware = host::default_firmware_paths();
+    checks.firmware.insert(checks.firmware.begin(), file.td.firmware);
+  }
   // A --no-tdx VM does not need libvirt to offer TDX (the test driver does not).
   if (!options.no_tdx) checks.libvirt = host::probe_libvirt(env.connect_uri);
   auto report = host::run_host_checks(env.root, checks);
