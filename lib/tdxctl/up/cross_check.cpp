@@ -4,8 +4,10 @@
 #include "tdxctl/up/cross_check.hpp"
 
 #include "tdxctl/config/yaml_reader.hpp"
+#include "tdxctl/sysfs/pci.hpp"
 
 #include <algorithm>
+#include <string>
 #include <filesystem>
 
 namespace tdx::up {
@@ -101,7 +103,7 @@ void cross_check(const HostFile& file, config::Section& root) {
                          "tdx-config volume to");
   if (file.gpu && !file.gpu->all && !file.td.gpus.empty() && file.td.gpus[0] != "all-bound")
     for (const auto& g : file.td.gpus)
-      if (std::find(file.gpu->devices.begin(), file.gpu->devices.end(), g) == file.gpu->devices.end())
+      if (sysfs::normalize_pci_address(g) == g && std::find(file.gpu->devices.begin(), file.gpu->devices.end(), g) == file.gpu->devices.end())
         td.error("gpus", g + " is not in gpu.devices, so it would not be bound to vfio-pci "
                              "before the TD starts");
   if (file.attest && file.attest->unix_socket.empty() && file.td.vsock_cid < 3)

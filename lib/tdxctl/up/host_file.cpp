@@ -141,7 +141,9 @@ HostFile parse_host_file(std::string_view text, const std::string& name,
 
   out.attest = read_attest(root.section("attest"), base_dir);
 
-  if (reader.errors().empty()) cross_check(out, root);
+  // Cross-checks run even after per-key errors, so one pass shows every
+  // problem; each skips values that did not parse (reported already).
+  cross_check(out, root);
   reader.check();
   return out;
 }

@@ -229,3 +229,14 @@ TEST_CASE("config init's file parses as written, with and without GPUs", "[up]")
   CHECK(g.network->public_interface.empty());
   CHECK(g.volumes.cache_size == "5000G");
 }
+
+TEST_CASE("per-key errors and cross-checks come in one report", "[up]") {
+  auto text = with_line(k_valid, "  vcpus:", "  vcpus: four");
+  text = with_line(text, "  vm_address:", "  vm_address: 10.0.0.2");
+  text = with_line(text, "  gpus:", "  gpus: [bus3]");
+  auto m = error_of(text);
+  CHECK_THAT(m, Catch::Contains("key 'td.vcpus': expected an integer, got 'four'"));
+  CHECK_THAT(m, Catch::Contains("key 'network.vm_address': VM address 10.0.0.2 is outside the bridge subnet"));
+  CHECK_THAT(m, Catch::Contains("key 'td.gpus': expected PCI addresses"));
+  CHECK_THAT(m, !Catch::Contains("bus3 is not in gpu.devices")); // reported once, as malformed
+}
