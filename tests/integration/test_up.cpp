@@ -9,6 +9,7 @@
 // first `up` defined it (the define step's XML from --dry-run): what a
 // libvirtd would hold after the first run.
 #include "support/fixtures.hpp"
+#include "support/gpu_hgx.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -279,4 +280,55 @@ TEST_CASE("config init writes a host.yaml from the host that config check accept
   auto bad = test::run_tdxctl({"config", "check", "-c", (root.path() / "bad.yaml").string()});
   CHECK(bad.exit_status == 2);
   CHECK_THAT(bad.err, Catch::Contains("bad.yaml:4:10: key 'td.vcpus'"));
+}
+
+TEST_CASE("up binds an HGX board's GPUs and NVSwitches before the TD takes them all", "[up][integration]") {
+  core::TempDir root, vols;
+  test::make_ready_host(root.path());
+  // Replace the ready host's single H100 with the HGX board (8 GPUs, 4 NVSwitches, on their drivers).
+  fs::remove_all(root.path() / "sys/devices/pci0000:17");
+  fs::remove(root.path() / "sys/bus/pci/devices/0000:18:00.0");
+  fs::remove_all(root.path() / "sys/kernel/iommu_groups/40");
+  test::hgx::build(root.path());
+  test::hgx::KernelEmulator kernel(root.path());
+  test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+  test::put(vols.path(), "host.yaml", "gpu:\n  devices: all\ntd:\n  name: hgx\n  image: td.qcow2\n"
+                                      "  vcpus: 2\n  memory_gib: 2\n  gpus: all-bound\n");
+  std::vector<std::string> base{"--root", root.path().string(), "--connect", "test:///default", "-o", "json",
+                                "up", "-c", (vols.path() / "host.yaml").string(), "--no-tdx"};
+  auto dry_args = base;
+  dry_args.insert(dry_args.begin(), "--dry-run");
+  auto dry = test::run_tdxctl(dry_args);
+  INFO(dry.err);
+  REQUIRE(dry.exit_status == 0);
+  auto plan = Json::parse(dry.out);
+  CHECK(stage(plan, "gpu")["status"] == "planned");
+  CHECK(test::hgx::driver_of(root.path(), "0000:18:00.0") == "nvidia"); // untouched
+
+  auto r = test::run_tdxctl(base);
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = Json::parse(r.out);
+  CHECK(stage(doc, "gpu")["status"] == "changed");
+  CHECK(stage(doc, "td")["status"] == "changed");
+  for (const auto& a : test::hgx::gpus) CHECK(test::hgx::driver_of(root.path(), a) == "vfio-pci");
+  for (const auto& a : test::hgx::nvswitches) CHECK(test::hgx::driver_of(root.path(), a) == "vfio-pci");
+  // The TD was given every device now on vfio-pci: 8 GPUs and 4 NVSwitches.
+  auto xml_args = std::vector<std::string>{"--root", root.path().string(), "-o", "json", "td", "xml",
+                                           "-c", (vols.path() / "host.yaml").string(), "--no-tdx"};
+  auto x = test::run_tdxctl(xml_args);
+  REQUIRE(x.exit_status == 0);
+  auto xml = Json::parse(x.out)["xml"].get<std::string>();
+  size_t hostdevs = 0;
+  for (size_t p = xml.find("<hostdev "); p != std::string::npos; p = xml.find("<hostdev ", p + 1)) ++hostdevs;
+  CHECK(hostdevs == 12);
+
+  // down --release-gpus gives them back to their drivers.
+  auto d = test::run_tdxctl({"--root", root.path().string(), "--connect", "test:///default", "-o", "json",
+                             "down", "-c", (vols.path() / "host.yaml").string(), "--release-gpus"});
+  INFO(d.err);
+  REQUIRE(d.exit_status == 0);
+  CHECK(stage(Json::parse(d.out), "gpu")["status"] == "changed");
+  CHECK(test::hgx::driver_of(root.path(), "0000:18:00.0") == "nvidia");
+  CHECK(test::hgx::driver_of(root.path(), "0000:05:00.0") == "nvidia-nvswitch");
 }
