@@ -332,3 +332,41 @@ TEST_CASE("up binds an HGX board's GPUs and NVSwitches before the TD takes them 
   CHECK(test::hgx::driver_of(root.path(), "0000:18:00.0") == "nvidia");
   CHECK(test::hgx::driver_of(root.path(), "0000:05:00.0") == "nvidia-nvswitch");
 }
+
+TEST_CASE("up never recreates a volume over different content without --recreate-volumes", "[up][integration]") {
+  ::setenv("LIBGUESTFS_BACKEND", "direct", 1);
+  core::TempDir root, vols;
+  test::make_ready_host(root.path());
+  test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+  test::put(vols.path(), "seed.hex", k_seed);
+  auto yaml = [&](const std::string& hostname) {
+    test::put(vols.path(), "host.yaml",
+              "config:\n  hostname: " + hostname + "\n  miner_ss58: " + k_alice +
+                  "\n  miner_seed_file: seed.hex\n  vm_ip: 192.168.100.2/24\n  gateway: 192.168.100.1\n"
+                  "  dns: [1.1.1.1]\ntd:\n  name: vols\n  image: td.qcow2\n  vcpus: 1\n  memory_gib: 1\n"
+                  "  config_volume: config.qcow2\n");
+  };
+  std::vector<std::string> base{"--root", root.path().string(), "--connect", "test:///default", "-o", "json",
+                                "up", "-c", (vols.path() / "host.yaml").string(), "--no-tdx"};
+  yaml("miner-0");
+  auto first = test::run_tdxctl(base);
+  INFO(first.err);
+  REQUIRE(first.exit_status == 0);
+  auto digest = core::value_or_throw(core::read_file(vols.path() / "config.qcow2.sha384"));
+
+  yaml("miner-1"); // different content for the same volume
+  auto refused = test::run_tdxctl(base);
+  CHECK(refused.exit_status != 0);
+  auto doc = Json::parse(refused.out);
+  CHECK(stage(doc, "volumes")["status"] == "failed");
+  CHECK_THAT(refused.err, Catch::Contains("config.qcow2"));
+  CHECK(core::value_or_throw(core::read_file(vols.path() / "config.qcow2.sha384")) == digest);
+
+  auto with_flag = base;
+  with_flag.push_back("--recreate-volumes");
+  auto recreated = test::run_tdxctl(with_flag);
+  INFO(recreated.err);
+  REQUIRE(recreated.exit_status == 0);
+  CHECK(stage(Json::parse(recreated.out), "volumes")["status"] == "changed");
+  CHECK(core::value_or_throw(core::read_file(vols.path() / "config.qcow2.sha384")) != digest);
+}
