@@ -359,7 +359,8 @@ TEST_CASE("up never recreates a volume over different content without --recreate
   CHECK(refused.exit_status != 0);
   auto doc = Json::parse(refused.out);
   CHECK(stage(doc, "volumes")["status"] == "failed");
-  CHECK_THAT(refused.err, Catch::Contains("config.qcow2"));
+  CHECK_THAT(refused.err, Catch::Contains("config.qcow2 already exists with other content"));
+  CHECK_THAT(refused.err, Catch::Contains("--recreate-volumes"));
   CHECK(core::value_or_throw(core::read_file(vols.path() / "config.qcow2.sha384")) == digest);
 
   auto with_flag = base;

@@ -59,6 +59,16 @@ bool host_stage(const FlowEnv& env, const HostFile& file, const UpOptions& optio
   return true;
 }
 
+// A volume planner refuses an existing output with "pass --force"; up's
+// flag for that is --recreate-volumes, and the file holds the guest's data.
+core::Error in_up_terms(core::Error error) {
+  if (error.code == "output.exists") {
+    error.message += " with other content than host.yaml describes";
+    error.hint = "keep it (fix host.yaml), or pass --recreate-volumes to replace it (its data is lost)";
+  }
+  return error;
+}
+
 struct VolumeResults {
   std::string config_digest; // hex, when the config volume is planned from host.yaml
 };
@@ -95,7 +105,13 @@ std::vector<PlanFn> volume_plans(const FlowEnv& env, const HostFile& file, const
   auto cache = [&](const std::string& path, volume::CacheKind kind, const std::string& size) {
     if (path.empty()) return;
     volume::CacheVolumeRequest req{path, kind, size, {}, file.volumes.format, force};
-    plans.push_back([req, &env] { return volume::plan_cache_volume(req, env.effects).plan; });
+    plans.push_back([req, &env] {
+      try {
+        return volume::plan_cache_volume(req, env.effects).plan;
+      } catch (const core::Failure& f) {
+        throw core::Failure(in_up_terms(f.error()));
+      }
+    });
   };
   cache(td.cache_volume, volume::CacheKind::cache, file.volumes.cache_size);
   cache(td.containerd_volume, volume::CacheKind::containerd, file.volumes.containerd_size);
@@ -176,7 +192,7 @@ FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& opt
   try {
     volume_stage = volume_plans(env, file, options, volumes);
   } catch (const core::Failure& f) {
-    run.fail("volumes", f.error());
+    run.fail("volumes", in_up_terms(f.error()));
     return report;
   }
   if (volume_stage.empty()) run.skip("volumes", "td: names no config, cache or containerd volume");
