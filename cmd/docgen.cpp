@@ -266,6 +266,38 @@ void man_common_tail(std::ostringstream& s, const std::string& group) {
   s << ".BR virsh (1),\n.BR cryptsetup (8),\n.BR driverctl (8)\n";
 }
 
+// Every host.yaml key (DESIGN: "every key is documented in the man page"),
+// for tdxctl-up(1) and tdxctl-config(1).
+void man_host_yaml(std::ostringstream& s) {
+  struct Key {
+    const char* key;
+    const char* text;
+  };
+  static const Key keys[] = {
+      {"host.require_attestation", "true: the QGS socket must exist (the host check fails otherwise). Default false."},
+      {"gpu.devices", "all, or a list of PCI addresses (0000:18:00.0 or 18:00.0) bound to vfio-pci with their whole IOMMU groups."},
+      {"gpu.ppcie", "true: switch the devices to protected-PCIe mode (HGX boards) after binding. Needs gpu.admin_tool or $TDXCTL_GPU_ADMIN_TOOL."},
+      {"gpu.persist", "true: also keep the vfio-pci binding across reboots (udev rule, modprobe.d)."},
+      {"gpu.admin_tool", "nvidia_gpu_tools.py, or its directory."},
+      {"config.hostname, config.miner_ss58, config.miner_seed_file, config.vm_ip, config.gateway, config.dns",
+       "The tdx-config volume's values, as for tdxctl volume config create. With this section, up creates td.config_volume when absent. The seed is never read from host.yaml. config.vm_ip and config.gateway must agree with network.vm_address and network.bridge_address."},
+      {"volumes.format", "qcow2 (default) or raw, for volumes up creates."},
+      {"volumes.cache_size, volumes.containerd_size", "Virtual sizes (default 5000G and 500G); the volumes are sparse."},
+      {"network.mode, network.bridge, network.bridge_address, network.vm_address, network.tap, network.tap_user, network.public_interface, network.forwards, network.macvtap, network.firewall",
+       "As the flags of tdxctl net up. This section is also where the TD's NIC comes from: a bridge NIC on network.bridge, or a macvtap on network.public_interface. network.vm_address must be a host address in the bridge subnet; forwards must not overlap."},
+      {"td.*", "name, vcpus, memory_gib, image, config_volume, cache_volume, containerd_volume, gpus, nvswitches, firmware, qgs_socket, mr_config_id, mr_owner, mr_owner_config, vsock_cid, gpu_mmio_gib, debug, no_tdx: as the flags of tdxctl td launch. With a network: section, td.network may only set mac; without one, td.network.bridge or td.network.macvtap attach the NIC (older files). Disk paths must be distinct; td.gpus must be among gpu.devices."},
+      {"attest.collateral", "Directory filled by tdxctl collateral fetch (required for --attest)."},
+      {"attest.policy, attest.accept, attest.allow_debug", "Appraisal policy (policy.yaml), acceptable TCB statuses, whether a debug TD passes."},
+      {"attest.port, attest.unix", "The guest's quote serve endpoint: vsock port (default 4050; the CID comes from the domain), or a UNIX socket."},
+      {"attest.timeout", "Seconds to wait for the endpoint (default 300; --timeout overrides)."},
+      {"attest.at, attest.trust_root", "Verification time and root CA: for replaying recorded collateral in tests."},
+  };
+  s << ".SH HOST.YAML\nRead in one pass; every unknown key, bad value and failed cross-check is "
+       "reported at once as FILE:LINE:COL: key 'a.b': message (exit 2). Relative paths are "
+       "relative to the directory of host.yaml.\n";
+  for (const auto& k : keys) s << ".TP\n\\fB" << roff_escape(k.key) << "\\fR\n" << roff_escape(k.text) << "\n";
+}
+
 } // namespace
 
 std::string completion_script(const CLI::App& app, const std::string& shell) {
@@ -335,6 +367,7 @@ std::string man_page(const CLI::App& app, const std::string& group) {
             verb_section(sub, path + " " + sub->get_name());
         };
     for (const auto* v : verbs) verb_section(v, "tdxctl " + group + " " + v->get_name());
+    if (group == "up" || group == "down" || group == "config") man_host_yaml(s);
     s << ".SH GLOBAL OPTIONS\nSee \\fBtdxctl\\fR(1).\n";
   }
   man_common_tail(s, group);

@@ -179,9 +179,7 @@ core::Result<NetSpec> validate(const NetRequest& r) {
   return s;
 }
 
-void load_network_section(const std::filesystem::path& host_yaml, NetRequest& request) {
-  auto reader = config::YamlReader::load(host_yaml);
-  auto network = reader.root().section("network");
+void read_network_section(config::Section& network, NetRequest& request) {
   network.allow_only({"mode", "bridge", "bridge_address", "vm_address", "tap", "tap_user",
                       "public_interface", "forwards", "macvtap", "firewall"});
   if (auto v = network.str("mode")) {
@@ -205,6 +203,12 @@ void load_network_section(const std::filesystem::path& host_yaml, NetRequest& re
       if (auto parsed = parse_port_forward(f); !parsed) network.error("forwards", parsed.error().message);
     request.forwards = *v;
   }
+}
+
+void load_network_section(const std::filesystem::path& host_yaml, NetRequest& request) {
+  auto reader = config::YamlReader::load(host_yaml);
+  auto network = reader.root().section("network");
+  read_network_section(network, request);
   // Catch cross-field problems here too, so they carry the file name.
   if (reader.errors().empty())
     if (auto spec = validate(request); !spec) network.error("", spec.error().message);

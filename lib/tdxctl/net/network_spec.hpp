@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace tdx::config {
+class Section;
+}
+
 namespace tdx::net {
 
 enum class Mode { bridge, macvtap };
@@ -76,5 +80,8 @@ bool valid_ifname(const std::string& name);
 // the file keep their current value); every bad key is reported with
 // file:line:col before failing (Failure, invalid_input).
 void load_network_section(const std::filesystem::path& host_yaml, NetRequest& request);
+// The per-key part of the same, on a section of an open document (errors
+// go to its reader; the cross-checks of validate() are the caller's).
+void read_network_section(config::Section& network, NetRequest& request);
 
 } // namespace tdx::net

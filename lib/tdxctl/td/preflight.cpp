@@ -5,6 +5,7 @@
 // vfio-pci, image and volumes present, the config volume matching the
 // manifest its mrConfigId is derived from, firmware, and the QGS socket.
 #include "tdxctl/td/lifecycle.hpp"
+#include "tdxctl/volume/inspect.hpp"
 
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/host/check.hpp"
@@ -174,6 +175,16 @@ core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
     if (!want) return std::unexpected(want.error());
     auto have = sha384_file(spec.config_volume);
     if (!have) return std::unexpected(have.error());
+    // `tdxctl volume config create` records the SHA-384 of the volume's
+    // content manifest (what MRCONFIGID binds; qcow2 bytes are not
+    // reproducible), not of the file: read the content back to compare.
+    if (*want != *have) {
+      try {
+        if (auto content = volume::inspect_volume(spec.config_volume).digest) have = *content;
+      } catch (const core::Failure&) {
+        // Not a readable config volume: the file digest stands and the error below says so.
+      }
+    }
     if (*want != *have)
       return fail(Category::not_ready, "td.volume_mismatch",
                   "config volume " + spec.config_volume + " does not match its manifest " +

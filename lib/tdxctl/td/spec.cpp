@@ -8,6 +8,7 @@
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/net/network_spec.hpp"
 #include "tdxctl/sysfs/pci.hpp"
 
 #include <algorithm>
@@ -76,14 +77,12 @@ static void read_measurement(config::Section& td, std::string_view key,
   else out = *b64;
 }
 
-TdSpec load_td_spec(const std::filesystem::path& path) {
-  auto reader = config::YamlReader::load(path);
-  TdSpec spec;
-  auto td = reader.root().section("td");
-  if (!td.present()) {
-    td.error("", "missing section 'td'");
-    reader.check();
-  }
+static bool valid_mac(const std::string& mac) {
+  static const std::regex mac_re(R"([0-9a-f]{2}(:[0-9a-f]{2}){5})");
+  return std::regex_match(mac, mac_re);
+}
+
+void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   td.allow_only({"name", "vcpus", "memory_gib", "image", "config_volume", "cache_volume",
                  "containerd_volume", "gpus", "nvswitches", "network", "firmware", "qgs_socket",
                  "mr_config_id", "mr_owner", "mr_owner_config", "vsock_cid", "gpu_mmio_gib",
@@ -123,19 +122,48 @@ TdSpec load_td_spec(const std::filesystem::path& path) {
   }
 
   auto net = td.section("network");
-  if (net.present()) {
+  if (!net.present()) return;
+  if (network_from_top) {
+    // One source of truth for the NIC: the section `net up` builds from.
+    net.allow_only({"mac"});
+  } else {
     net.allow_only({"bridge", "macvtap", "mac"});
     auto bridge = net.str("bridge");
     auto macvtap = net.str("macvtap");
     if (bridge && macvtap) net.error("macvtap", "give either 'bridge' or 'macvtap', not both");
     else if (bridge) spec.net = {NetMode::bridge, *bridge, spec.net.mac};
     else if (macvtap) spec.net = {NetMode::macvtap, *macvtap, spec.net.mac};
-    if (auto mac = net.str("mac")) {
-      static const std::regex mac_re(R"([0-9a-f]{2}(:[0-9a-f]{2}){5})");
-      if (std::regex_match(*mac, mac_re)) spec.net.mac = *mac;
-      else net.error("mac", "expected a lower-case MAC address like 52:54:00:12:34:56, got '" +
-                                *mac + "'");
-    }
+  }
+  if (auto mac = net.str("mac")) {
+    if (valid_mac(*mac)) spec.net.mac = *mac;
+    else net.error("mac", "expected a lower-case MAC address like 52:54:00:12:34:56, got '" +
+                              *mac + "'");
+  }
+}
+
+void attach_to_network(TdSpec& spec, const net::NetRequest& network) {
+  if (network.mode == net::Mode::bridge) spec.net = {NetMode::bridge, network.bridge, spec.net.mac};
+  else spec.net = {NetMode::macvtap, network.public_interface, spec.net.mac};
+}
+
+TdSpec load_td_spec(const std::filesystem::path& path) {
+  auto reader = config::YamlReader::load(path);
+  TdSpec spec;
+  auto root = reader.root();
+  auto td = root.section("td");
+  if (!td.present()) {
+    td.error("", "missing section 'td'");
+    reader.check();
+  }
+  auto network = root.section("network");
+  read_td_section(td, spec, network.present());
+  if (network.present()) {
+    net::NetRequest request;
+    net::read_network_section(network, request);
+    if (request.mode == net::Mode::macvtap && request.public_interface.empty())
+      network.error("public_interface", "a macvtap TD needs the parent device named here "
+                                        "(td launch does not guess the default route)");
+    attach_to_network(spec, request);
   }
   reader.check();
   return spec;
@@ -165,8 +193,7 @@ TdSpec make_spec(const SpecOverrides& o) {
   if (!o.bridge.empty()) spec.net = {NetMode::bridge, o.bridge, spec.net.mac};
   if (!o.macvtap.empty()) spec.net = {NetMode::macvtap, o.macvtap, spec.net.mac};
   if (!o.mac.empty()) {
-    static const std::regex mac_re(R"([0-9a-f]{2}(:[0-9a-f]{2}){5})");
-    if (!std::regex_match(o.mac, mac_re))
+    if (!valid_mac(o.mac))
       bad("--mac: expected a lower-case MAC address like 52:54:00:12:34:56, got '" + o.mac + "'");
     spec.net.mac = o.mac;
   }

@@ -13,6 +13,13 @@
 #include <string>
 #include <vector>
 
+namespace tdx::config {
+class Section;
+}
+namespace tdx::net {
+struct NetRequest;
+}
+
 namespace tdx::td {
 
 enum class NetMode { none, bridge, macvtap };
@@ -51,9 +58,19 @@ struct TdSpec {
   bool no_tdx = false;        // plain VM: development only, insecure
 };
 
-// Reads the `td:` section of a host.yaml (other sections are ignored).
-// Throws Failure(invalid_input) naming file:line:col and the key.
+// Reads the `td:` section of a host.yaml. When the file has a top-level
+// `network:` section (the one `net up` and `up` build from), the TD's NIC is
+// attached to what it describes: the bridge, or a macvtap on its
+// public_interface, and td.network may then only set `mac`. Without it, the
+// older td.network.{bridge,macvtap} keys still work. Other sections are
+// ignored. Throws Failure(invalid_input) naming file:line:col and the key.
 TdSpec load_td_spec(const std::filesystem::path& path);
+
+// The per-key part on a section of an open document (errors go to its
+// reader). network_from_top: the NIC comes from the top-level section.
+void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top);
+// Attaches the TD's NIC to the network `net up` builds from `network`.
+void attach_to_network(TdSpec& spec, const net::NetRequest& network);
 
 // Command-line values laid over the config (or the embedded defaults).
 // Empty strings, empty lists, zeros and false mean "not given".

@@ -132,14 +132,8 @@ std::vector<std::string> host_resolvers(const core::Root& root) {
   return servers;
 }
 
-void load_config_section(const std::filesystem::path& yaml, ConfigInput& input) {
-  auto reader = config::YamlReader::load(yaml);
-  auto root = reader.root();
-  auto section = root.section("config");
-  if (!section.present()) {
-    root.error("config", "no 'config:' section (the tdx-config volume's values)");
-    reader.check();
-  }
+void read_config_section(config::Section& section, const std::filesystem::path& base_dir,
+                         ConfigInput& input) {
   section.allow_only({"hostname", "miner_ss58", "miner_seed_file", "vm_ip", "gateway", "dns",
                       "miner_seed"});
   if (section.has("miner_seed"))
@@ -157,7 +151,7 @@ void load_config_section(const std::filesystem::path& yaml, ConfigInput& input) 
   if (auto file = section.str("miner_seed_file"); file && input.seed_file.empty()) {
     // Relative to the YAML file, so host.yaml and its seed file travel together.
     std::filesystem::path p(*file);
-    input.seed_file = (p.is_absolute() || *file == "-") ? *file : (yaml.parent_path() / p).string();
+    input.seed_file = (p.is_absolute() || *file == "-") ? *file : (base_dir / p).string();
   }
   take("vm_ip", input.vm_ip, parse_ipv4_cidr);
   take("gateway", input.gateway, parse_ipv4);
@@ -167,6 +161,17 @@ void load_config_section(const std::filesystem::path& yaml, ConfigInput& input) 
         if (auto r = parse_ipv4(d); !r) section.error("dns", r.error().message);
     if (input.dns.empty()) input.dns = *dns;
   }
+}
+
+void load_config_section(const std::filesystem::path& yaml, ConfigInput& input) {
+  auto reader = config::YamlReader::load(yaml);
+  auto root = reader.root();
+  auto section = root.section("config");
+  if (!section.present()) {
+    root.error("config", "no 'config:' section (the tdx-config volume's values)");
+    reader.check();
+  }
+  read_config_section(section, yaml.parent_path(), input);
   reader.check();
 }
 

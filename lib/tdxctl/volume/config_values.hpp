@@ -14,6 +14,10 @@
 #include <string_view>
 #include <vector>
 
+namespace tdx::config {
+class Section;
+}
+
 namespace tdx::volume {
 
 // The environment variable the miner seed may come from.
@@ -53,6 +57,11 @@ struct ConfigInput {
 // section of a host.yaml, validating each value where it is written (errors
 // name file:line:col and the key). A seed written inline is refused.
 void load_config_section(const std::filesystem::path& yaml, ConfigInput& input);
+// The same, on a section of a document already open (host.yaml read in one
+// pass by `tdxctl up`); errors are recorded in the section's reader, and a
+// relative miner_seed_file is taken relative to `base_dir`.
+void read_config_section(config::Section& section, const std::filesystem::path& base_dir,
+                         ConfigInput& input);
 
 // Validated values, ready to be written.
 struct ConfigValues {

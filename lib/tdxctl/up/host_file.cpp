@@ -1,0 +1,219 @@
+// One pass over host.yaml: every section through its group's reader, then
+// the cross-checks that only make sense with the whole file in view. Each
+// problem is recorded at the key it is about, so the operator sees every
+// line to fix at once (mold's "report all, then stop").
+#include "tdxctl/up/host_file.hpp"
+
+#include "tdxctl/config/yaml_reader.hpp"
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/policy/policy_file.hpp"
+#include "tdxctl/quote/batch.hpp"
+#include "tdxctl/up/cross_check.hpp"
+#include "tdxctl/sysfs/pci.hpp"
+#include "tdxctl/volume/cache_volume.hpp"
+
+#include <algorithm>
+#include <ostream>
+
+namespace tdx::up {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void make_absolute(std::string& path, const fs::path& base_dir) {
+  if (!path.empty() && fs::path(path).is_relative()) path = (base_dir / path).lexically_normal().string();
+}
+
+std::optional<GpuConfig> read_gpu(config::Section gpu) {
+  if (!gpu.present()) return std::nullopt;
+  gpu.allow_only({"devices", "persist", "ppcie", "admin_tool"});
+  GpuConfig out;
+  auto devices = gpu.strings("devices");
+  if (!devices || devices->empty()) {
+    gpu.error(gpu.has("devices") ? "devices" : "",
+              "gpu.devices is required: 'all' or a list of PCI addresses like 0000:18:00.0");
+  } else if (devices->size() == 1 && (*devices)[0] == "all") {
+    out.all = true;
+  } else {
+    for (const auto& d : *devices) {
+      if (auto full = sysfs::normalize_pci_address(d)) {
+        if (std::find(out.devices.begin(), out.devices.end(), *full) != out.devices.end())
+          gpu.error("devices", *full + " is listed twice");
+        else out.devices.push_back(*full);
+      } else {
+        gpu.error("devices", "expected 'all' or PCI addresses like 0000:18:00.0 (or 18:00.0), got '" + d + "'");
+      }
+    }
+  }
+  if (auto v = gpu.boolean("persist")) out.persist = *v;
+  if (auto v = gpu.boolean("ppcie")) out.ppcie = *v;
+  if (auto v = gpu.str("admin_tool")) out.admin_tool = *v;
+  return out;
+}
+
+void read_volumes(config::Section volumes, VolumesConfig& out) {
+  volumes.allow_only({"format", "cache_size", "containerd_size"});
+  if (auto v = volumes.str("format")) {
+    if (*v == "qcow2") out.format = volume::VolumeFormat::qcow2;
+    else if (*v == "raw") out.format = volume::VolumeFormat::raw;
+    else volumes.error("format", "expected qcow2 or raw, got '" + *v + "'");
+  }
+  for (auto [key, field] : {std::pair{"cache_size", &out.cache_size},
+                            std::pair{"containerd_size", &out.containerd_size}}) {
+    auto v = volumes.str(key);
+    if (!v) continue;
+    if (auto size = volume::parse_size(*v); !size) volumes.error(key, size.error().message);
+    else *field = *v;
+  }
+}
+
+std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& base_dir) {
+  if (!attest.present()) return std::nullopt;
+  attest.allow_only({"collateral", "policy", "accept", "allow_debug", "port", "unix", "timeout",
+                     "at", "trust_root"});
+  AttestConfig out;
+  if (auto v = attest.str("collateral")) out.collateral = *v;
+  else attest.error("", "attest.collateral is required: the directory `tdxctl collateral fetch` filled");
+  if (auto v = attest.str("policy")) out.policy = *v;
+  if (auto v = attest.strings("accept")) out.accept = *v;
+  if (auto v = attest.boolean("allow_debug")) out.allow_debug = *v;
+  if (auto v = attest.integer("port", 1, 0xffffffff)) out.port = static_cast<uint32_t>(*v);
+  if (auto v = attest.str("unix")) out.unix_socket = *v;
+  if (auto v = attest.integer("timeout", 0, 86400)) out.timeout_s = static_cast<int>(*v);
+  if (auto v = attest.str("at")) {
+    if (auto t = quote::parse_verify_time(*v); !t) attest.error("at", t.error().message);
+    else out.at = *v;
+  }
+  if (auto v = attest.str("trust_root")) out.trust_root = *v;
+  for (auto* p : {&out.collateral, &out.policy, &out.unix_socket, &out.trust_root})
+    make_absolute(*p, base_dir);
+  if (!out.collateral.empty() && !fs::is_directory(out.collateral))
+    attest.error("collateral", out.collateral + " is not a directory (fill it with `tdxctl collateral fetch`)");
+  if (!out.policy.empty()) {
+    try {
+      policy::load_policy(out.policy);
+    } catch (const core::Failure& f) {
+      attest.error("policy", f.error().message);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+HostFile parse_host_file(std::string_view text, const std::string& name,
+                         const fs::path& base_dir) {
+  auto reader = config::YamlReader::parse(text, name);
+  auto root = reader.root();
+  root.allow_only({"host", "gpu", "config", "volumes", "network", "td", "attest"});
+  HostFile out;
+  out.path = name;
+
+  auto host = root.section("host");
+  host.allow_only({"require_attestation"});
+  if (auto v = host.boolean("require_attestation")) out.require_attestation = *v;
+
+  out.gpu = read_gpu(root.section("gpu"));
+
+  auto config = root.section("config");
+  if (config.present()) {
+    volume::ConfigInput input;
+    volume::read_config_section(config, base_dir, input);
+    out.config = input;
+  }
+  read_volumes(root.section("volumes"), out.volumes);
+
+  auto network = root.section("network");
+  if (network.present()) {
+    net::NetRequest request;
+    net::read_network_section(network, request);
+    out.network = request;
+  }
+
+  auto td = root.section("td");
+  if (!td.present()) root.error("td", "a 'td:' section is required (at least td.image)");
+  td::read_td_section(td, out.td, network.present());
+  for (auto* p : {&out.td.image, &out.td.config_volume, &out.td.cache_volume,
+                  &out.td.containerd_volume})
+    make_absolute(*p, base_dir);
+  if (out.network) td::attach_to_network(out.td, *out.network);
+
+  out.attest = read_attest(root.section("attest"), base_dir);
+
+  // Cross-checks run even after per-key errors, so one pass shows every
+  // problem; each skips values that did not parse (reported already).
+  cross_check(out, root);
+  reader.check();
+  return out;
+}
+
+HostFile load_host_file(const fs::path& path) {
+  auto text = core::read_file(path);
+  if (!text)
+    throw core::Failure(core::Category::invalid_input, "config.unreadable", text.error().message,
+                        "pass the host.yaml to use with -c/--config, or write one with "
+                        "`tdxctl config init`");
+  return parse_host_file(*text, path.string(), fs::absolute(path).parent_path());
+}
+
+} // namespace tdx::up
+
+namespace tdx::up {
+
+core::Json HostFile::summary() const {
+  core::Json j{{"file", path.string()}};
+  if (gpu) j["gpu"] = {{"devices", gpu->all ? core::Json("all") : core::Json(gpu->devices)},
+                       {"persist", gpu->persist},
+                       {"ppcie", gpu->ppcie}};
+  core::Json vols = core::Json::object();
+  if (!td.config_volume.empty())
+    vols["config"] = {{"path", td.config_volume}, {"create", config.has_value()}};
+  if (!td.cache_volume.empty())
+    vols["cache"] = {{"path", td.cache_volume}, {"size", volumes.cache_size.empty() ? "5000G" : volumes.cache_size}};
+  if (!td.containerd_volume.empty())
+    vols["containerd"] = {{"path", td.containerd_volume},
+                          {"size", volumes.containerd_size.empty() ? "500G" : volumes.containerd_size}};
+  j["volumes"] = vols;
+  if (network) {
+    j["network"] = {{"mode", net::mode_name(network->mode)}};
+    if (network->mode == net::Mode::bridge) {
+      j["network"]["bridge"] = network->bridge;
+      j["network"]["bridge_address"] = network->bridge_address;
+      j["network"]["vm_address"] = network->vm_address;
+      j["network"]["forwards"] = network->forwards;
+    }
+    j["network"]["public_interface"] = network->public_interface.empty() ? core::Json("(default route)")
+                                                                         : core::Json(network->public_interface);
+  }
+  j["td"] = {{"name", td.name}, {"vcpus", td.vcpus}, {"memory_gib", td.memory_gib},
+             {"image", td.image}, {"gpus", td.gpus}, {"nic", td::net_mode_name(td.net.mode)},
+             {"tdx", !td.no_tdx}};
+  j["attest"] = attest.has_value();
+  return j;
+}
+
+void HostFile::print_summary(std::ostream& out) const {
+  auto j = summary();
+  out << path.string() << ": OK\n";
+  if (gpu)
+    out << "  gpu:      " << (gpu->all ? std::string("all NVIDIA GPUs and NVSwitches")
+                                       : std::to_string(gpu->devices.size()) + " device(s)")
+        << " to vfio-pci" << (gpu->ppcie ? ", PPCIe on" : "") << (gpu->persist ? ", persistent" : "") << "\n";
+  else out << "  gpu:      (none configured)\n";
+  for (auto it = j["volumes"].begin(); it != j["volumes"].end(); ++it)
+    out << "  volume:   " << it.key() << " " << it.value()["path"].get<std::string>()
+        << (it.value().contains("size") ? " (" + it.value()["size"].get<std::string>() + ")" : "")
+        << (it.key() == "config" && !config ? " (must exist: no config: section)" : "") << "\n";
+  if (network && network->mode == net::Mode::bridge)
+    out << "  network:  bridge " << network->bridge << " " << network->bridge_address << ", TD "
+        << network->vm_address << ", forwards " << j["network"]["forwards"].size() << "\n";
+  else if (network)
+    out << "  network:  macvtap on " << j["network"]["public_interface"].get<std::string>() << "\n";
+  else out << "  network:  (none configured)\n";
+  out << "  td:       " << td.name << ", " << td.vcpus << " vCPUs, " << td.memory_gib << " GiB, "
+      << td.image << (td.no_tdx ? " [INSECURE no_tdx]" : "") << "\n";
+  out << "  attest:   " << (attest ? "configured (tdxctl up --attest)" : "not configured") << "\n";
+}
+
+} // namespace tdx::up

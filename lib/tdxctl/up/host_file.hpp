@@ -1,0 +1,79 @@
+#pragma once
+// host.yaml as one model: the file is read in ONE YamlReader pass and each
+// section is handed to the reader its command group already has (config ->
+// volume, network -> net, td -> td, attest -> quote policy), so an unknown
+// key anywhere, a bad value and a failed cross-check (VM address outside the
+// bridge subnet, overlapping forwards, two volumes on one path, ...) are all
+// reported together, each with file:line:col and the dotted key.
+//
+// Relative paths in the file (images, volumes, seed file, policy,
+// collateral) are taken relative to the directory holding host.yaml, so a
+// host.yaml and the files it names can be moved together.
+
+#include "tdxctl/core/output.hpp"
+#include "tdxctl/host/check.hpp"
+#include "tdxctl/net/network_spec.hpp"
+#include "tdxctl/td/spec.hpp"
+#include "tdxctl/volume/config_values.hpp"
+#include "tdxctl/volume/volume_file.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tdx::up {
+
+inline constexpr const char* default_host_yaml = "/etc/tdxctl/host.yaml";
+
+// `gpu:`: which devices go to vfio-pci before the TD starts, and PPCIe.
+struct GpuConfig {
+  std::vector<std::string> devices; // full BDFs; empty with all=true
+  bool all = false;                 // devices: all
+  bool persist = false;             // also keep the binding across reboots
+  bool ppcie = false;               // switch to protected-PCIe mode (HGX boards)
+  std::string admin_tool;           // nvidia_gpu_tools.py (or its directory)
+};
+
+// `volumes:`: how the volumes named in td: are created when absent.
+struct VolumesConfig {
+  volume::VolumeFormat format = volume::VolumeFormat::qcow2;
+  std::string cache_size;      // empty: 5000G
+  std::string containerd_size; // empty: 500G
+};
+
+// `attest:`: how `up --attest` fetches and verifies a fresh quote.
+struct AttestConfig {
+  std::string collateral;        // directory from `tdxctl collateral fetch`
+  std::string policy;            // policy.yaml (empty: TCB status and signatures only)
+  std::vector<std::string> accept; // acceptable TCB statuses (empty: the policy's)
+  bool allow_debug = false;
+  uint32_t port = 4050;          // the guest's `quote serve --vsock` port
+  std::string unix_socket;       // instead: a UNIX socket (local use, tests)
+  int timeout_s = 300;           // how long to wait for the endpoint
+  std::string at;                // verification time (replaying recorded collateral)
+  std::string trust_root;        // pin another root CA (tests)
+};
+
+struct HostFile {
+  std::filesystem::path path;
+  bool require_attestation = false; // host.require_attestation
+  std::optional<GpuConfig> gpu;
+  std::optional<volume::ConfigInput> config; // present: create the config volume
+  VolumesConfig volumes;
+  std::optional<net::NetRequest> network;
+  td::TdSpec td;
+  std::optional<AttestConfig> attest;
+
+  // What the file asks for, for `config check` and the JSON documents.
+  core::Json summary() const;
+  void print_summary(std::ostream& out) const;
+};
+
+// Throws Failure(invalid_input, exit 2) listing every problem as
+// file:line:col: key 'a.b': message.
+HostFile load_host_file(const std::filesystem::path& path);
+HostFile parse_host_file(std::string_view text, const std::string& name,
+                         const std::filesystem::path& base_dir);
+
+} // namespace tdx::up
