@@ -78,6 +78,18 @@ const std::vector<std::string>* choices_of(const CLI::Option* option) {
   return it == choice_registry().end() ? nullptr : &it->second;
 }
 
+static std::map<const CLI::App*, std::string>& man_registry() {
+  static std::map<const CLI::App*, std::string> registry;
+  return registry;
+}
+
+void set_man_sections(const CLI::App* group, std::string roff) { man_registry()[group] = std::move(roff); }
+
+const std::string* man_sections_of(const CLI::App* group) {
+  auto it = man_registry().find(group);
+  return it == man_registry().end() ? nullptr : &it->second;
+}
+
 void add_unbuilt_verbs(CLI::App* group,
                        const std::vector<std::pair<std::string, std::string>>& verbs) {
   for (const auto& [name, help] : verbs) {

@@ -57,6 +57,11 @@ CLI::Option* add_choice(CLI::App* app, const std::string& name, std::string& val
                         const std::vector<std::string>& choices, const std::string& help);
 const std::vector<std::string>* choices_of(const CLI::Option* option);
 
+// Extra man page sections (raw roff, e.g. ".SH PROTOCOL ...") for a group,
+// placed before GLOBAL OPTIONS in tdxctl-<group>(1).
+void set_man_sections(const CLI::App* group, std::string roff);
+const std::string* man_sections_of(const CLI::App* group);
+
 // Registers verbs of a group that later work will fill in; invoking one
 // says it is not built yet and exits 2 (never a silent success).
 void add_unbuilt_verbs(CLI::App* group, const std::vector<std::pair<std::string, std::string>>& verbs);

@@ -335,6 +335,7 @@ std::string man_page(const CLI::App& app, const std::string& group) {
             verb_section(sub, path + " " + sub->get_name());
         };
     for (const auto* v : verbs) verb_section(v, "tdxctl " + group + " " + v->get_name());
+    if (const auto* extra = man_sections_of(g)) s << *extra;
     s << ".SH GLOBAL OPTIONS\nSee \\fBtdxctl\\fR(1).\n";
   }
   man_common_tail(s, group);
