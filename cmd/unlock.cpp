@@ -82,8 +82,8 @@ void add_unlock(CLI::App& app, Context& ctx) {
                    "configfs-tsm report entry to use (default: a private one)")
       ->type_name("NAME");
   verb->add_option("--device-timeout", *wait_s,
-                   "Seconds to wait for /dev/disk/by-uuid/UUID to appear (default 30)")
-      ->check(CLI::Range(0u, 600u))->type_name("SECONDS");
+                   "Seconds (0-600) to wait for /dev/disk/by-uuid/UUID to appear (default 30)")
+      ->check(CLI::Range(0u, 600u).description(""))->type_name("SECONDS");
   verb->footer("Examples:\n"
                "  tdxctl unlock --config /etc/tdxctl/unlock.conf --luks-uuid 6f1c...e2 --name root\n"
                "  tdxctl unlock --test-passphrase -o json");
