@@ -38,11 +38,24 @@ device found as \fI/dev/disk/by\-uuid/<uuid>\fR and is then wiped from memory;
 it never appears in argv, logs or output. The exit status is 1 when the key
 service refused or the key opens no keyslot, 3 when a precondition is missing
 (no device, no configfs\-tsm, service unreachable), 2 for a bad unlock.conf.
-The premount script powers the TD off on any non\-zero status.
+The premount script powers the TD off on any non\-zero status. When
+/dev/mapper/\fINAME\fR is already active the command changes nothing and exits 0.
+.SH TDXCTL-GUEST
+Images carry \fBtdxctl\-guest\fR, a second binary with only the in\-guest verbs
+(\fBunlock\fR and \fBquote generate\fR, same flags, output and exit status),
+linked against OpenSSL, libcurl and libcryptsetup alone. The initramfs hook
+copies it (never the host binary) with \fBcopy_exec\fR; the init\-premount
+script mounts configfs and the tdx\-config volume (read\-only, by label), sets
+up the network from the volume's \fInetwork\-config.yaml\fR (address, default
+route, nameservers; dhcp4 as a fallback) and runs
+\fBtdxctl\-guest unlock \-\-config /etc/tdxctl/unlock.conf \-\-luks\-uuid\fR \fIUUID\fR
+\fB\-\-name root \-\-config\-dir /run/tdx\-config\fR. The DEB installs it as
+\fI/usr/libexec/tdxctl/tdxctl\-guest\fR.
 .SH FILES
 .TP
 \fI/etc/tdxctl/unlock.conf\fR
-Shell KEY=VALUE, also sourced by the premount script. Keys:
+KEY=VALUE lines in /bin/sh syntax (values needing quotes use '...'), written by
+\fBtdxctl image build\fR. Keys:
 \fBTDX_NONCE_ENDPOINT\fR, \fBTDX_API_ENDPOINT\fR (https:// URLs, required),
 \fBTDX_CA_CERT\fR (absolute path of a PEM bundle, or empty),
 \fBTDX_RETRY_COUNT\fR (1\-100, default 3), \fBTDX_TIMEOUT\fR (1\-600 seconds,

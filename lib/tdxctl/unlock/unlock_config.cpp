@@ -1,4 +1,4 @@
-// unlock.conf parsing. The file is also sourced by /bin/sh in the initramfs,
+// unlock.conf parsing. The file is shell syntax and may be sourced by /bin/sh,
 // so values are accepted only in forms where the shell and this parser agree:
 // bare words without shell metacharacters, or '...' / "..." without
 // expansions inside.

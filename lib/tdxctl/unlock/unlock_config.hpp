@@ -1,7 +1,7 @@
 #pragma once
 // /etc/tdxctl/unlock.conf: the key-release settings `tdxctl image build`
-// bakes into the initramfs. It is shell KEY=VALUE (the premount script
-// sources it too), parsed here strictly: unknown or repeated keys, non-https
+// bakes into the initramfs. It is shell KEY=VALUE (so a shell script can
+// source it, as the first premount script did), parsed here strictly: unknown or repeated keys, non-https
 // endpoints and out-of-range numbers are errors naming file:line, because a
 // mistake here only shows up as a TD that powers itself off at boot.
 
