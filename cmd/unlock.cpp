@@ -58,7 +58,7 @@ KEY=VALUE lines in /bin/sh syntax (values needing quotes use '...'), written by
 \fBtdxctl image build\fR. Keys:
 \fBTDX_NONCE_ENDPOINT\fR, \fBTDX_API_ENDPOINT\fR (https:// URLs, required),
 \fBTDX_CA_CERT\fR (absolute path of a PEM bundle, or empty),
-\fBTDX_RETRY_COUNT\fR (1\-100, default 3), \fBTDX_TIMEOUT\fR (1\-600 seconds,
+\fBTDX_RETRY_COUNT\fR (1\-100, default 3), \fBTDX_TIMEOUT\fR (1\-3600 seconds,
 default 30), \fBTDX_LUKS_UUID\fR, \fBTDX_LUKS_NAME\fR (default root).
 Unknown or repeated keys are errors naming the line.
 .TP

@@ -18,13 +18,13 @@ struct UnlockConfig {
   std::string api_endpoint;   // TDX_API_ENDPOINT, https://
   std::string ca_cert;        // TDX_CA_CERT: PEM bundle; empty = the system store
   int retries = 3;            // TDX_RETRY_COUNT, 1..100
-  int timeout_s = 30;         // TDX_TIMEOUT, seconds per request, 1..600
+  int timeout_s = 30;         // TDX_TIMEOUT, seconds per request, 1..3600
   std::string luks_uuid;      // TDX_LUKS_UUID (optional; --luks-uuid wins)
   std::string luks_name = "root"; // TDX_LUKS_NAME, the /dev/mapper name
 };
 
 inline constexpr int k_max_retries = 100;
-inline constexpr int k_max_timeout_s = 600;
+inline constexpr int k_max_timeout_s = 3600; // as image.yaml allows
 
 // Parses the text of an unlock.conf; `origin` names it in errors.
 core::Result<UnlockConfig> parse_unlock_config(std::string_view text, std::string_view origin);

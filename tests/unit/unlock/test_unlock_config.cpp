@@ -54,7 +54,7 @@ TEST_CASE("unlock.conf errors name the line and the key", "[unlock]") {
              Catch::Contains("unlock.conf:1") && Catch::Contains("not an https:// URL"));
   CHECK_THAT(error_of(base + "TDX_RETRY_COUNT=0\n"), Catch::Contains(":3: TDX_RETRY_COUNT") && Catch::Contains("from 1 to 100"));
   CHECK_THAT(error_of(base + "TDX_TIMEOUT=30s\n"), Catch::Contains(":3: TDX_TIMEOUT"));
-  CHECK_THAT(error_of(base + "TDX_TIMEOUT=601\n"), Catch::Contains("from 1 to 600"));
+  CHECK_THAT(error_of(base + "TDX_TIMEOUT=3601\n"), Catch::Contains("from 1 to 3600"));
   CHECK_THAT(error_of(base + "TDX_API_ENDPOINT=https://c/d\n"), Catch::Contains(":3: TDX_API_ENDPOINT is set twice"));
   CHECK_THAT(error_of(base + "TDX_LUKS_UUID=vda1\n"), Catch::Contains(":3: TDX_LUKS_UUID") && Catch::Contains("not a UUID"));
   CHECK_THAT(error_of(base + "TDX_LUKS_NAME=a/b\n"), Catch::Contains("device-mapper name"));
