@@ -2,6 +2,8 @@
 // use it, and the runner is a RecordingRunner whenever --dry-run is given.
 #include "context.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -76,6 +78,29 @@ CLI::Option* add_choice(CLI::App* app, const std::string& name, std::string& val
 const std::vector<std::string>* choices_of(const CLI::Option* option) {
   auto it = choice_registry().find(option);
   return it == choice_registry().end() ? nullptr : &it->second;
+}
+
+static std::map<const CLI::App*, std::string>& man_registry() {
+  static std::map<const CLI::App*, std::string> registry;
+  return registry;
+}
+
+void set_man_sections(const CLI::App* group, std::string roff) { man_registry()[group] = std::move(roff); }
+
+const std::string* man_sections_of(const CLI::App* group) {
+  auto it = man_registry().find(group);
+  return it == man_registry().end() ? nullptr : &it->second;
+}
+
+core::Bytes hex_arg(const std::string& text, const char* option, size_t want) {
+  auto bytes = core::from_hex(text, option);
+  if (!bytes || (want && bytes->size() != want))
+    throw core::Failure(core::Category::usage, "quote.bad_hex",
+                        fmt::format("{} must be exactly {} hex digits ({} bytes){}", option,
+                                    2 * want, want,
+                                    bytes ? fmt::format("; got {} bytes", bytes->size())
+                                          : ": " + bytes.error().message));
+  return *bytes;
 }
 
 void add_unbuilt_verbs(CLI::App* group,

@@ -4,6 +4,7 @@
 // --dry-run), progress and the libvirt URI. Command files take what they need
 // from here and call one lib/ function.
 
+#include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/core/plan.hpp"
 #include "tdxctl/core/progress.hpp"
@@ -57,6 +58,14 @@ CLI::Option* add_choice(CLI::App* app, const std::string& name, std::string& val
                         const std::vector<std::string>& choices, const std::string& help);
 const std::vector<std::string>* choices_of(const CLI::Option* option);
 
+// Extra man page sections (raw roff, e.g. ".SH PROTOCOL ...") for a group,
+// placed before GLOBAL OPTIONS in tdxctl-<group>(1).
+void set_man_sections(const CLI::App* group, std::string roff);
+const std::string* man_sections_of(const CLI::App* group);
+
+// A hex flag value of exactly `want` bytes (0: any length); usage error otherwise.
+core::Bytes hex_arg(const std::string& text, const char* option, size_t want);
+
 // Registers verbs of a group that later work will fill in; invoking one
 // says it is not built yet and exits 2 (never a silent success).
 void add_unbuilt_verbs(CLI::App* group, const std::vector<std::pair<std::string, std::string>>& verbs);
@@ -69,6 +78,7 @@ void add_gpu(CLI::App& app, Context& ctx);
 void add_net(CLI::App& app, Context& ctx);
 void add_td(CLI::App& app, Context& ctx);
 void add_quote(CLI::App& app, Context& ctx);
+void add_quote_generate(CLI::App* quote_group, Context& ctx); // shared with tdxctl-guest
 void add_collateral(CLI::App& app, Context& ctx);
 void add_unlock(CLI::App& app, Context& ctx);
 void add_up(CLI::App& app, Context& ctx);

@@ -368,6 +368,7 @@ std::string man_page(const CLI::App& app, const std::string& group) {
         };
     for (const auto* v : verbs) verb_section(v, "tdxctl " + group + " " + v->get_name());
     if (group == "up" || group == "down" || group == "config") man_host_yaml(s);
+    if (const auto* extra = man_sections_of(g)) s << *extra;
     s << ".SH GLOBAL OPTIONS\nSee \\fBtdxctl\\fR(1).\n";
   }
   man_common_tail(s, group);

@@ -30,17 +30,6 @@ std::string read_input(const std::string& file) {
   return core::value_or_throw(core::read_file(file));
 }
 
-core::Bytes hex_arg(const std::string& text, const char* option, size_t want) {
-  auto bytes = core::from_hex(text, option);
-  if (!bytes || (want && bytes->size() != want))
-    throw core::Failure(core::Category::usage, "quote.bad_hex",
-                        fmt::format("{} must be exactly {} hex digits ({} bytes){}", option,
-                                    2 * want, want,
-                                    bytes ? fmt::format("; got {} bytes", bytes->size())
-                                          : ": " + bytes.error().message));
-  return *bytes;
-}
-
 void add_show(CLI::App* group, Context& ctx) {
   struct Args {
     std::string file;
@@ -230,43 +219,6 @@ void add_verify(CLI::App* group, Context& ctx) {
   });
 }
 
-void add_generate(CLI::App* group, Context& ctx) {
-  struct Args {
-    std::string report_data, out, entry;
-    bool force = false;
-    bool td_report = false;
-  };
-  auto args = std::make_shared<Args>();
-  auto* gen = group->add_subcommand("generate", "Generate a quote inside a TD (configfs-tsm)");
-  gen->add_option("--report-data", args->report_data, "REPORTDATA: exactly 128 hex digits (64 bytes)")
-      ->required()->type_name("HEX");
-  gen->add_option("--out", args->out, "Write the quote here (default: stdout, base64)")->type_name("FILE");
-  gen->add_flag("--force", args->force, "Replace an existing --out file");
-  gen->add_option("--tsm-entry", args->entry,
-                  "Use this configfs-tsm report entry (created if absent) instead of a private one")
-      ->type_name("NAME");
-  gen->add_flag("--td-report", args->td_report,
-                "Get a TD report (TDX_CMD_GET_REPORT0 on /dev/tdx_guest) instead of a quote");
-  gen->footer("Examples:\n  tdxctl quote generate --report-data $(openssl rand -hex 64) --out quote.bin");
-  gen->callback([args, &ctx] {
-    auto rd = hex_arg(args->report_data, "--report-data", 64);
-    std::span<const uint8_t, 64> span(rd.data(), 64);
-    auto bytes = args->td_report ? core::value_or_throw(quote::get_td_report(ctx.root(), span))
-                                 : core::value_or_throw(quote::generate_quote(ctx.root(), span, args->entry));
-    if (!args->out.empty())
-      core::write_file_atomic(args->out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, 0644,
-                              args->force ? core::Force::yes : core::Force::no);
-    core::Json doc{{"kind", args->td_report ? "td_report" : "quote"}, {"size", bytes.size()}};
-    if (args->out.empty()) doc["base64"] = core::base64_encode(bytes);
-    else doc["file"] = args->out;
-    ctx.out().emit("tdxctl.quote.generate/1", doc, [&](std::ostream& os) {
-      if (args->out.empty()) os << core::base64_encode(bytes) << "\n";
-      else os << "wrote " << bytes.size() << "-byte " << (args->td_report ? "TD report" : "quote") << " to " << args->out << "\n";
-    });
-  });
-}
-
-
 void add_serve(CLI::App* group, Context& ctx) {
   struct Args {
     std::string unix_path, entry;
@@ -421,7 +373,7 @@ void add_quote(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
   add_show(group, ctx);
   add_verify(group, ctx);
-  add_generate(group, ctx);
+  add_quote_generate(group, ctx);
   add_fetch(group, ctx);
   add_serve(group, ctx);
 }

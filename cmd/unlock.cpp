@@ -1,16 +1,120 @@
-// tdxctl unlock: the attested LUKS unlock (runs in the TD's initramfs).
+// tdxctl unlock: the attested LUKS unlock (runs in the TD's initramfs, from
+// tdxctl-guest or tdxctl).
 #include "context.hpp"
 
-namespace tdx::cmd {
+#include "tdxctl/unlock/unlock.hpp"
 
-void add_unlock(CLI::App& app, Context&) {
+namespace tdx::cmd {
+namespace {
+
+// The protocol and files, for tdxctl-unlock(1). The key server is not part
+// of tdxctl; this is what it must speak.
+constexpr const char* k_man_sections = R"(.SH PROTOCOL
+Each attempt (at most \fBTDX_RETRY_COUNT\fR) runs these steps with a fresh nonce.
+All requests use mutual TLS with an ephemeral P\-256 key and a self\-signed
+certificate made in memory for this boot; the server is verified against
+\fBTDX_CA_CERT\fR (or the system store when it is empty); redirects are not
+followed; each request times out after \fBTDX_TIMEOUT\fR seconds.
+.TP
+1. \fBGET\fR \fBTDX_NONCE_ENDPOINT\fR
+The answer must be HTTP 200 with a JSON object \fB{"nonce": "<64 hex digits>"}\fR.
+.TP
+2. Quote
+REPORTDATA = nonce (32 bytes) || SHA\-256 of the DER SubjectPublicKeyInfo of
+the client certificate, through configfs\-tsm
+(\fI/sys/kernel/config/tsm/report\fR).
+.TP
+3. \fBPOST\fR \fBTDX_API_ENDPOINT\fR
+Headers \fBContent\-Type: application/json\fR, \fBUser\-Agent: TDX\-LUKS\-Client/1.0\fR,
+\fBX\-Chutes\-Nonce: <nonce>\fR; body
+\fB{"quote": "<base64>", "vm_name": "<hostname>", "miner_hotkey": "<ss58>"}\fR.
+HTTP 200 carries \fB"key"\fR (the LUKS passphrase, required) and optionally
+\fB"boot_token"\fR.
+.PP
+HTTP 404 (from either endpoint) stops at once. HTTP 429 waits \fIattempt\fR*2
+seconds before the next attempt; any other failure (status, TLS, timeout,
+malformed answer, quote generation) waits 2 seconds. The key opens the LUKS
+device found as \fI/dev/disk/by\-uuid/<uuid>\fR and is then wiped from memory;
+it never appears in argv, logs or output. The exit status is 1 when the key
+service refused or the key opens no keyslot, 3 when a precondition is missing
+(no device, no configfs\-tsm, service unreachable), 2 for a bad unlock.conf.
+The premount script powers the TD off on any non\-zero status. When
+/dev/mapper/\fINAME\fR is already active the command changes nothing and exits 0.
+.SH TDXCTL-GUEST
+Images carry \fBtdxctl\-guest\fR, a second binary with only the in\-guest verbs
+(\fBunlock\fR and \fBquote generate\fR, same flags, output and exit status),
+linked against OpenSSL, libcurl and libcryptsetup alone. The initramfs hook
+copies it (never the host binary) with \fBcopy_exec\fR; the init\-premount
+script mounts configfs and the tdx\-config volume (read\-only, by label), sets
+up the network from the volume's \fInetwork\-config.yaml\fR (address, default
+route, nameservers; dhcp4 as a fallback) and runs
+\fBtdxctl\-guest unlock \-\-config /etc/tdxctl/unlock.conf \-\-luks\-uuid\fR \fIUUID\fR
+\fB\-\-name root \-\-config\-dir /run/tdx\-config\fR. The DEB installs it as
+\fI/usr/libexec/tdxctl/tdxctl\-guest\fR.
+.SH FILES
+.TP
+\fI/etc/tdxctl/unlock.conf\fR
+KEY=VALUE lines in /bin/sh syntax (values needing quotes use '...'), written by
+\fBtdxctl image build\fR. Keys:
+\fBTDX_NONCE_ENDPOINT\fR, \fBTDX_API_ENDPOINT\fR (https:// URLs, required),
+\fBTDX_CA_CERT\fR (absolute path of a PEM bundle, or empty),
+\fBTDX_RETRY_COUNT\fR (1\-100, default 3), \fBTDX_TIMEOUT\fR (1\-3600 seconds,
+default 30), \fBTDX_LUKS_UUID\fR, \fBTDX_LUKS_NAME\fR (default root).
+Unknown or repeated keys are errors naming the line.
+.TP
+\fI/run/tdx\-config/hostname\fR, \fI/run/tdx\-config/miner\-ss58\fR
+The tdx\-config volume, mounted read\-only by the premount script: vm_name is
+the hostname without whitespace, cut at the first character outside
+[A\-Za\-z0\-9_\-]; the hotkey is the ss58 without whitespace, at most 64
+characters.
+.TP
+\fI/run/chutes/vm\-name\fR, \fI/run/chutes/hotkey\fR, \fI/run/chutes/boot\-token\fR
+Written 0600 (directory 0700) for later boot stages; boot\-token is empty when
+the service sent none.
+)";
+
+} // namespace
+
+void add_unlock(CLI::App& app, Context& ctx) {
+  auto req = std::make_shared<unlock::UnlockRequest>();
+  auto wait_s = std::make_shared<unsigned>(30);
   auto* verb = app.add_subcommand(
-      "unlock", "Unlock the LUKS root with a key released after attestation (initramfs; not "
-                "built yet)");
-  verb->allow_extras();
-  verb->callback([] {
-    throw core::Failure(core::Category::usage, "command.not_built",
-                        "tdxctl unlock is not built yet in this version of tdxctl");
+      "unlock", "Unlock the LUKS root with a key released after TDX attestation (runs in the TD's initramfs)");
+  verb->add_option("--config", req->config_file, "Key-release settings (default /etc/tdxctl/unlock.conf)")
+      ->type_name("FILE");
+  verb->add_option("--luks-uuid", req->luks_uuid, "UUID of the LUKS root (default TDX_LUKS_UUID)")
+      ->type_name("UUID");
+  verb->add_option("--name", req->name, "Device-mapper name to create (default TDX_LUKS_NAME, else root)")
+      ->type_name("NAME");
+  verb->add_option("--config-dir", req->config_dir,
+                   "Where the tdx-config volume is mounted, under --root (default /run/tdx-config)")
+      ->type_name("DIR");
+  verb->add_flag("--test-passphrase", req->test_passphrase,
+                 "Only check the released key against the LUKS header; activate nothing");
+  verb->add_option("--tsm-entry", req->tsm_entry,
+                   "configfs-tsm report entry to use (default: a private one)")
+      ->type_name("NAME");
+  verb->add_option("--device-timeout", *wait_s,
+                   "Seconds (0-600) to wait for /dev/disk/by-uuid/UUID to appear (default 30)")
+      ->check(CLI::Range(0u, 600u).description(""))->type_name("SECONDS");
+  verb->footer("Examples:\n"
+               "  tdxctl unlock --config /etc/tdxctl/unlock.conf --luks-uuid 6f1c...e2 --name root\n"
+               "  tdxctl unlock --test-passphrase -o json");
+  set_man_sections(verb, k_man_sections);
+  verb->callback([req, wait_s, &ctx] {
+    req->device_wait = std::chrono::seconds(*wait_s);
+    auto report = unlock::run_unlock(ctx.root(), *req);
+    ctx.out().emit("tdxctl.unlock/1", report.to_json(), [&](std::ostream& os) {
+      if (report.luks.already_active) {
+        os << "/dev/mapper/" << report.name << " is already active; nothing to do\n";
+        return;
+      }
+      os << (report.test_passphrase ? "key opens keyslot " : "unlocked with keyslot ") << report.luks.keyslot
+         << " of " << report.luks.device.string()
+         << (report.test_passphrase ? " (--test-passphrase: nothing activated)" : " as /dev/mapper/" + report.name)
+         << " after " << report.attempts.size() << (report.attempts.size() == 1 ? " attempt" : " attempts") << "\n";
+      for (const auto& f : report.files) os << "wrote " << f.string() << "\n";
+    });
   });
 }
 

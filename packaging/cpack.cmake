@@ -2,6 +2,9 @@
 # Library Depends are computed by dpkg-shlibdeps; tools tdxctl runs are listed.
 include(GNUInstallDirs)
 install(TARGETS tdxctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The guest binary is not for the host's PATH: `image build` copies it into
+# images (and their initramfs) from here.
+install(TARGETS tdxctl-guest RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/tdxctl)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/man/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
         FILES_MATCHING PATTERN "*.1")
 install(FILES ${CMAKE_SOURCE_DIR}/completions/tdxctl.bash

@@ -60,6 +60,7 @@ struct BuildState {
   core::ProgressSink* progress = nullptr;
   std::string inputs_digest, luks_uuid, root_fs_uuid, cmdline, base_sha256;
   fs::path base_raw, esp_img, boot_img, root_img, root_luks, disk_raw, key_path, manifest_path;
+  fs::path guest_binary; // tdxctl-guest, for the initramfs
   Extent esp, boot, root;
   std::string os_distro, os_version;
   uint64_t root_size = 0;
@@ -115,6 +116,16 @@ std::string kernel_cmdline_for(const ImageConfig& config) {
     cmdline += " systemd.mask=getty@tty1.service systemd.mask=serial-getty@ttyS0.service";
   if (!config.kernel_cmdline.empty()) cmdline += " " + config.kernel_cmdline;
   return cmdline;
+}
+
+std::optional<fs::path> find_guest_binary(const fs::path& tdxctl_binary) {
+  std::error_code ec;
+  auto self = fs::canonical(tdxctl_binary, ec);
+  if (ec) return std::nullopt;
+  for (auto candidate : {self.parent_path() / "tdxctl-guest",
+                         self.parent_path().parent_path() / "libexec/tdxctl/tdxctl-guest"})
+    if (fs::is_regular_file(candidate, ec)) return candidate;
+  return self.parent_path() / "tdxctl-guest";
 }
 
 namespace {
@@ -337,14 +348,19 @@ void customise_root(BuildState& s) {
   put("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock",
       render_template("unlock-premount", unlock_values), 0755);
   mkdir_p("/usr/sbin");
-  // The initramfs carries this binary: without debug info it is a fraction of the size.
-  auto guest_tdxctl = s.base_raw.parent_path() / "tdxctl";
-  auto stripped = s.runner->run({{"strip", "--strip-debug", "-o", guest_tdxctl.string(),
-                                  fs::canonical(s.request.tdxctl_binary).string()}});
-  if (!stripped || !stripped->ok()) guest_tdxctl = fs::canonical(s.request.tdxctl_binary);
-  g.check(guestfs_upload(g.get(), guest_tdxctl.c_str(), "/usr/sbin/tdxctl"),
-          "image.guest.upload", "installing tdxctl into the image");
-  g.check(guestfs_chmod(g.get(), 0755, "/usr/sbin/tdxctl"), "image.guest.chmod", "chmod /usr/sbin/tdxctl");
+  // Without debug info each binary is a fraction of the size; the initramfs
+  // carries only tdxctl-guest (and its guest-slice libraries).
+  auto install_binary = [&](const fs::path& from, const std::string& name) {
+    auto local = s.base_raw.parent_path() / name;
+    auto stripped = s.runner->run({{"strip", "--strip-debug", "-o", local.string(), fs::canonical(from).string()}});
+    if (!stripped || !stripped->ok()) local = fs::canonical(from);
+    auto dest = "/usr/sbin/" + name;
+    g.check(guestfs_upload(g.get(), local.c_str(), dest.c_str()), "image.guest.upload",
+            "installing " + name + " into the image");
+    g.check(guestfs_chmod(g.get(), 0755, dest.c_str()), "image.guest.chmod", "chmod " + dest);
+  };
+  install_binary(s.request.tdxctl_binary, "tdxctl");
+  install_binary(s.guest_binary, "tdxctl-guest");
 
   for (auto& v : c.volumes) {
     // systemd's unit name for a mount point: path escaped, / -> -.
@@ -528,6 +544,15 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
     }
     for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount"})
       (void)render_template(name, {}); // a missing template fails now, not after the copy
+    auto guest = request.guest_binary.empty() ? find_guest_binary(request.tdxctl_binary)
+                                              : std::optional<fs::path>(request.guest_binary);
+    if (!guest || !fs::is_regular_file(*guest))
+      throw Failure(Category::not_ready, "image.no_guest_binary",
+                    "tdxctl-guest (the initramfs unlock client) not found" +
+                        (guest ? ": " + guest->string() + " does not exist" : std::string(" next to ") +
+                                                                                  request.tdxctl_binary.string()),
+                    "build it with 'ninja tdxctl-guest' or install the tdxctl package");
+    s->guest_binary = *guest;
   }
 
   auto done = [bp_up = bp.up_to_date] { return bp_up; };

@@ -22,9 +22,15 @@ struct BuildRequest {
   std::optional<std::filesystem::path> recovery_file; // optional recovery passphrase
   std::filesystem::path build_dir;                  // default OUTPUT.build
   std::filesystem::path tdxctl_binary = "/proc/self/exe"; // installed as /usr/sbin/tdxctl
+  // The guest-slice binary the initramfs runs (/usr/sbin/tdxctl-guest); empty:
+  // next to tdxctl_binary, else ../libexec/tdxctl/ from it (the DEB layout).
+  std::filesystem::path guest_binary;
   Argon2Cost unlock_cost;
   core::Force force = core::Force::no;
 };
+
+// Where tdxctl-guest is for a tdxctl binary (see BuildRequest::guest_binary).
+std::optional<std::filesystem::path> find_guest_binary(const std::filesystem::path& tdxctl_binary);
 
 struct BuildState; // shared between the plan's steps
 

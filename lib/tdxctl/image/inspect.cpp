@@ -192,6 +192,7 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
                       "init-premount/tdxctl-unlock"});
   r.checks.push_back({"initramfs.hook", g.exists("/etc/initramfs-tools/hooks/tdxctl"), "hooks/tdxctl"});
   r.checks.push_back({"tdxctl", g.exists("/usr/sbin/tdxctl"), "/usr/sbin/tdxctl"});
+  r.checks.push_back({"tdxctl-guest", g.exists("/usr/sbin/tdxctl-guest"), "/usr/sbin/tdxctl-guest"});
   // What the hook put into the initramfs, read from the archive itself.
   std::string initrd;
   for (auto& f : take_strings(guestfs_ls(g.get(), "/boot")))
@@ -212,8 +213,11 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
         if (f.rfind("./", 0) == 0) f = f.substr(2);
     }
     auto contains = [&](const std::string& f) { return std::find(files.begin(), files.end(), f) != files.end(); };
-    in_initrd = contains("scripts/init-premount/tdxctl-unlock") && contains("etc/tdxctl/unlock.conf");
-    detail = initrd + (in_initrd ? " carries the unlock script and config" : " lacks the unlock script or config");
+    // copy_exec to /sbin lands in usr/sbin when the initramfs has merged /usr.
+    in_initrd = contains("scripts/init-premount/tdxctl-unlock") && contains("etc/tdxctl/unlock.conf") &&
+                (contains("sbin/tdxctl-guest") || contains("usr/sbin/tdxctl-guest"));
+    detail = initrd + (in_initrd ? " carries the unlock script, config and tdxctl-guest"
+                                 : " lacks the unlock script, config or tdxctl-guest");
   }
   r.checks.push_back({"initramfs.contents", in_initrd, detail});
   if (in_initrd && g.exists("/usr/bin/unmkinitramfs")) r.checks.push_back(initramfs_runs_tdxctl(g, initrd));

@@ -1,0 +1,44 @@
+#pragma once
+// `tdxctl unlock`, composed: settings, identity from the tdx-config volume,
+// the LUKS device, an ephemeral TLS identity, key release against an
+// attestation quote (configfs-tsm), activation, and /run/chutes. The key is
+// held in a Secret for as short a time as possible and wiped.
+
+#include "tdxctl/core/output.hpp"
+#include "tdxctl/core/root.hpp"
+#include "tdxctl/unlock/key_release.hpp"
+#include "tdxctl/unlock/luks_open.hpp"
+#include "tdxctl/unlock/unlock_config.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+namespace tdx::unlock {
+
+struct UnlockRequest {
+  std::filesystem::path config_file = "/etc/tdxctl/unlock.conf"; // a file in the initramfs, not under --root
+  std::string luks_uuid;                       // overrides TDX_LUKS_UUID
+  std::string name;                            // overrides TDX_LUKS_NAME
+  std::string config_dir = "/run/tdx-config";  // the mounted tdx-config volume (under --root)
+  bool test_passphrase = false;
+  std::string tsm_entry;                       // configfs-tsm entry; empty: a private one
+  std::chrono::milliseconds device_wait{std::chrono::seconds(30)};
+  SleepFn sleep;                               // the back-off between attempts (tests: no-op)
+};
+
+struct UnlockReport {
+  std::string luks_uuid, name, vm_name, miner_hotkey;
+  bool test_passphrase = false;
+  bool changed = false;
+  bool boot_token = false;
+  LuksOpenResult luks;
+  std::vector<Attempt> attempts;
+  std::vector<std::filesystem::path> files;
+  core::Json to_json() const; // no secrets in it
+};
+
+// Throws core::Failure on any failure (the caller powers off).
+UnlockReport run_unlock(const core::Root& root, const UnlockRequest& request);
+
+} // namespace tdx::unlock

@@ -1,0 +1,58 @@
+// Reading the identity files. Today's script pipes through `tr -d '\n\r\t '`
+// and then `grep -o '^[[:alnum:]_-]*'` / `head -c 64`; an empty result there
+// went unnoticed and the key service got an empty name. Here it is an error
+// naming the file.
+#include "tdxctl/unlock/vm_identity.hpp"
+
+#include "tdxctl/core/fs.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+namespace tdx::unlock {
+namespace {
+
+std::string strip_whitespace(std::string_view raw) {
+  std::string out;
+  for (char c : raw)
+    if (c != '\n' && c != '\r' && c != '\t' && c != ' ') out.push_back(c);
+  return out;
+}
+
+core::Result<std::string> read_value(const std::filesystem::path& file) {
+  auto text = core::read_file(file);
+  if (!text)
+    return core::fail(core::Category::not_ready, "unlock.config_volume", text.error().message,
+                      "is the tdx-config volume attached and mounted (see tdxctl-volume(1))?");
+  return *text;
+}
+
+} // namespace
+
+std::string sanitise_vm_name(std::string_view raw) {
+  std::string s = strip_whitespace(raw);
+  size_t n = 0;
+  while (n < s.size() && (std::isalnum(static_cast<unsigned char>(s[n])) || s[n] == '_' || s[n] == '-')) ++n;
+  return s.substr(0, n);
+}
+
+std::string sanitise_hotkey(std::string_view raw) { return strip_whitespace(raw).substr(0, 64); }
+
+core::Result<VmIdentity> read_vm_identity(const std::filesystem::path& dir) {
+  auto host = read_value(dir / "hostname");
+  if (!host) return std::unexpected(host.error());
+  auto ss58 = read_value(dir / "miner-ss58");
+  if (!ss58) return std::unexpected(ss58.error());
+  VmIdentity id{sanitise_vm_name(*host), sanitise_hotkey(*ss58)};
+  if (id.vm_name.empty())
+    return core::fail(core::Category::invalid_input, "unlock.vm_name",
+                      fmt::format("{}: no hostname (expected letters, digits, '_' or '-' at the start)",
+                                  (dir / "hostname").string()));
+  if (id.miner_hotkey.empty())
+    return core::fail(core::Category::invalid_input, "unlock.hotkey",
+                      fmt::format("{} is empty", (dir / "miner-ss58").string()));
+  return id;
+}
+
+} // namespace tdx::unlock

@@ -1,0 +1,227 @@
+// tdxctl-guest / tdxctl unlock through the real binaries against the
+// loopback key-release stand-in (mTLS, test CA), an emulated configfs-tsm
+// entry and a real LUKS2 header; the premount script's netplan reader run
+// by /bin/sh on the file `volume config` writes; the guest binary's links.
+#include "support/fixtures.hpp"
+#include "support/unlock_fixtures.hpp"
+
+#include "tdxctl/core/runner.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sys/stat.h>
+
+using namespace tdx;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_uuid = "5d2e1f0a-7b6c-4d5e-9f8a-0b1c2d3e4f5a";
+const std::string k_key = "a LUKS passphrase released by the service";
+
+core::Completed run_guest(const std::vector<std::string>& args) {
+  core::RealRunner runner;
+  core::Command cmd;
+  cmd.argv = {TDXCTL_GUEST_BINARY};
+  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
+  auto r = runner.run(cmd);
+  REQUIRE(r);
+  return *r;
+}
+
+struct Guest {
+  core::TempDir tmp;
+  fs::path root = tmp / "root";
+  test::TestPki pki = test::make_test_pki(tmp.path(), "keys");
+  test::KeyReleaseStub stub{pki};
+  std::unique_ptr<test::TsmEmulator> tsm;
+  fs::path conf = tmp / "unlock.conf";
+
+  explicit Guest(const std::string& luks_key = k_key) {
+    fs::create_directories(root);
+    tsm = std::make_unique<test::TsmEmulator>(root, "unlock0", test::sample_quote());
+    test::make_luks_device(root, k_uuid, luks_key);
+    test::put(root, "run/tdx-config/hostname", "tdx-node-3\n");
+    test::put(root, "run/tdx-config/miner-ss58", "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty\n");
+    stub.key = k_key;
+    config(pki.ca_cert, 2);
+  }
+  void config(const fs::path& ca, int retries, const std::string& extra = {}) {
+    test::put(tmp.path(), "unlock.conf",
+              "TDX_NONCE_ENDPOINT=" + stub.url("/nonce") + "\nTDX_API_ENDPOINT=" + stub.url("/attest") +
+                  "\nTDX_CA_CERT=" + ca.string() + "\nTDX_RETRY_COUNT=" + std::to_string(retries) +
+                  "\nTDX_TIMEOUT=5\nTDX_LUKS_UUID=" + k_uuid + "\n" + extra);
+  }
+  std::vector<std::string> args(std::vector<std::string> more = {}) {
+    std::vector<std::string> a{"--root", root.string(), "unlock", "--config", conf.string(), "--test-passphrase",
+                               "--tsm-entry", "unlock0", "--device-timeout", "0"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  }
+};
+
+std::string slurp(const fs::path& p) { return core::value_or_throw(core::read_file(p)); }
+
+} // namespace
+
+TEST_CASE("tdxctl-guest unlock: attested key checks against the LUKS header", "[unlock][integration]") {
+  Guest g;
+  auto r = run_guest(g.args({"-o", "json"}));
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = json::parse(r.out);
+  CHECK(doc["schema"] == "tdxctl.unlock/1");
+  CHECK(doc["luks_uuid"] == k_uuid);
+  CHECK(doc["luks"]["keyslot"] == 0);
+  CHECK(doc["luks"]["activated"] == false);
+  CHECK(doc["test_passphrase"] == true);
+  CHECK(doc["vm_name"] == "tdx-node-3");
+  CHECK(doc["boot_token"] == true);
+  CHECK(doc["attempts"].size() == 1);
+  auto seen = g.stub.seen();
+  CHECK(seen.verified.size() == 1);
+  CHECK(seen.problems.empty());
+  // The key and boot token reach neither stdout nor the logs.
+  for (const auto* text : {&r.out, &r.err}) {
+    CHECK(text->find(k_key) == std::string::npos);
+    CHECK(text->find("bt-0123456789") == std::string::npos);
+  }
+  CHECK(slurp(g.root / "run/chutes/vm-name") == "tdx-node-3");
+  CHECK(slurp(g.root / "run/chutes/boot-token") == "bt-0123456789");
+  struct stat st{};
+  REQUIRE(::stat((g.root / "run/chutes/hotkey").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("tdxctl unlock: failures and their exit codes", "[unlock][integration]") {
+  SECTION("a key that opens no keyslot exits 1") {
+    Guest g("the image was built with this other key");
+    auto r = test::run_tdxctl(g.args());
+    CHECK(r.exit_status == 1);
+    CHECK_THAT(r.err, Catch::Contains("opens no keyslot") && Catch::Contains(k_uuid));
+    CHECK(r.err.find(k_key) == std::string::npos);
+    CHECK_FALSE(fs::exists(g.root / "run/chutes"));
+  }
+  SECTION("404 stops after one attempt and exits 1") {
+    Guest g;
+    g.config(g.pki.ca_cert, 5);
+    g.stub.attest_statuses = {404};
+    auto r = run_guest(g.args({"-o", "json"}));
+    CHECK(r.exit_status == 1);
+    CHECK(json::parse(r.out)["error"]["code"] == "unlock.not_found");
+    CHECK_THAT(r.err, Catch::Contains("HTTP 404 (attempt 1 of 5)"));
+    CHECK(g.stub.seen().attest_requests == 1);
+  }
+  SECTION("a server certificate from another CA exits 3") {
+    Guest g;
+    auto other = test::make_test_pki(g.tmp.path(), "other");
+    g.config(other.ca_cert, 1);
+    auto r = run_guest(g.args());
+    CHECK(r.exit_status == 3);
+    CHECK_THAT(r.err, Catch::Contains("SSL certificate problem") && Catch::Contains("TDX_CA_CERT"));
+  }
+  SECTION("a bad unlock.conf exits 2 and names the line") {
+    Guest g;
+    g.config(g.pki.ca_cert, 1, "TDX_RETRIES=4\n");
+    auto r = run_guest(g.args());
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("unlock.conf:7") && Catch::Contains("unknown key TDX_RETRIES"));
+    CHECK(g.stub.seen().nonce_requests == 0);
+  }
+  SECTION("no device with that UUID exits 3 before any request") {
+    Guest g;
+    auto r = run_guest(g.args({"--luks-uuid", "11111111-2222-4333-8444-555555555555"}));
+    CHECK(r.exit_status == 3);
+    CHECK_THAT(r.err, Catch::Contains("/dev/disk/by-uuid/11111111-2222-4333-8444-555555555555"));
+    CHECK(g.stub.seen().nonce_requests == 0);
+  }
+}
+
+TEST_CASE("tdxctl-guest links only the guest slice and generates quotes", "[unlock][integration]") {
+  core::RealRunner runner;
+  auto ldd = runner.run(core::Command{{"ldd", TDXCTL_GUEST_BINARY}});
+  REQUIRE(ldd);
+  REQUIRE(ldd->ok());
+  CHECK_THAT(ldd->out, Catch::Contains("libcryptsetup") && Catch::Contains("libcurl"));
+  for (const char* host_only : {"libvirt", "libguestfs", "libnl", "libnftables", "libyaml-cpp", "libxml2"})
+    CHECK(ldd->out.find(host_only) == std::string::npos);
+  auto help = run_guest({"--help"});
+  CHECK_THAT(help.out, Catch::Contains("unlock") && Catch::Contains("quote"));
+  CHECK(run_guest({"volume", "inspect", "x"}).exit_status == 2);
+
+  core::TempDir root;
+  test::TsmEmulator tsm(root.path(), "q0", test::sample_quote());
+  std::string rd(128, 'c');
+  auto q = run_guest({"--root", root.path().string(), "quote", "generate", "--report-data", rd, "--tsm-entry", "q0",
+                      "-o", "json"});
+  REQUIRE(q.exit_status == 0);
+  auto bytes = core::value_or_throw(core::base64_decode(json::parse(q.out)["base64"].get<std::string>()));
+  CHECK(core::to_hex(std::span<const uint8_t>(bytes.data() + 48 + 520, 64)) == rd);
+}
+
+namespace {
+// The netplan_env function of the premount script, run by /bin/sh on `file`.
+std::map<std::string, std::vector<std::string>> netplan_env(const std::string& yaml) {
+  auto tmpl = slurp(test::tests_dir() / "../templates/image/unlock-premount.mustache");
+  auto begin = tmpl.find("# BEGIN netplan_env"), end = tmpl.find("# END netplan_env");
+  REQUIRE(begin != std::string::npos);
+  REQUIRE(end != std::string::npos);
+  core::TempDir dir;
+  test::put(dir.path(), "network-config.yaml", yaml);
+  core::RealRunner runner;
+  auto r = runner.run(core::Command{{"sh", "-c", tmpl.substr(begin, end - begin) + "\nnetplan_env \"$1\"", "sh",
+                                     (dir / "network-config.yaml").string()}});
+  REQUIRE(r);
+  REQUIRE(r->ok());
+  std::map<std::string, std::vector<std::string>> out;
+  std::istringstream in(r->out);
+  for (std::string line; std::getline(in, line);) {
+    auto eq = line.find('=');
+    REQUIRE(eq != std::string::npos);
+    if (eq + 1 < line.size()) out[line.substr(0, eq)].push_back(line.substr(eq + 1));
+  }
+  return out;
+}
+} // namespace
+
+TEST_CASE("premount netplan reader: the volume's file, other layouts, hostile values", "[unlock][integration]") {
+  // Exactly what templates/network-config.yaml.mustache renders.
+  auto volume = netplan_env("network:\n  version: 2\n  ethernets:\n    any-ethernet:\n      match:\n        name: \"en*\"\n"
+                            "      addresses:\n        - 10.0.2.15/24\n      routes:\n        - to: default\n"
+                            "          via: 10.0.2.2\n      nameservers:\n        addresses:\n          - 10.0.2.3\n"
+                            "          - 1.1.1.1\n");
+  CHECK(volume["NET_ADDRESS"] == std::vector<std::string>{"10.0.2.15/24"});
+  CHECK(volume["NET_GATEWAY"] == std::vector<std::string>{"10.0.2.2"});
+  // Today's reader always lost the nameservers; these are kept, in order.
+  CHECK(volume["NET_DNS"] == std::vector<std::string>{"10.0.2.3", "1.1.1.1"});
+
+  auto other = netplan_env("network:\n  ethernets:\n    eth:\n      nameservers: {}\n      routes:\n"
+                           "        - via: 192.168.1.1   # gateway\n          to: 0.0.0.0/0\n"
+                           "      addresses: [\"192.168.1.20/24\", 192.168.1.21/24]\n  version: 2\n");
+  CHECK(other["NET_ADDRESS"] == std::vector<std::string>{"192.168.1.20/24"});
+  CHECK(other["NET_GATEWAY"] == std::vector<std::string>{"192.168.1.1"});
+  CHECK(other.count("NET_DNS") == 0);
+
+  auto dhcp = netplan_env("network:\n  version: 2\n  ethernets:\n    e:\n      dhcp4: true\n");
+  CHECK(dhcp["NET_DHCP4"] == std::vector<std::string>{"true"});
+  CHECK(dhcp.count("NET_ADDRESS") == 0);
+
+  // The volume comes from the host: nothing that is not an address gets through.
+  auto hostile = netplan_env("network:\n  ethernets:\n    e:\n      addresses:\n        - \"$(reboot)/24\"\n"
+                             "        - 10.1.1.1/24; poweroff\n      nameservers:\n        addresses: [\"`id`\", 9.9.9.9]\n");
+  CHECK(hostile.count("NET_ADDRESS") == 0);
+  CHECK(hostile["NET_DNS"] == std::vector<std::string>{"9.9.9.9"});
+}
+
+TEST_CASE("the initramfs runs tdxctl-guest, never the host binary", "[unlock][integration]") {
+  auto hook = slurp(test::tests_dir() / "../templates/image/initramfs-hook.mustache");
+  auto premount = slurp(test::tests_dir() / "../templates/image/unlock-premount.mustache");
+  CHECK_THAT(hook, Catch::Contains("copy_exec /usr/sbin/tdxctl-guest /sbin/tdxctl-guest"));
+  CHECK(hook.find("copy_exec /usr/sbin/tdxctl ") == std::string::npos);
+  CHECK_THAT(premount, Catch::Contains("/sbin/tdxctl-guest unlock") && Catch::Contains("mount -t configfs") &&
+                           Catch::Contains("-o ro,noload") && Catch::Contains("poweroff -f"));
+  CHECK(premount.find("/bin/sh -i") == std::string::npos);
+}

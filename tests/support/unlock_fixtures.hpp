@@ -1,0 +1,87 @@
+#pragma once
+// Fixtures for the unlock tests: a key-release stand-in (cpp-httplib
+// SSLServer on 127.0.0.1 with a test CA made here, requiring a client
+// certificate) that checks quotes the way a key service must, an emulated
+// configfs-tsm entry whose quote carries the REPORTDATA written to inblob,
+// and a LUKS2 header made with libcryptsetup.
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/hex.hpp"
+
+#include <atomic>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tdx::test {
+
+// A CA and a server certificate for 127.0.0.1 signed by it, as PEM files in `dir`.
+struct TestPki {
+  std::filesystem::path ca_cert, server_cert, server_key;
+};
+TestPki make_test_pki(const std::filesystem::path& dir, const std::string& name);
+
+class KeyReleaseStub {
+public:
+  // Serves GET /nonce and POST /attest over mTLS on 127.0.0.1 (random port).
+  explicit KeyReleaseStub(const TestPki& pki);
+  ~KeyReleaseStub();
+  KeyReleaseStub(const KeyReleaseStub&) = delete;
+  KeyReleaseStub& operator=(const KeyReleaseStub&) = delete;
+
+  std::string url(const std::string& path) const;
+
+  // Behaviour (set before the client runs).
+  std::string key = "correct horse battery staple";
+  std::optional<std::string> boot_token = "bt-0123456789";
+  std::deque<int> attest_statuses;     // answered (in order) before the 200
+  std::deque<std::string> nonce_bodies; // replace the generated nonce answers (in order)
+
+  // What the stub saw.
+  struct Seen {
+    int nonce_requests = 0;
+    int attest_requests = 0;
+    std::vector<std::string> nonces;    // issued
+    std::vector<std::string> verified;  // nonces whose quote bound this TLS client
+    std::vector<std::string> problems;  // why an attestation was refused
+    std::string vm_name, miner_hotkey, user_agent, content_type;
+    bool client_cert_seen = false;
+  };
+  Seen seen() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
+};
+
+// An existing configfs-tsm report entry under `root` whose outblob is a FIFO
+// served by a thread, like the kernel: each read returns `quote` with its
+// REPORTDATA replaced by the 64 bytes last written to inblob.
+class TsmEmulator {
+public:
+  TsmEmulator(const std::filesystem::path& root, const std::string& entry, core::Bytes quote);
+  ~TsmEmulator();
+  int quotes_served() const { return m_served; }
+
+private:
+  std::filesystem::path m_dir;
+  core::Bytes m_quote;
+  std::atomic<bool> m_stop{false};
+  std::atomic<int> m_served{0};
+  std::thread m_thread;
+};
+
+// A v4 TDX quote from the shared testdata.
+core::Bytes sample_quote();
+
+// A 32 MiB sparse file with a LUKS2 header (cheap PBKDF2 keyslot for `key`),
+// and /dev/disk/by-uuid/<uuid> under `root` pointing at it (relative, as udev does).
+std::filesystem::path make_luks_device(const std::filesystem::path& root, const std::string& uuid,
+                                       const std::string& key);
+
+} // namespace tdx::test
