@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
   tdx::core::install_cleanup_handlers();
   tdx::cmd::Context ctx;
   std::unique_ptr<CLI::App> app;
+  std::string prog = "tdxctl"; // or tdxctl-guest: messages name the binary that ran
   try {
     app = tdx::cmd::build_cli(ctx);
+    prog = app->get_name();
     try {
       app->parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -63,27 +65,27 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
       return app->exit(e);
     } catch (const CLI::ParseError& e) {
-      std::string path = "tdxctl";
+      std::string path = prog;
       const CLI::App* at = deepest(app.get(), path);
       auto extras = at->remaining();
       if (extras.empty()) extras = app->remaining();
       auto s = suggestion(at, extras);
       if (!s.empty())
-        std::cerr << "tdxctl: error: unknown command '" << extras.front() << "'\n"
+        std::cerr << prog << ": error: unknown command '" << extras.front() << "'\n"
                   << "hint: did you mean '" << path << " " << s << "'?\n";
       else
-        std::cerr << "tdxctl: error: " << e.what() << '\n';
+        std::cerr << prog << ": error: " << e.what() << '\n';
       std::cerr << "hint: see '" << path << " --help'\n";
       return 2;
     }
   } catch (const tdx::core::Failure& f) {
     const auto& e = f.error();
     if (!e.reported) ctx.out().emit_error(e);
-    std::cerr << "tdxctl: error: " << e.message << '\n';
+    std::cerr << prog << ": error: " << e.message << '\n';
     if (!e.hint.empty()) std::cerr << "hint: " << e.hint << '\n';
     return tdx::core::exit_code(e.category);
   } catch (const std::exception& e) {
-    std::cerr << "tdxctl: internal error: " << e.what() << '\n';
+    std::cerr << prog << ": internal error: " << e.what() << '\n';
     return 1;
   }
   return 0;

@@ -16,7 +16,8 @@ using nlohmann::json;
 namespace {
 
 fs::path base_image() {
-  auto cached = fs::path(TDXCTL_BINARY).parent_path() / "image-fixture" / "base.qcow2";
+  // -v2: the stand-in update-initramfs follows the hook's copy_exec lines.
+  auto cached = fs::path(TDXCTL_BINARY).parent_path() / "image-fixture" / "base-v2.qcow2";
   fs::create_directories(cached.parent_path());
   core::RealRunner runner;
   core::run_checked(runner, {{(test::tests_dir() / "fixtures/image/make-base.sh").string(), cached.string()}},
