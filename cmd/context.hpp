@@ -79,6 +79,7 @@ void add_net(CLI::App& app, Context& ctx);
 void add_td(CLI::App& app, Context& ctx);
 void add_quote(CLI::App& app, Context& ctx);
 void add_quote_generate(CLI::App* quote_group, Context& ctx); // shared with tdxctl-guest
+void add_quote_serve(CLI::App* quote_group, Context& ctx);    // shared with tdxctl-guest
 void add_collateral(CLI::App& app, Context& ctx);
 void add_unlock(CLI::App& app, Context& ctx);
 void add_up(CLI::App& app, Context& ctx);

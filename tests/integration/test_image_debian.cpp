@@ -66,7 +66,7 @@ TEST_CASE("image build on a debootstrapped Debian 12 base: real initramfs-tools 
   std::map<std::string, json> checks;
   for (auto& c : doc["checks"]) checks[c["name"].get<std::string>()] = c;
   for (auto name : {"luks.open", "root.fsck", "crypttab", "fstab", "unlock.conf", "unlock.script",
-                    "initramfs.hook", "initramfs.contents", "initramfs.tdxctl"}) {
+                    "initramfs.hook", "tdxctl-guest", "initramfs.contents", "initramfs.tdxctl-guest"}) {
     INFO(name);
     REQUIRE(checks.count(name) == 1);
     CHECK(checks[name]["ok"] == true);

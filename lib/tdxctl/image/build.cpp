@@ -17,6 +17,7 @@
 #include "tdxctl/core/hex.hpp"
 #include <spdlog/spdlog.h>
 #include "tdxctl/core/secret.hpp"
+#include "tdxctl/image/guest_binary.hpp"
 #include "tdxctl/image/guestfs_session.hpp"
 #include "tdxctl/image/templates.hpp"
 
@@ -348,19 +349,9 @@ void customise_root(BuildState& s) {
   put("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock",
       render_template("unlock-premount", unlock_values), 0755);
   mkdir_p("/usr/sbin");
-  // Without debug info each binary is a fraction of the size; the initramfs
-  // carries only tdxctl-guest (and its guest-slice libraries).
-  auto install_binary = [&](const fs::path& from, const std::string& name) {
-    auto local = s.base_raw.parent_path() / name;
-    auto stripped = s.runner->run({{"strip", "--strip-debug", "-o", local.string(), fs::canonical(from).string()}});
-    if (!stripped || !stripped->ok()) local = fs::canonical(from);
-    auto dest = "/usr/sbin/" + name;
-    g.check(guestfs_upload(g.get(), local.c_str(), dest.c_str()), "image.guest.upload",
-            "installing " + name + " into the image");
-    g.check(guestfs_chmod(g.get(), 0755, dest.c_str()), "image.guest.chmod", "chmod " + dest);
-  };
-  install_binary(s.request.tdxctl_binary, "tdxctl");
-  install_binary(s.guest_binary, "tdxctl-guest");
+  // Only the guest slice goes into the image (never the host tdxctl with
+  // libvirt and libguestfs), with the libraries a minimal guest lacks.
+  install_guest_binary(g, *s.runner, fs::canonical(s.guest_binary), s.base_raw.parent_path());
 
   for (auto& v : c.volumes) {
     // systemd's unit name for a mount point: path escaped, / -> -.

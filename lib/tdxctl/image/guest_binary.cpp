@@ -59,12 +59,13 @@ void install_guest_binary(Guestfs& g, core::ProcessRunner& runner, const fs::pat
   }
   g.check(guestfs_mkdir_p(g.get(), "/usr/sbin"), "image.guest.mkdir", "mkdir /usr/sbin");
   // The initramfs carries this binary: without debug info it is a fraction of the size.
-  auto stripped = scratch / "tdxctl";
+  auto stripped = scratch / "tdxctl-guest";
   auto done = runner.run({{"strip", "--strip-debug", "-o", stripped.string(), binary.string()}});
   auto source = (done && done->ok()) ? stripped : binary;
-  g.check(guestfs_upload(g.get(), source.c_str(), "/usr/sbin/tdxctl"), "image.guest.upload",
-          "installing tdxctl into the image");
-  g.check(guestfs_chmod(g.get(), 0755, "/usr/sbin/tdxctl"), "image.guest.chmod", "chmod /usr/sbin/tdxctl");
+  g.check(guestfs_upload(g.get(), source.c_str(), guest_binary_path), "image.guest.upload",
+          "installing tdxctl-guest into the image");
+  g.check(guestfs_chmod(g.get(), 0755, guest_binary_path), "image.guest.chmod",
+          std::string("chmod ") + guest_binary_path);
 }
 
 } // namespace tdx::image

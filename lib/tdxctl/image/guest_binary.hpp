@@ -1,7 +1,7 @@
 #pragma once
-// Installing tdxctl's guest binary into an image so that it runs in any
-// guest, including a minimal one without libcurl or libspdlog, and in the
-// initramfs: the binary goes to /usr/sbin/tdxctl and every shared library it
+// Installing tdxctl-guest into an image so that it runs in any guest,
+// including a minimal one without libcurl or libspdlog, and in the
+// initramfs: the binary goes to /usr/sbin/tdxctl-guest and every shared library it
 // needs beyond glibc goes to /usr/lib/tdxctl/lib, which the binary finds
 // through its DT_RPATH (set at link time; see CMakeLists.txt). DT_RPATH, not
 // DT_RUNPATH, because it also applies to the libraries' own dependencies
@@ -16,7 +16,8 @@ namespace tdx::image {
 
 class Guestfs;
 
-inline constexpr const char* guest_library_dir = "/usr/lib/tdxctl/lib";
+inline constexpr const char* guest_library_dir = "/usr/lib/tdxctl/lib"; // tdxctl-guest's DT_RPATH
+inline constexpr const char* guest_binary_path = "/usr/sbin/tdxctl-guest";
 
 // The libraries `ldd BINARY` resolves, minus glibc's own (which must match the
 // guest's dynamic loader and are always there). Failure(not_ready) when ldd
@@ -24,7 +25,7 @@ inline constexpr const char* guest_library_dir = "/usr/lib/tdxctl/lib";
 std::vector<std::filesystem::path> bundled_libraries(core::ProcessRunner& runner,
                                                      const std::filesystem::path& binary);
 
-// Uploads the stripped binary as /usr/sbin/tdxctl and its libraries to
+// Uploads the stripped binary as guest_binary_path and its libraries to
 // guest_library_dir; `scratch` holds the stripped copy.
 void install_guest_binary(Guestfs& g, core::ProcessRunner& runner, const std::filesystem::path& binary,
                           const std::filesystem::path& scratch);

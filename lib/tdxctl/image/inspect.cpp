@@ -142,17 +142,17 @@ namespace {
 VerifyCheck initramfs_runs_tdxctl(Guestfs& g, const std::string& initrd) {
   std::string script = "d=/tmp/tdxctl-verify-initramfs; rm -rf $d; mkdir -p $d && unmkinitramfs '" + initrd +
                        "' $d || { echo 'unmkinitramfs failed'; exit 0; }; r=$d; [ ! -d $d/main ] || r=$d/main; "
-                       "out=$(chroot $r /sbin/tdxctl --version 2>&1); echo \"exit=$? $out\" | head -c 400";
+                       "out=$(chroot $r /sbin/tdxctl-guest --version 2>&1); echo \"exit=$? $out\" | head -c 400";
   char* raw = guestfs_sh(g.get(), script.c_str());
-  if (!raw) return {"initramfs.tdxctl", false, "could not unpack " + initrd + ": " + g.last_error()};
+  if (!raw) return {"initramfs.tdxctl-guest", false, "could not unpack " + initrd + ": " + g.last_error()};
   std::string out(raw);
   std::free(raw);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   for (auto& c : out)
     if (c == '\n') c = ' ';
   if (out.rfind("exit=0 ", 0) == 0)
-    return {"initramfs.tdxctl", true, "/sbin/tdxctl runs inside the initramfs (" + out.substr(7) + ")"};
-  return {"initramfs.tdxctl", false, "/sbin/tdxctl does not run inside " + initrd + ": " + out};
+    return {"initramfs.tdxctl-guest", true, "/sbin/tdxctl-guest runs inside the initramfs (" + out.substr(7) + ")"};
+  return {"initramfs.tdxctl-guest", false, "/sbin/tdxctl-guest does not run inside " + initrd + ": " + out};
 }
 
 } // namespace
@@ -191,7 +191,6 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
   r.checks.push_back({"unlock.script", g.exists("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock"),
                       "init-premount/tdxctl-unlock"});
   r.checks.push_back({"initramfs.hook", g.exists("/etc/initramfs-tools/hooks/tdxctl"), "hooks/tdxctl"});
-  r.checks.push_back({"tdxctl", g.exists("/usr/sbin/tdxctl"), "/usr/sbin/tdxctl"});
   r.checks.push_back({"tdxctl-guest", g.exists("/usr/sbin/tdxctl-guest"), "/usr/sbin/tdxctl-guest"});
   // What the hook put into the initramfs, read from the archive itself.
   std::string initrd;
