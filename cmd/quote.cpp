@@ -82,6 +82,17 @@ void add_show(CLI::App* group, Context& ctx) {
         os << "  REPORTDATA       " << core::to_hex(td.report_data) << "\n";
         if (td.tee_tcb_svn2) os << "  TEE_TCB_SVN2     " << core::to_hex(*td.tee_tcb_svn2) << "\n";
         if (td.mr_servicetd) os << "  MRSERVICETD      " << core::to_hex(*td.mr_servicetd) << "\n";
+        if (td.ex)
+          os << "  VMID             " << int{td.ex->vmid} << "\n"
+             << "  TDID             " << core::to_hex(td.ex->td_id) << "\n"
+             << "  DEVINFO          " << core::to_hex(td.ex->dev_info) << "\n"
+             << "  INITSERVTDHASH   " << core::to_hex(td.ex->init_serv_td_hash) << "\n"
+             << "  INITSERVTDATTR   " << core::to_hex(td.ex->init_serv_td_attributes) << "\n"
+             << "  INITCPUSVN       " << core::to_hex(td.ex->init_cpu_svn) << "\n"
+             << "  INITTEETCBSVN    " << core::to_hex(td.ex->init_tee_tcb_svn) << "\n"
+             << "  INITTEEFMSPC     " << core::to_hex(td.ex->init_tee_fmspc) << "\n"
+             << "  CURSERVTDHASH    " << core::to_hex(td.ex->cur_serv_td_hash) << "\n"
+             << "  CURSERVTDATTR    " << core::to_hex(td.ex->cur_serv_td_attributes) << "\n";
       }
       if (q.sgx)
         os << "  MRENCLAVE        " << core::to_hex(q.sgx->mr_enclave) << "\n"

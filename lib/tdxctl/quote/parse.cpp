@@ -113,6 +113,20 @@ TdReport decode_td_report(std::span<const uint8_t> b) {
     t.tee_tcb_svn2 = svn2;
     t.mr_servicetd = servicetd;
   }
+  if (b.size() >= td15ex_size) {
+    Td15Ex x;
+    x.vmid = b[648];
+    copy_at(x.td_id, b, 649);
+    copy_at(x.dev_info, b, 681);
+    copy_at(x.init_serv_td_hash, b, 729);
+    copy_at(x.init_serv_td_attributes, b, 777);
+    copy_at(x.init_cpu_svn, b, 785);
+    copy_at(x.init_tee_tcb_svn, b, 801);
+    copy_at(x.init_tee_fmspc, b, 817);
+    copy_at(x.cur_serv_td_hash, b, 829);
+    copy_at(x.cur_serv_td_attributes, b, 877);
+    t.ex = x;
+  }
   return t;
 }
 
@@ -121,7 +135,7 @@ size_t body_size_for(uint16_t type) {
   case 1: return enclave_report_size;
   case 2: return td10_size;
   case 3: return td15_size;
-  case 4: return 885;
+  case 4: return td15ex_size;
   default: return 0;
   }
 }
@@ -184,16 +198,12 @@ core::Result<Quote> parse_quote(std::span<const uint8_t> data) {
       return std::unexpected(bad("unsupported_body_type",
                                  fmt::format("body_descriptor.type at byte offset 48 is {}; "
                                              "expected {}",
-                                             type, tee == tee_type_sgx ? "1 (SGX)" : "2 (TD 1.0) or 3 (TD 1.5)")));
+                                             type, tee == tee_type_sgx ? "1 (SGX)" : "2 (TD 1.0), 3 (TD 1.5) or 4 (TD 1.5 Ex)")));
     if (size != body_size_for(type))
       return std::unexpected(bad("bad_body_size",
                                  fmt::format("body_descriptor.size at byte offset 50 is {}; body "
                                              "type {} is {} bytes",
                                              size, type, body_size_for(type))));
-    if (type == 4)
-      return std::unexpected(bad("unsupported_body_type",
-                                 "body_descriptor.type at byte offset 48 is 4 (TD 1.5 with "
-                                 "TD-preserving endorsements), which tdxctl does not support yet"));
   } else {
     q.body_type = tee == tee_type_sgx ? 1 : 2;
     q.body_size = static_cast<uint32_t>(body_size_for(q.body_type));

@@ -26,6 +26,7 @@ inline constexpr size_t header_size = 48;
 inline constexpr size_t enclave_report_size = 384;
 inline constexpr size_t td10_size = 584;
 inline constexpr size_t td15_size = 648;
+inline constexpr size_t td15ex_size = 885;
 
 // SGX enclave report (the QE report, and the body of SGX quotes).
 struct EnclaveReport {
@@ -37,6 +38,23 @@ struct EnclaveReport {
   uint16_t isv_prod_id = 0;
   uint16_t isv_svn = 0;
   Blob<64> report_data{};
+  core::Json to_json() const;
+};
+
+// TD 1.5 "Ex" body (type 4, 885 bytes, QVL-2026 TDReport15Ex): the TD 1.5
+// body followed by the TD-preserving endorsements. Parsed and shown; not yet
+// verified (no real type-4 quote exists to test against, spec §2.3).
+struct Td15Ex {
+  uint8_t vmid = 0;
+  Blob<32> td_id{};
+  Blob<48> dev_info{};
+  Blob<48> init_serv_td_hash{};
+  Blob<8> init_serv_td_attributes{};
+  Blob<16> init_cpu_svn{};
+  Blob<16> init_tee_tcb_svn{};
+  Blob<12> init_tee_fmspc{};
+  Blob<48> cur_serv_td_hash{};
+  Blob<8> cur_serv_td_attributes{};
   core::Json to_json() const;
 };
 
@@ -56,6 +74,7 @@ struct TdReport {
   Blob<64> report_data{};
   std::optional<Blob<16>> tee_tcb_svn2; // TD 1.5
   std::optional<Blob<48>> mr_servicetd; // TD 1.5
+  std::optional<Td15Ex> ex;             // TD 1.5 Ex (body type 4)
   bool debug() const { return td_attributes[0] & 0x01; }
   core::Json to_json() const;
 };

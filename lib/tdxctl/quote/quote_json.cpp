@@ -36,7 +36,21 @@ Json TdReport::to_json() const {
          {"report_data", to_hex(report_data)}};
   if (tee_tcb_svn2) j["tee_tcb_svn2"] = to_hex(*tee_tcb_svn2);
   if (mr_servicetd) j["mr_servicetd"] = to_hex(*mr_servicetd);
+  if (ex) j["td15ex"] = ex->to_json();
   return j;
+}
+
+Json Td15Ex::to_json() const {
+  return Json{{"vmid", vmid},
+              {"td_id", to_hex(td_id)},
+              {"dev_info", to_hex(dev_info)},
+              {"init_serv_td_hash", to_hex(init_serv_td_hash)},
+              {"init_serv_td_attributes", to_hex(init_serv_td_attributes)},
+              {"init_cpu_svn", to_hex(init_cpu_svn)},
+              {"init_tee_tcb_svn", to_hex(init_tee_tcb_svn)},
+              {"init_tee_fmspc", to_hex(init_tee_fmspc)},
+              {"cur_serv_td_hash", to_hex(cur_serv_td_hash)},
+              {"cur_serv_td_attributes", to_hex(cur_serv_td_attributes)}};
 }
 
 Json decode_td_attributes(const Blob<8>& a) {

@@ -607,6 +607,12 @@ Verdict Verifier::verify(const Quote& q) const {
     v.failure = std::move(f);
     return v;
   };
+  // Spec §2.3: a TD 1.5 Ex body parses, but its TD-preserving endorsements
+  // are not evaluated yet, so it must not pass as a TD 1.5 quote.
+  if (q.body_type == 4)
+    return fail_at(failure("quote", "UNSUPPORTED_QUOTE_FORMAT",
+                           "body type 4 (TD 1.5 Ex, TD-preserving endorsements) is parsed but not verified by "
+                           "this version of tdxctl"));
   auto c = collateral();
   v.collateral_expires = c->expires;
   v.collateral_expired = c->expired;

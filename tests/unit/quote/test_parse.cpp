@@ -5,8 +5,11 @@
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/quote/quote.hpp"
+#include "tdxctl/quote/verify.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <cstring>
 
 using namespace tdx;
 
@@ -75,4 +78,60 @@ TEST_CASE("input encodings are detected", "[quote]") {
   CHECK(core::value_or_throw(quote::decode_quote_input("\"" + b64 + "\"", InputFormat::automatic)).size() == raw.size());
   CHECK(core::value_or_throw(quote::decode_quote_input(hex, InputFormat::automatic)).size() == raw.size());
   CHECK_FALSE(quote::decode_quote_input("zz" + hex, InputFormat::hex));
+}
+
+TEST_CASE("a TD 1.5 Ex body (type 4) parses every field and verification calls it unsupported", "[quote]") {
+  // No real type-4 quote exists: widen the real v5 quote's TD 1.5 body by the
+  // 237 bytes of endorsements (a distinct value per field) and retype it.
+  auto dir = test::shared_testdata() / "quotes/tdx-v5-90c06f-uptodate";
+  auto raw = core::value_or_throw(core::read_file(dir / "quote.bin"));
+  std::string ex;
+  const std::pair<size_t, char> fields[] = {{1, 1}, {32, 2}, {48, 3}, {48, 4}, {8, 5}, {16, 6}, {16, 7}, {12, 8}, {48, 9}, {8, 10}};
+  for (auto [size, value] : fields) ex.append(size, value);
+  REQUIRE(ex.size() == 237);
+  std::string q = raw.substr(0, 54 + 648) + ex + raw.substr(54 + 648);
+  q[48] = 4;
+  q[49] = 0;
+  uint32_t size = 885;
+  std::memcpy(q.data() + 50, &size, 4);
+  auto parsed = core::value_or_throw(quote::parse_quote(core::as_bytes(q)));
+  CHECK(parsed.body_type == 4);
+  CHECK(parsed.signed_len == 54 + 885);
+  REQUIRE(parsed.td);
+  REQUIRE(parsed.td->tee_tcb_svn2);
+  REQUIRE(parsed.td->ex);
+  const auto& x = *parsed.td->ex;
+  CHECK(x.vmid == 1);
+  CHECK(x.td_id == quote::Blob<32>{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2});
+  auto j = quote::quote_to_json(parsed)["td_report"]["td15ex"];
+  auto filled = [](size_t n, int v) { return core::to_hex(std::vector<uint8_t>(n, static_cast<uint8_t>(v))); };
+  CHECK(j["vmid"] == 1);
+  CHECK(j["td_id"] == filled(32, 2));
+  CHECK(j["dev_info"] == filled(48, 3));
+  CHECK(j["init_serv_td_hash"] == filled(48, 4));
+  CHECK(j["init_serv_td_attributes"] == filled(8, 5));
+  CHECK(j["init_cpu_svn"] == filled(16, 6));
+  CHECK(j["init_tee_tcb_svn"] == filled(16, 7));
+  CHECK(j["init_tee_fmspc"] == filled(12, 8));
+  CHECK(j["cur_serv_td_hash"] == filled(48, 9));
+  CHECK(j["cur_serv_td_attributes"] == filled(8, 10));
+  // The TD 1.5 fields before the endorsements are the real quote's.
+  auto real = core::value_or_throw(quote::parse_quote(core::as_bytes(raw)));
+  CHECK(parsed.td->to_json()["mr_td"] == real.td->to_json()["mr_td"]);
+  CHECK(*parsed.td->tee_tcb_svn2 == *real.td->tee_tcb_svn2);
+  // A type-4 descriptor with the TD 1.5 size is still a size error.
+  auto wrong = q;
+  size = 648;
+  std::memcpy(wrong.data() + 50, &size, 4);
+  CHECK(parse_error(wrong).code == "quote.bad_body_size");
+
+  quote::VerifyOptions o;
+  o.at = 1772323200;
+  auto v = core::value_or_throw(quote::Verifier::create(quote::Trust::intel(),
+                                                        core::value_or_throw(quote::load_collateral_dir(dir)), o))
+               ->verify(parsed);
+  REQUIRE_FALSE(v.verified);
+  CHECK(v.failure->step == "quote");
+  CHECK(v.status == "UNSUPPORTED_QUOTE_FORMAT");
+  CHECK_THAT(v.failure->message, Catch::Contains("body type 4"));
 }
