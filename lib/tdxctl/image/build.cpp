@@ -348,7 +348,6 @@ void customise_root(BuildState& s) {
   put("/etc/initramfs-tools/hooks/tdxctl", render_template("initramfs-hook", unlock_values), 0755);
   put("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock",
       render_template("unlock-premount", unlock_values), 0755);
-  mkdir_p("/usr/sbin");
   // Only the guest slice goes into the image (never the host tdxctl with
   // libvirt and libguestfs), with the libraries a minimal guest lacks.
   install_guest_binary(g, *s.runner, fs::canonical(s.guest_binary), s.base_raw.parent_path());
