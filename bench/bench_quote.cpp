@@ -62,7 +62,7 @@ std::set<std::string> split(const std::string& text) {
 }
 
 std::vector<Vector> load_vectors(const std::set<std::string>& wanted) {
-  std::filesystem::path dir = std::filesystem::path(TDXCTL_SHARED_DIR) / "testdata/quotes";
+  std::filesystem::path dir = std::filesystem::path(TDXCTL_TESTDATA_DIR) / "quotes";
   std::vector<Vector> out;
   for (const Set& s : all_sets) {
     if (!wanted.empty() && !wanted.contains(s.name)) continue;

@@ -6,6 +6,6 @@ python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' 
   "$fixture/var/run/tdx-qgs/qgs.socket"
 show tdxctl --root "$fixture" host check --no-libvirt
 mkdir -p "$DEMO_DIR/capture"
-tar -xzf ../shared/testdata/sysfs/h100-vm-passthrough.tgz -C "$DEMO_DIR/capture"
+tar -xzf tests/data/sysfs/h100-vm-passthrough.tgz -C "$DEMO_DIR/capture"
 show tdxctl --root "$DEMO_DIR/capture/host" host check --no-libvirt
 show tdxctl host check --connect test:///default

@@ -1,6 +1,6 @@
 # demo: TDX quotes: decode, DCAP-verify real Intel-signed quotes, policy, serve/fetch over a socket
 set -euo pipefail
-q=../shared/testdata/quotes
+q=tests/data/quotes
 show tdxctl quote show $q/tdx-v5-90c06f-uptodate/quote.bin
 show tdxctl quote verify $q/tdx-v4-b0c06f-uptodate/quote.bin --collateral $q/tdx-v4-b0c06f-uptodate --at 2025-06-25T00:00:00Z
 # Out of date: rejected by default, accepted when the operator opts in.

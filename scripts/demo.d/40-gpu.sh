@@ -1,7 +1,7 @@
 # demo: GPUs (a real H100-in-a-VM capture; a small HGX-like tree with an emulated kernel; PPCIe through a stand-in for nvidia_gpu_tools.py)
 set -euo pipefail
 mkdir -p "$DEMO_DIR/capture"
-tar -xzf ../shared/testdata/sysfs/h100-vm-passthrough.tgz -C "$DEMO_DIR/capture"
+tar -xzf tests/data/sysfs/h100-vm-passthrough.tgz -C "$DEMO_DIR/capture"
 cap=$DEMO_DIR/capture/host
 show tdxctl --root "$cap" gpu list
 show tdxctl --root "$cap" gpu bind --all   # refuses: no IOMMU group inside a VM

@@ -1,6 +1,6 @@
 # demo: the TD domain through libvirt (render, validate, launch with --no-tdx on the test driver)
 set -euo pipefail
-shared=$PWD/../shared
+data=$PWD/tests/data
 mkdir -p "$DEMO_DIR/td" && cd "$DEMO_DIR/td"
 
 # Stand-ins for the image and volumes (tdxctl image/volume build the real
@@ -24,7 +24,7 @@ td:
 YAML
 
 # The TD domain XML, validated against libvirt 12.8's schema.
-show tdxctl td xml -c host.yaml --schema "$shared/testdata/libvirt-schemas/domain.rng"
+show tdxctl td xml -c host.yaml --schema "$data/libvirt-schemas/domain.rng"
 show tdxctl -o json td xml -c host.yaml --debug --qgs-socket /run/tdx-qgs/qgs.socket
 # A real launch needs TDX in libvirt's domain capabilities: refused here (exit 3).
 show tdxctl --connect test:///default td launch -c host.yaml

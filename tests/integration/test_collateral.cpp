@@ -42,7 +42,7 @@ TEST_CASE("collateral fetch from a PCCS fills a cache that verifies the quote", 
                       "-nodes", "-keyout", (dir / "key.pem").string(), "-out", (dir / "cert.pem").string(),
                       "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"}},
                     "make a test TLS certificate");
-  auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
+  auto set = test::testdata() / "quotes/tdx-v4-b0c06f-uptodate";
   httplib::SSLServer server((dir / "cert.pem").c_str(), (dir / "key.pem").c_str());
   std::atomic<int> requests{0};
   server.Get("/tdx/certification/v4/tcb", [&](const httplib::Request& req, httplib::Response& res) {
@@ -117,7 +117,7 @@ TEST_CASE("quote fetch --from binds REPORTDATA to the nonce and the service's TL
                       "-nodes", "-keyout", (dir / "key.pem").string(), "-out", (dir / "cert.pem").string(),
                       "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"}},
                     "make a test TLS certificate");
-  auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
+  auto set = test::testdata() / "quotes/tdx-v4-b0c06f-uptodate";
   auto b64 = core::base64_encode(core::as_bytes(slurp(set / "quote.bin")));
   httplib::SSLServer server((dir / "cert.pem").c_str(), (dir / "key.pem").c_str());
   std::string seen_nonce, seen_header;

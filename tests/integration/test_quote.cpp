@@ -16,7 +16,7 @@ using namespace tdx;
 using nlohmann::json;
 
 namespace {
-std::string set_dir(const std::string& name) { return (test::shared_testdata() / "quotes" / name).string(); }
+std::string set_dir(const std::string& name) { return (test::testdata() / "quotes" / name).string(); }
 std::string slurp(const std::filesystem::path& p) { return core::value_or_throw(core::read_file(p)); }
 } // namespace
 

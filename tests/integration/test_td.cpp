@@ -40,7 +40,7 @@ std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::
 
 TEST_CASE("td xml renders a schema-valid TD and reports its digest in JSON") {
   Volumes v;
-  auto rng = (test::shared_testdata() / "libvirt-schemas/domain.rng").string();
+  auto rng = (test::testdata() / "libvirt-schemas/domain.rng").string();
   auto r = test::run_tdxctl(cat({"td", "xml", "-o", "json", "--bridge", "br0", "--schema", rng}, v.flags));
   INFO(r.err);
   REQUIRE(r.exit_status == 0);

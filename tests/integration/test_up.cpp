@@ -218,7 +218,7 @@ TEST_CASE("up --attest fails loudly (exit 3) when the fresh quote does not verif
   test::make_ready_host(root.path());
   // The guest side: `quote serve` answering with a recorded real quote,
   // whose REPORTDATA cannot carry this run's fresh nonce.
-  auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
+  auto set = test::testdata() / "quotes/tdx-v4-b0c06f-uptodate";
   std::string entry = "sys/kernel/config/tsm/report/up0/";
   test::put(root.path(), entry + "provider", "tdx_guest\n");
   test::put(root.path(), entry + "generation", "1\n");

@@ -10,7 +10,7 @@ namespace tdx::test {
 
 namespace fs = std::filesystem;
 
-fs::path shared_testdata() { return fs::path(TDXCTL_SHARED_DIR) / "testdata"; }
+fs::path testdata() { return fs::path(TDXCTL_TESTDATA_DIR); }
 fs::path tests_dir() { return fs::path(TDXCTL_TESTS_DIR); }
 
 void put(const fs::path& dir, const std::string& path, const std::string& content) {
@@ -46,7 +46,7 @@ void make_ready_host(const fs::path& dir) {
 
 fs::path extract_capture(const fs::path& dir, const std::string& name) {
   core::RealRunner runner;
-  auto done = runner.run({{"tar", "-xzf", (shared_testdata() / "sysfs" / name).string(), "-C",
+  auto done = runner.run({{"tar", "-xzf", (testdata() / "sysfs" / name).string(), "-C",
                            dir.string()}});
   if (!done || !done->ok()) throw std::runtime_error("cannot extract " + name);
   return dir / "host";

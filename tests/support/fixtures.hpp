@@ -1,6 +1,6 @@
 #pragma once
 // Test helpers: real files in a fresh temporary directory (ccache's
-// TestContext), a fixture host tree builder, the shared testdata location,
+// TestContext), a fixture host tree builder, the test data location,
 // and running the built tdxctl binary.
 
 #include "tdxctl/core/fs.hpp"
@@ -12,8 +12,8 @@
 
 namespace tdx::test {
 
-// ../shared/testdata (the real quotes, schemas and sysfs captures).
-std::filesystem::path shared_testdata();
+// tests/data (the real quotes, schemas, sysfs capture and TDVF; see its README).
+std::filesystem::path testdata();
 std::filesystem::path tests_dir();
 
 // Creates `path` (and parents) under `dir` with `content`.
@@ -26,7 +26,7 @@ void link(const std::filesystem::path& dir, const std::string& path, const std::
 // capacity, IOMMU groups, vfio-pci, vsock, firmware, one H100 on vfio-pci)
 // into `dir` and adds the QGS socket, which git cannot store.
 void make_ready_host(const std::filesystem::path& dir);
-// Extracts a .tgz capture from shared/testdata/sysfs into `dir`; returns the root inside.
+// Extracts a .tgz capture from tests/data/sysfs into `dir`; returns the root inside.
 std::filesystem::path extract_capture(const std::filesystem::path& dir, const std::string& name);
 
 // Runs the built tdxctl with `args` (argv, no shell).

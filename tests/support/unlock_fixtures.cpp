@@ -209,7 +209,7 @@ TsmEmulator::~TsmEmulator() {
 }
 
 core::Bytes sample_quote() {
-  auto raw = core::value_or_throw(core::read_file(shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate/quote.bin"));
+  auto raw = core::value_or_throw(core::read_file(testdata() / "quotes/tdx-v4-b0c06f-uptodate/quote.bin"));
   return core::Bytes(raw.begin(), raw.end());
 }
 

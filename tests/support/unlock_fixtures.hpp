@@ -76,7 +76,7 @@ private:
   std::thread m_thread;
 };
 
-// A v4 TDX quote from the shared testdata.
+// A v4 TDX quote from tests/data/quotes.
 core::Bytes sample_quote();
 
 // A 32 MiB sparse file with a LUKS2 header (cheap PBKDF2 keyslot for `key`),

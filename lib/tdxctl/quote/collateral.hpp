@@ -1,6 +1,6 @@
 #pragma once
 // Intel DCAP collateral: the raw files (PCS v4 response bodies and issuer
-// chains, in the layout of ../shared/testdata/quotes/README.md, which is also
+// chains, in the layout of tests/data/quotes/README.md, which is also
 // the cache layout of `collateral fetch`) and their parsed JSON (TCB info v3,
 // QE identity v2), QUOTE-VERIFY-SPEC.md §3.
 

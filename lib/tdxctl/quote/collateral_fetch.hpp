@@ -2,7 +2,7 @@
 // `collateral fetch`: download the collateral for one FMSPC from Intel PCS or
 // a PCCS (PCS v4 API, issuer chains from the response headers) and store it
 // in the local cache: cache/sets/<sha256 of the set>/ holds the seven files of
-// the ../shared/testdata/quotes layout, and cache/<FMSPC> is a symlink to the
+// the tests/data/quotes layout, and cache/<FMSPC> is a symlink to the
 // current set, swapped atomically, so `quote verify --collateral
 // cache/<FMSPC>` never sees a half-written set.
 

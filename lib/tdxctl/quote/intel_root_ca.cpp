@@ -2,7 +2,7 @@
 // so verification never takes its root from the quote or the collateral
 // (QUOTE-VERIFY-SPEC.md §1). SHA-256 of this DER is
 // 44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3; a unit
-// test checks it against ../shared/testdata/quotes/intel_sgx_root_ca.der.
+// test checks it against tests/data/quotes/intel_sgx_root_ca.der.
 #include "tdxctl/quote/crypto.hpp"
 
 namespace tdx::quote {

@@ -1,6 +1,6 @@
 // The JSON view of a parsed quote: every header, body and signature-data
 // field in lowercase hex, TDATTRIBUTES decoded by name. Field names follow
-// ../shared/testdata/quotes/*/expected.json so the two can be compared.
+// tests/data/quotes/*/expected.json so the two can be compared.
 #include "tdxctl/quote/quote.hpp"
 
 #include <fmt/format.h>

@@ -15,7 +15,7 @@ using namespace tdx;
 
 namespace {
 std::string v4() {
-  return core::value_or_throw(core::read_file(test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate/quote.bin"));
+  return core::value_or_throw(core::read_file(test::testdata() / "quotes/tdx-v4-b0c06f-uptodate/quote.bin"));
 }
 core::Error parse_error(const std::string& bytes) {
   auto r = quote::parse_quote(core::as_bytes(bytes));
@@ -83,7 +83,7 @@ TEST_CASE("input encodings are detected", "[quote]") {
 TEST_CASE("a TD 1.5 Ex body (type 4) parses every field and verification calls it unsupported", "[quote]") {
   // No real type-4 quote exists: widen the real v5 quote's TD 1.5 body by the
   // 237 bytes of endorsements (a distinct value per field) and retype it.
-  auto dir = test::shared_testdata() / "quotes/tdx-v5-90c06f-uptodate";
+  auto dir = test::testdata() / "quotes/tdx-v5-90c06f-uptodate";
   auto raw = core::value_or_throw(core::read_file(dir / "quote.bin"));
   std::string ex;
   const std::pair<size_t, char> fields[] = {{1, 1}, {32, 2}, {48, 3}, {48, 4}, {8, 5}, {16, 6}, {16, 7}, {12, 8}, {48, 9}, {8, 10}};

@@ -1,4 +1,4 @@
-// The shared real quotes (../shared/testdata/quotes): every field parses to
+// The real quotes (tests/data/quotes): every field parses to
 // what expected.json records, every set verifies to exactly its expected
 // status at its verify time, and each negative case fails at the right step.
 #include "support/fixtures.hpp"
@@ -17,7 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-std::filesystem::path quotes_dir() { return test::shared_testdata() / "quotes"; }
+std::filesystem::path quotes_dir() { return test::testdata() / "quotes"; }
 
 std::string slurp(const std::filesystem::path& p) { return core::value_or_throw(core::read_file(p)); }
 

@@ -107,7 +107,7 @@ std::string der(X509_CRL* crl) {
 } // namespace
 
 TEST_CASE("revoked certificates and badly signed CRLs fail at pck_chain, cold and warm", "[quote]") {
-  auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
+  auto set = test::testdata() / "quotes/tdx-v4-b0c06f-uptodate";
   auto files = core::value_or_throw(quote::load_collateral_dir(set));
   auto raw = core::value_or_throw(core::read_file(set / "quote.bin"));
   auto real = core::value_or_throw(quote::parse_quote(core::as_bytes(raw)));
@@ -208,7 +208,7 @@ TEST_CASE("revoked certificates and badly signed CRLs fail at pck_chain, cold an
 }
 
 TEST_CASE("a real CRL with one signature byte flipped fails at pck_chain, cold and warm", "[quote]") {
-  auto set = test::shared_testdata() / "quotes/tdx-v4-b0c06f-uptodate";
+  auto set = test::testdata() / "quotes/tdx-v4-b0c06f-uptodate";
   auto files = core::value_or_throw(quote::load_collateral_dir(set));
   auto raw = core::value_or_throw(core::read_file(set / "quote.bin"));
   auto q = core::value_or_throw(quote::parse_quote(core::as_bytes(raw)));

@@ -14,7 +14,7 @@
 using namespace tdx;
 namespace fs = std::filesystem;
 
-static fs::path schema() { return test::shared_testdata() / "libvirt-schemas/domain.rng"; }
+static fs::path schema() { return test::testdata() / "libvirt-schemas/domain.rng"; }
 
 static td::RenderedDomain render(const core::Root& root, const td::TdSpec& spec) {
   auto d = td::prepare_domain(root, spec, "kvm", "");
@@ -33,7 +33,7 @@ static size_t count(const std::string& s, const std::string& needle) {
 
 TEST_CASE("the validator accepts the shared example and rejects the typo example") {
   auto read = [](const char* name) {
-    return *core::read_file(test::shared_testdata() / "libvirt-schemas" / name);
+    return *core::read_file(test::testdata() / "libvirt-schemas" / name);
   };
   CHECK(td::validate_domain_xml(read("example-td.xml"), schema()));
   auto bad = td::validate_domain_xml(read("example-td-invalid-typo.xml"), schema());
