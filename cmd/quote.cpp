@@ -9,6 +9,7 @@
 #include "tdxctl/quote/channel.hpp"
 #include "tdxctl/quote/crypto.hpp"
 #include "tdxctl/quote/generate.hpp"
+#include "tdxctl/quote/policy.hpp"
 #include "tdxctl/quote/service_fetch.hpp"
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/quote/verify.hpp"
@@ -28,6 +29,17 @@ namespace {
 std::string read_input(const std::string& file) {
   if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
   return core::value_or_throw(core::read_file(file));
+}
+
+// --accept takes TCB status names only: a typo or "any" would otherwise
+// reject every quote "by policy".
+void add_accept_option(CLI::App* cmd, std::vector<std::string>& accept) {
+  cmd->add_option("--accept", accept,
+                  fmt::format("Acceptable TCB statuses, comma-separated (default UpToDate): {}",
+                              fmt::join(quote::tcb_status_names(), ", ")))
+      ->delimiter(',')
+      ->type_name("STATUS")
+      ->check(CLI::Validator([](std::string& s) { return quote::unknown_tcb_status({s}); }, "STATUS"));
 }
 
 void add_show(CLI::App* group, Context& ctx) {
@@ -134,9 +146,7 @@ void add_verify(CLI::App* group, Context& ctx) {
       ->required()->type_name("DIR");
   verify->add_option("--at", args->at, "Verification time (RFC 3339 UTC or Unix seconds; default now)")
       ->type_name("TIME");
-  verify->add_option("--accept", args->accept,
-                     "Acceptable TCB statuses, comma-separated (default UpToDate)")
-      ->delimiter(',')->type_name("STATUS");
+  add_accept_option(verify, args->accept);
   verify->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
   verify->add_option("--nonce", args->nonce, "Expect REPORTDATA = SHA-512(nonce || user data)")
       ->type_name("HEX");
@@ -264,7 +274,7 @@ void add_fetch(CLI::App* group, Context& ctx) {
   fetch->add_option("--collateral", args->collateral, "Collateral directory for --verify")->type_name("DIR");
   fetch->add_option("--at", args->at, "Verification time (default now)")->type_name("TIME");
   fetch->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
-  fetch->add_option("--accept", args->accept, "Acceptable TCB statuses")->delimiter(',')->type_name("STATUS");
+  add_accept_option(fetch, args->accept);
   fetch->add_flag("--allow-debug", args->allow_debug, "Accept a debug TD");
   fetch->add_option("--trust-root", args->trust_root, "Pin this root CA instead of Intel's (tests)")->type_name("FILE");
   fetch->footer("Examples:\n  tdxctl quote fetch --vsock 3:4050 --out td.quote --verify --collateral DIR");

@@ -58,7 +58,7 @@ tdxctl_host:
     cache_volume: $dir/cache.qcow2
 YAML
 play() {
-  ip netns exec "$ns" env ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=json ANSIBLE_LOCALHOST_WARNING=false \
+  ip netns exec "$ns" env ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_LOCALHOST_WARNING=false \
     ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
     ansible-playbook -i "localhost," -c local -e "@$dir/vars.yml" "$@" "$dir/site.yml"
 }
@@ -66,14 +66,23 @@ play() {
 sed -e 's/hosts: tdx_hosts/hosts: localhost/' -e 's/become: true/become: false/' \
   "$src/packaging/ansible/site.yml" > "$dir/site.yml"
 export ANSIBLE_ROLES_PATH=$src/packaging/ansible/roles
+# The task's result from ansible-core's default callback (ansible-core has no
+# json callback; that one is in the separate ansible.posix collection):
+# "TASK [tdxctl : Bring the host up ...]" then "changed: [localhost]",
+# "ok: [localhost]" or "fatal: [localhost]: FAILED! ...".
 up_task() { python3 -c '
-import json, sys
-doc = json.load(sys.stdin)
-for play in doc["plays"]:
-    for task in play["tasks"]:
-        if "Bring the host up" in task["task"]["name"]:
-            r = task["hosts"]["localhost"]
-            print("changed" if r.get("changed") else "ok", "failed" if r.get("failed") else "")
+import re, sys
+task = None
+for line in sys.stdin:
+    m = re.match(r"TASK \[(.*)\]", line)
+    if m:
+        task = m.group(1)
+        continue
+    if task and "Bring the host up" in task:
+        m = re.match(r"(changed|ok|fatal|skipping): \[localhost\]", line)
+        if m:
+            print({"changed": "changed ", "ok": "ok ", "fatal": "ok failed", "skipping": "skipped "}[m.group(1)])
+            task = None
 '; }
 
 # --check: tdxctl up --dry-run; would change, changes nothing. (The dry run

@@ -83,6 +83,30 @@ TEST_CASE("quote verify: verdicts and exit codes", "[quote][integration]") {
   CHECK(missing.exit_status == 3);
 }
 
+TEST_CASE("quote verify: --accept takes TCB status names only; missing inputs are named", "[quote][integration]") {
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  auto any = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral", good, "--at",
+                               "1750809600", "--accept", "UpToDate,any"});
+  CHECK(any.exit_status == 2);
+  CHECK_THAT(any.err, Catch::Contains("unknown TCB status 'any'") && Catch::Contains("SWHardeningNeeded") &&
+                          Catch::Contains("TDRelaunchAdvisedConfigurationNeeded"));
+  auto help = test::run_tdxctl({"quote", "verify", "--help"});
+  CHECK_THAT(help.out, Catch::Contains("OutOfDateConfigurationNeeded"));
+
+  core::TempDir dir;
+  auto no_policy = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral", good, "--at",
+                                     "1750809600", "--policy", (dir.path() / "absent.yaml").string()});
+  CHECK(no_policy.exit_status == 2);
+  CHECK_THAT(no_policy.err, Catch::Contains("absent.yaml"));
+  auto no_dir = test::run_tdxctl({"quote", "verify", good + "/quote.bin", "--collateral",
+                                  (dir.path() / "nowhere").string()});
+  CHECK(no_dir.exit_status == 3);
+  CHECK_THAT(no_dir.err, Catch::Contains("nowhere") && Catch::Contains("tdxctl collateral fetch"));
+  auto no_quote = test::run_tdxctl({"quote", "verify", (dir.path() / "absent.bin").string(), "--collateral", good});
+  CHECK(no_quote.exit_status == 2);
+  CHECK_THAT(no_quote.err, Catch::Contains("absent.bin"));
+}
+
 TEST_CASE("quote verify --nonce and policy.yaml", "[quote][integration]") {
   auto good = set_dir("tdx-v4-b0c06f-uptodate");
   core::TempDir dir;

@@ -18,7 +18,7 @@
 #include <spdlog/spdlog.h>
 #include "tdxctl/core/secret.hpp"
 #include "tdxctl/image/guest_binary.hpp"
-#include "tdxctl/image/guestfs_session.hpp"
+#include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/templates.hpp"
 
 #include <guestfs.h>
@@ -35,6 +35,9 @@
 #include <unistd.h>
 
 namespace tdx::image {
+
+using guestfs::Guestfs;
+using guestfs::take_strings;
 
 namespace fs = std::filesystem;
 using core::Category;

@@ -1,7 +1,7 @@
 #include "tdxctl/image/guest_binary.hpp"
 
 #include "tdxctl/core/error.hpp"
-#include "tdxctl/image/guestfs_session.hpp"
+#include "tdxctl/guestfs/session.hpp"
 
 #include <guestfs.h>
 
@@ -10,6 +10,9 @@
 #include <sstream>
 
 namespace tdx::image {
+
+using guestfs::Guestfs;
+using guestfs::take_strings;
 
 namespace fs = std::filesystem;
 using core::Category;

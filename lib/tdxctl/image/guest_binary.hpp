@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
-namespace tdx::image {
-
+namespace tdx::guestfs {
 class Guestfs;
+}
+
+namespace tdx::image {
 
 inline constexpr const char* guest_library_dir = "/usr/lib/tdxctl/lib"; // tdxctl-guest's DT_RPATH
 inline constexpr const char* guest_binary_path = "/usr/sbin/tdxctl-guest";
@@ -27,7 +29,7 @@ std::vector<std::filesystem::path> bundled_libraries(core::ProcessRunner& runner
 
 // Uploads the stripped binary as guest_binary_path and its libraries to
 // guest_library_dir; `scratch` holds the stripped copy.
-void install_guest_binary(Guestfs& g, core::ProcessRunner& runner, const std::filesystem::path& binary,
+void install_guest_binary(guestfs::Guestfs& g, core::ProcessRunner& runner, const std::filesystem::path& binary,
                           const std::filesystem::path& scratch);
 
 } // namespace tdx::image

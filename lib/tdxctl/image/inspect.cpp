@@ -7,7 +7,7 @@
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/image/build.hpp"
-#include "tdxctl/image/guestfs_session.hpp"
+#include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/luks_writer.hpp"
 
 #include <guestfs.h>
@@ -16,6 +16,9 @@
 #include <array>
 
 namespace tdx::image {
+
+using guestfs::Guestfs;
+using guestfs::take_strings;
 
 namespace fs = std::filesystem;
 using core::Category;

@@ -61,15 +61,8 @@ quote::Policy read(config::YamlReader& reader) {
                    "allow_debug", "require_sept_ve_disable", "min_tee_tcb_svn", "min_qe_svn",
                    "min_pce_svn", "report_data"});
   quote::Policy p;
-  static const std::vector<std::string> statuses{
-      "UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-      "OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised",
-      "TDRelaunchAdvisedConfigurationNeeded"};
   if (auto accept = root.strings("accept_tcb")) {
-    for (const auto& s : *accept)
-      if (std::find(statuses.begin(), statuses.end(), s) == statuses.end())
-        root.error("accept_tcb", fmt::format("unknown TCB status '{}'; expected one of {}", s,
-                                             fmt::join(statuses, ", ")));
+    if (auto bad = quote::unknown_tcb_status(*accept); !bad.empty()) root.error("accept_tcb", bad);
     p.accept_tcb = *accept;
   }
   p.mr_td = hex_list(root, "mr_td");

@@ -11,6 +11,22 @@
 
 namespace tdx::quote {
 
+const std::vector<std::string>& tcb_status_names() {
+  static const std::vector<std::string> names{
+      "UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
+      "OutOfDate", "OutOfDateConfigurationNeeded", "TDRelaunchAdvised",
+      "TDRelaunchAdvisedConfigurationNeeded"};
+  return names;
+}
+
+std::string unknown_tcb_status(const std::vector<std::string>& names) {
+  const auto& valid = tcb_status_names();
+  for (const auto& n : names)
+    if (std::find(valid.begin(), valid.end(), n) == valid.end())
+      return fmt::format("unknown TCB status '{}'; expected one or more of {}", n, fmt::join(valid, ", "));
+  return {};
+}
+
 using core::to_hex;
 
 core::Json PolicyResult::to_json() const {

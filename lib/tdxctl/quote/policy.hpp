@@ -15,6 +15,14 @@
 
 namespace tdx::quote {
 
+// The TCB statuses a verification can end in and a policy may accept (Revoked
+// never is): the only values of --accept, policy.yaml's accept_tcb and
+// host.yaml's attest.accept.
+const std::vector<std::string>& tcb_status_names();
+// "" when every name is one of them; else a message naming the first that is
+// not and listing the valid ones.
+std::string unknown_tcb_status(const std::vector<std::string>& names);
+
 struct Policy {
   std::vector<std::string> accept_tcb{"UpToDate"};
   std::vector<Blob<48>> mr_td; // any of

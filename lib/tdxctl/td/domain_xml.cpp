@@ -8,6 +8,7 @@
 #include "tdxctl/td/domain_xml.hpp"
 
 #include "tdxctl/core/build_info.hpp"
+#include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 
 #include <libxml/c14n.h>
@@ -366,13 +367,22 @@ void collect_structured(void* data, xmlErrorPtr error) {
 } // namespace
 
 core::Result<void> validate_domain_xml(const std::string& xml, const std::filesystem::path& rng) {
+  // The schema is the user's input (--schema): a missing or broken one is
+  // named as such, before libxml2 gets to print its own errors.
+  if (auto readable = core::read_file(rng); !readable)
+    return fail(Category::invalid_input, "td.schema_unreadable",
+                "cannot read the RelaxNG schema " + rng.string() + ": " + readable.error().message,
+                "pass the domain.rng of libvirt's schemas (libvirt-common: /usr/share/libvirt/schemas/domain.rng)");
   std::unique_ptr<xmlRelaxNGParserCtxt, decltype(&xmlRelaxNGFreeParserCtxt)> pctx(
       xmlRelaxNGNewParserCtxt(rng.c_str()), xmlRelaxNGFreeParserCtxt);
+  ValidationErrors schema_errors;
+  if (pctx) xmlRelaxNGSetParserStructuredErrors(pctx.get(), collect_structured, &schema_errors);
   std::unique_ptr<xmlRelaxNG, decltype(&xmlRelaxNGFree)> schema(
       pctx ? xmlRelaxNGParse(pctx.get()) : nullptr, xmlRelaxNGFree);
   if (!schema)
-    return fail(Category::not_ready, "td.schema_unreadable",
-                "cannot load the RelaxNG schema " + rng.string());
+    return fail(Category::invalid_input, "td.schema_invalid",
+                rng.string() + " is not a usable RelaxNG schema:" +
+                    (schema_errors.text.empty() ? std::string(" libxml2 could not parse it") : schema_errors.text));
   DocPtr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
              xmlFreeDoc);

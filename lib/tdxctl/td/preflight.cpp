@@ -164,11 +164,15 @@ core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
                        Vol{"cache_volume", spec.cache_volume},
                        Vol{"containerd_volume", spec.containerd_volume}}) {
     if (v.path.empty()) continue;
-    if (!path_exists(v.path))
+    if (!path_exists(v.path)) {
+      std::string key = v.key;
+      std::string hint = key == "image"               ? "build it with `tdxctl image build`"
+                         : key == "config_volume"     ? "create it with `tdxctl volume config create`"
+                         : key == "containerd_volume" ? "create it with `tdxctl volume cache create --kind containerd`"
+                                                      : "create it with `tdxctl volume cache create`";
       return fail(Category::not_ready, "td.volume_missing",
-                  std::string("td.") + v.key + ": " + v.path + " does not exist",
-                  std::string(v.key) == "image" ? "build it with `tdxctl image build`"
-                                                : "create it with `tdxctl volume create`");
+                  "td." + key + ": " + v.path + " does not exist", hint);
+    }
   }
   if (!spec.config_volume.empty() && std::filesystem::exists(manifest_path(spec.config_volume))) {
     auto want = read_manifest_digest_hex(spec.config_volume);
@@ -178,20 +182,41 @@ core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
     // `tdxctl volume config create` records the SHA-384 of the volume's
     // content manifest (what MRCONFIGID binds; qcow2 bytes are not
     // reproducible), not of the file: read the content back to compare.
+    // Not being able to read it is a different failure from a mismatch, and
+    // says so.
     if (*want != *have) {
+      std::optional<volume::VolumeReport> report;
       try {
-        if (auto content = volume::inspect_volume(spec.config_volume).digest) have = *content;
-      } catch (const core::Failure&) {
-        // Not a readable config volume: the file digest stands and the error below says so.
+        report = volume::inspect_volume(spec.config_volume);
+      } catch (const core::Failure& e) {
+        // The appliance not starting says nothing about the volume.
+        if (e.error().code.starts_with("image.guestfs.launch") || e.error().code == "image.guestfs.create")
+          return fail(e.error().category, "td.volume_unreadable",
+                      "could not read config volume " + spec.config_volume +
+                          " to compare it with its manifest: " + e.error().message,
+                      e.error().hint);
+        return fail(Category::not_ready, "td.volume_mismatch",
+                    "config volume " + spec.config_volume + " no longer reads as a tdx-config volume (" +
+                        e.error().message + "); its manifest " + manifest_path(spec.config_volume).string() +
+                        " says " + *want,
+                    "recreate both with `tdxctl volume config create --force`");
       }
+      if (!report->digest)
+        return fail(Category::not_ready, "td.volume_mismatch",
+                    "config volume " + spec.config_volume + " is no longer a tdx-config volume (filesystem " +
+                        (report->fs_type.empty() ? "none" : report->fs_type) + ", label '" +
+                        report->label + "'); its manifest " + manifest_path(spec.config_volume).string() +
+                        " says " + *want,
+                    "recreate both with `tdxctl volume config create --force`");
+      have = *report->digest;
     }
     if (*want != *have)
       return fail(Category::not_ready, "td.volume_mismatch",
                   "config volume " + spec.config_volume + " does not match its manifest " +
-                      manifest_path(spec.config_volume).string() + ": SHA-384 is " + *have +
+                      manifest_path(spec.config_volume).string() + ": content SHA-384 is " + *have +
                       ", manifest says " + *want,
-                  "the volume changed after its manifest was written; recreate it with "
-                  "`tdxctl volume create`");
+                  "the volume's content changed after its manifest was written; recreate both with "
+                  "`tdxctl volume config create --force`, or attach the volume the manifest describes");
   }
   std::string firmware = resolve_firmware(root, spec);
   if (!root.exists(firmware))

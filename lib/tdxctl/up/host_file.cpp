@@ -76,7 +76,10 @@ std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& 
   if (auto v = attest.str("collateral")) out.collateral = *v;
   else attest.error("", "attest.collateral is required: the directory `tdxctl collateral fetch` filled");
   if (auto v = attest.str("policy")) out.policy = *v;
-  if (auto v = attest.strings("accept")) out.accept = *v;
+  if (auto v = attest.strings("accept")) {
+    if (auto bad = quote::unknown_tcb_status(*v); !bad.empty()) attest.error("accept", bad);
+    out.accept = *v;
+  }
   if (auto v = attest.boolean("allow_debug")) out.allow_debug = *v;
   if (auto v = attest.integer("port", 1, 0xffffffff)) out.port = static_cast<uint32_t>(*v);
   if (auto v = attest.str("unix")) out.unix_socket = *v;

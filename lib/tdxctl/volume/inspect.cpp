@@ -6,6 +6,7 @@
 // §3.4, §5.2) so a volume that passes here boots.
 #include "tdxctl/volume/inspect.hpp"
 
+#include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/volume/config_values.hpp"
 #include "tdxctl/volume/config_volume.hpp"
 #include "tdxctl/volume/volume_file.hpp"
@@ -27,11 +28,6 @@ using core::Category;
 using core::Failure;
 
 namespace {
-
-struct GuestfsClose {
-  void operator()(guestfs_h* g) const { guestfs_close(g); }
-};
-using Guestfs = std::unique_ptr<guestfs_h, GuestfsClose>;
 
 [[noreturn]] void guestfs_fail(guestfs_h* g, const std::string& what) {
   const char* e = guestfs_last_error(g);
@@ -130,13 +126,9 @@ VolumeReport inspect_volume(const fs::path& path) {
   report.virtual_size = info.virtual_size;
   report.allocated = info.allocated;
 
-  Guestfs g(guestfs_create());
-  if (!g) throw Failure(Category::failed, "volume.guestfs", "cannot create a libguestfs handle");
-  guestfs_set_error_handler(g.get(), nullptr, nullptr);
-  if (guestfs_add_drive_opts(g.get(), path.c_str(), GUESTFS_ADD_DRIVE_OPTS_READONLY, 1,
-                             GUESTFS_ADD_DRIVE_OPTS_FORMAT, info.format.c_str(), -1) != 0)
-    guestfs_fail(g.get(), "adding " + path.string());
-  if (guestfs_launch(g.get()) != 0) guestfs_fail(g.get(), "starting the libguestfs appliance");
+  guestfs::Guestfs g;
+  g.add_drive(path, true, info.format);
+  g.launch();
   const char* dev = "/dev/sda";
   report.fs_type = take(guestfs_vfs_type(g.get(), dev));
   if (report.fs_type.empty()) return report;

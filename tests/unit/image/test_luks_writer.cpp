@@ -3,7 +3,7 @@
 // real ext4 made by mke2fs -d).
 #include "support/fixtures.hpp"
 #include "tdxctl/core/runner.hpp"
-#include "tdxctl/image/guestfs_session.hpp"
+#include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/luks_writer.hpp"
 #include "tdxctl/image/xts_encrypt.hpp"
 
@@ -116,7 +116,7 @@ TEST_CASE("LUKS2 volume written in userspace opens with the kernel's dm-crypt", 
   CHECK(bytes->find("unlock-key-0123456789") == std::string::npos);
   CHECK(bytes->find("tdx-test") == std::string::npos);
 
-  image::Guestfs g;
+  guestfs::Guestfs g;
   g.add_drive(vol, true);
   g.launch();
   CHECK_FALSE(g.luks_open("/dev/sda", "wrong key", "bad", true));

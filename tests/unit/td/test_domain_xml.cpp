@@ -31,15 +31,29 @@ static size_t count(const std::string& s, const std::string& needle) {
   return n;
 }
 
-TEST_CASE("the validator accepts the shared example and rejects the typo example") {
+TEST_CASE("the validator accepts the example and rejects the typo example") {
   auto read = [](const char* name) {
-    return *core::read_file(test::testdata() / "libvirt-schemas" / name);
+    return core::value_or_throw(core::read_file(test::testdata() / "libvirt-schemas" / name));
   };
   CHECK(td::validate_domain_xml(read("example-td.xml"), schema()));
   auto bad = td::validate_domain_xml(read("example-td-invalid-typo.xml"), schema());
   REQUIRE_FALSE(bad);
   CHECK(bad.error().category == core::Category::invalid_input);
   CHECK_THAT(bad.error().message, Catch::Contains("line "));
+}
+
+TEST_CASE("a missing or broken schema is a named input error, not a crash") {
+  core::TempDir dir;
+  auto missing = td::validate_domain_xml("<domain/>", dir / "nope.rng");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().category == core::Category::invalid_input);
+  CHECK(missing.error().code == "td.schema_unreadable");
+  CHECK_THAT(missing.error().message, Catch::Contains((dir / "nope.rng").string()));
+  test::put(dir.path(), "bad.rng", "<grammar xmlns='http://relaxng.org/ns/structure/1.0'><start><nonsense/>");
+  auto broken = td::validate_domain_xml("<domain/>", dir / "bad.rng");
+  REQUIRE_FALSE(broken);
+  CHECK(broken.error().category == core::Category::invalid_input);
+  CHECK(broken.error().code == "td.schema_invalid");
 }
 
 TEST_CASE("no GPU, bridge, with QGS: valid TDX domain with the manifest as mrConfigId") {

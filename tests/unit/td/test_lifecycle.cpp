@@ -141,6 +141,28 @@ TEST_CASE("refusal: a missing volume, and a config volume that no longer matches
   CHECK(m.category == core::Category::not_ready);
 }
 
+TEST_CASE("refusal: a config volume that cannot be read is not called changed") {
+  core::TempDir dir;
+  auto spec = test::make_volumes(dir.path());
+  spec.no_tdx = true;
+  test::put(dir.path(), "config.img", "tampered");
+  // An appliance that cannot start (QEMU exits at once): the volume is fine
+  // as far as anyone knows, and the error says what failed instead.
+  test::put(dir.path(), "qemu", "#!/bin/sh\nfor a; do [ \"$a\" = -kernel ] && { echo 'qemu: cannot start' >&2; exit 1; }; done\nexec qemu-system-x86_64 \"$@\"\n");
+  fs::permissions(dir.path() / "qemu", fs::perms::owner_all);
+  const char* old_hv = std::getenv("LIBGUESTFS_HV");
+  std::string saved = old_hv ? old_hv : "";
+  ::setenv("LIBGUESTFS_HV", (dir.path() / "qemu").c_str(), 1);
+  ::setenv("LIBGUESTFS_BACKEND", "direct", 0);
+  auto e = refusal(core::Root(), spec, false);
+  if (old_hv) ::setenv("LIBGUESTFS_HV", saved.c_str(), 1);
+  else ::unsetenv("LIBGUESTFS_HV");
+  CHECK(e.code == "td.volume_unreadable");
+  CHECK(e.category == core::Category::failed);
+  CHECK_THAT(e.message, Catch::Contains("could not read config volume"));
+  CHECK_THAT(e.hint, !Catch::Contains("volume config create"));
+}
+
 TEST_CASE("refusal: QGS missing under --require-attestation") {
   core::TempDir dir;
   auto spec = test::make_volumes(dir.path());

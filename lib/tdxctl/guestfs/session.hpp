@@ -2,6 +2,9 @@
 // A libguestfs handle with RAII, errors turned into Failure, and the string
 // lists of the C API turned into vectors. The appliance runs the real Linux
 // kernel (dm-crypt, ext4, vfat), so nothing here needs root or host mounts.
+// Every libguestfs user in tdxctl (image build/inspect/verify, volume
+// inspect/verify, td preflight) goes through this one class, so the KVM ->
+// TCG fallback and the appliance log behave the same everywhere.
 
 #include "tdxctl/core/error.hpp"
 
@@ -11,7 +14,7 @@
 
 struct guestfs_h;
 
-namespace tdx::image {
+namespace tdx::guestfs {
 
 class Guestfs {
 public:
@@ -22,6 +25,11 @@ public:
 
   guestfs_h* get() const { return m_g; }
   void add_drive(const std::filesystem::path& path, bool readonly, const std::string& format = "raw");
+  // Starts the appliance. When it fails, /dev/kvm exists and the user left
+  // LIBGUESTFS_BACKEND_SETTINGS unset, it warns with the cause and retries
+  // once under TCG (a /dev/kvm that cannot run guests is common on nested
+  // VMs and CI runners); the rest of the process then goes straight to TCG.
+  // A final failure names both attempts and the saved appliance log.
   void launch();
 
   // Throws Failure(code) naming `what` and libguestfs' last error when rc < 0.
@@ -49,10 +57,29 @@ public:
   void shutdown();
 
 private:
+  struct Drive {
+    std::filesystem::path path;
+    bool readonly;
+    std::string format;
+  };
+  void open_handle(bool force_tcg);
+  void add_drive_to_handle(const Drive& d);
+  std::string save_log() const;
+
   guestfs_h* m_g = nullptr;
+  std::vector<Drive> m_drives;
+  std::string m_log; // appliance and library messages, the newest kept
 };
+
+// Whether a retry under TCG may help: the KVM device exists (the
+// TDXCTL_KVM_DEVICE environment variable names another path, for tests) and
+// the user chose no backend settings.
+bool tcg_retry_allowed();
+// The line of an appliance log that best names why QEMU stopped (a KVM or
+// MSR message, else the first error), or "" when none does.
+std::string launch_failure_cause(std::string_view log);
 
 // Frees a NULL-terminated string list from libguestfs into a vector.
 std::vector<std::string> take_strings(char** list);
 
-} // namespace tdx::image
+} // namespace tdx::guestfs
