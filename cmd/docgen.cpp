@@ -276,7 +276,8 @@ void man_host_yaml(std::ostringstream& s) {
   static const Key keys[] = {
       {"host.require_attestation", "true: the QGS socket must exist (the host check fails otherwise). Default false."},
       {"gpu.devices", "all, or a list of PCI addresses (0000:18:00.0 or 18:00.0) bound to vfio-pci with their whole IOMMU groups."},
-      {"gpu.ppcie", "true: switch the devices to protected-PCIe mode (HGX boards) after binding. Needs gpu.admin_tool or $TDXCTL_GPU_ADMIN_TOOL."},
+      {"gpu.mode", "ppcie: switch the devices to protected-PCIe mode after binding (HGX boards: GPUs with NVSwitches), as tdxctl gpu ppcie on; cc: CC mode per GPU (GPUs without NVSwitches), as tdxctl gpu cc on; off: CC and PPCIe off, as tdxctl gpu cc off. Absent: the modes are left as they are. Needs gpu.admin_tool or $TDXCTL_GPU_ADMIN_TOOL. tdxctl config init picks ppcie when the host has NVSwitches, else cc."},
+      {"gpu.ppcie", "The older spelling: true is gpu.mode: ppcie, false leaves the modes as they are. Still read; giving it with gpu.mode is an error."},
       {"gpu.persist", "true: also keep the vfio-pci binding across reboots (udev rule, modprobe.d)."},
       {"gpu.admin_tool", "nvidia_gpu_tools.py, or its directory."},
       {"config.hostname, config.miner_ss58, config.miner_seed_file, config.vm_ip, config.gateway, config.dns",

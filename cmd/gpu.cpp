@@ -1,8 +1,11 @@
-// tdxctl gpu: NVIDIA GPUs and NVSwitches: list, vfio-pci binding, PPCIe mode.
+// tdxctl gpu: NVIDIA GPUs and NVSwitches: list, vfio-pci binding, PPCIe and
+// CC mode, reset.
 #include "context.hpp"
 
+#include "tdxctl/gpu/cc_mode.hpp"
 #include "tdxctl/gpu/inventory.hpp"
 #include "tdxctl/gpu/ppcie.hpp"
+#include "tdxctl/gpu/reset.hpp"
 #include "tdxctl/gpu/vfio_plan.hpp"
 
 namespace tdx::cmd {
@@ -21,8 +24,9 @@ void add_list(CLI::App* gpu, Context& ctx) {
   };
   auto args = std::make_shared<Args>();
   auto* c = gpu->add_subcommand("list", "List NVIDIA GPUs and NVSwitches: model, driver, IOMMU "
-                                        "group, NUMA node, link, and CC/PPCIe mode when "
-                                        "nvidia_gpu_tools.py is available");
+                                        "group, NUMA node, link, the processes holding each, "
+                                        "and CC/PPCIe mode when nvidia_gpu_tools.py is "
+                                        "available");
   c->add_option("--admin-tool", args->admin_tool,
                 "nvidia_gpu_tools.py (or its directory) to query CC/PPCIe modes with; default "
                 "$TDXCTL_GPU_ADMIN_TOOL")
@@ -78,30 +82,45 @@ void add_unbind(CLI::App* gpu, Context& ctx) {
   });
 }
 
+struct ModeArgs {
+  gpu::ModeRequest req;
+  bool force = false;
+};
+
+void add_mode_common(CLI::App* c, ModeArgs& a, bool mutating) {
+  add_devices(c, a.req.devices, a.req.all);
+  c->add_option("--admin-tool", a.req.admin_tool,
+                "nvidia_gpu_tools.py (or its directory); default $TDXCTL_GPU_ADMIN_TOOL "
+                "(get it from https://github.com/NVIDIA/gpu-admin-tools)")
+      ->type_name("PATH");
+  if (mutating) c->add_flag("--force", a.force, "Switch even if a VM holds the device");
+}
+
+// `status` under ppcie and cc: the same query, each group's schema.
+void add_mode_status(CLI::App* group, Context& ctx, const std::string& schema) {
+  auto args = std::make_shared<ModeArgs>();
+  auto* status = group->add_subcommand("status", "Report each device's CC and PPCIe mode "
+                                                 "(all devices when none are named)");
+  add_mode_common(status, *args, false);
+  status->callback([args, &ctx, schema] {
+    auto devices = core::value_or_throw(gpu::mode_status(ctx.root(), ctx.runner(), args->req));
+    ctx.out().emit(schema, {{"devices", gpu::to_json(devices)}},
+                   [&](std::ostream& os) { gpu::print_table(os, devices); });
+  });
+}
+
 void add_ppcie(CLI::App* gpu, Context& ctx) {
   auto* ppcie = gpu->add_subcommand("ppcie", "Switch or report protected-PCIe (PPCIe) mode with "
                                              "NVIDIA's nvidia_gpu_tools.py");
   ppcie->require_subcommand(1);
-  struct Args {
-    gpu::PpcieRequest req;
-    bool force = false;
-  };
-  auto add_common = [](CLI::App* c, Args& a, bool mutating) {
-    add_devices(c, a.req.devices, a.req.all);
-    c->add_option("--admin-tool", a.req.admin_tool,
-                  "nvidia_gpu_tools.py (or its directory); default $TDXCTL_GPU_ADMIN_TOOL "
-                  "(get it from https://github.com/NVIDIA/gpu-admin-tools)")
-        ->type_name("PATH");
-    if (mutating) c->add_flag("--force", a.force, "Switch even if a VM holds the device");
-  };
   for (auto mode : {gpu::PpcieMode::on, gpu::PpcieMode::off}) {
-    auto args = std::make_shared<Args>();
+    auto args = std::make_shared<ModeArgs>();
     bool on = mode == gpu::PpcieMode::on;
     auto* c = ppcie->add_subcommand(
         on ? "on" : "off",
         on ? "Enable PPCIe: NVSwitches first, then per GPU CC off and PPCIe on (each with a reset)"
            : "Disable PPCIe: GPUs first, then NVSwitches (each with a reset)");
-    add_common(c, *args, true);
+    add_mode_common(c, *args, true);
     c->footer(on ? "Examples:\n  tdxctl gpu ppcie on --all --admin-tool /opt/gpu-admin-tools\n"
                    "  tdxctl gpu ppcie on --all --dry-run"
                  : "Examples:\n  tdxctl gpu ppcie off --all");
@@ -114,26 +133,84 @@ void add_ppcie(CLI::App* gpu, Context& ctx) {
                     {"devices", gpu::to_json(plan.devices)}});
     });
   }
-  auto args = std::make_shared<Args>();
-  auto* status = ppcie->add_subcommand("status", "Report each device's CC and PPCIe mode "
-                                                 "(all devices when none are named)");
-  add_common(status, *args, false);
-  status->callback([args, &ctx] {
-    auto devices = core::value_or_throw(gpu::ppcie_status(ctx.root(), ctx.runner(), args->req));
-    ctx.out().emit("tdxctl.gpu.ppcie.status/1", {{"devices", gpu::to_json(devices)}},
-                   [&](std::ostream& os) { gpu::print_table(os, devices); });
+  add_mode_status(ppcie, ctx, "tdxctl.gpu.ppcie.status/1");
+}
+
+void add_cc(CLI::App* gpu, Context& ctx) {
+  auto* cc = gpu->add_subcommand("cc", "Switch or report confidential-computing (CC) mode, one "
+                                       "GPU per TD (hosts without NVSwitches), with NVIDIA's "
+                                       "nvidia_gpu_tools.py");
+  cc->require_subcommand(1);
+  struct Verb {
+    gpu::CcMode mode;
+    const char* help;
+    const char* footer;
+  };
+  const Verb verbs[] = {
+      {gpu::CcMode::on,
+       "Enable CC: per GPU PPCIe off, then CC on (each with a reset and a verifying query)",
+       "Examples:\n  tdxctl gpu cc on --all --admin-tool /opt/gpu-admin-tools\n"
+       "  tdxctl gpu cc on 0000:18:00.0 --dry-run"},
+      {gpu::CcMode::off,
+       "Leave every confidential mode: per GPU PPCIe off and CC off, then the selected "
+       "NVSwitches' PPCIe off",
+       "Examples:\n  tdxctl gpu cc off --all"},
+      {gpu::CcMode::devtools,
+       "CC with NVIDIA's developer tools enabled (debugging only, not for production): per "
+       "GPU PPCIe off, then CC devtools",
+       "Examples:\n  tdxctl gpu cc devtools 0000:18:00.0"},
+  };
+  for (const auto& verb : verbs) {
+    auto args = std::make_shared<ModeArgs>();
+    auto* c = cc->add_subcommand(gpu::cc_mode_name(verb.mode), verb.help);
+    add_mode_common(c, *args, true);
+    c->footer(verb.footer);
+    c->callback([args, mode = verb.mode, &ctx] {
+      args->req.force = args->force ? gpu::Force::yes : gpu::Force::no;
+      auto plan = core::value_or_throw(
+          gpu::plan_cc(ctx.root(), ctx.runner(), args->req, mode, ctx.dry_run()));
+      ctx.run_plan(plan.plan, "tdxctl.gpu.cc/1",
+                   {{"mode", gpu::cc_mode_name(mode)}, {"devices", gpu::to_json(plan.devices)}});
+    });
+  }
+  add_mode_status(cc, ctx, "tdxctl.gpu.cc.status/1");
+}
+
+void add_reset(CLI::App* gpu, Context& ctx) {
+  auto req = std::make_shared<gpu::ResetRequest>();
+  auto* c = gpu->add_subcommand("reset", "Reset GPUs/NVSwitches with the kernel's reset "
+                                         "(reset_method), naming the method, then re-probe; "
+                                         "exit 3 if a device is in use");
+  add_devices(c, req->devices, req->all);
+  auto* method = c->add_option("--method", req->method,
+                               "Reset method to use, one of the device's reset_method (flr, "
+                               "bus, pm, ...); default the kernel's first")
+                     ->type_name("NAME");
+  c->add_flag("--rescan", req->rescan,
+              "Recover a broken device instead: unbind, remove, rescan the PCI bus, put it back "
+              "on its driver (NVIDIA's --fix-broken-gpu path)")
+      ->excludes(method);
+  c->footer("Examples:\n  tdxctl gpu reset 0000:18:00.0\n"
+            "  tdxctl gpu reset 18:00.0 --method bus --dry-run\n"
+            "  tdxctl gpu reset --rescan 0000:18:00.0 -o json");
+  c->callback([req, &ctx] {
+    auto plan = core::value_or_throw(gpu::plan_reset(ctx.root(), *req));
+    ctx.run_plan(plan.plan, "tdxctl.gpu.reset/1", {{"devices", plan.devices}});
   });
 }
 
 } // namespace
 
 void add_gpu(CLI::App& app, Context& ctx) {
-  auto* group = app.add_subcommand("gpu", "NVIDIA GPUs and NVSwitches: list, vfio-pci binding, PPCIe mode");
+  auto* group = app.add_subcommand("gpu", "NVIDIA GPUs and NVSwitches: list, vfio-pci binding, "
+                                          "PPCIe and CC mode, reset");
   group->require_subcommand(1);
   add_list(group, ctx);
   add_bind(group, ctx);
   add_unbind(group, ctx);
   add_ppcie(group, ctx);
+  add_cc(group, ctx);
+  add_reset(group, ctx);
 }
 
 } // namespace tdx::cmd

@@ -2,6 +2,7 @@
 #include "context.hpp"
 
 #include "tdxctl/host/check.hpp"
+#include "tdxctl/host/qgs_address.hpp"
 
 namespace tdx::cmd {
 
@@ -18,8 +19,17 @@ void add_host(CLI::App& app, Context& ctx) {
       "check", "Check CPU, kernel, TDX module, TD capacity, QGS, IOMMU, vfio, vsock, firmware, "
                "libvirt and GPUs; exit 3 if a required check fails");
   check->add_option("--qgs-socket", args->options.qgs_socket,
-                    "Quote generation service socket (default /var/run/tdx-qgs/qgs.socket)")
-      ->type_name("PATH");
+                    "Quote generation service socket: PATH or unix:PATH (default "
+                    "/var/run/tdx-qgs/qgs.socket); vsock forms have no libvirt form (exit 2)")
+      ->type_name("PATH")
+      ->transform(CLI::Validator(
+          [](std::string& value) {
+            auto path = host::parse_qgs_address(value, "--qgs-socket");
+            if (!path) return path.error().message;
+            value = *path;
+            return std::string();
+          },
+          "PATH"));
   check->add_flag("--require-attestation", args->options.require_attestation,
                   "Fail (not warn) when the QGS socket is missing");
   check->add_option("--firmware", args->options.firmware,

@@ -34,7 +34,8 @@ void add_spec_options(CLI::App* c, td::SpecOverrides& o) {
   c->add_option("--firmware", o.firmware, "TDVF/OVMF loader (default: first found)")
       ->type_name("PATH");
   c->add_option("--qgs-socket", o.qgs_socket,
-                "Quote generation service socket (default /var/run/tdx-qgs/qgs.socket)")
+                "Quote generation service socket: PATH or unix:PATH (default "
+                "/var/run/tdx-qgs/qgs.socket); vsock forms have no libvirt form (exit 2)")
       ->type_name("PATH");
   c->add_flag("--no-qgs", o.no_qgs, "Omit quoteGenerationService");
   c->add_option("--mr-config-id", o.mr_config_id,

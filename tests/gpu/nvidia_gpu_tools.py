@@ -6,7 +6,8 @@
 # "NvSwitch <bdf> ..."). Device modes live in state.json next to this file;
 # every invocation's arguments are appended to calls.log there, so tests can
 # check the exact sequence. A mode set without its reset flag stays pending,
-# as on the real device.
+# as on the real device; a device with "stuck": true in state.json accepts
+# every switch and keeps its mode (firmware that refuses the change).
 import argparse
 import datetime
 import json
@@ -64,7 +65,7 @@ if dev.get("ppcie", "off") != "off":
 
 if opts.set_cc_mode and is_gpu:
     info(f"{name} CC mode set to {opts.set_cc_mode}. It will be active after GPU reset.")
-    if opts.reset_after_cc_mode_switch:
+    if opts.reset_after_cc_mode_switch and not dev.get("stuck"):
         dev["cc"] = opts.set_cc_mode
         info(f"{name} was reset to apply the new CC mode.")
 if opts.query_cc_mode:
@@ -74,7 +75,7 @@ if opts.query_cc_mode:
     info(f"{name} CC mode is {dev.get('cc', 'off')}")
 if opts.set_ppcie_mode:
     info(f"{name} PPCIe mode set to {opts.set_ppcie_mode}. It will be active after GPU or switch reset.")
-    if opts.reset_after_ppcie_mode_switch:
+    if opts.reset_after_ppcie_mode_switch and not dev.get("stuck"):
         dev["ppcie"] = opts.set_ppcie_mode
         info(f"{name} was reset to apply the new PPCIe mode.")
 if opts.query_ppcie_mode:

@@ -160,3 +160,25 @@ TEST_CASE("td launch refusals: no TDX in libvirt, missing volume, unbound GPU, Q
   CHECK(qgs.exit_status == 3);
   CHECK_THAT(qgs.err, Catch::Contains("--require-attestation"));
 }
+
+TEST_CASE("td xml and host check take the QGS as PATH or unix:PATH, and refuse vsock with exit 2") {
+  Volumes v;
+  auto rng = (test::testdata() / "libvirt-schemas/domain.rng").string();
+  auto unix_form = test::run_tdxctl(cat({"td", "xml", "--bridge", "br0", "--schema", rng,
+                                         "--qgs-socket", "unix:/run/qgs/qgs.sock"}, v.flags));
+  INFO(unix_form.err);
+  REQUIRE(unix_form.exit_status == 0);
+  CHECK_THAT(unix_form.out, Catch::Contains("<quoteGenerationService path=\"/run/qgs/qgs.sock\"/>"));
+
+  auto vsock = test::run_tdxctl(cat({"td", "xml", "--bridge", "br0", "--qgs-socket", "vsock:2:4050"}, v.flags));
+  CHECK(vsock.exit_status == 2);
+  CHECK_THAT(vsock.err, Catch::Contains("--qgs-socket 'vsock:2:4050'"));
+  CHECK_THAT(vsock.err, Catch::Contains("unix:/ABSOLUTE/PATH"));
+  CHECK(vsock.out.find("vsock:2:4050\"") == std::string::npos); // nothing rendered
+
+  core::TempDir empty;
+  auto check = test::run_tdxctl({"--root", empty.path().string(), "host", "check", "--no-libvirt",
+                                 "--qgs-socket", "vsock:2:4050"});
+  CHECK(check.exit_status == 2);
+  CHECK_THAT(check.err, Catch::Contains("libvirt's quoteGenerationService takes only a UNIX socket path"));
+}

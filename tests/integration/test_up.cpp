@@ -10,6 +10,7 @@
 // libvirtd would hold after the first run.
 #include "support/fixtures.hpp"
 #include "support/gpu_hgx.hpp"
+#include "support/gpu_tool.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -88,6 +89,27 @@ struct Lab {
     return run(argv);
   }
 };
+
+// The ready host with its single H100 replaced by the HGX board (8 GPUs, 4
+// NVSwitches, on their drivers).
+void make_hgx_host(const fs::path& root) {
+  test::make_ready_host(root);
+  fs::remove_all(root / "sys/devices/pci0000:17");
+  fs::remove(root / "sys/bus/pci/devices/0000:18:00.0");
+  fs::remove_all(root / "sys/kernel/iommu_groups/40");
+  test::hgx::build(root);
+}
+
+// `up -c HOST_YAML --no-tdx` on ROOT and the test driver, with a JSON report.
+std::vector<std::string> hgx_up_argv(const fs::path& root, const fs::path& host_yaml) {
+  return {"--root", root.string(), "--connect", "test:///default", "-o", "json",
+          "up", "-c", host_yaml.string(), "--no-tdx"};
+}
+
+std::vector<std::string> with_dry_run(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), "--dry-run");
+  return argv;
+}
 
 Json stage(const Json& doc, const std::string& name) {
   for (const auto& s : doc["stages"])
@@ -284,21 +306,13 @@ TEST_CASE("config init writes a host.yaml from the host that config check accept
 
 TEST_CASE("up binds an HGX board's GPUs and NVSwitches before the TD takes them all", "[up][integration]") {
   core::TempDir root, vols;
-  test::make_ready_host(root.path());
-  // Replace the ready host's single H100 with the HGX board (8 GPUs, 4 NVSwitches, on their drivers).
-  fs::remove_all(root.path() / "sys/devices/pci0000:17");
-  fs::remove(root.path() / "sys/bus/pci/devices/0000:18:00.0");
-  fs::remove_all(root.path() / "sys/kernel/iommu_groups/40");
-  test::hgx::build(root.path());
+  make_hgx_host(root.path());
   test::hgx::KernelEmulator kernel(root.path());
   test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
   test::put(vols.path(), "host.yaml", "gpu:\n  devices: all\ntd:\n  name: hgx\n  image: td.qcow2\n"
                                       "  vcpus: 2\n  memory_gib: 2\n  gpus: all-bound\n");
-  std::vector<std::string> base{"--root", root.path().string(), "--connect", "test:///default", "-o", "json",
-                                "up", "-c", (vols.path() / "host.yaml").string(), "--no-tdx"};
-  auto dry_args = base;
-  dry_args.insert(dry_args.begin(), "--dry-run");
-  auto dry = test::run_tdxctl(dry_args);
+  auto base = hgx_up_argv(root.path(), vols.path() / "host.yaml");
+  auto dry = test::run_tdxctl(with_dry_run(base));
   INFO(dry.err);
   REQUIRE(dry.exit_status == 0);
   auto plan = Json::parse(dry.out);
@@ -331,6 +345,33 @@ TEST_CASE("up binds an HGX board's GPUs and NVSwitches before the TD takes them 
   CHECK(stage(Json::parse(d.out), "gpu")["status"] == "changed");
   CHECK(test::hgx::driver_of(root.path(), "0000:18:00.0") == "nvidia");
   CHECK(test::hgx::driver_of(root.path(), "0000:05:00.0") == "nvidia-nvswitch");
+}
+
+TEST_CASE("up's gpu stage follows gpu.mode: cc switches the bound GPUs to CC mode", "[up][integration]") {
+  core::TempDir root, vols;
+  make_hgx_host(root.path());
+  test::hgx::KernelEmulator kernel(root.path());
+  test::hgx::install_fake_tool(vols.path() / "tool", "off", "off");
+  test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+  test::put(vols.path(), "host.yaml",
+            "gpu:\n  devices: [18:00.0, 2a:00.0]\n  mode: cc\n  admin_tool: tool\n"
+            "td:\n  name: cc\n  image: td.qcow2\n  vcpus: 2\n  memory_gib: 2\n  gpus: [18:00.0, 2a:00.0]\n");
+  auto base = hgx_up_argv(root.path(), vols.path() / "host.yaml");
+  auto dry = test::run_tdxctl(with_dry_run(base));
+  INFO(dry.err);
+  REQUIRE(dry.exit_status == 0);
+  CHECK(stage(Json::parse(dry.out), "gpu")["status"] == "planned");
+  CHECK(test::hgx::tool_calls(vols.path() / "tool").empty());
+
+  auto r = test::run_tdxctl(base);
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  CHECK(stage(Json::parse(r.out), "gpu")["status"] == "changed");
+  auto switches = test::hgx::tool_switches(vols.path() / "tool");
+  REQUIRE(switches.size() == 2); // PPCIe was off already: only the CC switches
+  CHECK(switches[0] == Json{"--gpu-bdf=0000:18:00.0", "--set-cc-mode=on", "--reset-after-cc-mode-switch"});
+  CHECK(switches[1] == Json{"--gpu-bdf=0000:2a:00.0", "--set-cc-mode=on", "--reset-after-cc-mode-switch"});
+  CHECK(test::hgx::driver_of(root.path(), "0000:2a:00.0") == "vfio-pci");
 }
 
 TEST_CASE("up never recreates a volume over different content without --recreate-volumes", "[up][integration]") {

@@ -32,9 +32,10 @@ static void make_socket(const fs::path& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0)
     throw std::runtime_error("cannot bind fixture socket " + path.string());
-  ::close(fd);
+  // Left open for the life of the test process: `host check` connects to the
+  // QGS socket, and a listening socket accepts into its backlog unserved.
 }
 
 void make_ready_host(const fs::path& dir) {

@@ -9,6 +9,11 @@
 // bind / unbind / drivers_probe files of the tree and moves the `driver`
 // symlinks as the real driver core would (drivers_probe honours
 // driver_override), so tests check the end state rather than the writes.
+// It also consumes writes to each device's `remove` (the device leaves the
+// tree) and to /sys/bus/pci/rescan (removed devices come back with
+// driver_override cleared and their default driver probed). Writes to
+// `reset` stay in the file: the kernel's reset is synchronous, so a test
+// reads them back after the command.
 // Header-only so unit and integration tests share it without CMake changes.
 
 #include "support/fixtures.hpp"
@@ -18,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -68,6 +74,15 @@ inline void detach(const fs::path& root, const std::string& address) {
   fs::remove(root / "sys/bus/pci/drivers" / target.filename() / address, ec);
 }
 
+// The first 64 bytes of config space: vendor and device ID, little-endian.
+inline std::string config_space(const std::string& vendor, const std::string& device) {
+  std::string out(64, '\0');
+  auto v = std::stoul(vendor, nullptr, 16), d = std::stoul(device, nullptr, 16);
+  out[0] = static_cast<char>(v & 0xff), out[1] = static_cast<char>(v >> 8);
+  out[2] = static_cast<char>(d & 0xff), out[3] = static_cast<char>(d >> 8);
+  return out;
+}
+
 inline void add_device(const fs::path& root, const Dev& d) {
   std::string dir = "sys/devices/pci0000:00/" + d.address + "/";
   put(root, dir + "vendor", d.vendor + "\n");
@@ -80,7 +95,11 @@ inline void add_device(const fs::path& root, const Dev& d) {
   put(root, dir + "current_link_speed", "32.0 GT/s PCIe\n");
   put(root, dir + "current_link_width", "16\n");
   put(root, dir + "resource0", "");
-  put(root, dir + "config", "");
+  put(root, dir + "config", config_space(d.vendor, d.device));
+  put(root, dir + "reset", "");
+  put(root, dir + "remove", "");
+  // NVSwitches: bus reset only; everything else FLR first, as on an HGX board.
+  put(root, dir + "reset_method", d.cls == "0x068000" ? "bus\n" : "flr bus\n");
   link(root, "sys/bus/pci/devices/" + d.address, "../../../devices/pci0000:00/" + d.address);
   link(root, dir + "iommu_group", "../../../kernel/iommu_groups/" + std::to_string(d.group));
   link(root, "sys/kernel/iommu_groups/" + std::to_string(d.group) + "/devices/" + d.address,
@@ -110,6 +129,7 @@ inline void build(const fs::path& root, Options options = {}) {
     put(root, "sys/bus/pci/drivers/" + d + "/unbind", "");
   }
   put(root, "sys/bus/pci/drivers_probe", "");
+  put(root, "sys/bus/pci/rescan", "");
   for (const auto* m : {"nvidia", "snd_hda_intel"}) put(root, std::string("sys/module/") + m + "/refcnt", "0\n");
   if (options.vfio_loaded) put(root, "sys/module/vfio_pci/refcnt", "0\n");
   for (size_t i = 0; i < gpus.size(); ++i) {
@@ -159,6 +179,11 @@ public:
   KernelEmulator(const KernelEmulator&) = delete;
   KernelEmulator& operator=(const KernelEmulator&) = delete;
 
+  int rescans() {
+    std::lock_guard lock(m_mutex);
+    return m_rescans;
+  }
+
 private:
   // Reads a written attribute and empties it, as a consumed write.
   std::string take(const fs::path& file) {
@@ -167,9 +192,59 @@ private:
     return text;
   }
 
+  fs::path stash() const { return m_root / "removed-devices"; }
+
+  // The device leaves sysfs: unbound, its links gone, its directory kept
+  // aside for the rescan.
+  void remove_device(const std::string& address) {
+    detach(m_root, address);
+    auto dir = m_root / "sys/devices/pci0000:00" / address;
+    auto group = fs::read_symlink(dir / "iommu_group").filename().string();
+    fs::remove(m_root / "sys/bus/pci/devices" / address);
+    fs::remove(m_root / "sys/kernel/iommu_groups" / group / "devices" / address);
+    fs::create_directories(stash());
+    fs::rename(dir, stash() / address);
+  }
+
+  // Enumeration finds the device again: a new device, so driver_override is
+  // clear and its default driver probes it. The bus link comes last, so a
+  // device visible under /sys/bus/pci/devices is complete.
+  void rescan() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(stash(), ec)) {
+      auto address = e.path().filename().string();
+      auto dir = m_root / "sys/devices/pci0000:00" / address;
+      fs::rename(e.path(), dir);
+      std::ofstream(dir / "driver_override", std::ios::trunc) << "(null)\n";
+      auto group = fs::read_symlink(dir / "iommu_group").filename().string();
+      link(m_root, "sys/kernel/iommu_groups/" + group + "/devices/" + address,
+           "../../../../devices/pci0000:00/" + address);
+      // attach() goes through the bus link, which does not exist yet.
+      if (auto drv = m_native[address]; !drv.empty() && fs::exists(m_root / "sys/bus/pci/drivers" / drv)) {
+        link(m_root, "sys/devices/pci0000:00/" + address + "/driver", "../../../bus/pci/drivers/" + drv);
+        link(m_root, "sys/bus/pci/drivers/" + drv + "/" + address, "../../../../devices/pci0000:00/" + address);
+      }
+      link(m_root, "sys/bus/pci/devices/" + address, "../../../devices/pci0000:00/" + address);
+    }
+  }
+
   void tick() {
     auto drivers = m_root / "sys/bus/pci/drivers";
     std::error_code ec;
+    std::vector<std::string> removed;
+    for (const auto& d : fs::directory_iterator(m_root / "sys/bus/pci/devices", ec)) {
+      auto address = d.path().filename().string();
+      if (!take(d.path() / "remove").empty()) removed.push_back(address);
+    }
+    for (const auto& address : removed) remove_device(address);
+    if (!take(m_root / "sys/bus/pci/rescan").empty()) {
+      {
+        // Counted before the devices reappear, which is what a command waits for.
+        std::lock_guard lock(m_mutex);
+        ++m_rescans;
+      }
+      rescan();
+    }
     for (const auto& d : fs::directory_iterator(drivers, ec)) {
       auto name = d.path().filename().string();
       if (auto a = take(d.path() / "unbind"); !a.empty()) detach(m_root, a);
@@ -185,6 +260,8 @@ private:
 
   fs::path m_root;
   std::map<std::string, std::string> m_native;
+  std::mutex m_mutex;
+  int m_rescans = 0;
   std::atomic<bool> m_stop{false};
   std::thread m_thread;
 };

@@ -82,6 +82,32 @@ std::vector<OpenFile> device_users(const core::Root& root, const sysfs::PciDevic
   return out;
 }
 
+std::vector<Holder> holders(const std::vector<OpenFile>& files) {
+  std::vector<Holder> out;
+  for (const auto& f : files) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const Holder& h) { return h.pid == f.pid; });
+    if (it == out.end()) out.push_back({f.pid, f.comm, {f.target}});
+    else if (std::find(it->files.begin(), it->files.end(), f.target) == it->files.end())
+      it->files.push_back(f.target);
+  }
+  return out;
+}
+
+core::Result<void> refuse_in_use(const core::Root& root,
+                                 const std::vector<const sysfs::PciDevice*>& devices,
+                                 const std::string& verb, const std::string& hint) {
+  auto files = scan_device_files(root);
+  std::vector<std::string> reasons;
+  for (const auto* d : devices)
+    for (const auto& f : device_users(root, *d, files))
+      reasons.push_back(d->address + ": " + describe(f));
+  if (reasons.empty()) return {};
+  std::string message = "cannot " + verb + ": device in use (" + reasons.front();
+  if (reasons.size() > 1) message += "; and " + std::to_string(reasons.size() - 1) + " more";
+  message += ")";
+  return core::fail(core::Category::not_ready, "gpu.in_use", message, hint);
+}
+
 std::string describe(const OpenFile& file) {
   return file.comm + " (pid " + std::to_string(file.pid) + ") holds " + file.target;
 }

@@ -102,6 +102,12 @@ core::Json to_json(const GpuDevice& d) {
     j["ppcie_mode"] = d.modes->ppcie.empty() ? core::Json() : core::Json(d.modes->ppcie);
     if (!d.modes->note.empty()) j["mode_note"] = d.modes->note;
   }
+  if (d.users) {
+    core::Json users = core::Json::array();
+    for (const auto& u : holders(*d.users))
+      users.push_back({{"pid", u.pid}, {"process", u.comm}, {"files", u.files}});
+    j["in_use_by"] = std::move(users);
+  }
   return j;
 }
 
@@ -118,12 +124,15 @@ void print_table(std::ostream& out, const std::vector<GpuDevice>& devices, bool 
   }
   bool modes = std::any_of(devices.begin(), devices.end(),
                            [](const GpuDevice& d) { return d.modes.has_value(); });
+  bool users = std::any_of(devices.begin(), devices.end(),
+                           [](const GpuDevice& d) { return d.users.has_value(); });
   std::vector<std::string> headers{"ADDRESS", "KIND", "MODEL", "DRIVER", "OVERRIDE", "GROUP",
                                    "NUMA", "LINK"};
   if (modes) {
     headers.push_back("CC");
     headers.push_back("PPCIE");
   }
+  if (users) headers.push_back("IN USE BY");
   headers.push_back("GROUP MEMBERS");
   core::Table table(headers);
   for (const auto& d : devices) {
@@ -148,6 +157,12 @@ void print_table(std::ostream& out, const std::vector<GpuDevice>& devices, bool 
     if (modes) {
       row.push_back(d.modes && !d.modes->cc.empty() ? d.modes->cc : "-");
       row.push_back(d.modes && !d.modes->ppcie.empty() ? d.modes->ppcie : "-");
+    }
+    if (users) {
+      std::string who;
+      for (const auto& h : holders(d.users.value_or(std::vector<OpenFile>{})))
+        who += (who.empty() ? "" : ", ") + h.comm + " (" + std::to_string(h.pid) + ")";
+      row.push_back(who.empty() ? "-" : who);
     }
     row.push_back(members.empty() ? "-" : members);
     table.row(std::move(row));

@@ -6,6 +6,7 @@
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/gpu/in_use.hpp"
 #include "tdxctl/gpu/models.hpp"
 #include "tdxctl/sysfs/pci.hpp"
 
@@ -27,6 +28,7 @@ struct GpuDevice {
   std::string model;
   std::vector<sysfs::PciDevice> group; // the other members of its IOMMU group
   std::optional<Modes> modes;          // when the admin tool was asked
+  std::optional<std::vector<OpenFile>> users; // who holds it, when /proc was scanned
 };
 
 // Every NVIDIA GPU and NVSwitch under the Root, sorted by address.

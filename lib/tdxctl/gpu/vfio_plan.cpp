@@ -23,6 +23,10 @@ using core::Category;
 
 namespace {
 
+const char* const in_use_hint =
+    "stop the processes named (e.g. systemctl stop nvidia-persistenced nvidia-fabricmanager, "
+    "or shut the TD down), or pass --force";
+
 struct Group {
   int id = 0;
   std::vector<sysfs::PciDevice> members; // bridges excluded
@@ -74,23 +78,6 @@ core::Json groups_json(const std::vector<Group>& groups) {
   return arr;
 }
 
-core::Result<void> refuse_if_in_use(const core::Root& root,
-                                    const std::vector<const sysfs::PciDevice*>& devices,
-                                    const std::string& verb) {
-  auto files = scan_device_files(root);
-  std::vector<std::string> reasons;
-  for (const auto* d : devices)
-    for (const auto& f : device_users(root, *d, files))
-      reasons.push_back(d->address + ": " + describe(f));
-  if (reasons.empty()) return {};
-  std::string message = "cannot " + verb + ": device in use (" + reasons.front();
-  if (reasons.size() > 1) message += fmt::format("; and {} more", reasons.size() - 1);
-  message += ")";
-  return core::fail(Category::not_ready, "gpu.in_use", message,
-                    "stop the processes named (e.g. systemctl stop nvidia-persistenced "
-                    "nvidia-fabricmanager, or shut the TD down), or pass --force");
-}
-
 core::Step modprobe_step(const core::Root& root, core::ProcessRunner& runner) {
   core::Command cmd{{"modprobe", "vfio-pci"}};
   core::Step step;
@@ -134,7 +121,7 @@ core::Result<VfioPlan> plan_bind(const core::Root& root, core::ProcessRunner& ru
       if (m.driver != "vfio-pci") changing.push_back(&m);
     }
   if (request.force == Force::no) {
-    auto ok = refuse_if_in_use(root, changing, "bind");
+    auto ok = refuse_in_use(root, changing, "bind", in_use_hint);
     if (!ok) return std::unexpected(ok.error());
   }
 
@@ -179,7 +166,7 @@ core::Result<VfioPlan> plan_unbind(const core::Root& root, const UnbindRequest& 
     for (const auto& m : g.members)
       if (m.driver == "vfio-pci" || m.driver_override == "vfio-pci") changing.push_back(&m);
   if (request.force == Force::no) {
-    auto ok = refuse_if_in_use(root, changing, "unbind");
+    auto ok = refuse_in_use(root, changing, "unbind", in_use_hint);
     if (!ok) return std::unexpected(ok.error());
   }
 

@@ -6,13 +6,35 @@
 
 #include "tdxctl/sysfs/pci.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 namespace tdx::host {
 
 std::vector<std::string> default_firmware_paths() {
   return {"/usr/share/ovmf/OVMF.inteltdx.fd", "/usr/share/qemu/OVMF.inteltdx.fd",
           "/usr/share/edk2/ovmf/OVMF.inteltdx.fd", "/usr/share/tdx/TDVF.fd"};
+}
+
+// "" when a stream connection to the UNIX socket `path` succeeds, else why not.
+static std::string qgs_connect_error(const std::filesystem::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.native().size() >= sizeof addr.sun_path)
+    return "path longer than a UNIX socket address allows";
+  std::memcpy(addr.sun_path, path.c_str(), path.native().size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::strerror(errno);
+  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? std::string() : std::strerror(err);
 }
 
 CheckResult check_qgs(const core::Root& root, const CheckOptions& options) {
@@ -29,7 +51,16 @@ CheckResult check_qgs(const core::Root& root, const CheckOptions& options) {
     return make_result("qgs.socket", title, required ? Status::fail : Status::warn,
                        options.qgs_socket + " is not a socket",
                        "something else occupies the QGS socket path; restart qgsd", required);
-  return make_result("qgs.socket", title, Status::ok, options.qgs_socket, {}, required);
+  // A socket file outlives the qgsd that bound it: only a connection shows
+  // that a QGS is there to serve the TD's quote requests.
+  if (auto refused = qgs_connect_error(root.path(options.qgs_socket)); !refused.empty())
+    return make_result("qgs.socket", title, required ? Status::fail : Status::warn,
+                       options.qgs_socket + " does not accept connections (" + refused + ")",
+                       "start the QGS (systemctl start qgsd): the socket is left from a QGS "
+                       "that is no longer running",
+                       required);
+  return make_result("qgs.socket", title, Status::ok, options.qgs_socket + " (accepts connections)",
+                     {}, required);
 }
 
 CheckResult check_iommu(const core::Root& root) {

@@ -8,6 +8,7 @@
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/host/qgs_address.hpp"
 #include "tdxctl/net/network_spec.hpp"
 #include "tdxctl/sysfs/pci.hpp"
 
@@ -101,7 +102,11 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   if (auto v = td.strings("gpus")) spec.gpus = *v;
   if (auto v = td.strings("nvswitches")) spec.nvswitches = *v;
   if (auto v = td.str("firmware")) spec.firmware = *v;
-  if (auto v = td.str("qgs_socket")) spec.qgs_socket = (*v == "none") ? "" : *v;
+  if (auto v = td.str("qgs_socket")) {
+    if (*v == "none") spec.qgs_socket.clear();
+    else if (auto path = host::parse_qgs_address(*v, "td.qgs_socket")) spec.qgs_socket = *path;
+    else td.error("qgs_socket", path.error().message + " (or none)");
+  }
   read_measurement(td, "mr_config_id", spec.mr_config_id);
   read_measurement(td, "mr_owner", spec.mr_owner);
   read_measurement(td, "mr_owner_config", spec.mr_owner_config);
@@ -197,7 +202,11 @@ TdSpec make_spec(const SpecOverrides& o) {
       bad("--mac: expected a lower-case MAC address like 52:54:00:12:34:56, got '" + o.mac + "'");
     spec.net.mac = o.mac;
   }
-  if (!o.qgs_socket.empty()) spec.qgs_socket = o.qgs_socket;
+  if (!o.qgs_socket.empty()) {
+    auto path = host::parse_qgs_address(o.qgs_socket, "--qgs-socket");
+    if (!path) throw core::Failure(path.error());
+    spec.qgs_socket = *path;
+  }
   if (o.no_qgs) spec.qgs_socket.clear();
   measurement("--mr-config-id", o.mr_config_id, spec.mr_config_id);
   measurement("--mr-owner", o.mr_owner, spec.mr_owner);

@@ -59,16 +59,18 @@ std::string render_host_yaml(const HostFacts& f) {
   if (f.gpus.empty() && f.nvswitches.empty()) {
     out += "# No NVIDIA GPU or NVSwitch found on this host.\n"
            "# gpu:\n#   devices: all            # or a list: [0000:18:00.0, ...]\n"
-           "#   ppcie: false\n\n";
+           "#   mode: cc                # ppcie (GPUs with NVSwitches), cc (without) or off\n\n";
   } else {
     out += fmt::format("gpu:\n  # Found {} GPU(s) and {} NVSwitch(es); they go to vfio-pci before the TD starts.\n"
                        "  devices:\n", f.gpus.size(), f.nvswitches.size());
     for (const auto& g : f.gpus) out += "    - " + g + "   # GPU\n";
     for (const auto& s : f.nvswitches) out += "    - " + s + "   # NVSwitch\n";
-    out += fmt::format("  ppcie: {}   # protected-PCIe mode (HGX boards with NVSwitches)\n"
+    out += fmt::format("  mode: {}   # {}\n"
                        "  persist: false   # true: keep the vfio-pci binding across reboots\n"
-                       "  # admin_tool: /opt/gpu-admin-tools   # nvidia_gpu_tools.py, needed for ppcie\n\n",
-                       f.nvswitches.empty() ? "false" : "true");
+                       "  # admin_tool: /opt/gpu-admin-tools   # nvidia_gpu_tools.py, needed to switch modes\n\n",
+                       f.nvswitches.empty() ? "cc" : "ppcie",
+                       f.nvswitches.empty() ? "CC mode per GPU: no NVSwitch found (ppcie is for HGX boards)"
+                                            : "protected PCIe: NVSwitches found (an HGX board)");
   }
   out += "# The tdx-config volume's values. Uncomment with the miner's identity and\n"
          "# td.config_volume below; the seed is never written here (a 0600 file).\n"

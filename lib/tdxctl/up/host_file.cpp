@@ -25,9 +25,9 @@ void make_absolute(std::string& path, const fs::path& base_dir) {
   if (!path.empty() && fs::path(path).is_relative()) path = (base_dir / path).lexically_normal().string();
 }
 
-std::optional<GpuConfig> read_gpu(config::Section gpu) {
+std::optional<GpuConfig> read_gpu(config::Section gpu, const fs::path& base_dir) {
   if (!gpu.present()) return std::nullopt;
-  gpu.allow_only({"devices", "persist", "ppcie", "admin_tool"});
+  gpu.allow_only({"devices", "persist", "mode", "ppcie", "admin_tool"});
   GpuConfig out;
   auto devices = gpu.strings("devices");
   if (!devices || devices->empty()) {
@@ -47,8 +47,20 @@ std::optional<GpuConfig> read_gpu(config::Section gpu) {
     }
   }
   if (auto v = gpu.boolean("persist")) out.persist = *v;
-  if (auto v = gpu.boolean("ppcie")) out.ppcie = *v;
+  if (auto v = gpu.str("mode")) {
+    if (*v == "ppcie") out.mode = GpuMode::ppcie;
+    else if (*v == "cc") out.mode = GpuMode::cc;
+    else if (*v == "off") out.mode = GpuMode::off;
+    else gpu.error("mode", "expected ppcie (GPUs with NVSwitches), cc (GPUs without) or off, got '" + *v + "'");
+  }
+  // The key before gpu.mode existed: still read, so older files keep working.
+  if (auto v = gpu.boolean("ppcie")) {
+    if (gpu.has("mode"))
+      gpu.error("ppcie", "gpu.ppcie is the older spelling of gpu.mode: ppcie; give only gpu.mode");
+    else if (*v) out.mode = GpuMode::ppcie;
+  }
   if (auto v = gpu.str("admin_tool")) out.admin_tool = *v;
+  make_absolute(out.admin_tool, base_dir);
   return out;
 }
 
@@ -105,6 +117,15 @@ std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& 
 
 } // namespace
 
+const char* gpu_mode_name(GpuMode mode) {
+  switch (mode) {
+  case GpuMode::ppcie: return "ppcie";
+  case GpuMode::cc: return "cc";
+  case GpuMode::off: return "off";
+  }
+  return "off";
+}
+
 HostFile parse_host_file(std::string_view text, const std::string& name,
                          const fs::path& base_dir) {
   auto reader = config::YamlReader::parse(text, name);
@@ -117,7 +138,7 @@ HostFile parse_host_file(std::string_view text, const std::string& name,
   host.allow_only({"require_attestation"});
   if (auto v = host.boolean("require_attestation")) out.require_attestation = *v;
 
-  out.gpu = read_gpu(root.section("gpu"));
+  out.gpu = read_gpu(root.section("gpu"), base_dir);
 
   auto config = root.section("config");
   if (config.present()) {
@@ -168,7 +189,7 @@ core::Json HostFile::summary() const {
   core::Json j{{"file", path.string()}};
   if (gpu) j["gpu"] = {{"devices", gpu->all ? core::Json("all") : core::Json(gpu->devices)},
                        {"persist", gpu->persist},
-                       {"ppcie", gpu->ppcie}};
+                       {"mode", gpu->mode ? core::Json(gpu_mode_name(*gpu->mode)) : core::Json()}};
   core::Json vols = core::Json::object();
   if (!td.config_volume.empty())
     vols["config"] = {{"path", td.config_volume}, {"create", config.has_value()}};
@@ -202,7 +223,9 @@ void HostFile::print_summary(std::ostream& out) const {
   if (gpu)
     out << "  gpu:      " << (gpu->all ? std::string("all NVIDIA GPUs and NVSwitches")
                                        : std::to_string(gpu->devices.size()) + " device(s)")
-        << " to vfio-pci" << (gpu->ppcie ? ", PPCIe on" : "") << (gpu->persist ? ", persistent" : "") << "\n";
+        << " to vfio-pci"
+        << (!gpu->mode ? "" : *gpu->mode == GpuMode::ppcie ? ", PPCIe on" : *gpu->mode == GpuMode::cc ? ", CC on" : ", CC and PPCIe off")
+        << (gpu->persist ? ", persistent" : "") << "\n";
   else out << "  gpu:      (none configured)\n";
   for (auto it = j["volumes"].begin(); it != j["volumes"].end(); ++it)
     out << "  volume:   " << it.key() << " " << it.value()["path"].get<std::string>()

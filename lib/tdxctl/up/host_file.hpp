@@ -7,7 +7,7 @@
 // reported together, each with file:line:col and the dotted key.
 //
 // Relative paths in the file (images, volumes, seed file, policy,
-// collateral) are taken relative to the directory holding host.yaml, so a
+// collateral, the GPU admin tool) are taken relative to the directory holding host.yaml, so a
 // host.yaml and the files it names can be moved together.
 
 #include "tdxctl/core/output.hpp"
@@ -26,12 +26,20 @@ namespace tdx::up {
 
 inline constexpr const char* default_host_yaml = "/etc/tdxctl/host.yaml";
 
-// `gpu:`: which devices go to vfio-pci before the TD starts, and PPCIe.
+// gpu.mode: the confidential mode the devices are switched to after binding.
+// ppcie: protected PCIe (HGX boards, GPUs with NVSwitches); cc: CC mode per
+// GPU (no NVSwitch); off: neither. Absent: the modes are left as they are.
+enum class GpuMode { ppcie, cc, off };
+const char* gpu_mode_name(GpuMode mode);
+
+// `gpu:`: which devices go to vfio-pci before the TD starts, and their mode.
 struct GpuConfig {
   std::vector<std::string> devices; // full BDFs; empty with all=true
   bool all = false;                 // devices: all
   bool persist = false;             // also keep the binding across reboots
-  bool ppcie = false;               // switch to protected-PCIe mode (HGX boards)
+  // gpu.mode; the older `ppcie: true|false` is still read (true = ppcie,
+  // false = absent), and giving both is an error.
+  std::optional<GpuMode> mode;
   std::string admin_tool;           // nvidia_gpu_tools.py (or its directory)
 };
 

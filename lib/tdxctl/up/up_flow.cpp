@@ -5,6 +5,7 @@
 #include "tdxctl/up/flow.hpp"
 
 #include "tdxctl/attest/fresh_quote.hpp"
+#include "tdxctl/gpu/cc_mode.hpp"
 #include "tdxctl/gpu/ppcie.hpp"
 #include "tdxctl/gpu/vfio_plan.hpp"
 #include "tdxctl/host/check.hpp"
@@ -178,10 +179,14 @@ FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& opt
     std::vector<PlanFn> plans{[&env, bind] {
       return core::value_or_throw(gpu::plan_bind(env.root, env.effects, bind)).plan;
     }};
-    if (file.gpu->ppcie) {
-      gpu::PpcieRequest ppcie{file.gpu->devices, file.gpu->all, file.gpu->admin_tool, gpu::Force::no};
-      plans.push_back([&env, ppcie] {
-        return core::value_or_throw(gpu::plan_ppcie(env.root, env.effects, ppcie, gpu::PpcieMode::on, env.dry_run)).plan;
+    if (file.gpu->mode) {
+      gpu::ModeRequest modes{file.gpu->devices, file.gpu->all, file.gpu->admin_tool, gpu::Force::no};
+      auto mode = *file.gpu->mode;
+      plans.push_back([&env, modes, mode] {
+        if (mode == GpuMode::ppcie)
+          return core::value_or_throw(gpu::plan_ppcie(env.root, env.effects, modes, gpu::PpcieMode::on, env.dry_run)).plan;
+        auto cc = mode == GpuMode::cc ? gpu::CcMode::on : gpu::CcMode::off;
+        return core::value_or_throw(gpu::plan_cc(env.root, env.effects, modes, cc, env.dry_run)).plan;
       });
     }
     if (!run.run("gpu", plans)) return report;

@@ -2,6 +2,7 @@
 // python3 process run by RealRunner): the documented sequence and flags, the
 // mode parser on the tool's real output shape, idempotence and refusals.
 #include "support/gpu_hgx.hpp"
+#include "support/gpu_tool.hpp"
 
 #include "tdxctl/gpu/admin_tool.hpp"
 #include "tdxctl/gpu/ppcie.hpp"
@@ -13,39 +14,6 @@
 using namespace tdx;
 namespace hgx = test::hgx;
 namespace fs = std::filesystem;
-
-namespace {
-
-// Copies the double into `dir` with every HGX device in `cc` / `ppcie` mode.
-fs::path install_fake_tool(const fs::path& dir, const std::string& cc, const std::string& ppcie) {
-  fs::create_directories(dir);
-  fs::copy_file(test::tests_dir() / "gpu/nvidia_gpu_tools.py", dir / "nvidia_gpu_tools.py");
-  nlohmann::json state;
-  for (const auto& g : hgx::gpus) state[g] = {{"kind", "gpu"}, {"cc", cc}, {"ppcie", ppcie}};
-  for (const auto& s : hgx::nvswitches) state[s] = {{"kind", "nvswitch"}, {"ppcie", ppcie}};
-  std::ofstream(dir / "state.json") << state.dump();
-  return dir / "nvidia_gpu_tools.py";
-}
-
-std::vector<nlohmann::json> calls(const fs::path& tool_dir) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(tool_dir / "calls.log");
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
-void bind_all(const fs::path& root) {
-  core::RecordingRunner runner;
-  hgx::KernelEmulator kernel(root);
-  gpu::BindRequest req;
-  req.all = true;
-  auto plan = gpu::plan_bind(core::Root(root), runner, req);
-  REQUIRE(plan);
-  core::NullProgress progress;
-  plan->plan.apply(core::DryRun::no, progress);
-}
-
-} // namespace
 
 TEST_CASE("parse_modes reads CC and PPCIe modes from the tool's log lines") {
   std::string out =
@@ -67,8 +35,8 @@ TEST_CASE("parse_modes reads CC and PPCIe modes from the tool's log lines") {
 TEST_CASE("ppcie on: NVSwitches first, then per GPU CC off and PPCIe on, each reset and verified") {
   core::TempDir dir;
   hgx::build(dir.path() / "root");
-  bind_all(dir.path() / "root");
-  auto tool = install_fake_tool(dir.path() / "tool", "on", "off");
+  hgx::bind_all(dir.path() / "root");
+  auto tool = hgx::install_fake_tool(dir.path() / "tool", "on", "off");
   core::Root root(dir.path() / "root");
   core::RealRunner runner;
   gpu::PpcieRequest req;
@@ -82,9 +50,7 @@ TEST_CASE("ppcie on: NVSwitches first, then per GPU CC off and PPCIe on, each re
   CHECK(report.changed);
 
   // The switches, in order, without the queries in between.
-  std::vector<nlohmann::json> switches;
-  for (auto& c : calls(dir.path() / "tool"))
-    if (c.dump().find("--set-") != std::string::npos) switches.push_back(c);
+  auto switches = hgx::tool_switches(dir.path() / "tool");
   REQUIRE(switches.size() == 20);
   for (size_t i = 0; i < 4; ++i)
     CHECK(switches[i] == nlohmann::json{"--gpu-bdf=" + hgx::nvswitches[i], "--set-ppcie-mode=on",
@@ -96,14 +62,14 @@ TEST_CASE("ppcie on: NVSwitches first, then per GPU CC off and PPCIe on, each re
                                                 "--reset-after-ppcie-mode-switch"});
   }
   // Every switch is followed by a query of the same device.
-  auto all = calls(dir.path() / "tool");
+  auto all = hgx::tool_calls(dir.path() / "tool");
   for (size_t i = 0; i + 1 < all.size(); ++i)
     if (all[i].dump().find("--set-") != std::string::npos) {
       CHECK(all[i + 1][0] == all[i][0]);
       CHECK(all[i + 1].dump().find("--query-ppcie-mode") != std::string::npos);
     }
 
-  auto status = gpu::ppcie_status(root, runner, req);
+  auto status = gpu::mode_status(root, runner, req);
   REQUIRE(status);
   for (const auto& d : *status) {
     REQUIRE(d.modes);
@@ -119,8 +85,8 @@ TEST_CASE("ppcie on: NVSwitches first, then per GPU CC off and PPCIe on, each re
 TEST_CASE("ppcie off: GPUs first, then NVSwitches") {
   core::TempDir dir;
   hgx::build(dir.path() / "root");
-  bind_all(dir.path() / "root");
-  auto tool = install_fake_tool(dir.path() / "tool", "off", "on");
+  hgx::bind_all(dir.path() / "root");
+  auto tool = hgx::install_fake_tool(dir.path() / "tool", "off", "on");
   core::RealRunner runner;
   gpu::PpcieRequest req{{"0000:18:00.0", "0000:08:00.0"}, false, tool.parent_path().string()};
   auto plan = gpu::plan_ppcie(core::Root(dir.path() / "root"), runner, req, gpu::PpcieMode::off,
@@ -136,7 +102,7 @@ TEST_CASE("ppcie off: GPUs first, then NVSwitches") {
 TEST_CASE("ppcie refuses devices on the nvidia driver, and names where to get a missing tool") {
   core::TempDir dir;
   hgx::build(dir.path() / "root");
-  auto tool = install_fake_tool(dir.path() / "tool", "off", "off");
+  auto tool = hgx::install_fake_tool(dir.path() / "tool", "off", "off");
   core::Root root(dir.path() / "root");
   core::RealRunner runner;
   gpu::PpcieRequest req{{"0000:2a:00.0"}, false, tool.string()};
@@ -145,7 +111,7 @@ TEST_CASE("ppcie refuses devices on the nvidia driver, and names where to get a 
   CHECK(r.error().code == "gpu.bound_to_nvidia");
   CHECK(r.error().category == core::Category::not_ready);
   CHECK_THAT(r.error().hint, Catch::Contains("tdxctl gpu bind 0000:2a:00.0"));
-  CHECK(calls(dir.path() / "tool").empty());
+  CHECK(hgx::tool_calls(dir.path() / "tool").empty());
 
   req.admin_tool = (dir.path() / "nowhere").string();
   auto missing = gpu::plan_ppcie(root, runner, req, gpu::PpcieMode::on, core::DryRun::no);
@@ -155,7 +121,7 @@ TEST_CASE("ppcie refuses devices on the nvidia driver, and names where to get a 
 
   // status still answers for a device on nvidia, without running the tool on it
   req.admin_tool = tool.string();
-  auto status = gpu::ppcie_status(root, runner, req);
+  auto status = gpu::mode_status(root, runner, req);
   REQUIRE(status);
   CHECK_THAT((*status)[0].modes->note, Catch::Contains("bound to nvidia"));
 }
@@ -163,8 +129,8 @@ TEST_CASE("ppcie refuses devices on the nvidia driver, and names where to get a 
 TEST_CASE("ppcie on --dry-run runs nothing, not even a query") {
   core::TempDir dir;
   hgx::build(dir.path() / "root");
-  bind_all(dir.path() / "root");
-  auto tool = install_fake_tool(dir.path() / "tool", "on", "off");
+  hgx::bind_all(dir.path() / "root");
+  auto tool = hgx::install_fake_tool(dir.path() / "tool", "on", "off");
   core::RecordingRunner runner;
   gpu::PpcieRequest req{{}, true, tool.string()};
   auto plan = gpu::plan_ppcie(core::Root(dir.path() / "root"), runner, req, gpu::PpcieMode::on,

@@ -5,6 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 using namespace tdx;
 using tdx::host::Status;
 namespace fs = std::filesystem;
@@ -27,6 +33,7 @@ TEST_CASE("a TDX-ready host passes every required check") {
   CHECK(find(report, "tdx.module").observed == "initialized (version 1.5)");
   CHECK(find(report, "td.capacity").observed == "2 of 31 in use");
   CHECK(find(report, "qgs.socket").status == Status::ok);
+  CHECK_THAT(find(report, "qgs.socket").observed, Catch::Contains("(accepts connections)"));
   CHECK(find(report, "gpu.0000:18:00.0").status == Status::ok);
   CHECK(find(report, "libvirt.tdx").status == Status::skip);
 }
@@ -59,6 +66,23 @@ TEST_CASE("broken variants fail with the right reason") {
     auto r2 = host::run_host_checks(root, strict);
     CHECK(find(r2, "qgs.socket").status == Status::fail);
     CHECK_FALSE(r2.ready());
+  }
+  SECTION("a QGS socket nobody listens on: left from a stopped qgsd") {
+    fs::remove(dir / "var/run/tdx-qgs/qgs.socket");
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s",
+                  (dir / "var/run/tdx-qgs/qgs.socket").c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    ::close(fd); // bound, never listening: connections are refused
+    auto r = host::run_host_checks(root, {});
+    CHECK(find(r, "qgs.socket").status == Status::warn);
+    CHECK_THAT(find(r, "qgs.socket").observed,
+               Catch::Contains("does not accept connections (Connection refused)"));
+    host::CheckOptions strict;
+    strict.require_attestation = true;
+    CHECK(find(host::run_host_checks(root, strict), "qgs.socket").status == Status::fail);
   }
   SECTION("a QGS path that is not a socket") {
     fs::remove(dir / "var/run/tdx-qgs/qgs.socket");

@@ -213,6 +213,28 @@ TEST_CASE("measurements accept 96 hex digits or base64 of exactly 48 bytes") {
   CHECK_THAT(short_b64.error().message, Catch::Contains("--mr-owner: expected 48 bytes"));
 }
 
+TEST_CASE("td.qgs_socket: unix:PATH renders as the path; vsock is refused at its key") {
+  core::TempDir dir;
+  test::put(dir.path(), "host.yaml", "td:\n  qgs_socket: unix:/run/qgs/qgs.sock\n");
+  CHECK(td::load_td_spec(dir.path() / "host.yaml").qgs_socket == "/run/qgs/qgs.sock");
+  auto spec = test::make_volumes(dir.path());
+  spec.net = {td::NetMode::bridge, "br-tdx", "52:54:00:12:34:56"};
+  spec.qgs_socket = "/run/qgs/qgs.sock";
+  CHECK_THAT(render(core::Root(dir.path()), spec).xml,
+             Catch::Contains("<quoteGenerationService path=\"/run/qgs/qgs.sock\"/>"));
+
+  test::put(dir.path(), "vsock.yaml", "td:\n  qgs_socket: vsock:2:4050\n");
+  try {
+    td::load_td_spec(dir.path() / "vsock.yaml");
+    FAIL("a vsock QGS was accepted");
+  } catch (const core::Failure& f) {
+    CHECK(f.error().category == core::Category::invalid_input);
+    CHECK_THAT(f.error().message, Catch::Contains("vsock.yaml:2:15: key 'td.qgs_socket': td.qgs_socket "
+                                                  "'vsock:2:4050': libvirt's quoteGenerationService"));
+    CHECK_THAT(f.error().message, Catch::Contains("(or none)"));
+  }
+}
+
 TEST_CASE("host.yaml td: section loads, and bad keys are named with their position") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml",

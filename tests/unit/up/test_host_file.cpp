@@ -18,7 +18,7 @@ const std::string k_valid = R"(host:
   require_attestation: true
 gpu:
   devices: [18:00.0, 0000:2a:00.0]
-  ppcie: true
+  mode: ppcie
   persist: false
 config:
   hostname: miner-0
@@ -76,7 +76,7 @@ TEST_CASE("a valid host.yaml gives each group its request", "[up]") {
   CHECK(f.require_attestation);
   REQUIRE(f.gpu);
   CHECK(f.gpu->devices == std::vector<std::string>{"0000:18:00.0", "0000:2a:00.0"});
-  CHECK(f.gpu->ppcie);
+  CHECK(f.gpu->mode == up::GpuMode::ppcie);
   REQUIRE(f.config);
   CHECK(f.config->hostname == "miner-0");
   CHECK(f.config->seed_file == "/etc/tdxctl/seed.hex"); // relative to host.yaml
@@ -105,7 +105,7 @@ TEST_CASE("each key wrong in turn is reported with its line and dotted key", "[u
   const Case cases[] = {
       {"  require_attestation:", "  require_attestation: maybe", "2:24: key 'host.require_attestation'"},
       {"  devices:", "  devices: [18:00]", "4:12: key 'gpu.devices'"},
-      {"  ppcie:", "  ppcie: 2", "5:10: key 'gpu.ppcie'"},
+      {"  mode: ppcie", "  mode: hgx", "5:9: key 'gpu.mode'"},
       {"  hostname:", "  hostname: Miner_0", "8:13: key 'config.hostname'"},
       {"  miner_ss58:", "  miner_ss58: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ", "9:15: key 'config.miner_ss58'"},
       {"  vm_ip:", "  vm_ip: 192.168.100.2", "11:10: key 'config.vm_ip'"},
@@ -113,7 +113,7 @@ TEST_CASE("each key wrong in turn is reported with its line and dotted key", "[u
       {"  dns:", "  dns: [1.1.1]", "13:8: key 'config.dns'"},
       {"  format:", "  format: vmdk", "15:11: key 'volumes.format'"},
       {"  cache_size:", "  cache_size: 5 TB", "16:15: key 'volumes.cache_size'"},
-      {"  mode:", "  mode: nat", "18:9: key 'network.mode'"},
+      {"  mode: bridge", "  mode: nat", "18:9: key 'network.mode'"},
       {"  forwards:", "  forwards: [tcp/6443, sctp/1]", "23:13: key 'network.forwards'"},
       {"  vcpus:", "  vcpus: 0", "26:10: key 'td.vcpus'"},
       {"  memory_gib:", "  memory_gib: lots", "27:15: key 'td.memory_gib'"},
@@ -219,7 +219,13 @@ TEST_CASE("config init's file parses as written, with and without GPUs", "[up]")
   auto f = parse(text);
   REQUIRE(f.gpu);
   CHECK(f.gpu->devices.size() == 3);
-  CHECK(f.gpu->ppcie); // NVSwitches present: an HGX board
+  CHECK(f.gpu->mode == up::GpuMode::ppcie); // NVSwitches present: an HGX board
+  CHECK_THAT(text, Catch::Contains("  mode: ppcie   # protected PCIe: NVSwitches found"));
+  up::HostFacts pcie = facts;
+  pcie.nvswitches.clear();
+  auto c = parse(up::render_host_yaml(pcie));
+  REQUIRE(c.gpu);
+  CHECK(c.gpu->mode == up::GpuMode::cc); // GPUs without NVSwitches: CC mode per GPU
   CHECK(f.network->public_interface == "eno1");
   CHECK(f.volumes.cache_size == "90G"); // 90% of the free space, under the 5000G default
   CHECK(f.td.gpus == std::vector<std::string>{"all-bound"});
@@ -228,6 +234,28 @@ TEST_CASE("config init's file parses as written, with and without GPUs", "[up]")
   CHECK_FALSE(g.gpu);
   CHECK(g.network->public_interface.empty());
   CHECK(g.volumes.cache_size == "5000G");
+}
+
+TEST_CASE("gpu.mode: ppcie, cc or off; the older gpu.ppcie still reads; both is an error", "[up]") {
+  auto mode_of = [](const std::string& gpu_lines) {
+    return parse(with_line(k_valid, "  mode: ppcie", gpu_lines)).gpu->mode;
+  };
+  CHECK(mode_of("  mode: cc") == up::GpuMode::cc);
+  CHECK(mode_of("  mode: off") == up::GpuMode::off);
+  CHECK(mode_of("  ppcie: true") == up::GpuMode::ppcie);
+  CHECK_FALSE(mode_of("  ppcie: false")); // as before: the modes are left alone
+  CHECK_FALSE(mode_of("  admin_tool: /opt/gpu-admin-tools"));
+  CHECK(parse(with_line(k_valid, "  mode: ppcie", "  admin_tool: tools")).gpu->admin_tool ==
+        "/etc/tdxctl/tools"); // relative to host.yaml, like every path in it
+  auto cc = parse(with_line(k_valid, "  mode: ppcie", "  mode: cc"));
+  CHECK(cc.summary()["gpu"]["mode"] == "cc");
+
+  auto both = error_of(with_line(k_valid, "  mode: ppcie", "  mode: cc\n  ppcie: true"));
+  CHECK_THAT(both, Catch::Contains("key 'gpu.ppcie': gpu.ppcie is the older spelling of gpu.mode: "
+                                   "ppcie; give only gpu.mode"));
+  auto bad = error_of(with_line(k_valid, "  mode: ppcie", "  mode: devtools"));
+  CHECK_THAT(bad, Catch::Contains("key 'gpu.mode': expected ppcie (GPUs with NVSwitches), cc (GPUs "
+                                  "without) or off, got 'devtools'"));
 }
 
 TEST_CASE("per-key errors and cross-checks come in one report", "[up]") {
