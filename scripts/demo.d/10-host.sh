@@ -2,8 +2,7 @@
 set -euo pipefail
 fixture=$DEMO_DIR/host-ready
 cp -a tests/fixtures/hosts/tdx-ready "$fixture"
-python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
-  "$fixture/var/run/tdx-qgs/qgs.socket"
+tests/support/qgs-stand-in.py "$fixture/var/run/tdx-qgs/qgs.socket" $$
 show tdxctl --root "$fixture" host check --no-libvirt
 mkdir -p "$DEMO_DIR/capture"
 tar -xzf tests/data/sysfs/h100-vm-passthrough.tgz -C "$DEMO_DIR/capture"

@@ -7,7 +7,7 @@ set -euo pipefail
 dir=$DEMO_DIR/up
 mkdir -p "$dir/root" && cp -a tests/fixtures/hosts/tdx-ready/. "$dir/root/"
 mkdir -p "$dir/root/var/run/tdx-qgs"
-python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$dir/root/var/run/tdx-qgs/qgs.socket"
+tests/support/qgs-stand-in.py "$dir/root/var/run/tdx-qgs/qgs.socket" $$
 ln -sfn /proc/sys/net "$dir/root/proc/sys/net"
 ns=tdxup$$
 cleanup() { ip netns del "$ns" 2>/dev/null || true; }

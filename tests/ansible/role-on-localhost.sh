@@ -18,7 +18,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 mkdir -p "$dir/root" && cp -a "$src/tests/fixtures/hosts/tdx-ready/." "$dir/root/"
 mkdir -p "$dir/root/var/run/tdx-qgs"
-python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$dir/root/var/run/tdx-qgs/qgs.socket"
+"$src/tests/support/qgs-stand-in.py" "$dir/root/var/run/tdx-qgs/qgs.socket" $$
 ln -sfn /proc/sys/net "$dir/root/proc/sys/net"
 ip netns add "$ns"
 ip -n "$ns" link add pub0 type veth peer name peer0
