@@ -9,7 +9,41 @@ namespace {
 
 // The protocol and files, for tdxctl-unlock(1). The key server is not part
 // of tdxctl; this is what it must speak.
-constexpr const char* k_man_sections = R"(.SH PROTOCOL
+constexpr const char* k_man_sections = R"(.SH CONFIGURATION BINDING
+The host declares the TD's MRCONFIGID when it starts it (\fBtdxctl td launch\fR
+takes the SHA\-384 in the config volume's \fIPATH.sha384\fR), but it also
+chooses which disk to attach. Before anything reads the tdx\-config volume,
+\fBunlock\fR (and \fBunlock \-\-verify\-config\-only\fR, which the premount
+script runs before it sets up the network from the volume) computes the
+volume's content\-manifest digest over the mounted directory, exactly as
+\fBtdxctl volume config create\fR and \fBtdxctl volume inspect\fR do: a header,
+the label, then "\fImode size sha384 /name\fR" for each regular file, sorted;
+SHA\-384 over that. It compares the digest with the TD's own MRCONFIGID, read
+from the TDX module: the sysfs measurement register
+\fI/sys/devices/virtual/misc/tdx_guest/measurements/mrconfigid\fR (Linux 6.16
+and later), else a TDREPORT from the \fBTDX_CMD_GET_REPORT0\fR ioctl on
+\fI/dev/tdx_guest\fR. Never from a quote: configfs\-tsm quotes pass through the
+host's quote generation service. The command refuses with exit status 1, before
+any request, when
+.RS
+.IP \(bu 2
+the digest differs (\fBunlock.config_mismatch\fR): the host attached another
+volume than the one it declared;
+.IP \(bu 2
+MRCONFIGID is zero (\fBunlock.config_unbound\fR): the host bound no
+configuration. There is no setting to accept this: an image that did would take
+any volume a host attaches;
+.IP \(bu 2
+the volume holds a symbolic link, device, FIFO or directory other than an empty
+\fIlost+found\fR (\fBunlock.config_entry\fR): the digest covers regular files
+only.
+.RE
+.PP
+Because of this check a quote's MRCONFIGID proves the configuration the TD
+runs with (hostname, hotkey, seed, network); a key service or verifier pins it
+to the value in \fIPATH.sha384\fR. Without \fI/dev/tdx_guest\fR or the sysfs
+register the command exits 3.
+.SH PROTOCOL
 Each attempt (at most \fBTDX_RETRY_COUNT\fR) runs these steps with a fresh nonce.
 All requests use mutual TLS with an ephemeral P\-256 key and a self\-signed
 certificate made in memory for this boot; the server is verified against
@@ -35,8 +69,8 @@ HTTP 404 (from either endpoint) stops at once. HTTP 429 waits \fIattempt\fR*2
 seconds before the next attempt; any other failure (status, TLS, timeout,
 malformed answer, quote generation) waits 2 seconds. The key opens the LUKS
 device found as \fI/dev/disk/by\-uuid/<uuid>\fR and is then wiped from memory;
-it never appears in argv, logs or output. The exit status is 1 when the key
-service refused or the key opens no keyslot, 3 when a precondition is missing
+it never appears in argv, logs or output. The exit status is 1 when the tdx\-config
+volume does not match MRCONFIGID, the key service refused or the key opens no keyslot, 3 when a precondition is missing
 (no device, no configfs\-tsm, service unreachable), 2 for a bad unlock.conf.
 The premount script powers the TD off on any non\-zero status. When
 /dev/mapper/\fINAME\fR is already active the command changes nothing and exits 0.
@@ -45,9 +79,10 @@ Images carry \fBtdxctl\-guest\fR, a second binary with only the in\-guest verbs
 (\fBunlock\fR and \fBquote generate\fR, same flags, output and exit status),
 linked against OpenSSL, libcurl and libcryptsetup alone. The initramfs hook
 copies it (never the host binary) with \fBcopy_exec\fR; the init\-premount
-script mounts configfs and the tdx\-config volume (read\-only, by label), sets
-up the network from the volume's \fInetwork\-config.yaml\fR (address, default
-route, nameservers; dhcp4 as a fallback) and runs
+script mounts configfs and the tdx\-config volume (read\-only, by label), runs
+\fBtdxctl\-guest unlock \-\-verify\-config\-only \-\-config\-dir /run/tdx\-config\fR,
+sets up the network from the volume's \fInetwork\-config.yaml\fR (address,
+default route, nameservers; dhcp4 as a fallback) and runs
 \fBtdxctl\-guest unlock \-\-config /etc/tdxctl/unlock.conf \-\-luks\-uuid\fR \fIUUID\fR
 \fB\-\-name root \-\-config\-dir /run/tdx\-config\fR. The DEB installs it as
 \fI/usr/libexec/tdxctl/tdxctl\-guest\fR.
@@ -78,6 +113,7 @@ the service sent none.
 void add_unlock(CLI::App& app, Context& ctx) {
   auto req = std::make_shared<unlock::UnlockRequest>();
   auto wait_s = std::make_shared<unsigned>(30);
+  auto config_only = std::make_shared<bool>(false);
   auto* verb = app.add_subcommand(
       "unlock", "Unlock the LUKS root with a key released after TDX attestation (runs in the TD's initramfs)");
   verb->add_option("--config", req->config_file, "Key-release settings (default /etc/tdxctl/unlock.conf)")
@@ -89,6 +125,8 @@ void add_unlock(CLI::App& app, Context& ctx) {
   verb->add_option("--config-dir", req->config_dir,
                    "Where the tdx-config volume is mounted, under --root (default /run/tdx-config)")
       ->type_name("DIR");
+  verb->add_flag("--verify-config-only", *config_only,
+                 "Only check the tdx-config volume against this TD's MRCONFIGID; contact no key service");
   verb->add_flag("--test-passphrase", req->test_passphrase,
                  "Only check the released key against the LUKS header; activate nothing");
   verb->add_option("--tsm-entry", req->tsm_entry,
@@ -99,9 +137,18 @@ void add_unlock(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(0u, 600u).description(""))->type_name("SECONDS");
   verb->footer("Examples:\n"
                "  tdxctl unlock --config /etc/tdxctl/unlock.conf --luks-uuid 6f1c...e2 --name root\n"
-               "  tdxctl unlock --test-passphrase -o json");
+               "  tdxctl unlock --test-passphrase -o json\n"
+               "  tdxctl unlock --verify-config-only --config-dir /run/tdx-config");
   set_man_sections(verb, k_man_sections);
-  verb->callback([req, wait_s, &ctx] {
+  verb->callback([req, wait_s, config_only, &ctx] {
+    if (*config_only) {
+      auto binding = core::value_or_throw(unlock::verify_config_binding(ctx.root(), req->config_dir));
+      ctx.out().emit("tdxctl.unlock.config/1", binding.to_json(), [&](std::ostream& os) {
+        os << binding.dir.string() << " matches MRCONFIGID " << binding.mr_config_id << " (" << binding.files.size()
+           << " files, MRCONFIGID from " << binding.source << ")\n";
+      });
+      return;
+    }
     req->device_wait = std::chrono::seconds(*wait_s);
     auto report = unlock::run_unlock(ctx.root(), *req);
     ctx.out().emit("tdxctl.unlock/1", report.to_json(), [&](std::ostream& os) {

@@ -405,13 +405,14 @@ _tdxctl() {
   valued["--cacert"]=1
   valued["--header"]=1
   subs["tdxctl unlock"]=""
-  opts["tdxctl unlock"]="--help -h --config --luks-uuid --name --config-dir --test-passphrase --tsm-entry --device-timeout"
+  opts["tdxctl unlock"]="--help -h --config --luks-uuid --name --config-dir --verify-config-only --test-passphrase --tsm-entry --device-timeout"
   valued["--help"]=1
   valued["-h"]=1
   valued["--config"]=1
   valued["--luks-uuid"]=1
   valued["--name"]=1
   valued["--config-dir"]=1
+  valued["--verify-config-only"]=1
   valued["--test-passphrase"]=1
   valued["--tsm-entry"]=1
   valued["--device-timeout"]=1

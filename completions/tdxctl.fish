@@ -303,6 +303,7 @@ complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l config -r -F -d 'Key-
 complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l luks-uuid -r -F -d 'UUID of the LUKS root (default TDX_LUKS_UUID)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l name -r -F -d 'Device-mapper name to create (default TDX_LUKS_NAME, else root)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l config-dir -r -F -d 'Where the tdx-config volume is mounted, under --root (default /run/tdx-config)'
+complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l verify-config-only -r -F -d 'Only check the tdx-config volume against this TD\'s MRCONFIGID; contact no key service'
 complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l test-passphrase -r -F -d 'Only check the released key against the LUKS header; activate nothing'
 complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l tsm-entry -r -F -d 'configfs-tsm report entry to use (default: a private one)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'unlock'" -l device-timeout -r -F -d 'Seconds (0-600) to wait for /dev/disk/by-uuid/UUID to appear (default 30)'

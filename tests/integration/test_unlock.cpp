@@ -40,14 +40,27 @@ struct Guest {
   std::unique_ptr<test::TsmEmulator> tsm;
   fs::path conf = tmp / "unlock.conf";
 
+  fs::path volume = root / "run/tdx-config";
+  core::Bytes mr_config_id;
+
   explicit Guest(const std::string& luks_key = k_key) {
     fs::create_directories(root);
-    tsm = std::make_unique<test::TsmEmulator>(root, "unlock0", test::sample_quote());
     test::make_luks_device(root, k_uuid, luks_key);
     test::put(root, "run/tdx-config/hostname", "tdx-node-3\n");
     test::put(root, "run/tdx-config/miner-ss58", "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty\n");
+    fs::permissions(volume / "miner-ss58", fs::perms::owner_read | fs::perms::owner_write);
+    bind(test::bind_config_volume(root));
     stub.key = k_key;
     config(pki.ca_cert, 2);
+  }
+  // The TD was launched with this MRCONFIGID: the TDX module reports it, and
+  // the quotes carry it.
+  void bind(const core::Bytes& value) {
+    mr_config_id = value;
+    test::set_mr_config_id(root, value);
+    tsm.reset();
+    fs::remove_all(root / "sys/kernel/config/tsm/report/unlock0");
+    tsm = std::make_unique<test::TsmEmulator>(root, "unlock0", test::with_mr_config_id(test::sample_quote(), value));
   }
   void config(const fs::path& ca, int retries, const std::string& extra = {}) {
     test::put(tmp.path(), "unlock.conf",
@@ -81,6 +94,9 @@ TEST_CASE("tdxctl-guest unlock: attested key checks against the LUKS header", "[
   CHECK(doc["vm_name"] == "tdx-node-3");
   CHECK(doc["boot_token"] == true);
   CHECK(doc["attempts"].size() == 1);
+  CHECK(doc["config"]["sha384"] == core::to_hex(g.mr_config_id));
+  CHECK(doc["config"]["mr_config_id"] == core::to_hex(g.mr_config_id));
+  CHECK(doc["config"]["files"] == json::array({"hostname", "miner-ss58"}));
   auto seen = g.stub.seen();
   CHECK(seen.verified.size() == 1);
   CHECK(seen.problems.empty());
@@ -138,6 +154,124 @@ TEST_CASE("tdxctl unlock: failures and their exit codes", "[unlock][integration]
     CHECK_THAT(r.err, Catch::Contains("/dev/disk/by-uuid/11111111-2222-4333-8444-555555555555"));
     CHECK(g.stub.seen().nonce_requests == 0);
   }
+}
+
+// Issue 14 item 1: the host declares one MRCONFIGID and attaches another
+// volume. The guest must refuse before it asks for a key or writes anything.
+TEST_CASE("tdxctl-guest unlock: a config volume that does not match MRCONFIGID is refused", "[unlock][integration]") {
+  Guest g;
+  // Returns the error message.
+  auto refused = [&](std::vector<std::string> more, const std::string& code) {
+    more.insert(more.end(), {"-o", "json"});
+    auto r = run_guest(g.args(more));
+    INFO(r.out + r.err);
+    CHECK(r.exit_status == 1);
+    auto doc = json::parse(r.out);
+    CHECK(doc["error"]["code"] == code);
+    auto seen = g.stub.seen();
+    CHECK(seen.nonce_requests == 0);
+    CHECK(seen.attest_requests == 0);
+    CHECK(g.tsm->quotes_served() == 0);
+    CHECK_FALSE(fs::exists(g.root / "run/chutes"));
+    return doc["error"]["message"].get<std::string>();
+  };
+  SECTION("another hotkey (the host swapped the volume)") {
+    test::put(g.root, "run/tdx-config/miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n");
+    auto message = refused({}, "unlock.config_mismatch");
+    CHECK_THAT(message, Catch::Contains(core::to_hex(g.mr_config_id)) &&
+                            Catch::Contains(core::to_hex(test::manifest_digest(g.volume))));
+  }
+  SECTION("the same bytes with the hotkey readable by all") {
+    fs::permissions(g.volume / "miner-ss58", fs::perms::others_read, fs::perm_options::add);
+    refused({}, "unlock.config_mismatch");
+  }
+  SECTION("an extra file") {
+    test::put(g.root, "run/tdx-config/authorized_keys", "ssh-ed25519 AAAA host\n");
+    refused({}, "unlock.config_mismatch");
+  }
+  SECTION("a symbolic link the digest would not cover") {
+    test::link(g.root, "run/tdx-config/network-config.yaml", "/etc/evil.yaml");
+    CHECK_THAT(refused({}, "unlock.config_entry"), Catch::Contains("network-config.yaml is a symbolic link"));
+  }
+  SECTION("a file hidden in lost+found") {
+    test::put(g.root, "run/tdx-config/lost+found/#12", "x");
+    refused({}, "unlock.config_entry");
+  }
+  SECTION("the host bound no configuration (MRCONFIGID zero)") {
+    g.bind(core::Bytes(48, 0));
+    refused({}, "unlock.config_unbound");
+  }
+  SECTION("--verify-config-only refuses the same way") {
+    test::put(g.root, "run/tdx-config/hostname", "other-node\n");
+    refused({"--verify-config-only"}, "unlock.config_mismatch");
+  }
+}
+
+TEST_CASE("tdxctl-guest unlock --verify-config-only: the premount check", "[unlock][integration]") {
+  Guest g;
+  fs::create_directory(g.volume / "lost+found"); // as mke2fs leaves it
+  auto r = run_guest({"--root", g.root.string(), "unlock", "--verify-config-only", "-o", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = json::parse(r.out);
+  CHECK(doc["schema"] == "tdxctl.unlock.config/1");
+  CHECK(doc["sha384"] == core::to_hex(g.mr_config_id));
+  CHECK(doc["mr_config_id_source"].get<std::string>().ends_with("measurements/mrconfigid"));
+  CHECK(g.stub.seen().nonce_requests == 0);
+  CHECK(g.tsm->quotes_served() == 0);
+
+  SECTION("without the sysfs register the TDREPORT ioctl is tried, and its failure exits 3") {
+    fs::remove(g.root / "sys/devices/virtual/misc/tdx_guest/measurements/mrconfigid");
+    auto none = run_guest({"--root", g.root.string(), "unlock", "--verify-config-only", "-o", "json"});
+    CHECK(none.exit_status == 3);
+    auto error = json::parse(none.out)["error"];
+    CHECK(error["code"] == "quote.mr_config_id_unavailable");
+    CHECK_THAT(error["message"].get<std::string>(),
+               Catch::Contains("measurements/mrconfigid is absent") && Catch::Contains("/dev/tdx_guest"));
+    // A file is not the driver: the ioctl fails (ENOTTY) and nothing is guessed.
+    test::put(g.root, "dev/tdx_guest", "");
+    auto file = run_guest({"--root", g.root.string(), "unlock", "--verify-config-only"});
+    CHECK(file.exit_status == 3);
+    CHECK_THAT(file.err, Catch::Contains("TDX_CMD_GET_REPORT0"));
+  }
+}
+
+// The digest the host binds (volume config create's PATH.sha384) is the one
+// the guest computes over the volume as its kernel shows it: the real volume,
+// dumped with debugfs (modes kept, lost+found included).
+TEST_CASE("tdxctl-guest accepts the volume tdxctl made, bound by its PATH.sha384", "[unlock][integration]") {
+  core::TempDir tmp;
+  auto vol = tmp / "config.raw";
+  auto made = test::run_tdxctl({"volume", "config", "create", "-o", vol.string(), "--format", "raw", "--hostname",
+                                "miner-0", "--miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+                                "--seed-file", "-", "--vm-ip", "192.168.100.2/24", "--gateway", "192.168.100.1",
+                                "--dns", "1.1.1.1"},
+                               std::string(64, 'a') + "\n");
+  INFO(made.err);
+  REQUIRE(made.exit_status == 0);
+  auto sidecar = slurp(tmp / "config.raw.sha384");
+  auto digest = core::value_or_throw(core::from_hex(sidecar.substr(0, 96)));
+  auto root = tmp / "root";
+  fs::create_directories(root / "run/tdx-config");
+  core::RealRunner runner;
+  auto dump = runner.run(core::Command{{"debugfs", "-R", "rdump / " + (root / "run/tdx-config").string(), vol.string()}});
+  REQUIRE(dump);
+  REQUIRE(dump->ok());
+  REQUIRE(fs::is_directory(root / "run/tdx-config/lost+found"));
+  CHECK(test::manifest_digest(root / "run/tdx-config") == digest);
+
+  test::set_mr_config_id(root, digest);
+  auto ok = run_guest({"--root", root.string(), "unlock", "--verify-config-only", "-o", "json"});
+  INFO(ok.err);
+  CHECK(ok.exit_status == 0);
+  CHECK(json::parse(ok.out)["files"] ==
+        json::array({"hostname", "miner-seed", "miner-ss58", "network-config.yaml"}));
+  CHECK(ok.out.find(std::string(64, 'a')) == std::string::npos);
+
+  auto other = digest;
+  other[0] ^= 1;
+  test::set_mr_config_id(root, other);
+  CHECK(run_guest({"--root", root.string(), "unlock", "--verify-config-only"}).exit_status == 1);
 }
 
 TEST_CASE("tdxctl-guest links only the guest slice and generates quotes", "[unlock][integration]") {
@@ -223,5 +357,16 @@ TEST_CASE("the initramfs runs tdxctl-guest, never the host binary", "[unlock][in
   CHECK(hook.find("copy_exec /usr/sbin/tdxctl ") == std::string::npos);
   CHECK_THAT(premount, Catch::Contains("/sbin/tdxctl-guest unlock") && Catch::Contains("mount -t configfs") &&
                            Catch::Contains("-o ro,noload") && Catch::Contains("poweroff -f"));
+  // The volume is checked against MRCONFIGID after the mount and before the
+  // network (its first reader) or the unlock use it; a failure powers off.
+  auto mount = premount.find("\"$CONFIG_DEV\" \"$CONFIG_MNT\"");
+  auto check = premount.find("/sbin/tdxctl-guest unlock --verify-config-only --config-dir \"$CONFIG_MNT\"");
+  auto check_fail = premount.find("[ \"$rc\" -eq 0 ] || fail", check);
+  auto network = premount.find("\nsetup_network\n");
+  REQUIRE(mount != std::string::npos);
+  REQUIRE(check != std::string::npos);
+  CHECK(mount < check);
+  CHECK(check_fail < network);
+  CHECK(network < premount.find("/sbin/tdxctl-guest unlock --config"));
   CHECK(premount.find("/bin/sh -i") == std::string::npos);
 }

@@ -16,12 +16,15 @@
 #include <nlohmann/json.hpp>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <fmt/format.h>
 #include <openssl/ssl.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -211,6 +214,43 @@ TsmEmulator::~TsmEmulator() {
 core::Bytes sample_quote() {
   auto raw = core::value_or_throw(core::read_file(testdata() / "quotes/tdx-v4-b0c06f-uptodate/quote.bin"));
   return core::Bytes(raw.begin(), raw.end());
+}
+
+core::Bytes with_mr_config_id(core::Bytes quote, const core::Bytes& value) {
+  if (value.size() != 48 || quote.size() < k_quote_mr_config_id + 48)
+    throw std::runtime_error("with_mr_config_id: need 48 bytes and a v4 quote");
+  std::memcpy(quote.data() + k_quote_mr_config_id, value.data(), 48);
+  return quote;
+}
+
+void set_mr_config_id(const fs::path& root, const core::Bytes& value) {
+  put(root, "sys/devices/virtual/misc/tdx_guest/measurements/mrconfigid", std::string(value.begin(), value.end()));
+}
+
+core::Bytes manifest_digest(const fs::path& dir, const std::string& label) {
+  auto sha384 = [](std::string_view data) {
+    core::Bytes md(SHA384_DIGEST_LENGTH);
+    SHA384(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data());
+    return md;
+  };
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && !e.is_symlink()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::string manifest = "tdxctl.volume.config-manifest/1\nlabel " + label + "\n";
+  for (const auto& f : files) {
+    auto content = core::value_or_throw(core::read_file(f));
+    auto mode = static_cast<unsigned>(fs::status(f).permissions()) & 07777;
+    manifest += fmt::format("{:04o} {} {} /{}\n", mode, content.size(), core::to_hex(sha384(content)),
+                            f.filename().string());
+  }
+  return sha384(manifest);
+}
+
+core::Bytes bind_config_volume(const fs::path& root) {
+  auto digest = manifest_digest(root / "run/tdx-config");
+  set_mr_config_id(root, digest);
+  return digest;
 }
 
 fs::path make_luks_device(const fs::path& root, const std::string& uuid, const std::string& key) {

@@ -79,6 +79,22 @@ private:
 // A v4 TDX quote from tests/data/quotes.
 core::Bytes sample_quote();
 
+// MRCONFIGID in a v4 quote: the 48-byte header, then offset 184 of the TD report body.
+inline constexpr size_t k_quote_mr_config_id = 48 + 184;
+// `quote` with its TD report's MRCONFIGID replaced by `value` (48 bytes).
+core::Bytes with_mr_config_id(core::Bytes quote, const core::Bytes& value);
+// The TD's MRCONFIGID as Linux 6.16+ shows it under `root`:
+// sys/devices/virtual/misc/tdx_guest/measurements/mrconfigid, 48 raw bytes.
+void set_mr_config_id(const std::filesystem::path& root, const core::Bytes& value);
+// SHA-384 of the content manifest of the regular files in `dir`, written out
+// here from the format (core/config_manifest.hpp, tdxctl-unlock(1)) rather than with the
+// library's function, so a change of format fails the tests.
+core::Bytes manifest_digest(const std::filesystem::path& dir, const std::string& label = "tdx-config");
+// Launches the fake TD bound to the volume as it is now: MRCONFIGID (sysfs,
+// under `root`) = manifest_digest(root/run/tdx-config). Call it again after
+// changing the volume, or the guest refuses it (unlock.config_mismatch).
+core::Bytes bind_config_volume(const std::filesystem::path& root);
+
 // A 32 MiB sparse file with a LUKS2 header (cheap PBKDF2 keyslot for `key`),
 // and /dev/disk/by-uuid/<uuid> under `root` pointing at it (relative, as udev does).
 std::filesystem::path make_luks_device(const std::filesystem::path& root, const std::string& uuid,

@@ -24,6 +24,7 @@ core::Json UnlockReport::to_json() const {
                     {"luks_uuid", luks_uuid},
                     {"name", name},
                     {"test_passphrase", test_passphrase},
+                    {"config", config.to_json()},
                     {"luks", luks.to_json()},
                     {"vm_name", vm_name},
                     {"miner_hotkey", miner_hotkey},
@@ -44,6 +45,8 @@ UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r) {
   core::value_or_throw(check_luks_uuid(report.luks_uuid));
   core::value_or_throw(check_mapper_name(report.name));
 
+  // Before a byte of the volume is used: the host chose which disk to attach.
+  report.config = core::value_or_throw(verify_config_binding(root, r.config_dir));
   auto identity = core::value_or_throw(read_vm_identity(root.path(r.config_dir)));
   report.vm_name = identity.vm_name;
   report.miner_hotkey = identity.miner_hotkey;

@@ -1,11 +1,13 @@
 #pragma once
-// `tdxctl unlock`, composed: settings, identity from the tdx-config volume,
+// `tdxctl unlock`, composed: settings, the tdx-config volume checked against
+// MRCONFIGID (config_binding), identity from that volume,
 // the LUKS device, an ephemeral TLS identity, key release against an
 // attestation quote (configfs-tsm), activation, and /run/chutes. The key is
 // held in a Secret for as short a time as possible and wiped.
 
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/unlock/config_binding.hpp"
 #include "tdxctl/unlock/key_release.hpp"
 #include "tdxctl/unlock/luks_open.hpp"
 #include "tdxctl/unlock/unlock_config.hpp"
@@ -32,6 +34,7 @@ struct UnlockReport {
   bool test_passphrase = false;
   bool changed = false;
   bool boot_token = false;
+  ConfigBinding config;
   LuksOpenResult luks;
   std::vector<Attempt> attempts;
   std::vector<std::filesystem::path> files;

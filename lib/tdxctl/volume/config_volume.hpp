@@ -5,6 +5,7 @@
 // digest of its content manifest (PATH.sha384) that `td launch` binds into
 // MRCONFIGID.
 
+#include "tdxctl/core/config_manifest.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/plan.hpp"
 #include "tdxctl/core/runner.hpp"
@@ -17,7 +18,7 @@
 
 namespace tdx::volume {
 
-inline constexpr const char* k_config_label = "tdx-config";
+inline constexpr const char* k_config_label = core::k_config_volume_label;
 inline constexpr uint64_t k_config_size = 16ull << 20;
 
 struct ConfigVolumeRequest {
@@ -39,16 +40,11 @@ struct ConfigFile {
 std::vector<ConfigFile> render_config_files(const ConfigValues& values);
 std::string render_netplan(const ConfigValues& values);
 
-// The canonical content manifest: a header, the label, then one line per
-// regular file sorted by name: "<mode octal> <size> <sha384 hex> /<name>".
-// Its SHA-384 is the volume's configuration digest.
-struct ManifestEntry {
-  std::string name;
-  mode_t mode = 0;
-  std::string_view content;
-};
-std::string content_manifest(const std::string& label, std::vector<ManifestEntry> entries);
-std::string sha384_hex(std::string_view data);
+// The content manifest and its SHA-384 (the volume's configuration digest)
+// live in core, where tdxctl-guest computes the same over the mounted volume.
+using core::content_manifest;
+using core::ManifestEntry;
+using core::sha384_hex;
 // "<96 hex>  <filename>\n" (sha384sum format).
 std::string digest_line(const std::string& digest, const std::filesystem::path& output);
 std::filesystem::path digest_path(const std::filesystem::path& output);

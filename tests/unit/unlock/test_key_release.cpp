@@ -37,6 +37,7 @@ struct Rig {
     test::make_luks_device(root, k_uuid, luks_key);
     test::put(root, "run/tdx-config/hostname", "tdx-node-7\n");
     test::put(root, "run/tdx-config/miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n");
+    test::bind_config_volume(root);
     write_conf(retries, pki.ca_cert);
     request.config_file = tmp / "unlock.conf";
     request.luks_uuid = k_uuid;
