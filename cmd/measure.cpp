@@ -19,6 +19,36 @@
 namespace tdx::cmd {
 namespace {
 
+// policy.yaml's keys, as lib/tdxctl/policy/policy_file.cpp reads them.
+constexpr const char* k_policy_yaml_man = R"(.SH POLICY.YAML
+The appraisal policy \fBquote verify \-\-policy\fR applies after DCAP verification.
+Every hex value is length\-checked and an unknown key is an error naming its line.
+.TP
+\fBaccept_tcb\fR
+TCB statuses accepted (default [UpToDate]).
+.TP
+\fBmr_td\fR, \fBmr_seam\fR
+Lists of 96\-hex\-digit values; the quote's must be one of them.
+.TP
+\fBrtmr0\fR .. \fBrtmr3\fR, \fBmr_config_id\fR, \fBmr_owner\fR, \fBmr_owner_config\fR
+96 hex digits each; the quote's value must be equal.
+.TP
+\fBxfam\fR, \fBtd_attributes\fR
+16 hex digits each.
+.TP
+\fBallow_debug\fR, \fBrequire_sept_ve_disable\fR
+Booleans (default false).
+.TP
+\fBmin_tee_tcb_svn\fR
+32 hex digits, compared component by component.
+.TP
+\fBmin_qe_svn\fR, \fBmin_pce_svn\fR
+Integers.
+.TP
+\fBreport_data\fR
+128 hex digits: the exact REPORTDATA.
+)";
+
 std::string read_bytes(const std::string& path) { return core::value_or_throw(core::read_file(path)); }
 
 std::span<const uint8_t> span_of(const std::string& s) { return core::as_bytes(s); }
@@ -160,6 +190,7 @@ void add_quote_eventlog(CLI::App* group, Context& ctx) {
 void add_policy(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("policy", "Appraisal policies (policy.yaml) from reference values");
   group->require_subcommand(1);
+  set_man_sections(group, k_policy_yaml_man);
   struct Args {
     std::string from_measure, mr_config_id, out = "policy.yaml";
     std::vector<std::string> accept{"UpToDate"};
