@@ -46,6 +46,7 @@ std::unique_ptr<CLI::App> build_cli(Context& ctx) {
   add_net(*app, ctx);
   add_td(*app, ctx);
   add_quote(*app, ctx);
+  add_policy(*app, ctx);
   add_collateral(*app, ctx);
   add_unlock(*app, ctx);
   add_up(*app, ctx);

@@ -78,6 +78,10 @@ void add_gpu(CLI::App& app, Context& ctx);
 void add_net(CLI::App& app, Context& ctx);
 void add_td(CLI::App& app, Context& ctx);
 void add_quote(CLI::App& app, Context& ctx);
+void add_policy(CLI::App& app, Context& ctx);
+// Measured-boot verbs of the image and quote groups (cmd/measure.cpp).
+void add_image_measure(CLI::App* group, Context& ctx);
+void add_quote_eventlog(CLI::App* group, Context& ctx);
 void add_quote_generate(CLI::App* quote_group, Context& ctx); // shared with tdxctl-guest
 void add_quote_serve(CLI::App* quote_group, Context& ctx);    // shared with tdxctl-guest
 void add_collateral(CLI::App& app, Context& ctx);

@@ -107,6 +107,7 @@ void add_image(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("image", "Build and inspect hardened, LUKS2-encrypted TD images");
   group->require_subcommand(1);
   add_build(group, ctx);
+  add_image_measure(group, ctx);
 
   auto image_path = std::make_shared<std::string>();
   auto* inspect = group->add_subcommand("inspect", "Show partitions, LUKS header (no secrets) and manifest check of an image");

@@ -4,6 +4,8 @@
 #include "tdxctl/attest/domain_vsock.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/measure/event_log.hpp"
+#include "tdxctl/measure/log_policy.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/batch.hpp"
 #include "tdxctl/quote/channel.hpp"
@@ -127,7 +129,7 @@ void add_show(CLI::App* group, Context& ctx) {
 void add_verify(CLI::App* group, Context& ctx) {
   struct Args {
     std::vector<std::string> files;
-    std::string collateral, at, policy, nonce, user_data, report_data, trust_root;
+    std::string collateral, at, policy, nonce, user_data, report_data, trust_root, event_log;
     std::string format = "auto";
     std::vector<std::string> accept;
     bool allow_expired = false, jsonl_stdin = false, allow_debug = false, cold = false;
@@ -153,6 +155,9 @@ void add_verify(CLI::App* group, Context& ctx) {
   verify->add_option("--user-data", args->user_data, "User data appended to the nonce")->type_name("HEX");
   verify->add_option("--report-data", args->report_data, "Expect this exact REPORTDATA (128 hex digits)")
       ->type_name("HEX");
+  verify->add_option("--event-log", args->event_log,
+                     "The TD's CC event log: its replayed RTMRs must equal the quote's")
+      ->type_name("FILE")->check(CLI::ExistingFile);
   verify->add_flag("--allow-debug", args->allow_debug, "Accept a TD with TDATTRIBUTES.DEBUG set");
   verify->add_option("--trust-root", args->trust_root,
                      "Pin this root CA instead of Intel's (test CAs only)")->type_name("FILE");
@@ -164,7 +169,8 @@ void add_verify(CLI::App* group, Context& ctx) {
   verify->add_flag("--cold", args->cold, "Re-verify collateral and PCK chains for every quote");
   verify->footer("Examples:\n  tdxctl quote verify quote.bin --collateral /var/cache/tdxctl/collateral/B0C06F000000\n"
                  "  tdxctl quote verify q1.bin q2.bin --collateral DIR --at 2025-06-25T00:00:00Z -o json\n"
-                 "  tdxctl quote verify quote.bin --collateral DIR --policy policy.yaml --nonce HEX");
+                 "  tdxctl quote verify quote.bin --collateral DIR --policy policy.yaml --nonce HEX\n"
+                 "  tdxctl quote verify quote.bin --collateral DIR --event-log CCEL");
   verify->callback([args, &ctx] {
     if (args->files.empty() && !args->jsonl_stdin)
       throw core::Failure(core::Category::usage, "quote.no_input", "no quote given",
@@ -183,6 +189,14 @@ void add_verify(CLI::App* group, Context& ctx) {
       quote::Blob<64> b;
       std::copy(rd.begin(), rd.end(), b.begin());
       policy.report_data = b;
+    }
+    if (!args->event_log.empty()) {
+      if (args->files.size() != 1 || args->jsonl_stdin)
+        throw core::Failure(core::Category::usage, "quote.event_log.one_quote",
+                            "--event-log checks one TD's quote; pass exactly one quote file");
+      auto bytes = read_input(args->event_log);
+      auto log = core::value_or_throw(measure::parse_event_log(core::as_bytes(bytes), args->event_log));
+      core::value_or_throw(measure::pin_replayed_rtmrs(policy, log, args->event_log));
     }
     quote::VerifyOptions options;
     options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
@@ -360,6 +374,7 @@ void add_quote(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
   add_show(group, ctx);
   add_verify(group, ctx);
+  add_quote_eventlog(group, ctx);
   add_quote_generate(group, ctx);
   add_fetch(group, ctx);
   add_quote_serve(group, ctx);

@@ -2,7 +2,7 @@
 _tdxctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local -A subs=() opts=() valued=() choices=()
-  subs["tdxctl"]="host image volume gpu net td quote collateral unlock up down config completion man"
+  subs["tdxctl"]="host image volume gpu net td quote policy collateral unlock up down config completion man"
   opts["tdxctl"]="--help -h --version --root --connect --output -o --json --progress --dry-run -n --yes -y --verbose -v --quiet -q"
   valued["--help"]=1
   valued["-h"]=1
@@ -36,7 +36,7 @@ _tdxctl() {
   valued["--require-attestation"]=1
   valued["--firmware"]=1
   valued["--no-libvirt"]=1
-  subs["tdxctl image"]="build inspect verify"
+  subs["tdxctl image"]="build measure inspect verify"
   opts["tdxctl image"]="--help -h"
   valued["--help"]=1
   valued["-h"]=1
@@ -53,6 +53,18 @@ _tdxctl() {
   valued["--argon2-memory"]=1
   valued["--argon2-iterations"]=1
   valued["--force"]=1
+  subs["tdxctl image measure"]=""
+  opts["tdxctl image measure"]="--help -h --firmware --kernel --initrd --cmdline --memory --acpi-tables --legacy-qemu --compare-event-log"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--firmware"]=1
+  valued["--kernel"]=1
+  valued["--initrd"]=1
+  valued["--cmdline"]=1
+  valued["--memory"]=1
+  valued["--acpi-tables"]=1
+  valued["--legacy-qemu"]=1
+  valued["--compare-event-log"]=1
   subs["tdxctl image inspect"]=""
   opts["tdxctl image inspect"]="--help -h"
   valued["--help"]=1
@@ -314,7 +326,7 @@ _tdxctl() {
   valued["--help"]=1
   valued["-h"]=1
   valued["--force"]=1
-  subs["tdxctl quote"]="show verify generate fetch serve"
+  subs["tdxctl quote"]="show verify eventlog generate fetch serve"
   opts["tdxctl quote"]="--help -h"
   valued["--help"]=1
   valued["-h"]=1
@@ -325,7 +337,7 @@ _tdxctl() {
   valued["--format"]=1
   choices["--format"]="auto binary base64 hex"
   subs["tdxctl quote verify"]=""
-  opts["tdxctl quote verify"]="--help -h --jsonl --collateral --at --accept --policy --nonce --user-data --report-data --allow-debug --trust-root --allow-expired-collateral --format --jobs -j --cold"
+  opts["tdxctl quote verify"]="--help -h --jsonl --collateral --at --accept --policy --nonce --user-data --report-data --event-log --allow-debug --trust-root --allow-expired-collateral --format --jobs -j --cold"
   valued["--help"]=1
   valued["-h"]=1
   valued["--jsonl"]=1
@@ -336,6 +348,7 @@ _tdxctl() {
   valued["--nonce"]=1
   valued["--user-data"]=1
   valued["--report-data"]=1
+  valued["--event-log"]=1
   valued["--allow-debug"]=1
   valued["--trust-root"]=1
   valued["--allow-expired-collateral"]=1
@@ -344,6 +357,10 @@ _tdxctl() {
   valued["--jobs"]=1
   valued["-j"]=1
   valued["--cold"]=1
+  subs["tdxctl quote eventlog"]=""
+  opts["tdxctl quote eventlog"]="--help -h"
+  valued["--help"]=1
+  valued["-h"]=1
   subs["tdxctl quote generate"]=""
   opts["tdxctl quote generate"]="--help -h --report-data --out --force --tsm-entry --td-report"
   valued["--help"]=1
@@ -386,6 +403,19 @@ _tdxctl() {
   valued["--rate"]=1
   valued["--count"]=1
   valued["--tsm-entry"]=1
+  subs["tdxctl policy"]="init"
+  opts["tdxctl policy"]="--help -h"
+  valued["--help"]=1
+  valued["-h"]=1
+  subs["tdxctl policy init"]=""
+  opts["tdxctl policy init"]="--help -h --from-measure --mr-config-id --accept --out --force"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--from-measure"]=1
+  valued["--mr-config-id"]=1
+  valued["--accept"]=1
+  valued["--out"]=1
+  valued["--force"]=1
   subs["tdxctl collateral"]="fetch"
   opts["tdxctl collateral"]="--help -h"
   valued["--help"]=1

@@ -61,8 +61,8 @@ TEST_CASE("--help and the man page list every command group") {
   auto help = test::run_tdxctl({"--help"});
   CHECK(help.exit_status == 0);
   auto man = test::run_tdxctl({"man"});
-  for (const char* g : {"host", "image", "volume", "gpu", "net", "td", "quote", "collateral",
-                        "up", "down", "config", "completion"}) {
+  for (const char* g : {"host", "image", "volume", "gpu", "net", "td", "quote", "policy",
+                        "collateral", "up", "down", "config", "completion"}) {
     CHECK(help.out.find(std::string("  ") + g + " ") != std::string::npos);
     CHECK(man.out.find(std::string("tdxctl ") + g) != std::string::npos);
   }

@@ -1,0 +1,19 @@
+#pragma once
+// TCG event types (TCG PC Client Platform Firmware Profile, "Event Types";
+// EV_EVENT_TAG per the TCG PC Client spec as the Linux EFI stub uses it).
+
+#include <cstdint>
+#include <string>
+
+namespace tdx::measure {
+
+inline constexpr uint32_t EV_NO_ACTION = 0x00000003;
+inline constexpr uint32_t EV_SEPARATOR = 0x00000004;
+inline constexpr uint32_t EV_EVENT_TAG = 0x00000006;
+inline constexpr uint32_t EV_EFI_BOOT_SERVICES_APPLICATION = 0x80000003;
+inline constexpr uint32_t EV_EFI_ACTION = 0x80000007;
+
+// "EV_EFI_ACTION", or "0x12345678" for a type the spec does not name.
+std::string event_type_name(uint32_t type);
+
+} // namespace tdx::measure

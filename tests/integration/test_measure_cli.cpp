@@ -1,0 +1,83 @@
+// The measured-boot verbs through the built binary: image measure on the real
+// TDVF (JSON schema, exit codes), quote eventlog on a real CCEL and a cut one
+// (exit 2, offset named), policy init round trip and refusal to overwrite.
+#include "support/fixtures.hpp"
+#include "unit/measure/builders.hpp"
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/policy/policy_file.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace tdx;
+
+TEST_CASE("image measure -> policy init -> policy.yaml", "[measure]") {
+  core::TempDir dir;
+  auto kernel = dir / "vmlinuz";
+  auto initrd = dir / "initrd.img";
+  core::write_file_atomic(kernel, test::synthetic_pe(), 0644, core::Force::no);
+  core::write_file_atomic(initrd, std::string(4096, 'i'), 0644, core::Force::no);
+  auto firmware = (test::testdata() / "tdvf/OVMF.inteltdx.ms.fd").string();
+  auto r = test::run_tdxctl({"image", "measure", "--firmware", firmware, "--kernel", kernel.string(),
+                             "--initrd", initrd.string(), "--cmdline", "console=ttyS0",
+                             "--memory", "2G", "-o", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["schema"] == "tdxctl.image.measure/1");
+  CHECK(doc["mrtd"] == "a7a1f751abc454f9cbab198ca8d2edb2821935df525c74182b5e776cb0929e8c"
+                       "59aefecce725b0d08a5e9d3d3183bd08");
+  CHECK(doc["rtmr"][0] == "unknown");
+  CHECK(doc["events"].size() == 7);
+  CHECK(doc["events"][3]["name"] == "LOADED_IMAGE::LoadOptions");
+
+  auto measure_json = dir / "measure.json";
+  core::write_file_atomic(measure_json, r.out, 0644, core::Force::no);
+  auto policy = dir / "policy.yaml";
+  auto p = test::run_tdxctl({"policy", "init", "--from-measure", measure_json.string(), "--out",
+                             policy.string(), "--accept", "UpToDate,SWHardeningNeeded"});
+  INFO(p.err);
+  REQUIRE(p.exit_status == 0);
+  auto loaded = policy::load_policy(policy);
+  CHECK(loaded.mr_td.size() == 1);
+  CHECK_FALSE(loaded.rtmr[0]);
+  CHECK(loaded.rtmr[1]);
+  CHECK(loaded.accept_tcb.size() == 2);
+  auto again = test::run_tdxctl({"policy", "init", "--from-measure", measure_json.string(),
+                                 "--out", policy.string()});
+  CHECK(again.exit_status == 2);
+  CHECK_THAT(again.err, Catch::Contains("--force"));
+}
+
+TEST_CASE("image measure refuses a firmware that is not TDVF (exit 2)", "[measure]") {
+  core::TempDir dir;
+  auto fw = dir / "fw.fd";
+  auto kernel = dir / "vmlinuz";
+  core::write_file_atomic(fw, std::string(0x10000, '\xff'), 0644, core::Force::no);
+  core::write_file_atomic(kernel, test::synthetic_pe(), 0644, core::Force::no);
+  auto r = test::run_tdxctl({"image", "measure", "--firmware", fw.string(), "--kernel",
+                             kernel.string(), "--memory", "2G"});
+  CHECK(r.exit_status == 2);
+  CHECK_THAT(r.err, Catch::Contains("footer"));
+  auto m = test::run_tdxctl({"image", "measure", "--firmware", fw.string(), "--kernel",
+                             kernel.string(), "--memory", "lots"});
+  CHECK(m.exit_status == 2);
+}
+
+TEST_CASE("quote eventlog: a real CCEL replays; a cut one is exit 2 naming the offset", "[measure]") {
+  auto log = test::testdata() / "eventlogs/cos-113-intel-tdx.bin";
+  auto r = test::run_tdxctl({"quote", "eventlog", log.string(), "-o", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["rtmr"][1] == "f62dbc072bd5d3f3438b7b35c39a727f5aea2ffc2473f43723953f530daf6250"
+                          "4f0a7944aa62c41a86e8a878c2b122c1");
+  core::TempDir dir;
+  auto cut = dir / "cut.bin";
+  auto bytes = core::value_or_throw(core::read_file(log));
+  core::write_file_atomic(cut, bytes.substr(0, 9000), 0644, core::Force::no);
+  auto c = test::run_tdxctl({"quote", "eventlog", cut.string()});
+  CHECK(c.exit_status == 2);
+  CHECK_THAT(c.err, Catch::Contains("byte offset 8992") && Catch::Contains("truncated"));
+}
