@@ -40,8 +40,8 @@ void add_build(CLI::App* group, Context& ctx) {
                     "Recovery passphrase for a second keyslot (file, or - for stdin)")
       ->type_name("FILE");
   build->add_option("--build-dir", args->build_dir,
-                    "Directory to make the private work directory in (default: the output's); "
-                    "it is removed when the build ends")
+                    "Directory to make the private work directory in (default: the output "
+                    "directory); removed when the build ends")
       ->type_name("DIR");
   build->add_option("--argon2-memory", args->argon2_memory_kib,
                     "argon2id memory cost of the keyslots in KiB (default 262144)")
