@@ -40,7 +40,8 @@ void add_build(CLI::App* group, Context& ctx) {
                     "Recovery passphrase for a second keyslot (file, or - for stdin)")
       ->type_name("FILE");
   build->add_option("--build-dir", args->build_dir,
-                    "Where intermediate files are kept for re-runs (default OUTPUT.build)")
+                    "Directory to make the private work directory in (default: the output "
+                    "directory); removed when the build ends")
       ->type_name("DIR");
   build->add_option("--argon2-memory", args->argon2_memory_kib,
                     "argon2id memory cost of the keyslots in KiB (default 262144)")
@@ -55,7 +56,10 @@ void add_build(CLI::App* group, Context& ctx) {
       "customize.commands, customize.debs, customize.enable_units, customize.disable_units,\n"
       "customize.lock_users, hardening.{disable_cloud_init,disable_getty,disable_ssh_password,\n"
       "module_sig_enforce}, volumes[].{label,mount}, unlock.{nonce_endpoint,attestation_endpoint,\n"
-      "ca_cert,retries,timeout_s}.\n\n"
+      "ca_cert,trust_system_cas,retries,timeout_s}.\n"
+      "unlock.ca_cert (the CA of the key service) is required; trust_system_cas: true instead\n"
+      "lets the initramfs accept any public CA. The unlock values are checked with the guest's\n"
+      "own unlock.conf parser: a value it would refuse at boot fails the build.\n\n"
       "Examples:\n  tdxctl image build -c image.yaml\n"
       "  tdxctl image build -c image.yaml --key-file luks.key --out tdx-guest.qcow2\n"
       "  tdxctl -n image build -c image.yaml");

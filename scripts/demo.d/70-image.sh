@@ -15,6 +15,7 @@ customize:
 unlock:
   nonce_endpoint: https://keys.example/servers/nonce
   attestation_endpoint: https://keys.example/servers/boot/attestation
+  trust_system_cas: true   # a demo key service; pin its CA with ca_cert: in production
 YAML
 show tdxctl -n image build -c "$DEMO_DIR/image.yaml"
 show tdxctl image build -c "$DEMO_DIR/image.yaml" --argon2-memory 65536 --argon2-iterations 4

@@ -44,42 +44,69 @@ std::vector<std::string> args(std::initializer_list<std::string> a, bool with_fa
 TEST_CASE("image build refuses bad inputs before any output appears", "[guestfs]") {
   auto base = base_image();
   core::TempDir dir;
-  auto yaml = [&](const std::string& sum) {
-    test::put(dir.path(), "image.yaml",
-              "base: {path: " + base.string() + ", sha256: " + sum + "}\noutput: out.qcow2\n"
-              "unlock: {nonce_endpoint: 'https://k/n', attestation_endpoint: 'https://k/a'}\n");
-    return (dir.path() / "image.yaml").string();
+  const std::string good_unlock =
+      "{nonce_endpoint: 'https://k/n', attestation_endpoint: 'https://k/a', trust_system_cas: true}";
+  // NAME.yaml building NAME.qcow2 from the fixture base; returns its path.
+  auto yaml = [&](const std::string& name, const std::string& sum, const std::string& unlock,
+                  const std::string& extra = "") {
+    test::put(dir.path(), name + ".yaml",
+              "base: {path: " + base.string() + ", sha256: " + sum + "}\noutput: " + name + ".qcow2\n" +
+                  extra + "unlock: " + unlock + "\n");
+    return (dir.path() / (name + ".yaml")).string();
   };
-  auto r = test::run_tdxctl(args({"image", "build", "-c", yaml(std::string(64, '0'))}, true), {}, env);
+  auto refused_without_output = [&](const std::string& name) {
+    CHECK_FALSE(fs::exists(dir.path() / (name + ".qcow2")));
+    CHECK_FALSE(fs::exists(dir.path() / (name + ".qcow2.key")));
+  };
+  auto r = test::run_tdxctl(args({"image", "build", "-c", yaml("out", std::string(64, '0'), good_unlock)}, true),
+                            {}, env);
   CHECK(r.exit_status == 2);
   CHECK(r.err.find("SHA-256 is " + sha256_of(base)) != std::string::npos);
-  CHECK_FALSE(fs::exists(dir.path() / "out.qcow2"));
-  CHECK_FALSE(fs::exists(dir.path() / "out.qcow2.key"));
+  refused_without_output("out");
 
   test::put(dir.path(), "out.qcow2", "someone else's file");
-  r = test::run_tdxctl(args({"image", "build", "-c", yaml(sha256_of(base))}, true), {}, env);
+  r = test::run_tdxctl(args({"image", "build", "-c", yaml("out", sha256_of(base), good_unlock)}, true), {}, env);
   CHECK(r.exit_status == 2);
   CHECK(r.err.find("exists") != std::string::npos);
   CHECK(*core::read_file(dir.path() / "out.qcow2") == "someone else's file");
 
   fs::remove(dir.path() / "out.qcow2");
   // The base root filesystem is 160 MiB: a 64 MiB root cannot hold it.
-  test::put(dir.path(), "small.yaml",
-            "base: {path: " + base.string() + ", sha256: " + sha256_of(base) +
-                "}\noutput: small.qcow2\nroot_size: 64M\n"
-                "unlock: {nonce_endpoint: 'https://k/n', attestation_endpoint: 'https://k/a'}\n");
-  r = test::run_tdxctl(args({"image", "build", "-c", (dir.path() / "small.yaml").string()}, true), {}, env);
+  r = test::run_tdxctl(
+      args({"image", "build", "-c", yaml("small", sha256_of(base), good_unlock, "root_size: 64M\n")}, true), {},
+      env);
   CHECK(r.exit_status == 2);
   CHECK(r.err.find("smaller than the base root filesystem") != std::string::npos);
-  CHECK_FALSE(fs::exists(dir.path() / "small.qcow2"));
-  CHECK_FALSE(fs::exists(dir.path() / "small.qcow2.key"));
+  refused_without_output("small");
 
-  r = test::run_tdxctl(args({"-n", "-o", "json", "image", "build", "-c", yaml(sha256_of(base))}, true), {}, env);
+  r = test::run_tdxctl(
+      args({"-n", "-o", "json", "image", "build", "-c", yaml("out", sha256_of(base), good_unlock)}, true), {}, env);
   REQUIRE(r.exit_status == 0);
   auto doc = json::parse(r.out);
   CHECK(doc["schema"] == "tdxctl.image.build/1");
   CHECK(doc["plan"].size() == 8);
   CHECK_FALSE(fs::exists(dir.path() / "out.qcow2"));
+
+  // A key URL the guest's unlock.conf parser refuses at boot fails the build now, naming the key.
+  r = test::run_tdxctl(
+      args({"image", "build", "-c",
+            yaml("amp", sha256_of(base),
+                 "{nonce_endpoint: 'https://k/n?a=1&b=2', attestation_endpoint: 'https://k/a', "
+                 "trust_system_cas: true}")},
+           true),
+      {}, env);
+  CHECK(r.exit_status == 2);
+  CHECK_THAT(r.err, Catch::Contains("key 'unlock.nonce_endpoint': tdxctl-guest would refuse"));
+  refused_without_output("amp");
+  // No CA and no explicit opt-out: refused (the initramfs would trust every public CA).
+  r = test::run_tdxctl(
+      args({"image", "build", "-c",
+            yaml("noca", sha256_of(base), "{nonce_endpoint: 'https://k/n', attestation_endpoint: 'https://k/a'}")},
+           true),
+      {}, env);
+  CHECK(r.exit_status == 2);
+  CHECK_THAT(r.err, Catch::Contains("missing key 'ca_cert'"));
+  refused_without_output("noca");
 }
 
 TEST_CASE("image build makes a LUKS2-rooted image that dm-crypt opens, inspect and verify agree",
@@ -98,9 +125,24 @@ TEST_CASE("image build makes a LUKS2-rooted image that dm-crypt opens, inspect a
   auto cfg = (dir.path() / "image.yaml").string();
   auto out = dir.path() / "tdx.qcow2";
 
+  // Another user prepared the old predictable work directory: their own base
+  // with a stamp holding the pinned hash, and root.img pointing at a file
+  // root owns. The build must use neither, nor write through the link.
+  auto planted = dir.path() / "tdx.qcow2.build";
+  test::put(planted, "base.raw", "attacker's base");
+  test::put(planted, "base.raw.sha256", sha256_of(base) + "\n");
+  test::put(dir.path(), "victim", "root-owned file\n");
+  fs::create_symlink(dir.path() / "victim", planted / "root.img");
+
   auto r = test::run_tdxctl(args({"-o", "json", "image", "build", "-c", cfg}, true), {}, env);
   INFO(r.err);
   REQUIRE(r.exit_status == 0);
+  CHECK(*core::read_file(dir.path() / "victim") == "root-owned file\n");
+  CHECK(*core::read_file(planted / "base.raw") == "attacker's base");
+  CHECK(fs::is_symlink(planted / "root.img"));
+  // The private work directory went with the build.
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().find(".tdx.qcow2.build.") == std::string::npos);
   auto doc = json::parse(r.out);
   CHECK(doc["changed"] == true);
   auto manifest = json::parse(*core::read_file(out.string() + ".manifest.json"));

@@ -48,7 +48,7 @@ TEST_CASE("image build on a debootstrapped Debian 12 base: real initramfs-tools 
                 "\noutput: tdx.qcow2\nroot_size: 1G\n"
                 "customize:\n  commands: [\"echo built > /etc/tdx-built\"]\n"
                 "unlock:\n  nonce_endpoint: https://keys.example/nonce\n"
-                "  attestation_endpoint: https://keys.example/attest\n");
+                "  attestation_endpoint: https://keys.example/attest\n  trust_system_cas: true\n");
   auto out = dir.path() / "tdx.qcow2";
   auto r = test::run_tdxctl({"-o", "json", "image", "build", "-c", (dir.path() / "image.yaml").string(),
                              "--argon2-memory", "32768", "--argon2-iterations", "4"},

@@ -302,6 +302,11 @@ TEST_CASE("config init writes a host.yaml from the host that config check accept
   auto bad = test::run_tdxctl({"config", "check", "-c", (root.path() / "bad.yaml").string()});
   CHECK(bad.exit_status == 2);
   CHECK_THAT(bad.err, Catch::Contains("bad.yaml:4:10: key 'td.vcpus'"));
+  // A key set twice: yaml-cpp would take the first, Ansible the last; config check names both lines.
+  test::put(root.path(), "twice.yaml", "td:\n  name: first\n  vcpus: 4\n  name: second\n");
+  auto twice = test::run_tdxctl({"config", "check", "-c", (root.path() / "twice.yaml").string()});
+  CHECK(twice.exit_status == 2);
+  CHECK_THAT(twice.err, Catch::Contains("twice.yaml:4:3: key 'td.name' is set twice (lines 2 and 4)"));
 }
 
 TEST_CASE("up binds an HGX board's GPUs and NVSwitches before the TD takes them all", "[up][integration]") {

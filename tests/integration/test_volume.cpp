@@ -4,6 +4,7 @@
 // error that leaves no file behind. Needs LIBGUESTFS_BACKEND=direct here
 // (set below); each appliance launch takes 10-20 s under TCG.
 #include "support/fixtures.hpp"
+#include "tdxctl/core/root.hpp"
 
 #include <catch2/catch.hpp>
 #include <guestfs.h>
@@ -11,8 +12,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
 
 using namespace tdx;
 namespace fs = std::filesystem;
@@ -244,4 +249,58 @@ TEST_CASE("volume: config create from host.yaml's config: section, with the seed
   CHECK(json::parse(dry.out)["dry_run"] == true);
   CHECK_FALSE(fs::exists(dir.path() / "dry.qcow2"));
   CHECK(dry.out.find(k_seed) == std::string::npos);
+}
+
+TEST_CASE("volume: SIGHUP during config create leaves no staged seed or work directory; no child or /proc sees the seed") {
+  core::TempDir dir;
+  auto bin = dir.path() / "bin";
+  auto mark = (dir.path() / "mke2fs").string();
+  // mke2fs held at its start: it records its staging directory, its own
+  // environment and its pid, then waits to be killed, so the signal lands
+  // while the seed is staged.
+  test::put(bin, "mke2fs",
+            "#!/bin/sh\nfor a; do [ \"$prev\" = -d ] && echo \"$a\" > " + mark + ".staging; prev=$a; done\n"
+            "env > " + mark + ".env\necho $$ > " + mark + ".tmp && mv " + mark + ".tmp " + mark +
+                ".pid\nexec sleep 120\n");
+  fs::permissions(bin / "mke2fs", fs::perms::owner_all);
+  test::put(dir.path(), "host.yaml",
+            std::string("config:\n  hostname: sig-host\n  miner_ss58: ") + k_alice +
+                "\n  vm_ip: 10.0.2.15/24\n  gateway: 10.0.2.2\n  dns: [10.0.2.3]\n");
+  auto out = dir.path() / "config.qcow2";
+
+  std::vector<std::string> words{TDXCTL_BINARY, "volume", "config", "create", "-c",
+                                 (dir.path() / "host.yaml").string(), "-o", out.string()};
+  std::vector<std::string> env_words{"PATH=" + bin.string() + ":" + std::getenv("PATH"),
+                                     "TDXCTL_MINER_SEED=" + k_seed};
+  std::vector<char*> argv, envp;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_words) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, TDXCTL_BINARY, nullptr, nullptr, argv.data(), envp.data()) == 0);
+  // Bounded wait for the stand-in to start (the volume takes well under a second to stage).
+  for (int i = 0; i < 600 && !fs::exists(mark + ".pid"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(fs::exists(mark + ".pid"));
+  auto staging = core::trim(*core::read_file(mark + ".staging"));
+  auto child_pid = std::stoi(*core::read_file(mark + ".pid"));
+
+  // The seed is staged (in memory where there is a tmpfs), but in no environment.
+  CHECK(fs::exists(fs::path(staging) / "miner-seed"));
+  CHECK(core::read_file(mark + ".env")->find(k_seed) == std::string::npos);
+  CHECK(core::read_file(mark + ".env")->find("TDXCTL_MINER_SEED") == std::string::npos);
+  CHECK(core::read_file("/proc/" + std::to_string(pid) + "/environ")->find(k_seed) == std::string::npos);
+
+  REQUIRE(::kill(pid, SIGHUP) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::kill(child_pid, SIGKILL);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_FALSE(fs::exists(staging));
+  // Only what the test put there: no work directory, no temporary, no output.
+  auto left = entries(dir.path());
+  std::erase_if(left, [](const std::string& n) { return n.rfind("mke2fs.", 0) == 0; });
+  CHECK(left == std::vector<std::string>{"bin", "host.yaml"});
 }

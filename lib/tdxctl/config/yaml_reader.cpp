@@ -3,7 +3,11 @@
 
 #include "tdxctl/core/fs.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
+#include <map>
+#include <sstream>
 
 namespace tdx::config {
 
@@ -15,9 +19,109 @@ static std::string where(const std::string& name, const YAML::Mark& mark) {
   return name + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }
 
+namespace {
+
+// Tracks the open mappings and sequences; a node event in a mapping that
+// expects a key is that key.
+class DuplicateKeyFinder final : public YAML::EventHandler {
+public:
+  DuplicateKeyFinder(const std::string& name, std::vector<std::string>& found)
+      : m_name(name), m_found(found) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, "~"); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, "*alias"); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string& value) override {
+    leaf(mark, value);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    open(mark, false);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    open(mark, true);
+  }
+  void OnMapEnd() override { close(); }
+
+private:
+  struct Frame {
+    bool is_map = false;
+    bool expect_key = true;
+    size_t index = 0;
+    std::string path;
+    std::string key; // the key whose value comes next (maps)
+    std::map<std::string, int> lines; // key -> line it was first set on
+  };
+
+  // The path of the node starting now, noting it as a key where it is one.
+  std::string child_path(const YAML::Mark& mark, const std::string* key_text) {
+    if (m_frames.empty()) return {};
+    auto& f = m_frames.back();
+    if (!f.is_map) return f.path + "[" + std::to_string(f.index) + "]";
+    if (f.expect_key) {
+      f.key = key_text ? *key_text : "?";
+      auto full = f.path.empty() ? f.key : f.path + "." + f.key;
+      if (key_text) {
+        auto [it, fresh] = f.lines.emplace(*key_text, mark.line + 1);
+        if (!fresh)
+          m_found.push_back(m_name + ":" + std::to_string(mark.line + 1) + ":" +
+                            std::to_string(mark.column + 1) + ": key '" + full +
+                            "' is set twice (lines " + std::to_string(it->second) + " and " +
+                            std::to_string(mark.line + 1) + "); keep one");
+      }
+      return full;
+    }
+    return f.path.empty() ? f.key : f.path + "." + f.key;
+  }
+  // A complete node ended: the parent moves on to its next key or item.
+  void done() {
+    if (m_frames.empty()) return;
+    auto& f = m_frames.back();
+    if (f.is_map) f.expect_key = !f.expect_key;
+    else ++f.index;
+  }
+  void leaf(const YAML::Mark& mark, const std::string& text) {
+    child_path(mark, &text);
+    done();
+  }
+  void open(const YAML::Mark& mark, bool is_map) {
+    auto path = child_path(mark, nullptr);
+    m_frames.push_back(Frame{is_map, true, 0, std::move(path), {}, {}});
+  }
+  void close() {
+    if (!m_frames.empty()) m_frames.pop_back();
+    done();
+  }
+
+  const std::string& m_name;
+  std::vector<std::string>& m_found;
+  std::vector<Frame> m_frames;
+};
+
+} // namespace
+
+std::vector<std::string> duplicate_keys(std::string_view text, const std::string& name) {
+  std::vector<std::string> found;
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DuplicateKeyFinder finder(name, found);
+  parser.HandleNextDocument(finder);
+  return found;
+}
+
 YamlReader YamlReader::parse(std::string_view text, std::string name) {
   try {
     YAML::Node root = YAML::Load(std::string(text));
+    if (auto dups = duplicate_keys(text, name); !dups.empty()) {
+      std::string message = dups.front();
+      for (size_t i = 1; i < dups.size(); ++i) message += "\n" + dups[i];
+      throw Failure(Category::invalid_input, "config.duplicate_key", message,
+                    "a key may appear once per mapping (YAML readers disagree on which one wins)");
+    }
     if (root.IsDefined() && !root.IsNull() && !root.IsMap())
       throw Failure(Category::invalid_input, "config.not_mapping",
                     where(name, root.Mark()) + ": the document must be a mapping of keys");

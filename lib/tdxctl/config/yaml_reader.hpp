@@ -19,6 +19,12 @@ namespace tdx::config {
 
 class YamlReader;
 
+// Every key set twice in the same mapping of `text`, as
+// "NAME:LINE:COL: key 'a.b' is set twice (lines 3 and 7)". yaml-cpp would keep
+// the first and PyYAML/Ansible the last, so tdxctl takes neither. Read from
+// the parser's events, so aliases are not expanded.
+std::vector<std::string> duplicate_keys(std::string_view text, const std::string& name);
+
 // A mapping inside the document, addressed by its dotted key prefix.
 class Section {
 public:
@@ -50,7 +56,8 @@ private:
 
 class YamlReader {
 public:
-  // Parses the file; a syntax error is a Failure naming file:line:col.
+  // Parses the file; a syntax error or a duplicate key is a Failure naming
+  // file:line:col (both lines for a duplicate).
   static YamlReader load(const std::filesystem::path& path);
   static YamlReader parse(std::string_view text, std::string name);
 

@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 namespace tdx::core {
@@ -116,17 +118,70 @@ Result<std::string> read_file(const fs::path& path) {
 
 TempDir::TempDir(const fs::path& parent, std::string_view prefix) {
   fs::path base = parent.empty() ? fs::temp_directory_path() : parent;
+  struct stat pst {};
+  const char* unusable = ::stat(base.c_str(), &pst) != 0 ? std::strerror(errno)
+                         : !S_ISDIR(pst.st_mode)            ? "not a directory"
+                                                            : nullptr;
+  if (unusable)
+    throw Failure(Category::invalid_input, "workdir.parent",
+                  "cannot make a work directory in " + base.string() + ": " + unusable);
+  if ((pst.st_mode & S_IWOTH) && !(pst.st_mode & S_ISVTX))
+    throw Failure(Category::invalid_input, "workdir.parent_unsafe",
+                  base.string() + " is writable by every user and has no sticky bit: another user "
+                                  "could replace tdxctl's work directory there",
+                  "choose another output directory, or chmod +t or o-w it");
   std::string tmpl = (base / (std::string(prefix) + ".XXXXXX")).string();
   if (!::mkdtemp(tmpl.data()))
     throw Failure(Category::failed, "tempdir.create",
                   "cannot create a temporary directory in " + base.string() + ": " +
                       std::strerror(errno));
   m_path = tmpl;
+  m_slot = register_cleanup_tree(m_path.string());
+  m_dirfd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st {};
+  if (m_dirfd < 0 || ::fstat(m_dirfd, &st) != 0 || st.st_uid != ::geteuid() ||
+      (st.st_mode & 077) != 0) {
+    auto why = m_dirfd < 0 ? std::string(std::strerror(errno)) : "not private to this user";
+    if (m_dirfd >= 0) ::close(m_dirfd);
+    unregister_cleanup(m_slot);
+    // Not ours (it was swapped after mkdtemp): leave it alone.
+    throw Failure(Category::failed, "tempdir.create",
+                  "the work directory " + m_path.string() + " is " + why);
+  }
 }
 
 TempDir::~TempDir() {
+  if (m_dirfd >= 0) ::close(m_dirfd);
   std::error_code ec;
   fs::remove_all(m_path, ec);
+  unregister_cleanup(m_slot);
+}
+
+int TempDir::create_file(std::string_view name, mode_t mode) const {
+  std::string n(name);
+  int fd = n.find('/') == std::string::npos
+               ? ::openat(m_dirfd, n.c_str(),
+                          O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+               : (errno = EINVAL, -1);
+  if (fd < 0)
+    throw Failure(Category::failed, "workdir.create_file",
+                  "cannot create " + (m_path / n).string() + ": " + std::strerror(errno));
+  return fd;
+}
+
+fs::path TempDir::create_dir(std::string_view name) const {
+  std::string n(name);
+  if (n.find('/') != std::string::npos || ::mkdirat(m_dirfd, n.c_str(), 0700) != 0)
+    throw Failure(Category::failed, "workdir.create_dir",
+                  "cannot create " + (m_path / n).string() + ": " + std::strerror(errno));
+  return m_path / n;
+}
+
+fs::path memory_backed_dir() {
+  struct statfs sfs {};
+  if (::statfs("/dev/shm", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK) == 0)
+    return "/dev/shm";
+  return {};
 }
 
 } // namespace tdx::core

@@ -50,7 +50,13 @@ void write_file_atomic(const std::filesystem::path& target, std::string_view dat
                        Force force);
 Result<std::string> read_file(const std::filesystem::path& path);
 
-// A private (0700) temporary directory, removed with its content on destruction.
+// The one work directory of tdxctl (image build, volume staging, probes):
+// made with mkdtemp (0700, owned by us, a fresh name nobody could have
+// prepared) in `parent` (default $TMPDIR or /tmp), and removed with its
+// content on destruction and on an interrupting signal or crash
+// (core/cleanup). A parent others may write to without the sticky bit is
+// refused: they could rename ours away and put their own in its place.
+// Files inside are created with O_EXCL|O_NOFOLLOW through the directory's fd.
 class TempDir {
 public:
   explicit TempDir(const std::filesystem::path& parent = {}, std::string_view prefix = "tdxctl");
@@ -60,8 +66,20 @@ public:
   const std::filesystem::path& path() const { return m_path; }
   std::filesystem::path operator/(std::string_view name) const { return m_path / name; }
 
+  // Creates the file `name` (a plain name, no '/') exclusively, never through
+  // a symlink; returns its read-write fd (O_CLOEXEC), which the caller closes.
+  int create_file(std::string_view name, mode_t mode) const;
+  // Creates the private (0700) subdirectory `name`; returns its path.
+  std::filesystem::path create_dir(std::string_view name) const;
+
 private:
   std::filesystem::path m_path;
+  int m_dirfd = -1;
+  int m_slot = -1;
 };
+
+// A directory in memory (a tmpfs: /dev/shm) to stage secrets in, so they
+// never reach a disk; empty when there is none and the caller must use a disk.
+std::filesystem::path memory_backed_dir();
 
 } // namespace tdx::core

@@ -4,6 +4,8 @@
 // kills everything it started.
 #include "tdxctl/core/runner.hpp"
 
+#include "tdxctl/core/secret.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -29,6 +31,21 @@ struct Pipe {
   }
   void close_both() { close_end(0), close_end(1); }
 };
+
+// Ours without the secrets (core/secret.hpp's list: a child's
+// /proc/PID/environ is readable by its user for its whole life), plus the
+// command's explicit extras.
+std::vector<std::string> child_environment(const Command& command) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (!is_secret_env_entry(*e)) env.emplace_back(*e);
+  for (const auto& extra : command.env) {
+    auto name = extra.substr(0, extra.find('=') + 1);
+    std::erase_if(env, [&](const std::string& s) { return s.starts_with(name); });
+    env.push_back(extra);
+  }
+  return env;
+}
 
 } // namespace
 
@@ -88,13 +105,7 @@ Result<Completed> RealRunner::run(const Command& command) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETPGROUP);
 
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e; ++e) env_storage.emplace_back(*e);
-  for (const auto& extra : command.env) {
-    auto name = extra.substr(0, extra.find('=') + 1);
-    std::erase_if(env_storage, [&](const std::string& s) { return s.starts_with(name); });
-    env_storage.push_back(extra);
-  }
+  auto env_storage = child_environment(command);
   std::vector<char*> envp;
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -1,6 +1,10 @@
 // The image build pipeline. Stages, each a Step of one Plan (so --dry-run
 // shows them and a re-run with the same inputs is "nothing to do"):
-//   base.convert     qemu-img: base qcow2 -> raw, kept in the build dir (resumable)
+//   image.build_dir  a private work directory (mkdtemp, 0700) beside the output:
+//                    every intermediate lives there, created O_EXCL|O_NOFOLLOW,
+//                    and it goes with the build (on a signal or crash too)
+//   base.convert     copy the base into it, hashing the bytes copied against
+//                    base.sha256, then qemu-img: that copy -> raw
 //   base.inspect     libguestfs inspection: root, /boot, ESP and their extents
 //   parts.extract    copy the three filesystems out to their own files
 //   root.customise   libguestfs on the plaintext root: files, debs, commands,
@@ -20,6 +24,7 @@
 #include "tdxctl/image/guest_binary.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/templates.hpp"
+#include "tdxctl/image/unlock_conf.hpp"
 
 #include <guestfs.h>
 #include <openssl/crypto.h>
@@ -75,9 +80,15 @@ struct BuildState {
   core::Secret recovery;
   Json manifest;
   std::unique_ptr<core::AtomicFile> image_tmp;
+  fs::path work_parent;                // where the work directory is made
+  std::optional<core::TempDir> work;   // removed with everything in it
 };
 
-core::Result<std::string> file_digest(const fs::path& path, const char* algorithm) {
+namespace {
+
+// The digest of `path`'s bytes; with copy_to >= 0 the same bytes are also
+// written there, so what is hashed is exactly what is used afterwards.
+core::Result<std::string> digest_and_copy(const fs::path& path, const char* algorithm, int copy_to) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return core::fail(Category::invalid_input, "image.file.unreadable",
@@ -85,16 +96,37 @@ core::Result<std::string> file_digest(const fs::path& path, const char* algorith
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_get_digestbyname(algorithm), nullptr);
   std::vector<unsigned char> buf(4 * mib);
-  ssize_t n;
-  while ((n = ::read(fd, buf.data(), buf.size())) > 0)
+  ssize_t n = 0;
+  int write_error = 0;
+  while (write_error == 0 && (n = ::read(fd, buf.data(), buf.size())) > 0) {
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+    for (ssize_t done = 0; copy_to >= 0 && done < n;) {
+      ssize_t w = ::write(copy_to, buf.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        write_error = w < 0 ? errno : EIO;
+        break;
+      }
+      done += w;
+    }
+  }
+  int read_error = n < 0 ? errno : 0;
   ::close(fd);
-  if (n < 0)
-    return core::fail(Category::failed, "image.file.read", path.string() + ": " + std::strerror(errno));
+  if (read_error)
+    return core::fail(Category::failed, "image.file.read", path.string() + ": " + std::strerror(read_error));
+  if (write_error)
+    return core::fail(Category::failed, "image.file.copy",
+                      "copying " + path.string() + ": " + std::strerror(write_error));
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
   return core::to_hex(core::Bytes(md, md + len));
+}
+
+} // namespace
+
+core::Result<std::string> file_digest(const fs::path& path, const char* algorithm) {
+  return digest_and_copy(path, algorithm, -1);
 }
 
 static std::string sha256_hex(std::string_view data) {
@@ -157,8 +189,8 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
 
 void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uint64_t to_off,
                 uint64_t length) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  int out = ::open(to.c_str(), O_WRONLY | O_CLOEXEC);
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int out = ::open(to.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (in < 0 || out < 0) {
     if (in >= 0) ::close(in);
     if (out >= 0) ::close(out);
@@ -184,13 +216,32 @@ void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uin
   ::close(out);
 }
 
-void make_sparse(const fs::path& path, uint64_t size) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw Failure(Category::failed, "image.file.create", path.string() + ": " + std::strerror(errno));
-  }
+// A new sparse intermediate in the work directory (created there exclusively,
+// never through a link); returns its path.
+fs::path new_sparse(const core::TempDir& work, const char* name, uint64_t size) {
+  int fd = work.create_file(name, 0600);
+  int rc = ftruncate(fd, static_cast<off_t>(size));
+  int err = errno;
   ::close(fd);
+  if (rc != 0)
+    throw Failure(Category::failed, "image.file.create", (work / name).string() + ": " + std::strerror(err));
+  return work / name;
+}
+
+// The base image, copied into the work directory and hashed in one pass: a
+// base swapped or rewritten after the plan checked it is caught, and nothing
+// outside the private directory is read again.
+void copy_base(BuildState& s) {
+  const auto& c = s.request.config;
+  int fd = s.work->create_file("base.qcow2", 0600);
+  auto sha = digest_and_copy(c.base, "SHA256", fd);
+  ::close(fd);
+  if (!sha) throw Failure(sha.error());
+  if (*sha != c.base_sha256)
+    throw Failure(Category::invalid_input, "image.base.checksum",
+                  c.base.string() + ": SHA-256 is now " + *sha + ", image.yaml base.sha256 expects " +
+                      c.base_sha256 + " (it changed during the build)",
+                  "use the base image the config pins, or update base.sha256");
 }
 
 // ---- stage: inspect --------------------------------------------------------
@@ -334,16 +385,10 @@ void customise_root(BuildState& s) {
     put("/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
 
   // 5. The unlock path and the volumes the guest expects.
-  std::map<std::string, std::string> unlock_values{
-      {"luks_uuid", s.luks_uuid},
-      {"nonce_endpoint", c.unlock.nonce_endpoint},
-      {"attestation_endpoint", c.unlock.attestation_endpoint},
-      {"ca_cert", c.unlock.ca_cert.empty() ? "" : "/etc/tdxctl/unlock-ca.pem"},
-      {"retries", std::to_string(c.unlock.retries)},
-      {"timeout_s", std::to_string(c.unlock.timeout_s)}};
+  auto unlock_values = unlock_template_values(c.unlock, s.luks_uuid);
   if (!c.unlock.ca_cert.empty()) {
     mkdir_p("/etc/tdxctl");
-    g.check(guestfs_upload(g.get(), c.unlock.ca_cert.c_str(), "/etc/tdxctl/unlock-ca.pem"),
+    g.check(guestfs_upload(g.get(), c.unlock.ca_cert.c_str(), k_guest_unlock_ca),
             "image.guest.upload", "uploading the unlock CA certificate");
   }
   put("/etc/tdxctl/unlock.conf", render_template("unlock.conf", unlock_values), 0644);
@@ -353,7 +398,7 @@ void customise_root(BuildState& s) {
       render_template("unlock-premount", unlock_values), 0755);
   // Only the guest slice goes into the image (never the host tdxctl with
   // libvirt and libguestfs), with the libraries a minimal guest lacks.
-  install_guest_binary(g, *s.runner, fs::canonical(s.guest_binary), s.base_raw.parent_path());
+  install_guest_binary(g, *s.runner, fs::canonical(s.guest_binary), s.work->path());
 
   for (auto& v : c.volumes) {
     // systemd's unit name for a mount point: path escaped, / -> -.
@@ -429,7 +474,7 @@ void layout_disk(BuildState& s) {
   uint64_t root_size = (luks_volume_size(s.root_size) + mib - 1) / mib * mib;
   uint64_t esp_start = mib, boot_start = esp_start + esp_size, root_start = boot_start + boot_size;
   uint64_t total = root_start + root_size + mib; // room for the backup GPT
-  make_sparse(s.disk_raw, total);
+  new_sparse(*s.work, "disk.raw", total);
   std::ostringstream script;
   script << "label: gpt\nlabel-id: " << derive_uuid(s.inputs_digest, "disk") << "\nunit: sectors\n"
          << "start=" << esp_start / 512 << ", size=" << esp_size / 512 << ", type=" << esp_type
@@ -470,13 +515,8 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
     throw Failure(Category::usage, "image.output.name", request.output.string() + ": the output must end in .qcow2");
   s->key_path = fs::path(request.output.string() + ".key");
   s->manifest_path = fs::path(request.output.string() + ".manifest.json");
-  fs::path build_dir = request.build_dir.empty() ? fs::path(request.output.string() + ".build") : request.build_dir;
-  s->base_raw = build_dir / "base.raw";
-  s->esp_img = build_dir / "esp.img";
-  s->boot_img = build_dir / "boot.img";
-  s->root_img = build_dir / "root.img";
-  s->root_luks = build_dir / "root.luks";
-  s->disk_raw = build_dir / "disk.raw";
+  auto output_dir = request.output.parent_path().empty() ? fs::path(".") : request.output.parent_path();
+  s->work_parent = request.build_dir.empty() ? output_dir : request.build_dir;
 
   // Preconditions, all before anything is written.
   if (!fs::is_regular_file(c.base))
@@ -496,6 +536,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
   s->luks_uuid = c.luks_uuid ? *c.luks_uuid : derive_uuid(s->inputs_digest, "luks");
   s->root_fs_uuid = c.root_fs_uuid ? *c.root_fs_uuid : derive_uuid(s->inputs_digest, "rootfs");
   s->cmdline = kernel_cmdline_for(c);
+  check_unlock_conf(c, s->luks_uuid);
 
   BuildPlan bp;
   bp.state = s;
@@ -554,29 +595,39 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
     bp.plan.add(core::Step{std::move(id), std::move(kind), std::move(summary), std::move(detail),
                            is_done ? is_done : done, std::move(apply), {}});
   };
-  add("image.build_dir", "file", "create the build directory " + build_dir.string(),
-      {{"path", build_dir.string()}}, [build_dir] { fs::create_directories(build_dir); });
-  core::Command convert{{"qemu-img", "convert", "-O", "raw", c.base.string(), s->base_raw.string()}};
-  auto stamp = fs::path(s->base_raw.string() + ".sha256");
-  add("base.convert", "command", "convert the base image to raw (kept for re-runs)",
-      {{"argv", convert.argv}},
-      [s, convert, stamp] {
-        core::run_checked(*s->runner, convert, "qemu-img convert");
-        core::write_file_atomic(stamp, s->base_sha256 + "\n", 0600, core::Force::yes);
-      },
-      [s, stamp, up = bp.up_to_date] {
-        if (up) return true;
-        auto st = core::read_file(stamp);
-        return st && *st == s->base_sha256 + "\n" && fs::exists(s->base_raw);
+  add("image.build_dir", "file",
+      "create a private work directory (mkdtemp, 0700) in " + s->work_parent.string() +
+          ", removed when the build ends",
+      {{"parent", s->work_parent.string()}}, [s] {
+        s->work.emplace(s->work_parent, "." + s->request.output.filename().string() + ".build");
+        const auto& w = *s->work;
+        s->base_raw = w / "base.raw";
+        s->esp_img = w / "esp.img";
+        s->boot_img = w / "boot.img";
+        s->root_img = w / "root.img";
+        s->root_luks = w / "root.luks";
+        s->disk_raw = w / "disk.raw";
+      });
+  auto convert_argv = [](const fs::path& from, const fs::path& to) {
+    return std::vector<std::string>{"qemu-img", "convert", "-O", "raw", from.string(), to.string()};
+  };
+  add("base.convert", "command",
+      "copy the base into the work directory, checking the copy's SHA-256, and convert it to raw",
+      {{"argv", convert_argv("$WORK/base.qcow2", "$WORK/base.raw")}, {"sha256", c.base_sha256}},
+      [s, convert_argv] {
+        copy_base(*s);
+        auto copy = *s->work / "base.qcow2";
+        core::run_checked(*s->runner, {convert_argv(copy, s->base_raw)}, "qemu-img convert");
+        fs::remove(copy);
       });
   add("base.inspect", "check", "inspect the base image: root, /boot, ESP (libguestfs)",
       {{"base", c.base.string()}}, [s] { inspect_base(*s); });
   add("parts.extract", "file", "copy the root, /boot and ESP filesystems out of the base",
-      {{"root", s->root_img.string()}, {"boot", s->boot_img.string()}, {"esp", s->esp_img.string()}},
+      {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"esp", "$WORK/esp.img"}},
       [s] {
-        make_sparse(s->esp_img, s->esp.size);
-        make_sparse(s->boot_img, s->boot.size);
-        make_sparse(s->root_img, s->root_size);
+        new_sparse(*s->work, "esp.img", s->esp.size);
+        new_sparse(*s->work, "boot.img", s->boot.size);
+        new_sparse(*s->work, "root.img", s->root_size);
         copy_range(s->base_raw, s->esp.start, s->esp_img, 0, s->esp.size);
         copy_range(s->base_raw, s->boot.start, s->boot_img, 0, s->boot.size);
         copy_range(s->base_raw, s->root.start, s->root_img, 0, std::min(s->root.size, s->root_size));
@@ -588,7 +639,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
        {"files", c.files.size()}, {"commands", c.commands}, {"debs", c.debs.size()}},
       [s] { customise_root(*s); });
   add("root.encrypt", "file", "encrypt the root into LUKS2 (aes-xts-plain64, 512-bit key, 4096-byte sectors, argon2id)",
-      {{"output", s->root_luks.string()}, {"luks_uuid", s->luks_uuid}, {"recovery_keyslot", request.recovery_file.has_value()}},
+      {{"output", "$WORK/root.luks"}, {"luks_uuid", s->luks_uuid}, {"recovery_keyslot", request.recovery_file.has_value()}},
       [s] {
         if (!s->request.key_file) {
           s->key = random_key();
@@ -605,7 +656,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
         fs::remove(s->root_img);
       });
   add("disk.layout", "command", "lay out the GPT disk: ESP, /boot, LUKS2 root (sfdisk)",
-      {{"disk", s->disk_raw.string()}}, [s] { layout_disk(*s); fs::remove(s->root_luks); });
+      {{"disk", "$WORK/disk.raw"}}, [s] { layout_disk(*s); fs::remove(s->root_luks); });
   add("image.write", "file",
       std::string("write ") + request.output.string() + " (qcow2" + (c.compress ? ", compressed" : "") +
           "), its manifest" + (request.key_file ? "" : " and the new unlock key (0600)"),
@@ -636,13 +687,15 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
             {"endpoints", {{"nonce", c.unlock.nonce_endpoint}, {"attestation", c.unlock.attestation_endpoint}}},
             {"volumes", c.to_json()["volumes"]}};
         // Key first: an image whose key was lost would be useless.
-        if (s->key_generated)
-          core::write_file_atomic(s->key_path, std::string(s->key.reveal()) + "\n", 0600, req.force);
+        if (s->key_generated) {
+          core::AtomicFile key(s->key_path, 0600, req.force);
+          key.write(s->key.reveal()); // no joined copy of the key outside its locked pages
+          key.write("\n");
+          key.commit();
+        }
         core::write_file_atomic(s->manifest_path, s->manifest.dump(2) + "\n", 0644, core::Force::yes);
         image.commit();
-        fs::remove(s->disk_raw);
-        fs::remove(s->esp_img);
-        fs::remove(s->boot_img);
+        s->work.reset();
       });
   return bp;
 }

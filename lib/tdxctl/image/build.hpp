@@ -20,7 +20,7 @@ struct BuildRequest {
   std::filesystem::path output;                     // final .qcow2 (config.output unless overridden)
   std::optional<std::filesystem::path> key_file;    // unlock key; else a fresh one in OUTPUT.key
   std::optional<std::filesystem::path> recovery_file; // optional recovery passphrase
-  std::filesystem::path build_dir;                  // default OUTPUT.build
+  std::filesystem::path build_dir;                  // parent of the private work dir; default: the output's
   std::filesystem::path tdxctl_binary = "/proc/self/exe"; // tdxctl-guest is looked up beside it
   // The guest-slice binary the initramfs runs (/usr/sbin/tdxctl-guest); empty:
   // next to tdxctl_binary, else ../libexec/tdxctl/ from it (the DEB layout).

@@ -8,6 +8,7 @@
 
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
+#include "tdxctl/unlock/unlock_config.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -28,8 +29,6 @@ std::filesystem::path relative_to(const std::filesystem::path& yaml, const std::
   std::filesystem::path path(p);
   return path.is_absolute() ? path : yaml.parent_path() / path;
 }
-
-bool https_url(const std::string& s) { return s.rfind("https://", 0) == 0 && s.size() > 8; }
 
 } // namespace
 
@@ -68,6 +67,7 @@ core::Json ImageConfig::to_json() const {
            {{"nonce_endpoint", unlock.nonce_endpoint},
             {"attestation_endpoint", unlock.attestation_endpoint},
             {"ca_cert", unlock.ca_cert.string()},
+            {"trust_system_cas", unlock.trust_system_cas},
             {"retries", unlock.retries},
             {"timeout_s", unlock.timeout_s}}}};
 }
@@ -210,12 +210,14 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
   }
 
   auto unlock = root.section("unlock");
-  unlock.allow_only({"nonce_endpoint", "attestation_endpoint", "ca_cert", "retries", "timeout_s"});
+  unlock.allow_only({"nonce_endpoint", "attestation_endpoint", "ca_cert", "trust_system_cas",
+                     "retries", "timeout_s"});
   if (!unlock.present()) root.error("", "missing key 'unlock' (the key release endpoints)");
   for (auto [key, into] : {std::pair{"nonce_endpoint", &c.unlock.nonce_endpoint},
                            std::pair{"attestation_endpoint", &c.unlock.attestation_endpoint}}) {
     if (auto u = unlock.str(key)) {
-      if (!https_url(*u)) unlock.error(key, "expected an https:// URL");
+      // The guest's own URL rule (tdxctl-guest refuses anything else at boot).
+      if (auto ok = unlock::check_https_url(*u); !ok) unlock.error(key, ok.error().message);
       *into = *u;
     } else if (unlock.present()) {
       unlock.error("", std::string("missing key '") + key + "'");
@@ -226,6 +228,15 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
     if (!std::filesystem::is_regular_file(c.unlock.ca_cert))
       unlock.error("ca_cert", "no such file: " + c.unlock.ca_cert.string());
   }
+  // Without a pinned CA the initramfs would accept any public CA's
+  // certificate for the key service: that must be a visible, written choice.
+  if (auto b = unlock.boolean("trust_system_cas")) c.unlock.trust_system_cas = *b;
+  if (unlock.present() && !unlock.has("ca_cert") && !c.unlock.trust_system_cas)
+    unlock.error("", "missing key 'ca_cert' (the PEM CA that signed the key service's certificate); "
+                     "to trust every public CA instead, set trust_system_cas: true");
+  if (unlock.has("ca_cert") && c.unlock.trust_system_cas)
+    unlock.error("trust_system_cas", "contradicts ca_cert: with a pinned CA the system CAs are not "
+                                     "trusted; remove one of the two");
   if (auto r = unlock.integer("retries", 1, 100)) c.unlock.retries = static_cast<int>(*r);
   if (auto t = unlock.integer("timeout_s", 1, 3600)) c.unlock.timeout_s = static_cast<int>(*t);
 

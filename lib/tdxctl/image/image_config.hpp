@@ -26,7 +26,8 @@ struct VolumeMount {
 struct UnlockSettings {
   std::string nonce_endpoint;       // https:// URL
   std::string attestation_endpoint; // https:// URL
-  std::filesystem::path ca_cert;    // PEM, for TLS to both endpoints (empty: system CAs)
+  std::filesystem::path ca_cert;    // PEM, for TLS to both endpoints; required unless...
+  bool trust_system_cas = false;    // ...this explicit opt-out: the guest trusts every public CA
   int retries = 3;
   int timeout_s = 30;
 };

@@ -7,11 +7,11 @@
 #include "tdxctl/volume/cache_volume.hpp"
 #include "tdxctl/core/units.hpp"
 
-#include "tdxctl/core/cleanup.hpp"
 #include "tdxctl/core/root.hpp"
 
 #include <cctype>
 #include <sstream>
+#include <unistd.h>
 
 namespace tdx::volume {
 
@@ -76,11 +76,9 @@ std::optional<std::string> quick_label(const fs::path& image, const std::string&
 
 namespace {
 struct CacheBuild {
-  std::optional<core::TempDir> work;
+  std::optional<core::TempDir> work; // removed with the raw copy, on a signal too
   std::optional<core::AtomicFile> out;
   fs::path raw;
-  int slot = -1;
-  ~CacheBuild() { core::unregister_cleanup(slot); }
 };
 } // namespace
 
@@ -140,8 +138,8 @@ CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::Proce
                 build->raw = build->out->temp_path();
               } else {
                 build->work.emplace(dir, "." + output.filename().string() + ".work");
+                ::close(build->work->create_file("volume.raw", 0644));
                 build->raw = build->work->path() / "volume.raw";
-                build->slot = core::register_cleanup(build->raw.string());
               }
               make_sparse(build->raw, size);
               core::Command cmd{cache_mkfs_argv(label, build->raw.string())};

@@ -20,8 +20,9 @@ class Section;
 
 namespace tdx::volume {
 
-// The environment variable the miner seed may come from.
-inline constexpr const char* k_seed_env = "TDXCTL_MINER_SEED";
+// The environment variable the miner seed may come from (listed with the
+// other secret variables children never see).
+inline constexpr const char* k_seed_env = core::k_miner_seed_env;
 
 struct Ipv4Cidr {
   std::string address; // dotted quad, canonical

@@ -1,12 +1,11 @@
 // Creating the tdx-config volume without root, NBD or mounts: the files are
-// written into a private 0700 staging directory next to the output, mke2fs -d
+// written into a private 0700 staging directory in memory (tmpfs), mke2fs -d
 // copies them into a filesystem image (removing the staging copy right
 // after), debugfs makes them root-owned (mke2fs copies our uid, and a guest
 // user with that uid could otherwise read the seed), and qemu-img converts to
 // qcow2. The result is renamed into place only when complete, mode 0600.
 #include "tdxctl/volume/config_volume.hpp"
 
-#include "tdxctl/core/cleanup.hpp"
 #include "tdxctl/core/hex.hpp"
 
 #include <kainjow/mustache.hpp>
@@ -44,10 +43,8 @@ std::vector<ConfigFile> render_config_files(const ConfigValues& values) {
   std::vector<ConfigFile> files;
   // Each value ends in '\n', as create-config.sh's echo wrote them.
   files.push_back({"hostname", 0644, core::Secret(values.hostname + "\n"), false});
-  files.push_back({"miner-ss58", 0600, core::Secret(values.miner_ss58 + "\n"), true});
-  std::string seed(values.miner_seed.reveal());
-  seed += '\n';
-  files.push_back({"miner-seed", 0600, core::Secret(std::move(seed)), true});
+  files.push_back({"miner-ss58", 0600, core::Secret::concat({values.miner_ss58, "\n"}), true});
+  files.push_back({"miner-seed", 0600, core::Secret::concat({values.miner_seed.reveal(), "\n"}), true});
   files.push_back({"network-config.yaml", 0644, core::Secret(render_netplan(values)), false});
   return files;
 }
@@ -60,30 +57,25 @@ std::string digest_line(const std::string& digest, const fs::path& output) {
 
 namespace {
 
-// State shared by the steps of one creation; dropped (and cleaned) with the plan.
+// State shared by the steps of one creation; dropped (and cleaned) with the
+// plan. Both directories are removed with their content on destruction and
+// on a signal or crash (core::TempDir).
 struct ConfigBuild {
   std::vector<ConfigFile> files;
-  std::optional<core::TempDir> work;
+  std::optional<core::TempDir> work;    // next to the output: the filesystem image
+  std::optional<core::TempDir> staging; // the files mke2fs copies in, in memory where possible
   std::optional<core::AtomicFile> out;
   fs::path raw;
-  fs::path staging;
-  std::vector<int> cleanup_slots;
-  ~ConfigBuild() {
-    for (int slot : cleanup_slots) core::unregister_cleanup(slot);
-  }
 };
 
-void write_private(const fs::path& path, const ConfigFile& file) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, file.mode);
-  if (fd < 0)
-    throw Failure(Category::failed, "volume.stage", "cannot create " + path.string() + ": " +
-                                                        std::strerror(errno));
+void write_private(const core::TempDir& dir, const ConfigFile& file) {
+  int fd = dir.create_file(file.name, file.mode);
   ::fchmod(fd, file.mode); // the umask must not loosen or tighten the guest's modes
   auto data = file.content.reveal();
   bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
   ::close(fd);
   if (!ok)
-    throw Failure(Category::failed, "volume.stage", "cannot write " + path.string());
+    throw Failure(Category::failed, "volume.stage", "cannot write " + (dir / file.name).string());
 }
 
 std::vector<std::string> mkfs_argv(const fs::path& staging, const fs::path& raw) {
@@ -142,38 +134,36 @@ ConfigVolumePlan plan_config_volume(const ConfigVolumeRequest& request,
                       {"secret", f.secret}});
   }
   plan.add({"volume.config.stage", "file",
-            "write the 4 files into a private 0700 staging directory in " + dir.string(),
+            "write the 4 files into a private 0700 staging directory in memory (/dev/shm; else "
+            "in " + dir.string() + ")",
             {{"files", staged}}, done,
             [build, dir, output, format, force = request.force] {
               build->work.emplace(dir, "." + output.filename().string() + ".work");
-              build->staging = build->work->path() / "staging";
-              fs::create_directory(build->staging);
-              fs::permissions(build->staging, fs::perms::owner_all);
-              for (const auto& f : build->files) {
-                auto p = build->staging / f.name;
-                if (f.secret) build->cleanup_slots.push_back(core::register_cleanup(p.string()));
-                write_private(p, f);
-              }
+              // tmpfs: the seed's staging copy never reaches a disk.
+              auto memory = core::memory_backed_dir();
+              build->staging.emplace(memory.empty() ? build->work->path() : memory,
+                                     "tdxctl-config-staging");
+              for (const auto& f : build->files) write_private(*build->staging, f);
               if (format == VolumeFormat::raw) {
                 build->out.emplace(output, 0600, force);
                 build->out->close_fd();
                 build->raw = build->out->temp_path();
               } else {
+                ::close(build->work->create_file("volume.raw", 0600));
                 build->raw = build->work->path() / "volume.raw";
-                build->cleanup_slots.push_back(core::register_cleanup(build->raw.string()));
               }
               make_sparse(build->raw, k_config_size);
             },
             {}});
   plan.add({"volume.config.mkfs", "command",
             "make the ext4 filesystem labelled tdx-config from the staging directory, then "
-            "wipe the staging directory",
-            {{"argv", mkfs_argv("$WORK/staging", "$WORK/volume.raw")}}, done,
+            "remove the staging directory",
+            {{"argv", mkfs_argv("$STAGING", "$WORK/volume.raw")}}, done,
             [build, &runner] {
-              core::Command cmd{mkfs_argv(build->staging, build->raw)};
+              core::Command cmd{mkfs_argv(build->staging->path(), build->raw)};
               cmd.timeout = std::chrono::seconds(60);
               core::run_checked(runner, cmd, "mke2fs (config volume)");
-              fs::remove_all(build->staging);
+              build->staging.reset();
             },
             {}});
   plan.add({"volume.config.owner", "command",

@@ -6,6 +6,7 @@
 // §3.4, §5.2) so a volume that passes here boots.
 #include "tdxctl/volume/inspect.hpp"
 
+#include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/volume/config_values.hpp"
 #include "tdxctl/volume/config_volume.hpp"
@@ -16,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <ostream>
@@ -152,7 +154,9 @@ VolumeReport inspect_volume(const fs::path& path) {
     if (dirents->val[i].ftyp == 'r') names.emplace_back(dirents->val[i].name);
   guestfs_free_dirent_list(dirents);
   std::sort(names.begin(), names.end());
-  std::vector<std::string> contents;
+  // Every file's bytes in locked, wiped memory: one of them is the seed.
+  std::vector<core::Secret> contents;
+  contents.reserve(names.size());
   for (const auto& name : names) {
     auto p = "/" + name;
     struct guestfs_statns* st = guestfs_lstatns(g.get(), p.c_str());
@@ -163,23 +167,25 @@ VolumeReport inspect_volume(const fs::path& path) {
     size_t size = 0;
     char* data = guestfs_read_file(g.get(), p.c_str(), &size);
     if (!data) guestfs_fail(g.get(), "reading " + p);
-    contents.emplace_back(data, size);
+    contents.push_back(core::Secret::concat({std::string_view(data, size)}));
     OPENSSL_cleanse(data, size);
     std::free(data);
     if (f.secret) {
       // Validate the seed while it is in memory; keep only the verdict.
-      auto r = check_seed(strip(contents.back()));
+      auto seed = contents.back().reveal();
+      while (!seed.empty() && std::isspace(static_cast<unsigned char>(seed.back()))) seed.remove_suffix(1);
+      while (!seed.empty() && std::isspace(static_cast<unsigned char>(seed.front()))) seed.remove_prefix(1);
+      auto r = check_seed(seed);
       report.seed_problem = r ? "" : r.error().message;
     } else {
-      f.content = contents.back();
+      f.content = std::string(contents.back().reveal());
     }
     report.files.push_back(std::move(f));
   }
   std::vector<ManifestEntry> entries;
   for (size_t i = 0; i < names.size(); ++i)
-    entries.push_back({names[i], report.files[i].mode, contents[i]});
+    entries.push_back({names[i], report.files[i].mode, contents[i].reveal()});
   report.digest = sha384_hex(content_manifest(report.label, entries));
-  for (auto& c : contents) OPENSSL_cleanse(c.data(), c.size());
   if (auto line = core::read_file(digest_path(path)))
     report.recorded_digest = line->substr(0, line->find_first_of(" \n"));
   return report;
@@ -207,6 +213,9 @@ void check_netplan(const std::string& text, std::vector<VolumeCheck>& checks) {
   auto add = [&](std::string id, bool ok, std::string msg) {
     checks.push_back({std::move(id), ok, std::move(msg)});
   };
+  // A key set twice reads differently in netplan's parser and in this one.
+  if (auto dups = config::duplicate_keys(text, "network-config.yaml"); !dups.empty())
+    return add("netplan.structure", false, dups.front());
   try {
     auto doc = YAML::Load(text);
     auto net = doc["network"];

@@ -100,7 +100,7 @@ void check_room(const fs::path& dir, uint64_t needed, uint64_t size, const std::
 }
 
 void make_sparse(const fs::path& path, uint64_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
     int err = errno;
     if (fd >= 0) ::close(fd);

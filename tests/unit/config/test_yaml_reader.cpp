@@ -34,3 +34,28 @@ TEST_CASE("values and lists read through") {
   CHECK_FALSE(a.str("missing"));
   CHECK_NOTHROW(reader.check());
 }
+
+TEST_CASE("a key set twice is an error naming both lines, at any depth") {
+  CHECK_THROWS_WITH(YamlReader::parse("td:\n  vcpus: 4\n  name: a\n  vcpus: 8\n", "host.yaml"),
+                    "host.yaml:4:3: key 'td.vcpus' is set twice (lines 2 and 4); keep one");
+  CHECK_THROWS_WITH(YamlReader::parse("unlock: {retries: 1}\nunlock: {retries: 2}\n", "image.yaml"),
+                    Catch::StartsWith("image.yaml:2:1: key 'unlock' is set twice (lines 1 and 2)"));
+  CHECK_THROWS_WITH(YamlReader::parse("net:\n  forwards:\n    - {host: 1, host: 2}\n", "host.yaml"),
+                    Catch::Contains("key 'net.forwards[0].host' is set twice"));
+  // Every duplicate is listed at once.
+  try {
+    YamlReader::parse("a: 1\nb: 2\na: 3\nb: 4\n", "f.yaml");
+    FAIL("no error");
+  } catch (const tdx::core::Failure& f) {
+    CHECK(f.error().code == "config.duplicate_key");
+    CHECK(f.error().category == tdx::core::Category::invalid_input);
+    CHECK(f.error().message == "f.yaml:3:1: key 'a' is set twice (lines 1 and 3); keep one\n"
+                               "f.yaml:4:1: key 'b' is set twice (lines 2 and 4); keep one");
+  }
+}
+
+TEST_CASE("the same key in different mappings, and aliases, are not duplicates") {
+  CHECK_NOTHROW(YamlReader::parse("a: {name: x}\nb: {name: x}\nl: [{k: 1}, {k: 2}]\n", "f"));
+  CHECK_NOTHROW(YamlReader::parse("base: &b {k: 1}\nuse1: *b\nuse2: *b\n", "f"));
+  CHECK(tdx::config::duplicate_keys("network:\n  version: 2\n  version: 2\n", "n.yaml").size() == 1);
+}

@@ -3,6 +3,7 @@
 #include "support/fixtures.hpp"
 #include "tdxctl/image/build.hpp"
 #include "tdxctl/image/image_config.hpp"
+#include "tdxctl/image/unlock_conf.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,7 +17,8 @@ std::string valid_yaml() {
          "customize:\n  commands: [\"echo hi > /etc/motd\"]\n  enable_units: [k3s.service]\n"
          "  lock_users: [ubuntu]\n"
          "unlock:\n  nonce_endpoint: https://keys.example/nonce\n"
-         "  attestation_endpoint: https://keys.example/attest\n  retries: 5\n";
+         "  attestation_endpoint: https://keys.example/attest\n  retries: 5\n"
+         "  trust_system_cas: true\n";
 }
 std::string error_of(const std::string& text) {
   try {
@@ -55,9 +57,10 @@ TEST_CASE("image.yaml errors name file, line, column and the dotted key, all rep
   auto msg = error_of(text);
   CHECK(msg.find("/cfg/image.yaml:") != std::string::npos);
   CHECK(msg.find("key 'unlock.retries': expected an integer, got 'many'") != std::string::npos);
-  CHECK(msg.find("key 'unlock.nonce_endpoint': expected an https:// URL") != std::string::npos);
+  CHECK(msg.find("key 'unlock.nonce_endpoint': 'http://keys.example/nonce' is not an https:// URL") !=
+        std::string::npos);
   CHECK(msg.find("key 'colour': unknown key") != std::string::npos);
-  CHECK(msg.find("/cfg/image.yaml:15:1: key 'colour'") != std::string::npos);
+  CHECK(msg.find("/cfg/image.yaml:16:1: key 'colour'") != std::string::npos);
 }
 
 TEST_CASE("image.yaml rejects bad checksums, sizes, units, modes and missing sections") {
@@ -86,4 +89,39 @@ TEST_CASE("derived UUIDs") {
   CHECK(a != image::derive_uuid(std::string(64, '1'), "rootfs"));
   CHECK(a.size() == 36);
   CHECK(a[14] == '5');
+}
+
+TEST_CASE("unlock.ca_cert is required unless trust_system_cas says otherwise, never both") {
+  auto without = valid_yaml();
+  without.erase(without.find("  trust_system_cas: true\n"));
+  CHECK(error_of(without).find("key 'unlock': missing key 'ca_cert'") != std::string::npos);
+  CHECK(error_of(without).find("set trust_system_cas: true") != std::string::npos);
+  auto both = valid_yaml() + "";
+  both.replace(both.find("  trust_system_cas: true\n"), 24, "  trust_system_cas: true\n  ca_cert: /etc/hostname\n");
+  CHECK(error_of(both).find("key 'unlock.trust_system_cas': contradicts ca_cert") != std::string::npos);
+  CHECK(image::parse_image_config(valid_yaml(), "/cfg/image.yaml").unlock.trust_system_cas);
+}
+
+TEST_CASE("unlock values the guest's unlock.conf parser would refuse fail at build time, naming the key") {
+  auto c = image::parse_image_config(valid_yaml(), "/cfg/image.yaml");
+  const std::string uuid = "0f0e0d0c-0b0a-4908-8706-050403020100";
+  CHECK_NOTHROW(image::check_unlock_conf(c, uuid));
+  c.unlock.nonce_endpoint = "https://keys.example/nonce?a=1&b=2";
+  try {
+    image::check_unlock_conf(c, uuid);
+    FAIL("accepted a URL the guest refuses");
+  } catch (const core::Failure& f) {
+    CHECK(f.error().category == core::Category::invalid_input);
+    CHECK(f.error().message.find("/cfg/image.yaml: key 'unlock.nonce_endpoint': tdxctl-guest would refuse") !=
+          std::string::npos);
+    CHECK(f.error().message.find("character '&' needs quoting") != std::string::npos);
+  }
+  c = image::parse_image_config(valid_yaml(), "/cfg/image.yaml");
+  c.unlock.attestation_endpoint = "https://keys.example/attest\nTDX_LUKS_NAME=evil";
+  CHECK_THROWS_WITH(image::check_unlock_conf(c, uuid), Catch::Contains("key 'unlock.attestation_endpoint'"));
+  // In image.yaml itself a newline is caught with its line, by the guest's URL rule.
+  auto text = valid_yaml();
+  text.replace(text.find("https://keys.example/attest"), 27, "\"https://keys.example/a\\nb\"");
+  CHECK(error_of(text).find("key 'unlock.attestation_endpoint': 'https://keys.example/a\nb' contains a space") !=
+        std::string::npos);
 }

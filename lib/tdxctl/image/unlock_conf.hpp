@@ -1,0 +1,26 @@
+#pragma once
+// The /etc/tdxctl/unlock.conf an image carries, rendered from image.yaml's
+// unlock: section, and the build-time check that tdxctl-guest will accept it:
+// the guest's own parser (unlock/unlock_config) reads the rendered text, so a
+// value the initramfs would refuse at boot fails the build instead.
+
+#include "tdxctl/image/image_config.hpp"
+
+#include <map>
+#include <string>
+
+namespace tdx::image {
+
+// Where the image keeps the unlock CA (image.yaml unlock.ca_cert).
+inline constexpr const char* k_guest_unlock_ca = "/etc/tdxctl/unlock-ca.pem";
+
+// The values of the unlock templates (unlock.conf, initramfs hook, premount script).
+std::map<std::string, std::string> unlock_template_values(const UnlockSettings& unlock,
+                                                          const std::string& luks_uuid);
+
+// Renders unlock.conf and parses it as the guest does; Failure(invalid_input)
+// naming image.yaml and the unlock.<key> the guest would refuse (or read back
+// differently).
+void check_unlock_conf(const ImageConfig& config, const std::string& luks_uuid);
+
+} // namespace tdx::image
