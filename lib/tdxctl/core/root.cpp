@@ -69,8 +69,10 @@ Result<int> Root::open_file(std::string_view abs, int flags, mode_t mode) const 
   if (dirfd < 0)
     return fail(Category::failed, "root.open", "cannot open --root " + m_dir.string() + ": " + std::strerror(errno));
   open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOCTTY);
-  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+  // openat2() is strict: O_PATH takes no other flags than these, and a mode
+  // only goes with O_CREAT or O_TMPFILE.
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY));
+  how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0;
   // On the live host "/" is the root there is to stay in; elsewhere the
   // fixture directory is, and a link out of it is an attack or a mistake.
   how.resolve = RESOLVE_NO_MAGICLINKS | (is_host() ? 0 : RESOLVE_BENEATH);
@@ -82,7 +84,7 @@ Result<int> Root::open_file(std::string_view abs, int flags, mode_t mode) const 
   }
   int err = errno;
   if (fd < 0 && err == ENOSYS && is_host()) { // Linux < 5.6: plain open of the host path
-    fd = ::openat(dirfd, rel.c_str(), flags | O_CLOEXEC | O_NOCTTY, mode);
+    fd = ::openat(dirfd, rel.c_str(), static_cast<int>(how.flags), mode);
     err = errno;
   }
   ::close(dirfd);
