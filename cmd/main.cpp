@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 
 namespace {
@@ -49,6 +50,12 @@ std::string suggestion(const CLI::App* app, const std::vector<std::string>& extr
 } // namespace
 
 int main(int argc, char** argv) {
+  // A child that exits before reading its stdin (iptables-restore failing
+  // on line 1 of a long ruleset) must be a failed step that rolls back, not
+  // a SIGPIPE that kills tdxctl half-way through a plan. Writes then fail
+  // with EPIPE, which the runner handles; children get SIGPIPE back
+  // (the runner resets it in each spawn).
+  ::signal(SIGPIPE, SIG_IGN);
   tdx::core::install_cleanup_handlers();
   tdx::cmd::Context ctx;
   std::unique_ptr<CLI::App> app;

@@ -19,7 +19,10 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 mkdir -p "$dir/root" && cp -a "$src/tests/fixtures/hosts/tdx-ready/." "$dir/root/"
 mkdir -p "$dir/root/var/run/tdx-qgs"
 "$src/tests/support/qgs-stand-in.py" "$dir/root/var/run/tdx-qgs/qgs.socket" $$
-ln -sfn /proc/sys/net "$dir/root/proc/sys/net"
+# The namespace's own ip_forward, bind-mounted (tdxctl refuses a symlink out
+# of --root) inside the mount namespace `ip netns exec` makes (in_ns).
+mkdir -p "$dir/root/proc/sys/net"
+in_ns() { ip netns exec "$ns" sh -c 'mount --bind /proc/sys/net "$0" && exec "$@"' "$dir/root/proc/sys/net" "$@"; }
 ip netns add "$ns"
 ip -n "$ns" link add pub0 type veth peer name peer0
 ip -n "$ns" addr add 10.67.0.1/24 dev pub0
@@ -58,7 +61,7 @@ tdxctl_host:
     cache_volume: $dir/cache.qcow2
 YAML
 play() {
-  ip netns exec "$ns" env ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_LOCALHOST_WARNING=false \
+  in_ns env ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_LOCALHOST_WARNING=false \
     ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
     ansible-playbook -i "localhost," -c local -e "@$dir/vars.yml" "$@" "$dir/site.yml"
 }
@@ -106,5 +109,5 @@ cp "$dir/etc/host.yaml" "$dir/host.yaml.before"
 sed -i 's/vcpus: 2/vcpus: two/' "$dir/vars.yml"
 if out=$(play); then fail "a broken host.yaml was accepted"; fi
 cmp -s "$dir/etc/host.yaml" "$dir/host.yaml.before" || fail "a broken host.yaml replaced the old one"
-ip netns exec "$ns" "$build/tdxctl" --root "$dir/root" --connect test:///default down -c "$dir/etc/host.yaml" >/dev/null
+in_ns "$build/tdxctl" --root "$dir/root" --connect test:///default down -c "$dir/etc/host.yaml" >/dev/null
 echo "ansible role: check mode, real run and validation behave"

@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -70,9 +73,25 @@ struct Netns {
   }
 };
 
+// Runs tdxctl --root ROOT in namespace `ns` with the namespace's own
+// /proc/sys/net bind-mounted at ROOT/proc/sys/net (so ip_forward is that
+// namespace's). A bind mount, not a symlink: tdxctl refuses to follow a link
+// out of --root. It lives in the mount namespace `ip netns exec` makes for
+// the command and goes away with it. `env`: extra NAME=value for tdxctl.
+core::Completed tdxctl_in(const Netns& ns, const fs::path& root, std::vector<std::string> args,
+                          std::vector<std::string> env = {}) {
+  fs::create_directories(root / "proc/sys/net");
+  std::vector<std::string> argv{"sh", "-c", "mount --bind /proc/sys/net \"$0\" && exec \"$@\"",
+                                (root / "proc/sys/net").string(), "env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.insert(argv.end(), {TDXCTL_BINARY, "--root", root.string()});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ns.exec(argv);
+}
+
 // The host namespace with pub0 (10.77.0.1/24, default route) whose peer cli0
-// (10.77.0.2) sits in the client namespace; tdxctl's --root has /proc
-// linked to the real one (so ip_forward is this namespace's) and its own /run.
+// (10.77.0.2) sits in the client namespace; tdxctl's --root sees the
+// namespace's /proc/sys/net (tdxctl_in) and has its own /run.
 struct Lab {
   Netns host{unique("h")}, client{unique("c")};
   core::TempDir root;
@@ -83,12 +102,9 @@ struct Lab {
     client.ip({"addr", "add", "10.77.0.2/24", "dev", "cli0"});
     client.ip({"link", "set", "cli0", "up"});
     host.ip({"route", "add", "default", "via", "10.77.0.2"});
-    fs::create_symlink("/proc", root.path() / "proc");
   }
-  core::Completed tdxctl(std::vector<std::string> args) const {
-    std::vector<std::string> argv{TDXCTL_BINARY, "--root", root.path().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return host.exec(argv);
+  core::Completed tdxctl(std::vector<std::string> args, std::vector<std::string> env = {}) const {
+    return tdxctl_in(host, root.path(), std::move(args), std::move(env));
   }
   // iptables-save without its "# Generated ... on <time>" comment lines.
   std::string save() const {
@@ -104,6 +120,17 @@ struct Lab {
     return Json::parse(r.out).at(0);
   }
   std::string ip_forward() const { return core::trim(host.exec({"cat", "/proc/sys/net/ipv4/ip_forward"}).out); }
+  // The "VM": a namespace on the bridge through a veth (a tap has no carrier
+  // without QEMU behind it), 192.168.100.2 with the bridge as its gateway.
+  std::unique_ptr<Netns> attach_vm() const {
+    auto vm = std::make_unique<Netns>(unique("v"));
+    host.ip({"link", "add", "vmh0", "type", "veth", "peer", "name", "vm0", "netns", vm->name});
+    host.ip({"link", "set", "vmh0", "master", "br-tdx", "up"});
+    vm->ip({"addr", "add", "192.168.100.2/24", "dev", "vm0"});
+    vm->ip({"link", "set", "vm0", "up"});
+    vm->ip({"route", "add", "default", "via", "192.168.100.1"});
+    return vm;
+  }
 };
 
 size_t count(const std::string& hay, const std::string& needle) {
@@ -175,6 +202,21 @@ std::string connect_once(const std::string& ns, const std::string& addr, uint16_
       .get();
 }
 
+// Real TCP from the client to the public address's `port`, through the
+// DNAT, to a listener in the VM namespace, and back.
+void check_forward(const Lab& lab, const Netns& vm, uint16_t port) {
+  std::promise<void> ready;
+  auto got = listen_once(vm.name, port, ready);
+  ready.get_future().wait();
+  auto start = std::chrono::steady_clock::now();
+  auto reply = connect_once(lab.client.name, "10.77.0.1", port);
+  auto took = std::chrono::steady_clock::now() - start;
+  INFO("port " << port);
+  CHECK(reply == "pong");
+  CHECK(got.get() == "ping");
+  CHECK(took < std::chrono::seconds(5));
+}
+
 } // namespace
 
 TEST_CASE("net up/down in a namespace: links, rules once, real traffic through the DNAT, clean teardown") {
@@ -217,26 +259,8 @@ TEST_CASE("net up/down in a namespace: links, rules once, real traffic through t
   CHECK(count(save, "-A TDXCTL-POSTROUTING -s 192.168.100.0/24 -o pub0 -j MASQUERADE") == 1);
   CHECK(count(save, "--dport 9999 -j ACCEPT") == 1);
 
-  // The "VM": a namespace on the bridge through a veth (a tap has no carrier
-  // without QEMU behind it).
-  Netns vm(unique("v"));
-  lab.host.ip({"link", "add", "vmh0", "type", "veth", "peer", "name", "vm0", "netns", vm.name});
-  lab.host.ip({"link", "set", "vmh0", "master", "br-tdx", "up"});
-  vm.ip({"addr", "add", "192.168.100.2/24", "dev", "vm0"});
-  vm.ip({"link", "set", "vm0", "up"});
-  vm.ip({"route", "add", "default", "via", "192.168.100.1"});
-  for (uint16_t port : {uint16_t{6443}, uint16_t{31234}}) {
-    std::promise<void> ready;
-    auto got = listen_once(vm.name, port, ready);
-    ready.get_future().wait();
-    auto start = std::chrono::steady_clock::now();
-    auto reply = connect_once(lab.client.name, "10.77.0.1", port);
-    auto took = std::chrono::steady_clock::now() - start;
-    INFO("port " << port);
-    CHECK(reply == "pong");
-    CHECK(got.get() == "ping");
-    CHECK(took < std::chrono::seconds(5));
-  }
+  auto vm = lab.attach_vm();
+  for (uint16_t port : {uint16_t{6443}, uint16_t{31234}}) check_forward(lab, *vm, port);
   auto status = lab.tdxctl({"net", "status", "-o", "json"});
   REQUIRE(status.exit_status == 0);
   auto st = Json::parse(status.out);
@@ -365,22 +389,80 @@ TEST_CASE("net up --mode macvtap: a bridge-mode macvtap on the public interface,
   CHECK(!lab.link("pub0").is_null());
 }
 
-TEST_CASE("net up that fails at its last step rolls back every earlier change") {
+TEST_CASE("net up that cannot write its record fails before any change") {
   Lab lab;
   auto before = lab.save();
   test::put(lab.root.path(), "run", "a file where the /run directory should be\n");
   auto r = lab.tdxctl({"net", "up", "--tap-user", "nobody"});
   INFO(r.err);
   CHECK(r.exit_status == 1);
+  CHECK(r.err.find("record what is set up in /run/tdxctl/net.json") != std::string::npos);
+  CHECK(lab.link("br-tdx").is_null());
+  CHECK(lab.link("vmtap0").is_null());
+  CHECK(lab.ip_forward() == "0");
+  CHECK(lab.save() == before);
+}
+
+namespace {
+// A directory with an `iptables-restore` that runs `script` instead, put
+// first in tdxctl's PATH: the review's "iptables-restore that exits early".
+struct FakeRestore {
+  core::TempDir dir;
+  explicit FakeRestore(const std::string& script) {
+    test::put(dir.path(), "iptables-restore", "#!/bin/sh\n" + script + "\n");
+    fs::permissions(dir / "iptables-restore", fs::perms(0755));
+  }
+  std::string path_env() const { return "PATH=" + dir.path().string() + ":" + std::getenv("PATH"); }
+};
+
+std::vector<std::string> many_forwards(int n) {
+  std::vector<std::string> args{"net", "up", "--tap-user", "nobody", "--firewall", "iptables"};
+  for (int i = 0; i < n; ++i) args.insert(args.end(), {"--forward", "tcp/" + std::to_string(20000 + i)});
+  return args;
+}
+} // namespace
+
+TEST_CASE("net up: an iptables-restore that exits before reading is a failed step, rolled back (no SIGPIPE)") {
+  Lab lab;
+  // 1,200 forwards: a ruleset far past the pipe buffer, so tdxctl is still
+  // writing when the child has gone. Before the fix: killed by SIGPIPE
+  // (status 141), bridge, tap and ip_forward=1 left, no record.
+  FakeRestore fake("exit 1");
+  auto r = lab.tdxctl(many_forwards(1200), {fake.path_env()});
+  INFO(r.err);
+  CHECK(r.signal == 0);
+  CHECK(r.exit_status == 1);
+  CHECK(r.err.find("iptables-restore exited with status 1") != std::string::npos);
   CHECK(r.err.find("rolled back") != std::string::npos);
   CHECK(lab.link("br-tdx").is_null());
   CHECK(lab.link("vmtap0").is_null());
   CHECK(lab.ip_forward() == "0");
-  // Rolled back to no rules at all (iptables-nft may leave the now-empty
-  // built-in tables it instantiated, which hold nothing).
   CHECK(lab.save().find("TDXCTL") == std::string::npos);
-  CHECK(lab.save().find("-A ") == std::string::npos);
-  CHECK(before.find("-A ") == std::string::npos);
+  CHECK(!fs::exists(lab.root.path() / "run/tdxctl/net.json"));
+}
+
+TEST_CASE("net up killed half-way leaves a record, and net down removes everything it made") {
+  Lab lab;
+  // The firewall step is the last: by then the bridge, tap and ip_forward
+  // are changed. SIGKILL gives tdxctl no chance to roll back.
+  FakeRestore fake("kill -KILL $PPID; exit 1");
+  auto r = lab.tdxctl(many_forwards(3), {fake.path_env()});
+  INFO(r.err);
+  REQUIRE(r.signal == SIGKILL);
+  CHECK(!lab.link("br-tdx").is_null());
+  CHECK(lab.ip_forward() == "1");
+  auto record = Json::parse(core::value_or_throw(core::read_file(lab.root.path() / "run/tdxctl/net.json")));
+  CHECK(record["created"]["bridge"] == true);
+  CHECK(record["created"]["tap"] == true);
+  CHECK(record["ip_forward_previous"] == "0");
+
+  auto down = lab.tdxctl({"net", "down"});
+  INFO(down.err);
+  REQUIRE(down.exit_status == 0);
+  CHECK(lab.link("br-tdx").is_null());
+  CHECK(lab.link("vmtap0").is_null());
+  CHECK(lab.ip_forward() == "0");
+  CHECK(!fs::exists(lab.root.path() / "run/tdxctl/net.json"));
 }
 
 TEST_CASE("net up --firewall nftables: one tdxctl table, real traffic, foreign tables untouched") {
@@ -397,20 +479,131 @@ TEST_CASE("net up --firewall nftables: one tdxctl table, real traffic, foreign t
   CHECK(count(ruleset, "table ip tdxctl") == 1);
   CHECK(count(ruleset, "table inet foreign") == 1);
   CHECK(lab.save().find("TDXCTL") == std::string::npos);
-  Netns vm(unique("v"));
-  lab.host.ip({"link", "add", "vmh0", "type", "veth", "peer", "name", "vm0", "netns", vm.name});
-  lab.host.ip({"link", "set", "vmh0", "master", "br-tdx", "up"});
-  vm.ip({"addr", "add", "192.168.100.2/24", "dev", "vm0"});
-  vm.ip({"link", "set", "vm0", "up"});
-  vm.ip({"route", "add", "default", "via", "192.168.100.1"});
-  std::promise<void> ready;
-  auto got = listen_once(vm.name, 6443, ready);
-  ready.get_future().wait();
-  CHECK(connect_once(lab.client.name, "10.77.0.1", 6443) == "pong");
-  CHECK(got.get() == "ping");
+  check_forward(lab, *lab.attach_vm(), 6443);
   REQUIRE(lab.tdxctl({"net", "down"}).exit_status == 0);
   ruleset = lab.host.exec({"nft", "list", "ruleset"}).out;
   CHECK(ruleset.find("tdxctl") == std::string::npos);
   CHECK(count(ruleset, "table inet foreign") == 1);
   CHECK(lab.link("br-tdx").is_null());
+}
+
+TEST_CASE("net up: an interface name that would rewrite a rule is refused with exit 2, nothing changed") {
+  Lab lab;
+  lab.host.exec({"nft", "add table inet foreign"});
+  auto before = lab.host.exec({"nft", "list", "ruleset"}).out;
+  // The review's injection: nft loaded `iifname "x" accept`, dropping the
+  // port and ct state matches. The same name in iptables text, and in the tap.
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--bridge", "x\"accept#", "--firewall", "nftables"},
+           {"--bridge", "x -j ACCEPT", "--firewall", "iptables"},
+           {"--tap", "t;x"},
+           {"--public-interface", "pub0\" accept"}}) {
+    auto cmd = std::vector<std::string>{"net", "up", "--tap-user", "nobody"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    auto r = lab.tdxctl(cmd);
+    INFO(args[1] << ": " << r.err);
+    CHECK(r.exit_status == 2);
+    CHECK(r.err.find("is not a valid interface name") != std::string::npos);
+  }
+  test::put(lab.root.path(), "host.yaml", "network:\n  bridge: 'x\"accept#'\n");
+  auto y = lab.tdxctl({"net", "up", "-c", (lab.root.path() / "host.yaml").string()});
+  CHECK(y.exit_status == 2);
+  CHECK(y.err.find("host.yaml:2:11: key 'network.bridge'") != std::string::npos);
+  CHECK(lab.host.exec({"nft", "list", "ruleset"}).out == before);
+  CHECK(lab.save().find("TDXCTL") == std::string::npos);
+  CHECK(lab.ip_forward() == "0");
+  CHECK(!fs::exists(lab.root.path() / "run/tdxctl/net.json"));
+}
+
+TEST_CASE("net up: an ip_forward in --root that links outside it is refused, the target untouched") {
+  Lab lab;
+  // The review's fixture: proc/sys/net/ipv4/ip_forward pointing outside.
+  core::TempDir outside, root;
+  test::put(outside.path(), "victim", "0\n");
+  test::link(root.path(), "proc/sys/net/ipv4/ip_forward", (outside / "victim").string());
+  auto r = lab.host.exec({TDXCTL_BINARY, "--root", root.path().string(), "net", "up", "--tap-user", "nobody"});
+  INFO(r.err);
+  CHECK(r.exit_status == 3);
+  CHECK(r.err.find((root / "proc/sys/net/ipv4/ip_forward").string() + ": it resolves outside --root") !=
+        std::string::npos);
+  CHECK(core::value_or_throw(core::read_file(outside / "victim")) == "0\n");
+  CHECK(lab.link("br-tdx").is_null());
+  CHECK(!fs::exists(root.path() / "run/tdxctl/net.json"));
+}
+
+TEST_CASE("net down refuses a tampered record: another link's kind, a bad ip_forward, a writable file") {
+  Lab lab;
+  REQUIRE(lab.tdxctl({"net", "up", "--tap-user", "nobody"}).exit_status == 0);
+  const auto path = lab.root.path() / "run/tdxctl/net.json";
+  const auto good = core::value_or_throw(core::read_file(path));
+  auto write_record = [&](const std::function<void(Json&)>& edit) {
+    auto j = Json::parse(good);
+    edit(j);
+    test::put(lab.root.path(), "run/tdxctl/net.json", j.dump());
+    fs::permissions(path, fs::perms(0644));
+  };
+  // The review's edit: an unrelated veth named as the tap net up created.
+  lab.host.ip({"link", "add", "other0", "type", "veth", "peer", "name", "other1"});
+  write_record([](Json& j) { j["tap"] = "other0"; });
+  auto kind = lab.tdxctl({"net", "down"});
+  CHECK(kind.exit_status == 3);
+  CHECK(kind.err.find("link other0 is a veth, not the tap net up created: refusing to delete it") != std::string::npos);
+  CHECK(!lab.link("other0").is_null());
+  CHECK(!lab.link("br-tdx").is_null()); // refused before any change
+  CHECK(lab.ip_forward() == "1");
+
+  write_record([](Json& j) { j["ip_forward_previous"] = "0\nGARBAGE"; });
+  auto garbage = lab.tdxctl({"net", "down"});
+  CHECK(garbage.exit_status == 2);
+  CHECK(garbage.err.find("expected \"0\" or \"1\"") != std::string::npos);
+  CHECK(lab.ip_forward() == "1");
+
+  write_record([](Json&) {});
+  fs::permissions(path, fs::perms(0666));
+  auto writable = lab.tdxctl({"net", "down"});
+  CHECK(writable.exit_status == 3);
+  CHECK(writable.err.find(path.string() + " is writable by group or others (mode 0666)") != std::string::npos);
+  REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+  fs::permissions(path, fs::perms(0644));
+  auto owner = lab.tdxctl({"net", "down"});
+  CHECK(owner.exit_status == 3);
+  CHECK(owner.err.find("is owned by uid 65534, not root") != std::string::npos);
+  CHECK(!lab.link("br-tdx").is_null());
+
+  write_record([](Json&) {});
+  REQUIRE(::chown(path.c_str(), 0, 0) == 0);
+  REQUIRE(lab.tdxctl({"net", "down"}).exit_status == 0);
+  CHECK(lab.link("br-tdx").is_null());
+  CHECK(lab.link("vmtap0").is_null());
+  CHECK(!lab.link("other0").is_null());
+  CHECK(lab.ip_forward() == "0");
+}
+
+TEST_CASE("net up refuses while another table's forward chain drops, and forwards once it is opened") {
+  Lab lab;
+  // As firewalld sets up: an inet table whose forward chain drops. Before
+  // the fix tdxctl's table counted the packets, the client timed out and
+  // net up exited 0.
+  lab.host.exec({"nft", "add table inet fw"});
+  lab.host.exec({"nft", "add chain inet fw forward { type filter hook forward priority 0; policy drop; }"});
+  for (const char* backend : {"nftables", "iptables"}) {
+    auto r = lab.tdxctl({"net", "up", "--tap-user", "nobody", "--firewall", backend});
+    INFO(backend << ": " << r.err);
+    CHECK(r.exit_status == 3);
+    CHECK(r.err.find("table inet fw chain forward (policy drop; nothing accepts traffic to or from br-tdx) "
+                     "drops forwarded traffic") != std::string::npos);
+    CHECK(r.err.find("nft insert rule inet fw forward oifname \"br-tdx\" ct status dnat accept") != std::string::npos);
+    CHECK(lab.link("br-tdx").is_null());
+    CHECK(lab.ip_forward() == "0");
+  }
+  // The operator opens the chain as the hint says; then the forwards work.
+  lab.host.exec({"nft", "insert rule inet fw forward iifname \"br-tdx\" oifname \"pub0\" accept"});
+  lab.host.exec({"nft", "insert rule inet fw forward oifname \"br-tdx\" ct state established,related accept"});
+  lab.host.exec({"nft", "insert rule inet fw forward oifname \"br-tdx\" ct status dnat accept"});
+  auto up = lab.tdxctl({"net", "up", "--tap-user", "nobody"});
+  INFO(up.err);
+  REQUIRE(up.exit_status == 0);
+  check_forward(lab, *lab.attach_vm(), 6443);
+  REQUIRE(lab.tdxctl({"net", "down"}).exit_status == 0);
+  CHECK(lab.host.exec({"nft", "list", "table", "inet", "fw"}).out.find("policy drop") != std::string::npos);
 }

@@ -67,8 +67,10 @@ struct Lab {
   Lab() {
     ::setenv("LIBGUESTFS_BACKEND", "direct", 1);
     test::make_ready_host(root.path());
-    // ip_forward is the namespace's own: the firewall stage flips and restores it.
-    fs::create_symlink("/proc/sys/net", root.path() / "proc/sys/net");
+    // ip_forward is the namespace's own: the firewall stage flips and restores
+    // it. Bind-mounted per command (tdxctl() below), since tdxctl refuses a
+    // symlink out of --root.
+    fs::create_directories(root.path() / "proc/sys/net");
     test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
     test::put(vols.path(), "seed.hex", k_seed);
     fs::permissions(vols.path() / "seed.hex", fs::perms::owner_read | fs::perms::owner_write);
@@ -83,7 +85,10 @@ struct Lab {
                   "  config_volume: config.qcow2\n  cache_volume: cache.qcow2\n  gpus: all-bound\n");
   }
   core::Completed tdxctl(const std::string& uri, std::vector<std::string> args) const {
-    std::vector<std::string> argv{"ip", "netns", "exec", ns.name, TDXCTL_BINARY, "--root",
+    // The mount lives in the mount namespace `ip netns exec` makes for the command.
+    std::vector<std::string> argv{"ip", "netns", "exec", ns.name, "sh", "-c",
+                                  "mount --bind /proc/sys/net \"$0\" && exec \"$@\"",
+                                  (root.path() / "proc/sys/net").string(), TDXCTL_BINARY, "--root",
                                   root.path().string(), "--connect", uri};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);

@@ -3,6 +3,10 @@
 // or writes goes through a Root, so tests (and offline inspection of a
 // captured host) point tdxctl at a directory instead of the live host.
 
+#include "tdxctl/core/error.hpp"
+
+#include <sys/types.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,6 +32,23 @@ public:
   // The first line of a file, trailing whitespace removed (sysfs attributes).
   std::optional<std::string> read_line(std::string_view abs) const;
   bool exists(std::string_view abs) const;
+
+  // Opens a file under the root without leaving it: resolved with openat2(),
+  // under a --root DIR with RESOLVE_BENEATH (no absolute symlink and no ".."
+  // may lead out of DIR: a fixture's proc/sys/... -> /elsewhere is refused,
+  // not followed) and everywhere with RESOLVE_NO_MAGICLINKS. `flags` are
+  // open(2)'s; O_CLOEXEC and O_NOCTTY are added. The fd is the caller's to close.
+  // Errors: root.escape (not_ready) for a path that resolves outside the
+  // root, root.open (failed) otherwise; both name the path and errno.
+  Result<int> open_file(std::string_view abs, int flags, mode_t mode = 0) const;
+
+  // The one writer for pseudo-files (/proc/sys, /sys attributes and their
+  // stand-ins in fixture trees): `value` plus a newline into an existing
+  // regular file opened with open_file(). Never creates a file.
+  Result<void> write_pseudo(std::string_view abs, std::string_view value) const;
+  // Its reading counterpart, for a value that is later written back: the
+  // first line, trimmed, of a regular file opened with open_file().
+  Result<std::string> read_pseudo(std::string_view abs) const;
 
 private:
   std::filesystem::path m_dir{"/"};

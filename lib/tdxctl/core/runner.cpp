@@ -150,7 +150,13 @@ Result<Completed> RealRunner::run(const Command& command) {
         ssize_t w = ::write(in.fd[1], command.stdin_data.data() + written,
                             command.stdin_data.size() - written);
         if (w > 0) written += static_cast<size_t>(w);
-        if (w < 0 && errno != EAGAIN) in.close_end(1);
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
+          // EPIPE: the child closed its stdin (it exited, or stopped reading);
+          // with SIGPIPE ignored that is an answer, not a crash. Keep reading
+          // its output and collect its status; the rest is not sent.
+          done.stdin_refused = true;
+          in.close_end(1);
+        }
         if (written == command.stdin_data.size()) in.close_end(1);
         continue;
       }
@@ -161,6 +167,8 @@ Result<Completed> RealRunner::run(const Command& command) {
     }
   }
   in.close_end(1);
+  done.stdin_written = written;
+  if (written < command.stdin_data.size()) done.stdin_refused = true;
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -181,7 +189,12 @@ Result<Completed> RecordingRunner::run(const Command& command) {
 
 Completed run_checked(ProcessRunner& runner, const Command& command, const std::string& what) {
   auto done = value_or_throw(runner.run(command));
-  if (done.ok()) return done;
+  if (done.ok() && !done.stdin_refused) return done;
+  if (done.ok())
+    throw Failure(Category::failed, "command.failed",
+                  what + ": " + command.argv[0] + " closed its input after taking " + std::to_string(done.stdin_written) +
+                      " of " + std::to_string(command.stdin_data.size()) + " bytes",
+                  "the command was: " + describe(command));
   std::string why = done.timed_out ? "timed out after " +
                                          std::to_string(command.timeout.count() / 1000) + " s"
                     : done.signal  ? "killed by signal " + std::to_string(done.signal)

@@ -31,6 +31,9 @@ struct Completed {
   bool timed_out = false;
   std::string out;
   std::string err;
+  // The child closed its stdin (EPIPE) before taking all of stdin_data.
+  bool stdin_refused = false;
+  size_t stdin_written = 0;
   bool ok() const { return exit_status == 0 && !timed_out; }
 };
 
@@ -63,7 +66,9 @@ private:
 std::string describe(const Command& command);
 std::string shell_quote(const std::string& word);
 
-// Runs and turns a non-zero exit into a Failure naming the program and its stderr.
+// Runs and turns a non-zero exit into a Failure naming the program and its
+// stderr; also a zero exit from a child that did not take all of its stdin
+// (a ruleset or script only partly read was not applied as given).
 Completed run_checked(ProcessRunner& runner, const Command& command,
                       const std::string& what);
 

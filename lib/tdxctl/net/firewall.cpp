@@ -28,7 +28,9 @@ static std::string port_match(const PortForward& f, uint16_t first, uint16_t las
 
 FirewallPlan build_firewall(const NetSpec& spec) {
   FirewallPlan plan;
-  const std::string pub = spec.public_interface, br = spec.bridge;
+  // Names go into the text unquoted (iptables-save's canonical form), so
+  // they are checked again here: a space, quote or '#' would change the rule.
+  const std::string pub = rule_ifname(spec.public_interface), br = rule_ifname(spec.bridge);
   const std::string vm = ipv4_text(spec.vm_address);
   auto& pre = plan.rules["TDXCTL-PREROUTING"];
   auto& post = plan.rules["TDXCTL-POSTROUTING"];

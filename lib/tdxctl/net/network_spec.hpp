@@ -72,9 +72,20 @@ struct NetSpec {
   std::string firewall;
 };
 core::Result<NetSpec> validate(const NetRequest& request);
+// The first pair of forwards (same protocol) whose port ranges overlap, as an
+// invalid_input error naming both; sorts and sweeps, so 40k forwards are fine.
+core::Result<void> check_overlaps(const std::vector<PortForward>& forwards);
 
-// Interface names as the kernel accepts them (IFNAMSIZ, no '/', ':' or spaces).
+// Interface names as the kernel accepts them and as they can be rendered
+// into a ruleset without quoting: 1-15 bytes of [A-Za-z0-9_.-], not "." or
+// "..". Every name that reaches netlink, nft or iptables text passes here,
+// whether it came from a flag, host.yaml or /run/tdxctl/net.json.
 bool valid_ifname(const std::string& name);
+// The same check as an error naming `what` and the name (invalid_input, exit 2).
+core::Result<void> check_ifname(const std::string& what, const std::string& name);
+// `name` when valid, else throws that error: for the renderers, so that no
+// unchecked value is ever written into a rule.
+const std::string& rule_ifname(const std::string& name);
 
 // Reads the `network:` section of a host.yaml into `request` (keys absent in
 // the file keep their current value); every bad key is reported with

@@ -4,7 +4,8 @@
 // down a single "delete table". Rules sit in tdxctl's own table, so foreign
 // tables are never touched. Note the nftables semantics: an accept in our
 // forward chain does not override a drop in another table's forward chain;
-// that is the operator's policy to open, as with libvirt's nftables backend.
+// that is the operator's policy to open, as with libvirt's nftables backend,
+// and `net up` refuses until it is open (foreign_forward.hpp).
 #include "tdxctl/net/nft_firewall.hpp"
 
 #include "tdxctl/core/hex.hpp"
@@ -32,7 +33,10 @@ std::string nft_digest(const std::string& text) {
 }
 
 std::string render_nft_table(const NetSpec& spec) {
-  const std::string pub = "\"" + spec.public_interface + "\"", br = "\"" + spec.bridge + "\"";
+  // nft has no escape inside a quoted string, so the quotes only hold
+  // because rule_ifname() admits no quote, backslash, ';', '#' or whitespace.
+  const std::string pub = "\"" + rule_ifname(spec.public_interface) + "\"",
+                    br = "\"" + rule_ifname(spec.bridge) + "\"";
   const std::string vm = ipv4_text(spec.vm_address);
   auto ports = [](const PortForward& f, uint16_t a, uint16_t b) {
     return f.proto + " dport " + std::to_string(a) + (a == b ? "" : "-" + std::to_string(b));
@@ -121,6 +125,24 @@ std::vector<RuleCounter> Nft::counters() {
     out.push_back(rc);
   }
   return out;
+}
+
+core::Json Nft::ruleset_json() {
+  unsigned flags = nft_ctx_output_get_flags(m_ctx);
+  nft_ctx_output_set_flags(m_ctx, flags | NFT_CTX_OUTPUT_JSON);
+  std::string text;
+  try {
+    text = run("list ruleset", "listing the nftables ruleset");
+  } catch (...) {
+    nft_ctx_output_set_flags(m_ctx, flags);
+    throw;
+  }
+  nft_ctx_output_set_flags(m_ctx, flags);
+  try {
+    return core::Json::parse(text.empty() ? "{}" : text);
+  } catch (const std::exception& e) {
+    throw Failure(Category::failed, "net.nft", std::string("libnftables returned JSON that does not parse: ") + e.what());
+  }
 }
 
 bool Nft::native_ruleset() {

@@ -42,6 +42,8 @@ public:
   // True when the host runs nftables natively (an inet table exists:
   // nftables.service and firewalld make one; iptables-nft never does).
   bool native_ruleset();
+  // The whole live ruleset as libnftables' JSON document (list ruleset -j).
+  core::Json ruleset_json();
 
 private:
   ::nft_ctx* m_ctx = nullptr;

@@ -1,22 +1,20 @@
 // The two recipes: a bridge with NAT and port forwards, or a macvtap on the
 // public interface. Steps are ordered so each is reversible on its own
-// (links, then addresses, then forwarding, then rules, then the record), and
+// (the record, then links, then addresses, then forwarding, then rules), and
 // every step that found its result already in place is "unchanged", so a
 // re-run adds nothing. What a step created is noted in the record as it
-// happens; `down` trusts only that record, never a name pattern.
+// happens, before the change itself; `down` trusts only that record, never a
+// name pattern, and only for links still of the kind it says.
 #include "tdxctl/net/recipes.hpp"
 
 #include "tdxctl/net/firewall.hpp"
+#include "tdxctl/net/foreign_forward.hpp"
 #include "tdxctl/net/link.hpp"
 #include "tdxctl/net/nft_firewall.hpp"
 #include "tdxctl/net/state.hpp"
 
-#include <fcntl.h>
 #include <pwd.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ostream>
 
 namespace tdx::net {
@@ -34,22 +32,32 @@ namespace {
 }
 
 std::string read_ip_forward(const core::Root& root) {
-  auto v = root.read_line(kIpForward);
-  if (!v)
-    throw Failure(Category::not_ready, "net.sysctl", "cannot read " + root.path(kIpForward).string());
+  auto v = root.read_pseudo(kIpForward);
+  if (!v) {
+    auto error = v.error();
+    error.category = Category::not_ready;
+    if (error.code != "root.escape") error.code = "net.sysctl";
+    throw Failure(std::move(error));
+  }
+  // The value is recorded and written back by `down`: only what the sysctl means.
+  if (*v != "0" && *v != "1")
+    throw Failure(Category::not_ready, "net.sysctl",
+                  root.path(kIpForward).string() + " reads '" + v->substr(0, 16) + "', not 0 or 1");
   return *v;
 }
 
 void write_ip_forward(const core::Root& root, const std::string& value) {
-  auto path = root.path(kIpForward);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  std::string data = value + "\n";
-  if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
-    int e = errno;
-    if (fd >= 0) ::close(fd);
-    throw Failure(Category::failed, "net.sysctl", "cannot write " + path.string() + ": " + std::strerror(e));
+  // Only the two values the sysctl means; a record (or anything else) that
+  // says otherwise never reaches the kernel.
+  if (value != "0" && value != "1")
+    throw Failure(Category::invalid_input, "net.sysctl",
+                  "refusing to write '" + value + "' to " + root.path(kIpForward).string(), "expected 0 or 1");
+  auto written = root.write_pseudo(kIpForward, value);
+  if (!written) {
+    auto error = written.error();
+    if (error.code != "root.escape") error.code = "net.sysctl";
+    throw Failure(std::move(error));
   }
-  ::close(fd);
 }
 
 struct TapOwner {
@@ -83,8 +91,7 @@ Json link_json(Netlink& nl, const LinkInfo& l, const std::vector<AddressInfo>& a
 
 // The record as `up` will leave it: the previous one's "created" facts are
 // kept, so a re-run that creates nothing still remembers what the first made.
-NetState initial_record(const NetEnv& env, const NetSpec& spec) {
-  auto old = load_state(env.root);
+NetState initial_record(const std::optional<NetState>& old, const NetSpec& spec) {
   NetState rec;
   if (old) {
     bool same = old->mode == spec.mode &&
@@ -111,14 +118,56 @@ NetState initial_record(const NetEnv& env, const NetSpec& spec) {
   return rec;
 }
 
-void add_record_step(NetPlan& out, const NetEnv& env, std::shared_ptr<NetState> rec) {
-  out.plan.add({"state.record", "file", std::string("record what was set up in ") + kStatePath,
+bool same_facts(const NetState& a, const NetState& b) {
+  return a.created_bridge == b.created_bridge && a.added_address == b.added_address &&
+         a.created_tap == b.created_tap && a.created_macvtap == b.created_macvtap &&
+         a.ip_forward_previous == b.ip_forward_previous;
+}
+
+// The record is written before the first change (and each fact before the
+// step that makes it true), so that whatever stops `up` half-way (a failed
+// step, a signal, a crash) leaves `down` a record of everything to remove.
+// Undone last: it goes back to the earlier record only when every later
+// step's undo took its fact back; otherwise it stays for `down`.
+void add_record_step(NetPlan& out, const NetEnv& env, std::shared_ptr<NetState> rec,
+                     std::optional<NetState> old) {
+  out.plan.add({"state.record", "file", std::string("record what is set up in ") + kStatePath + " (before changing anything)",
                 Json{{"path", env.root.path(kStatePath).string()}},
                 [env, rec] {
-                  auto old = load_state(env.root);
-                  return old && old->to_json() == rec->to_json();
+                  auto now = load_state(env.root);
+                  return now && now->to_json() == rec->to_json();
                 },
-                [env, rec] { save_state(env.root, *rec); }, {}});
+                [env, rec] { save_state(env.root, *rec); },
+                [env, rec, old] {
+                  if (!same_facts(*rec, old.value_or(NetState{}))) return;
+                  if (old) save_state(env.root, *old);
+                  else remove_state(env.root);
+                }});
+}
+
+// Notes `fact` in the record, then runs `act`; if `act` fails the note is
+// taken back. The matching undo clears it after undoing.
+std::function<void()> noted(const NetEnv& env, std::shared_ptr<NetState> rec, bool NetState::*fact,
+                            std::function<void()> act) {
+  return [env, rec, fact, act] {
+    rec.get()->*fact = true;
+    save_state(env.root, *rec);
+    try {
+      act();
+    } catch (...) {
+      rec.get()->*fact = false;
+      save_state(env.root, *rec);
+      throw;
+    }
+  };
+}
+std::function<void()> unnoted(const NetEnv& env, std::shared_ptr<NetState> rec, bool NetState::*fact,
+                              std::function<void()> act) {
+  return [env, rec, fact, act] {
+    act();
+    rec.get()->*fact = false;
+    save_state(env.root, *rec);
+  };
 }
 
 void check_public(Netlink& nl, NetSpec& spec) {
@@ -127,11 +176,34 @@ void check_public(Netlink& nl, NetSpec& spec) {
     if (!def)
       conflict("no_public_interface", "no IPv4 default route, so no public interface to use",
                "pass --public-interface IFACE (or network.public_interface in host.yaml)");
+    core::value_or_throw(check_ifname("public interface (of the default route)", *def));
     spec.public_interface = *def;
   }
   if (!nl.link(spec.public_interface))
     conflict("no_public_interface", "public interface " + spec.public_interface + " does not exist",
              "pass --public-interface with an existing interface (see 'ip link')");
+}
+
+// Forwarded traffic passes every table's forward chain; one that drops it
+// makes the forwards fail however many accepts tdxctl adds to its own. Our
+// chains are skipped: the tdxctl table, and under iptables the built-in
+// FORWARD chain, whose first rule is the jump to TDXCTL-FORWARD.
+void refuse_foreign_drops(Nft& nft, const NetSpec& spec, bool use_nft) {
+  std::vector<OwnForwardChain> own = {{"ip", "tdxctl", ""}};
+  if (!use_nft) own.push_back({"ip", "filter", "FORWARD"});
+  auto blockers = forward_blockers(nft.ruleset_json(), spec.bridge, own);
+  if (blockers.empty()) return;
+  const auto& b = blockers.front();
+  std::string also;
+  for (size_t i = 1; i < blockers.size(); ++i) also += "; also " + blockers[i].text();
+  const std::string at = b.family + " " + b.table + " " + b.chain, br = "\"" + spec.bridge + "\"";
+  conflict("forward_dropped",
+           b.text() + " drops forwarded traffic, which tdxctl's accepts cannot override: the bridge's NAT and port "
+                      "forwards would not work" + also,
+           "open that chain for the bridge, then re-run: nft insert rule " + at + " iifname " + br + " oifname \"" +
+               spec.public_interface + "\" accept; nft insert rule " + at + " oifname " + br +
+               " ct state established,related accept; nft insert rule " + at + " oifname " + br +
+               " ct status dnat accept (with firewalld: put " + spec.bridge + " in a zone that forwards)");
 }
 
 } // namespace
@@ -141,7 +213,8 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
   auto nl = std::make_shared<Netlink>();
   check_public(*nl, spec);
   NetPlan out;
-  auto rec = std::make_shared<NetState>(initial_record(env, spec));
+  auto old = load_state(env.root);
+  auto rec = std::make_shared<NetState>(initial_record(old, spec));
   auto summary = out.summary;
   (*summary)["mode"] = mode_name(spec.mode);
   (*summary)["public_interface"] = spec.public_interface;
@@ -159,19 +232,18 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
     };
     (*summary)["links"] = Json::array({Json{{"name", name}, {"kind", "macvtap"}, {"mode", "bridge"}, {"parent", parent}}});
     fill();
+    add_record_step(out, env, rec, old);
     out.plan.add({"link.macvtap", "link", "create macvtap " + name + " (bridge mode) on " + parent,
                   Json{{"name", name}, {"type", "macvtap"}, {"mode", "bridge"}, {"link", parent}},
                   [nl, name] { return nl->link(name).has_value(); },
-                  [nl, name, parent, rec, fill] {
+                  noted(env, rec, &NetState::created_macvtap, [nl, name, parent, fill] {
                     nl->create_macvtap(name, parent);
-                    rec->created_macvtap = true;
                     fill();
-                  },
-                  [nl, name] { nl->delete_link(name); }});
+                  }),
+                  unnoted(env, rec, &NetState::created_macvtap, [nl, name] { nl->delete_link(name); })});
     out.plan.add({"link.macvtap.up", "link", "set " + name + " up", Json{{"name", name}, {"up", true}},
                   [nl, name] { auto l = nl->link(name); return l && l->up; },
                   [nl, name] { nl->set_up(name, true); }, {}});
-    add_record_step(out, env, rec);
     return out;
   }
 
@@ -201,6 +273,7 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
                "choose a free subnet with --bridge-address (and --vm-address)");
   }
   auto owner = resolve_tap_owner(spec.tap_user);
+  read_ip_forward(env.root); // readable, 0 or 1, inside the root: checked before any change
   auto fw = build_firewall(spec);
   auto live = read_firewall(env.probe);
   const std::string ruleset = render_up(fw, live);
@@ -217,10 +290,11 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
   (*summary)["forwards"] = fwd;
   (*summary)["ruleset"] = ruleset;
 
+  add_record_step(out, env, rec, old);
   out.plan.add({"link.bridge", "link", "create bridge " + br, Json{{"name", br}, {"type", "bridge"}},
                 [nl, br] { return nl->link(br).has_value(); },
-                [nl, br, rec] { nl->create_bridge(br); rec->created_bridge = true; },
-                [nl, br] { nl->delete_link(br); }});
+                noted(env, rec, &NetState::created_bridge, [nl, br] { nl->create_bridge(br); }),
+                unnoted(env, rec, &NetState::created_bridge, [nl, br] { nl->delete_link(br); })});
   out.plan.add({"address.bridge", "address", "add " + cidr.text() + " to " + br,
                 Json{{"link", br}, {"address", cidr.text()}},
                 [nl, br, cidr] {
@@ -228,16 +302,16 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
                     if (a.link == br && a.cidr.address == cidr.address && a.cidr.prefix == cidr.prefix) return true;
                   return false;
                 },
-                [nl, br, cidr, rec] { nl->add_address(br, cidr); rec->added_address = true; },
-                [nl, br, cidr] { nl->delete_address(br, cidr); }});
+                noted(env, rec, &NetState::added_address, [nl, br, cidr] { nl->add_address(br, cidr); }),
+                unnoted(env, rec, &NetState::added_address, [nl, br, cidr] { nl->delete_address(br, cidr); })});
   out.plan.add({"link.bridge.up", "link", "set " + br + " up", Json{{"name", br}, {"up", true}},
                 [nl, br] { auto l = nl->link(br); return l && l->up; },
                 [nl, br] { nl->set_up(br, true); }, {}});
   out.plan.add({"link.tap", "link", "create tap " + tp + " owned by " + owner.name,
                 Json{{"name", tp}, {"type", "tap"}, {"owner", owner.name}, {"uid", owner.uid}},
                 [nl, tp] { return nl->link(tp).has_value(); },
-                [nl, tp, uid = owner.uid, rec] { nl->create_tap(tp, uid); rec->created_tap = true; },
-                [nl, tp] { nl->delete_link(tp); }});
+                noted(env, rec, &NetState::created_tap, [nl, tp, uid = owner.uid] { nl->create_tap(tp, uid); }),
+                unnoted(env, rec, &NetState::created_tap, [nl, tp] { nl->delete_link(tp); })});
   out.plan.add({"link.tap.attach", "link", "attach " + tp + " to " + br + " and set it up",
                 Json{{"name", tp}, {"master", br}, {"up", true}},
                 [nl, tp, br] {
@@ -251,12 +325,25 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
                 [env] { return read_ip_forward(env.root) == "1"; },
                 [env, rec] {
                   rec->ip_forward_previous = read_ip_forward(env.root);
-                  write_ip_forward(env.root, "1");
+                  save_state(env.root, *rec);
+                  try {
+                    write_ip_forward(env.root, "1");
+                  } catch (...) {
+                    rec->ip_forward_previous.reset();
+                    save_state(env.root, *rec);
+                    throw;
+                  }
                 },
-                [env, rec] { if (rec->ip_forward_previous) write_ip_forward(env.root, *rec->ip_forward_previous); }});
+                [env, rec] {
+                  if (!rec->ip_forward_previous) return;
+                  write_ip_forward(env.root, *rec->ip_forward_previous);
+                  rec->ip_forward_previous.reset();
+                  save_state(env.root, *rec);
+                }});
   auto nft = std::make_shared<Nft>();
   bool use_nft = spec.firewall == "nftables" || (spec.firewall == "auto" && nft->native_ruleset());
   (*summary)["firewall"] = use_nft ? "nftables" : "iptables";
+  refuse_foreign_drops(*nft, spec, use_nft);
   if (use_nft) {
     const std::string table = render_nft_table(spec);
     nft->run(render_nft_up(table), "checking the tdxctl nftables table", true);
@@ -295,7 +382,6 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
                     }
                   }});
   }
-  add_record_step(out, env, rec);
   return out;
 }
 
@@ -325,12 +411,29 @@ NetPlan plan_down(const NetEnv& env) {
                   [env, prev] { return read_ip_forward(env.root) == prev; },
                   [env, prev] { write_ip_forward(env.root, prev); }, {}});
   }
-  auto remove_link = [&](const std::string& id, const std::string& name, const std::string& what) {
-    out.plan.add({id, "link", "delete " + what + " " + name, Json{{"name", name}, {"delete", true}},
+  // Only a link of the kind `up` created is deleted: the record names links
+  // by name, and a name can since belong to something else (or the record
+  // can be wrong). Checked here, before any change, and again just before.
+  auto remove_link = [&](const std::string& id, const std::string& name, const std::string& what,
+                         const std::string& kind) {
+    auto refuse_other = [nl, name, what, kind] {
+      auto l = nl->link(name);
+      if (l && l->kind != kind)
+        conflict("link_conflict",
+                 "link " + name + " is a " + (l->kind.empty() ? "device" : l->kind) + ", not the " + what +
+                     " net up created: refusing to delete it",
+                 "check " + std::string(kStatePath) + " and 'ip -d link show " + name + "'");
+    };
+    refuse_other();
+    out.plan.add({id, "link", "delete " + what + " " + name, Json{{"name", name}, {"kind", kind}, {"delete", true}},
                   [nl, name] { return !nl->link(name).has_value(); },
-                  [nl, name] { nl->delete_link(name); }, {}});
+                  [nl, name, refuse_other] {
+                    refuse_other();
+                    nl->delete_link(name);
+                  },
+                  {}});
   };
-  if (state->created_tap) remove_link("link.tap", state->tap, "tap");
+  if (state->created_tap) remove_link("link.tap", state->tap, "tap", "tun");
   if (state->added_address && !state->created_bridge) {
     auto cidr = core::value_or_throw(parse_cidr(state->bridge_address));
     std::string br = state->bridge;
@@ -343,8 +446,8 @@ NetPlan plan_down(const NetEnv& env) {
                   },
                   [nl, br, cidr] { nl->delete_address(br, cidr); }, {}});
   }
-  if (state->created_bridge) remove_link("link.bridge", state->bridge, "bridge");
-  if (state->created_macvtap) remove_link("link.macvtap", state->macvtap, "macvtap");
+  if (state->created_bridge) remove_link("link.bridge", state->bridge, "bridge", "bridge");
+  if (state->created_macvtap) remove_link("link.macvtap", state->macvtap, "macvtap", "macvtap");
   out.plan.add({"state.remove", "file", std::string("remove the record ") + kStatePath,
                 Json{{"path", env.root.path(kStatePath).string()}, {"delete", true}},
                 [env] { return !load_state(env.root).has_value(); },

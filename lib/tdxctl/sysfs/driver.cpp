@@ -1,15 +1,12 @@
-// sysfs driver writes. Each write opens the attribute without O_CREAT: on a
-// real host a missing attribute means a missing driver or device, and on a
-// fixture tree it must not silently become a new plain file. Values and
+// sysfs driver writes, through core::Root's pseudo-file writer: it opens the
+// attribute without O_CREAT (on a real host a missing attribute means a
+// missing driver or device, and on a fixture tree it must not silently become
+// a new plain file) and never follows a link out of --root. Values and
 // paths go into each Step's detail so --dry-run shows every write exactly.
 #include "tdxctl/sysfs/driver.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <thread>
-#include <unistd.h>
 
 namespace tdx::sysfs {
 
@@ -18,22 +15,13 @@ using core::Category;
 using core::Failure;
 
 void write_attribute(const core::Root& root, const std::string& path, std::string_view value) {
-  auto host_path = root.path(path);
-  int fd = ::open(host_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0)
-    throw Failure(Category::failed, "sysfs.write",
-                  "cannot open " + path + " for writing: " + std::strerror(errno),
-                  errno == ENOENT ? "the driver or device is not present (is the module loaded?)"
-                                  : "run as root");
-  std::string data(value);
-  data += '\n';
-  ssize_t n = ::write(fd, data.data(), data.size());
-  int err = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(data.size()))
-    throw Failure(Category::failed, "sysfs.write",
-                  "writing '" + std::string(value) + "' to " + path + " failed: " +
-                      (n < 0 ? std::strerror(err) : "short write"));
+  auto written = root.write_pseudo(path, value);
+  if (written) return;
+  auto error = written.error();
+  if (error.code == "root.open")
+    error.hint = root.exists(path) ? "run as root" : "the driver or device is not present (is the module loaded?)";
+  if (error.code != "root.escape") error.code = "sysfs.write";
+  throw Failure(std::move(error));
 }
 
 std::string current_driver(const core::Root& root, const std::string& address) {

@@ -1,6 +1,7 @@
 // The rendered ruleset: canonical rules, own chains, jumps inserted once,
 // and iptables-save parsing that keeps foreign rules out of tdxctl's view.
 #include "tdxctl/net/firewall.hpp"
+#include "tdxctl/net/nft_firewall.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -90,4 +91,24 @@ TEST_CASE("render_up inserts missing jumps once and removes duplicates, render_d
                 "*filter\n-D FORWARD -j TDXCTL-FORWARD\n-D FORWARD -j TDXCTL-FORWARD\n"
                 "-F TDXCTL-FORWARD\n-X TDXCTL-FORWARD\nCOMMIT\n");
   CHECK(net::render_down(net::parse_iptables_save("*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n")).empty());
+}
+
+TEST_CASE("rule renderers refuse a name that would change the rule, even past validate()") {
+  // A spec built by hand (or by a future caller that skipped validate()).
+  auto spec = spec_with({"tcp/6443"});
+  for (const std::string bad : {"x\" accept #", "x accept", "eth0;", "eth0\n-A FORWARD -j ACCEPT"}) {
+    INFO(bad);
+    auto s = spec;
+    s.bridge = bad;
+    CHECK_THROWS_WITH(net::build_firewall(s), Catch::Contains("is not a valid interface name"));
+    CHECK_THROWS_WITH(net::render_nft_table(s), Catch::Contains("is not a valid interface name"));
+    s = spec;
+    s.public_interface = bad;
+    CHECK_THROWS_WITH(net::build_firewall(s), Catch::Contains("is not a valid interface name"));
+    CHECK_THROWS_WITH(net::render_nft_table(s), Catch::Contains("is not a valid interface name"));
+  }
+  // Valid names appear quoted in nft and as single words in iptables text.
+  auto table = net::render_nft_table(spec);
+  CHECK(table.find("iifname \"eth0\" tcp dport 6443 counter dnat to 192.168.100.2:6443") != std::string::npos);
+  CHECK(table.find("oifname \"br-tdx\"") != std::string::npos);
 }

@@ -89,3 +89,86 @@ TEST_CASE("host.yaml network: section, with every bad key reported by line") {
     CHECK(m.find("key 'network.forwards': port forward 'tcp/99999'") != std::string::npos);
   }
 }
+
+TEST_CASE("interface names: only kernel-valid names that cannot change a rule, exit 2 naming the value") {
+  for (const char* good : {"br-tdx", "eth0", "eth0.100", "tap_1", "a", "ABCDEFGHIJKLMNO"})
+    CHECK(net::valid_ifname(good));
+  // The review's injection, then quoting, comment, separators, braces,
+  // whitespace, a control byte, UTF-8, the reserved names and 16 bytes.
+  for (const std::string bad : {"x\"accept#", "x\" accept", "a;b", "a#b", "a{b", "a}b", "a b", "a\tb", "a/b",
+                                "a:b", "a\\b", "a'b", "a$b", "x\x1b[2J", "br\xc3\xa9", ".", "..", "",
+                                "ABCDEFGHIJKLMNOP"}) {
+    INFO(bad);
+    CHECK_FALSE(net::valid_ifname(bad));
+    for (auto field : {&net::NetRequest::bridge, &net::NetRequest::tap, &net::NetRequest::public_interface}) {
+      net::NetRequest r;
+      r.*field = bad;
+      if (bad.empty() && field == &net::NetRequest::public_interface) continue; // empty: the default route's
+      auto v = net::validate(r);
+      REQUIRE_FALSE(v);
+      CHECK(v.error().code == "net.bad_name");
+      CHECK(v.error().category == core::Category::invalid_input);
+    }
+    net::NetRequest m;
+    m.mode = net::Mode::macvtap;
+    m.macvtap = bad;
+    CHECK_FALSE(net::validate(m));
+  }
+  net::NetRequest r;
+  r.bridge = "x\x1b[2J";
+  // The refused name is shown without its terminal escape.
+  CHECK(net::validate(r).error().message == "bridge 'x\\x1b[2J' is not a valid interface name");
+}
+
+TEST_CASE("host.yaml network: an injected interface name is refused at its line") {
+  core::TempDir dir;
+  test::put(dir.path(), "host.yaml", "network:\n  bridge: 'x\"accept#'\n  tap: ok0\n  public_interface: 'eth0 '\n");
+  net::NetRequest r;
+  try {
+    net::load_network_section(dir / "host.yaml", r);
+    FAIL("expected a failure");
+  } catch (const core::Failure& f) {
+    CHECK(f.error().category == core::Category::invalid_input);
+    const auto& m = f.error().message;
+    CHECK(m.find("host.yaml:2:11: key 'network.bridge': bridge 'x\"accept#' is not a valid interface name") !=
+          std::string::npos);
+    CHECK(m.find("host.yaml:4:21: key 'network.public_interface'") != std::string::npos);
+  }
+}
+
+TEST_CASE("forward overlap check: sort and sweep, exact on 40k forwards") {
+  // 40,000 single-port forwards per protocol, written in a scrambled order:
+  // no overlap, so every one is checked against its neighbours.
+  net::NetRequest r;
+  r.forwards.clear();
+  for (int i = 0; i < 40000; ++i) {
+    int port = 1 + (i * 7919) % 40000; // 7919 is prime to 40000: a permutation of 1..40000
+    r.forwards.push_back((i % 2 ? "udp/" : "tcp/") + std::to_string(port));
+  }
+  // tcp and udp each get 20,000 distinct ports; the same port in both is fine.
+  auto ok = net::validate(r);
+  INFO((ok ? std::string() : ok.error().message));
+  REQUIRE(ok);
+  CHECK(ok->forwards.size() == 40000);
+  CHECK(ok->forwards.front().text() == r.forwards.front()); // the order given is kept
+
+  // One range far from its overlap partner in the input, hidden in the middle.
+  auto with_range = r;
+  with_range.forwards.push_back("tcp/50000-50010");
+  with_range.forwards.insert(with_range.forwards.begin() + 20000, "tcp/50010");
+  auto bad = net::validate(with_range);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "port forwards tcp/50010 and tcp/50000-50010 overlap");
+
+  // A long range swallowing a later short one that does not touch its neighbour.
+  std::vector<net::PortForward> fs;
+  for (auto spec : {"tcp/100-900", "tcp/200", "udp/150", "tcp/950", "tcp/901"})
+    fs.push_back(*net::parse_port_forward(spec));
+  auto nested = net::check_overlaps(fs);
+  REQUIRE_FALSE(nested);
+  CHECK(nested.error().message == "port forwards tcp/100-900 and tcp/200 overlap");
+  fs.erase(fs.begin() + 1);
+  CHECK(net::check_overlaps(fs));
+  fs.push_back(*net::parse_port_forward("tcp/850-860"));
+  CHECK(net::check_overlaps(fs).error().message == "port forwards tcp/100-900 and tcp/850-860 overlap");
+}
