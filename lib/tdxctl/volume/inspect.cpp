@@ -6,6 +6,7 @@
 // §3.4, §5.2) so a volume that passes here boots.
 #include "tdxctl/volume/inspect.hpp"
 
+#include "tdxctl/core/ss58.hpp"
 #include "tdxctl/volume/config_values.hpp"
 #include "tdxctl/volume/config_volume.hpp"
 #include "tdxctl/volume/volume_file.hpp"
@@ -294,7 +295,7 @@ VolumeReport verify_volume(const fs::path& path, VerifyKind kind, const std::str
     add("value.hostname", bool(r), r ? "hostname " + *r : "hostname " + r.error().message);
   }
   if (const auto* f = find("miner-ss58")) {
-    auto r = check_ss58(strip(f->content.value_or("")));
+    auto r = core::check_ss58_hotkey(strip(f->content.value_or("")));
     add("value.miner_ss58", bool(r), r ? "SS58 address and checksum valid" : "miner-ss58 " + r.error().message);
   }
   if (find("miner-seed"))
