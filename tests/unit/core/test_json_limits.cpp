@@ -8,7 +8,8 @@
 using namespace tdx;
 
 TEST_CASE("json limits: depth is counted outside strings only", "[core][json]") {
-  CHECK(core::json_depth_exceeded_at(R"({"a": [1, {"b": []}]})", 3) == std::string_view::npos);
+  CHECK(core::json_depth_exceeded_at(R"({"a": [1, {"b": []}]})", 4) == std::string_view::npos);
+  CHECK(core::json_depth_exceeded_at(R"({"a": [1, {"b": []}]})", 3) == 16);
   CHECK(core::json_depth_exceeded_at(R"({"a": [1, {"b": []}]})", 2) == 10);
   // Brackets and escaped quotes inside strings are text, not structure.
   CHECK(core::json_depth_exceeded_at(R"(["[[[[", "\"[[[[", "\\"])", 1) == std::string_view::npos);
