@@ -4,6 +4,7 @@
 
 #include "tdxctl/core/cleanup.hpp"
 #include "tdxctl/core/log.hpp"
+#include "tdxctl/core/terminal_text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -88,11 +89,12 @@ int main(int argc, char** argv) {
   } catch (const tdx::core::Failure& f) {
     const auto& e = f.error();
     if (!e.reported) ctx.out().emit_error(e);
-    std::cerr << prog << ": error: " << e.message << '\n';
-    if (!e.hint.empty()) std::cerr << "hint: " << e.hint << '\n';
+    // Messages quote peers and files (a guest's error, a certificate name).
+    std::cerr << prog << ": error: " << tdx::core::escape_control(e.message) << '\n';
+    if (!e.hint.empty()) std::cerr << "hint: " << tdx::core::escape_control(e.hint) << '\n';
     return tdx::core::exit_code(e.category);
   } catch (const std::exception& e) {
-    std::cerr << prog << ": internal error: " << e.what() << '\n';
+    std::cerr << prog << ": internal error: " << tdx::core::escape_control(e.what()) << '\n';
     return 1;
   }
   return 0;

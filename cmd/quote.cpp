@@ -8,6 +8,7 @@
 #include "tdxctl/measure/log_policy.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/batch.hpp"
+#include "tdxctl/quote/binding.hpp"
 #include "tdxctl/quote/channel.hpp"
 #include "tdxctl/quote/crypto.hpp"
 #include "tdxctl/quote/generate.hpp"
@@ -117,6 +118,11 @@ void add_show(CLI::App* group, Context& ctx) {
          << "Attestation key  " << core::to_hex(q.attestation_key) << "\n"
          << "Certification    type " << q.outer_cert_type << " wrapping type " << q.cert_type
          << " (" << q.cert_data.size() << " bytes)\n";
+      if (doc.contains("pck_chain")) {
+        std::vector<std::string> names;
+        for (const auto& n : doc["pck_chain"]) names.push_back(n.get<std::string>());
+        os << "PCK chain        " << fmt::format("{}", fmt::join(names, " <- ")) << "\n";
+      }
       if (pck)
         os << "PCK              FMSPC " << core::to_hex(pck->fmspc) << ", PCE-ID "
            << core::to_hex(pck->pce_id) << ", PCESVN " << pck->pcesvn << ", " << pck->ca << " CA\n";
@@ -237,8 +243,10 @@ void add_verify(CLI::App* group, Context& ctx) {
         std::cout << line.dump() << "\n";
       }
     } else {
-      for (const auto& r : reports) r.print(std::cout);
-      std::cout << accepted << " of " << reports.size() << " quotes accepted\n";
+      ctx.out().emit("tdxctl.quote.verify/1", {}, [&](std::ostream& os) {
+        for (const auto& r : reports) r.print(os);
+        os << accepted << " of " << reports.size() << " quotes accepted\n";
+      });
     }
     if (accepted != reports.size()) {
       bool only_invalid = invalid == reports.size();
@@ -282,9 +290,9 @@ void add_fetch(CLI::App* group, Context& ctx) {
   fetch->add_option("--cert", args->cert, "With --from: client certificate (mTLS)")->type_name("FILE");
   fetch->add_option("--key", args->key, "With --from: client key (mTLS)")->type_name("FILE");
   fetch->add_option("--nonce", args->nonce, "32-byte nonce, exactly 64 hex digits (default: random)")->type_name("HEX");
-  fetch->add_option("--out", args->out, "Save the quote here")->required()->type_name("FILE");
+  fetch->add_option("--out", args->out, "Save the quote here, only once every check passed")->required()->type_name("FILE");
   fetch->add_flag("--force", args->force, "Replace an existing --out file");
-  fetch->add_flag("--verify", args->verify, "Verify the quote (nonce binding included) in the same call");
+  fetch->add_flag("--verify", args->verify, "Also verify the quote with DCAP collateral (the nonce binding is always checked)");
   fetch->add_option("--collateral", args->collateral, "Collateral directory for --verify")->type_name("DIR");
   fetch->add_option("--at", args->at, "Verification time (default now)")->type_name("TIME");
   fetch->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
@@ -328,19 +336,28 @@ void add_fetch(CLI::App* group, Context& ctx) {
       conn = core::value_or_throw(quote::connect_vsock(cid, port));
     }
     if (args->from.empty()) bytes = core::value_or_throw(quote::request_quote(conn, nonce));
-    core::write_file_atomic(args->out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, 0644,
-                            args->force ? core::Force::yes : core::Force::no);
+    // Evidence first, files last: an unbound or rejected quote is never saved.
+    core::value_or_throw(quote::check_report_data_binding(bytes, expected_rd));
     core::Json doc{{"file", args->out}, {"size", bytes.size()}, {"nonce", core::to_hex(nonce)},
-                   {"expected_report_data", core::to_hex(expected_rd)}};
-    if (gpu_evidence) {
-      std::string gpu_file = args->out + ".gpu.json";
-      core::write_file_atomic(gpu_file, *gpu_evidence, 0644, args->force ? core::Force::yes : core::Force::no);
-      doc["gpu_evidence_file"] = gpu_file;
-    }
+                   {"expected_report_data", core::to_hex(expected_rd)}, {"saved", false}};
+    auto save = [&] {
+      auto force = args->force ? core::Force::yes : core::Force::no;
+      if (gpu_evidence) {
+        std::string gpu_file = args->out + ".gpu.json";
+        core::write_file_atomic(gpu_file, *gpu_evidence, 0644, force);
+        doc["gpu_evidence_file"] = gpu_file;
+      }
+      core::write_file_atomic(args->out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, 0644, force);
+      doc["saved"] = true;
+    };
+    auto saved_line = [&](std::ostream& os) {
+      os << (doc["saved"].get<bool>() ? "saved " : "not saved: ") << bytes.size() << "-byte quote"
+         << (doc["saved"].get<bool>() ? " to " + args->out : std::string()) << " (nonce " << core::to_hex(nonce)
+         << ", REPORTDATA bound)\n";
+    };
     if (!args->verify) {
-      ctx.out().emit("tdxctl.quote.fetch/1", doc, [&](std::ostream& os) {
-        os << "saved " << bytes.size() << "-byte quote to " << args->out << " (nonce " << core::to_hex(nonce) << ")\n";
-      });
+      save();
+      ctx.out().emit("tdxctl.quote.fetch/1", doc, saved_line);
       return;
     }
     quote::Policy policy;
@@ -356,14 +373,16 @@ void add_fetch(CLI::App* group, Context& ctx) {
         std::move(trust), core::value_or_throw(quote::load_collateral_dir(args->collateral)), options));
     auto report = quote::verify_input(*verifier, policy, {args->out, std::string(bytes.begin(), bytes.end())},
                                       quote::InputFormat::binary);
+    if (report.accepted()) save();
     doc["verification"] = report.to_json();
     ctx.out().emit("tdxctl.quote.fetch/1", doc, [&](std::ostream& os) {
-      os << "saved " << bytes.size() << "-byte quote to " << args->out << " (nonce " << core::to_hex(nonce) << ")\n";
+      saved_line(os);
       report.print(os);
     });
     if (!report.accepted())
       throw core::Failure(core::Error{report.input_error ? core::Category::invalid_input : core::Category::failed,
-                                      "quote.rejected", "the fetched quote was not accepted", "", true});
+                                      "quote.rejected", "the fetched quote was not accepted; nothing was saved", "",
+                                      true});
   });
 }
 

@@ -1,10 +1,13 @@
 // tdxctl quote show|verify|generate|serve|fetch through the real binary, on
 // the shared real quotes and collateral, and a fake configfs-tsm tree.
 #include "support/fixtures.hpp"
+#include "support/unlock_fixtures.hpp"
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/runner.hpp"
 #include "tdxctl/quote/channel.hpp"
+#include "tdxctl/quote/quote.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -18,6 +21,28 @@ using nlohmann::json;
 namespace {
 std::string set_dir(const std::string& name) { return (test::testdata() / "quotes" / name).string(); }
 std::string slurp(const std::filesystem::path& p) { return core::value_or_throw(core::read_file(p)); }
+
+// `tdxctl quote serve --unix` on TSM entry serve0 under `root`, answering `count` requests.
+struct QuoteServe {
+  std::string socket;
+  core::Completed result;
+  std::thread thread;
+  QuoteServe(const std::filesystem::path& root, int count) : socket((root / "q.sock").string()) {
+    thread = std::thread([this, root, count] {
+      result = test::run_tdxctl({"--root", root.string(), "quote", "serve", "--unix", socket, "--count",
+                                 std::to_string(count), "--tsm-entry", "serve0"});
+    });
+    for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ~QuoteServe() {
+    if (thread.joinable()) thread.join();
+  }
+  const core::Completed& finish() {
+    thread.join();
+    return result;
+  }
+};
 } // namespace
 
 TEST_CASE("quote show decodes binary, base64 and hex", "[quote][integration]") {
@@ -204,39 +229,95 @@ TEST_CASE("quote generate through a fake configfs-tsm entry", "[quote][integrati
 }
 
 TEST_CASE("quote serve and fetch over a UNIX socket bind the nonce", "[quote][integration]") {
+  // quote serve's TSM entry is emulated the way the kernel behaves: each
+  // quote carries the REPORTDATA written to inblob.
   core::TempDir root;
+  test::TsmEmulator tsm(root.path(), "serve0", test::sample_quote());
+  QuoteServe serve(root.path(), 2);
+  const auto& sock = serve.socket;
+  std::string nonce = std::string(62, '0') + "2a";
+  auto nonce_bytes = core::value_or_throw(core::from_hex(nonce));
+  auto expected = quote::fetch_report_data(std::span<const uint8_t, 32>(nonce_bytes.data(), 32));
+  auto out = root.path() / "fetched.bin";
+  auto r = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--nonce", nonce, "--out", out.string(), "-o", "json"});
+  INFO(r.err);
+  CHECK(r.exit_status == 0);
+  // The guest wrote SHA-512(nonce || "tdxctl-fetch") as REPORTDATA, and the quote carries it.
+  CHECK(slurp(out).substr(48 + 520, 64) == std::string(expected.begin(), expected.end()));
+  CHECK(json::parse(r.out)["saved"] == true);
+  // --verify: the emulated quote's signature no longer covers its body, so it is rejected and not saved.
+  auto verified = root.path() / "verified.bin";
   auto set = set_dir("tdx-v4-b0c06f-uptodate");
-  auto quote_bytes = slurp(set + "/quote.bin");
+  auto v = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--out", verified.string(), "--verify",
+                             "--collateral", set, "--at", "1750809600", "-o", "json"});
+  CHECK(serve.finish().ok());
+  CHECK(v.exit_status == 1);
+  CHECK(json::parse(v.out)["verification"]["verified"] == false);
+  CHECK_FALSE(std::filesystem::exists(verified));
+  auto bad_nonce = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--nonce", "abc", "--out", out.string()});
+  CHECK(bad_nonce.exit_status == 2);
+}
+
+TEST_CASE("quote fetch refuses a replayed quote even without --verify, saving nothing", "[quote][integration]") {
+  // A guest (or a relay) that answers with a recorded quote: REPORTDATA does
+  // not bind this nonce. Before, it was saved and the command exited 0.
+  core::TempDir root;
+  auto quote_bytes = slurp(set_dir("tdx-v4-b0c06f-uptodate") + "/quote.bin");
   std::string entry = "sys/kernel/config/tsm/report/serve0/";
   test::put(root.path(), entry + "provider", "tdx_guest\n");
   test::put(root.path(), entry + "generation", "1\n");
   test::put(root.path(), entry + "inblob", "");
-  test::put(root.path(), entry + "outblob", quote_bytes);
-  auto sock = (root.path() / "q.sock").string();
-  core::Completed served;
-  std::thread server([&] {
-    served = test::run_tdxctl({"--root", root.path().string(), "quote", "serve", "--unix", sock, "--count", "1",
-                               "--tsm-entry", "serve0"});
-  });
-  for (int i = 0; i < 100 && !std::filesystem::exists(sock); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::string nonce = std::string(62, '0') + "2a";
+  test::put(root.path(), entry + "outblob", quote_bytes); // a plain file: always the same recorded quote
+  QuoteServe serve(root.path(), 1);
+  const auto& sock = serve.socket;
   auto out = root.path() / "fetched.bin";
-  auto r = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--nonce", nonce, "--out", out.string(), "--verify",
-                             "--collateral", set, "--at", "1750809600", "-o", "json"});
-  server.join();
-  CHECK(served.ok());
-  CHECK(slurp(out) == quote_bytes);
-  // The guest wrote SHA-512(nonce || "tdxctl-fetch") as REPORTDATA ...
-  auto nonce_bytes = core::value_or_throw(core::from_hex(nonce));
-  auto expected = quote::fetch_report_data(std::span<const uint8_t, 32>(nonce_bytes.data(), 32));
-  CHECK(slurp(root.path() / entry / "inblob") == std::string(expected.begin(), expected.end()));
-  // ... and this recorded quote carries another REPORTDATA: the binding check must reject it.
+  auto r = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--out", out.string()});
+  CHECK(serve.finish().ok());
   CHECK(r.exit_status == 1);
-  auto doc = json::parse(r.out);
-  CHECK(doc["verification"]["verified"] == true);
-  CHECK(doc["verification"]["policy"]["failures"][0]["check"] == "report_data");
-  CHECK(doc["verification"]["policy"]["failures"][0]["expected"] == core::to_hex(expected));
-  auto bad_nonce = test::run_tdxctl({"quote", "fetch", "--unix", sock, "--nonce", "abc", "--out", out.string()});
-  CHECK(bad_nonce.exit_status == 2);
+  CHECK_THAT(r.err, Catch::Contains("not bound to this request") && Catch::Contains("nothing was saved"));
+  CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("a PCK certificate name with terminal escapes prints escaped", "[quote][integration]") {
+  // A quote whose PCK leaf is replaced by a certificate named with an OSC
+  // window-title sequence and a clear-screen: show and verify print it, but
+  // as \x1b... text, never as the raw bytes a terminal would act on.
+  core::TempDir dir;
+  auto set = set_dir("tdx-v4-b0c06f-uptodate");
+  auto raw = slurp(set + "/quote.bin");
+  auto q = core::value_or_throw(quote::parse_quote(core::as_bytes(raw)));
+  core::RealRunner runner;
+  const std::string cn = "SGX PCK Certificate\x1b]2;owned\x07\x1b[2J";
+  core::run_checked(runner,
+                    {{"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-keyout", (dir / "k.pem").string(), "-out", (dir / "c.pem").string(), "-days", "1", "-subj",
+                      "/CN=" + cn}},
+                    "make a certificate with a hostile name");
+  // The hostile leaf, then the real intermediate and root.
+  std::string rest = q.cert_data.substr(q.cert_data.find("-----END CERTIFICATE-----") + 25);
+  std::string chain = slurp(dir / "c.pem") + rest.substr(rest.find("-----BEGIN"));
+  // Splice it in: pck_cert_data.size sits just before the PEM; certification_data.size and
+  // sig_data_len cover it too.
+  size_t pem = raw.find("-----BEGIN CERTIFICATE-----");
+  std::string forged = raw.substr(0, pem) + chain;
+  auto put_u32 = [&](size_t at, size_t v) {
+    for (int i = 0; i < 4; ++i) forged[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  put_u32(pem - 4, chain.size());
+  put_u32(q.signed_len + 4 + 128 + 2, forged.size() - (q.signed_len + 4 + 128 + 6));
+  put_u32(q.signed_len, forged.size() - (q.signed_len + 4));
+  test::put(dir.path(), "forged.bin", forged);
+  REQUIRE(quote::parse_quote(core::as_bytes(forged)));
+
+  auto show = test::run_tdxctl({"quote", "show", (dir / "forged.bin").string()});
+  REQUIRE(show.ok());
+  CHECK_THAT(show.out, Catch::Contains("PCK chain        SGX PCK Certificate\\x1b]2;owned\\x07\\x1b[2J <- "));
+  auto verify = test::run_tdxctl({"quote", "verify", (dir / "forged.bin").string(), "--collateral", set, "--at",
+                                  "1750809600"});
+  CHECK(verify.exit_status == 1);
+  CHECK_THAT(verify.out, Catch::Contains("SGX PCK Certificate\\x1b]2;owned"));
+  for (const auto* text : {&show.out, &show.err, &verify.out, &verify.err}) {
+    CHECK(text->find('\x1b') == std::string::npos);
+    CHECK(text->find('\x07') == std::string::npos);
+  }
 }

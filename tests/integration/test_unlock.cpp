@@ -139,6 +139,27 @@ TEST_CASE("tdxctl unlock: failures and their exit codes", "[unlock][integration]
     CHECK(r.exit_status == 3);
     CHECK_THAT(r.err, Catch::Contains("SSL certificate problem") && Catch::Contains("TDX_CA_CERT"));
   }
+  SECTION("a CA trusted system-wide does not stand in for TDX_CA_CERT") {
+    // The key service's CA sits in libcurl's default CApath (/etc/ssl/certs,
+    // in a private mount namespace) and TDX_CA_CERT names another CA: the
+    // guest used to consult both and hand its disk key to that server.
+    Guest g;
+    auto pinned = test::make_test_pki(g.tmp.path(), "pinned");
+    g.config("", 1); // control: the system store alone trusts the service
+    std::vector<std::string> argv{TDXCTL_GUEST_BINARY};
+    for (const auto& a : g.args()) argv.push_back(a);
+    auto open = test::run_with_system_ca(g.pki.ca_cert, argv, g.tmp.path());
+    INFO(open.err);
+    CHECK(open.exit_status == 0);
+    CHECK(g.stub.seen().attest_requests == 1);
+    fs::remove_all(g.root / "run/chutes");
+    g.config(pinned.ca_cert, 1);
+    auto r = test::run_with_system_ca(g.pki.ca_cert, argv, g.tmp.path());
+    CHECK(r.exit_status == 3);
+    CHECK_THAT(r.err, Catch::Contains("SSL certificate problem") && Catch::Contains("TDX_CA_CERT"));
+    CHECK(g.stub.seen().nonce_requests == 1); // only the control's
+    CHECK_FALSE(fs::exists(g.root / "run/chutes"));
+  }
   SECTION("a bad unlock.conf exits 2 and names the line") {
     Guest g;
     g.config(g.pki.ca_cert, 1, "TDX_RETRIES=4\n");

@@ -134,6 +134,10 @@ KeyReleaseStub::KeyReleaseStub(const TestPki& pki) : m(std::make_unique<Impl>())
       res.set_content("{\"error\":\"scripted\"}", "application/json");
       return;
     }
+    if (self->attest_body) {
+      res.set_content(*self->attest_body, "application/json");
+      return;
+    }
     nlohmann::json ok{{"key", self->key}};
     if (self->boot_token) ok["boot_token"] = *self->boot_token;
     res.set_content(ok.dump(), "application/json");
@@ -209,6 +213,24 @@ TsmEmulator::~TsmEmulator() {
   int fd = ::open((m_dir / "outblob").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   m_thread.join();
   if (fd >= 0) ::close(fd);
+}
+
+core::Completed run_with_system_ca(const fs::path& ca_pem, const std::vector<std::string>& argv,
+                                   const fs::path& scratch) {
+  auto dir = scratch / "system-certs";
+  fs::create_directories(dir);
+  fs::copy_file(ca_pem, dir / "extra-ca.pem", fs::copy_options::overwrite_existing);
+  core::RealRunner runner;
+  core::run_checked(runner, core::Command{{"openssl", "rehash", dir.string()}}, "hash the system CA directory");
+  fs::copy_file(ca_pem, dir / "ca-certificates.crt", fs::copy_options::overwrite_existing);
+  // unshare --mount makes the namespace's mounts private: the bind mount
+  // never shows outside this one process tree.
+  core::Command cmd{{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                     "mount --bind \"$0\" /etc/ssl/certs && exec \"$@\"", dir.string()}};
+  cmd.argv.insert(cmd.argv.end(), argv.begin(), argv.end());
+  auto r = runner.run(cmd);
+  if (!r) throw std::runtime_error("cannot run " + argv.front() + ": " + r.error().message);
+  return *r;
 }
 
 core::Bytes sample_quote() {

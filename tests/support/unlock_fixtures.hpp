@@ -7,6 +7,7 @@
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/runner.hpp"
 
 #include <atomic>
 #include <deque>
@@ -41,6 +42,7 @@ public:
   std::optional<std::string> boot_token = "bt-0123456789";
   std::deque<int> attest_statuses;     // answered (in order) before the 200
   std::deque<std::string> nonce_bodies; // replace the generated nonce answers (in order)
+  std::optional<std::string> attest_body; // replaces the {"key": ...} answer of a 200
 
   // What the stub saw.
   struct Seen {
@@ -75,6 +77,13 @@ private:
   std::atomic<int> m_served{0};
   std::thread m_thread;
 };
+
+// Runs `argv` in a private mount namespace whose /etc/ssl/certs (libcurl's
+// compiled-in CApath, and its default CA bundle) holds only `ca_pem`, hashed
+// as c_rehash does: a machine where some other CA is trusted system-wide.
+// `scratch` receives the directory. Needs root (the tests run as root).
+core::Completed run_with_system_ca(const std::filesystem::path& ca_pem, const std::vector<std::string>& argv,
+                                   const std::filesystem::path& scratch);
 
 // A v4 TDX quote from tests/data/quotes.
 core::Bytes sample_quote();

@@ -2,8 +2,11 @@
 // the JSON reads in the same order as the text, and diffs stay stable.
 #include "tdxctl/core/output.hpp"
 
+#include "tdxctl/core/terminal_text.hpp"
+
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 namespace tdx::core {
 
@@ -16,9 +19,13 @@ void Output::emit(std::string_view schema, const Json& doc,
     Json full;
     full["schema"] = schema;
     for (auto it = doc.begin(); it != doc.end(); ++it) full[it.key()] = it.value();
-    *m_out << full.dump(2) << '\n';
+    // replace: a certificate name or peer string that is not UTF-8 must not abort the output.
+    *m_out << full.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
   } else if (text) {
-    text(*m_out);
+    // Escaped as a whole: renderers print names and messages from elsewhere.
+    std::ostringstream rendered;
+    text(rendered);
+    *m_out << escape_control(rendered.str());
   }
   m_out->flush();
 }

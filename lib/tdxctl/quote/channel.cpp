@@ -5,6 +5,7 @@
 // TDX module call and a QGS round trip on the host.
 #include "tdxctl/quote/channel.hpp"
 
+#include "tdxctl/core/json_limits.hpp"
 #include "tdxctl/quote/generate.hpp"
 #include "tdxctl/quote/policy.hpp"
 
@@ -80,7 +81,9 @@ core::Result<sockaddr_un> unix_address(const std::string& path) {
 }
 
 std::string answer(const core::Root& root, const std::string& request, const ServeOptions& options) {
-  auto doc = nlohmann::json::parse(request, nullptr, false);
+  auto parsed = core::parse_untrusted_json(request, "request");
+  if (!parsed) return nlohmann::json{{"error", parsed.error().message}}.dump();
+  const auto& doc = *parsed;
   if (!doc.is_object() || !doc.contains("nonce") || !doc["nonce"].is_string())
     return nlohmann::json{{"error", "expected {\"nonce\": \"<64 hex digits>\"}"}}.dump();
   auto nonce = core::from_hex(doc["nonce"].get<std::string>(), "nonce");
@@ -191,7 +194,9 @@ core::Result<core::Bytes> request_quote(const Socket& conn, std::span<const uint
   TDX_TRY(send_all(conn.fd(), request, timeout_ms));
   auto line = recv_line(conn.fd(), timeout_ms);
   if (!line) return std::unexpected(line.error());
-  auto doc = nlohmann::json::parse(*line, nullptr, false);
+  auto parsed = core::parse_untrusted_json(*line, "the guest's answer");
+  if (!parsed) return core::fail(core::Category::failed, "quote.bad_answer", parsed.error().message);
+  const auto& doc = *parsed;
   if (doc.is_object() && doc.contains("error") && doc["error"].is_string())
     return core::fail(core::Category::failed, "quote.guest_error", "the guest answered: " + doc["error"].get<std::string>());
   if (!doc.is_object() || !doc.contains("quote") || !doc["quote"].is_string())

@@ -6,6 +6,7 @@
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/json_limits.hpp"
 #include "tdxctl/quote/crypto.hpp"
 
 #include <nlohmann/json.hpp>
@@ -127,6 +128,9 @@ ModuleIdentity module_identity(const json& obj, const std::string& path, bool wi
 }
 
 json parse_json(std::string_view raw, std::string_view what) {
+  // Collateral arrives from PCS/PCCS: the network bound on nesting applies.
+  if (size_t at = core::json_depth_exceeded_at(raw); at != std::string_view::npos)
+    throw FieldError{fmt::format("JSON nested deeper than {} levels at byte offset {}", core::k_max_json_depth, at)};
   try {
     return json::parse(raw);
   } catch (const json::parse_error& e) {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include "tdxctl/core/json_limits.hpp"
 
 namespace tdx::quote {
 
@@ -33,7 +33,9 @@ core::Result<ServiceEvidence> fetch_from_service(const std::string& base_url, st
   if (r->peer_cert_der.empty())
     return core::fail(core::Category::failed, "quote.service_no_tls",
                       fmt::format("GET {}: no TLS certificate seen; the quote cannot be bound to the channel (use https)", url));
-  auto doc = nlohmann::json::parse(r->body, nullptr, false);
+  auto parsed = core::parse_untrusted_json(r->body, "GET " + url);
+  if (!parsed) return core::fail(core::Category::failed, "quote.service_answer", parsed.error().message);
+  const auto& doc = *parsed;
   ServiceEvidence ev;
   std::string b64;
   if (doc.is_string()) b64 = doc.get<std::string>();

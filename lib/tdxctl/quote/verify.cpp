@@ -10,6 +10,7 @@
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/json_limits.hpp"
 #include "tdxctl/quote/crl.hpp"
 
 #include <openssl/err.h>
@@ -281,7 +282,7 @@ std::optional<StepFailure> verify_signed_json(const SigningChain& chain, std::st
   if (raw) {
     size_t start = static_cast<size_t>(raw->data() - body.data());
     std::string envelope = std::string(body.substr(0, start)) + "null" + std::string(body.substr(start + raw->size()));
-    doc = core::Json::parse(envelope, nullptr, false);
+    if (auto parsed = core::parse_untrusted_json(envelope, file)) doc = std::move(*parsed);
   }
   if (!raw || doc.is_discarded() || !doc.is_object() || !doc.contains("signature") || !doc["signature"].is_string())
     return failure(st, "UNSUPPORTED_FORMAT",

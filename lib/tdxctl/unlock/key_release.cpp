@@ -4,6 +4,7 @@
 // document is dropped).
 #include "tdxctl/unlock/key_release.hpp"
 
+#include "tdxctl/core/json_limits.hpp"
 #include "tdxctl/unlock/mtls_client.hpp"
 
 #include <openssl/crypto.h>
@@ -19,13 +20,20 @@ namespace {
 
 using core::Category;
 
-// Wipes every string in a parsed response before it is freed.
-void cleanse(core::Json& j) {
-  if (j.is_string()) {
-    auto& s = j.get_ref<std::string&>();
-    if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-  } else if (j.is_structured()) {
-    for (auto& v : j) cleanse(v);
+// Wipes every string in a parsed response before it is freed. An explicit
+// stack, not recursion: the depth is bounded at parse time, but a wipe must
+// not be the thing that decides how deep a hostile reply may go.
+void cleanse(core::Json& root) {
+  std::vector<core::Json*> pending{&root};
+  while (!pending.empty()) {
+    core::Json* j = pending.back();
+    pending.pop_back();
+    if (j->is_string()) {
+      auto& s = j->get_ref<std::string&>();
+      if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+    } else if (j->is_structured()) {
+      for (auto& v : *j) pending.push_back(&v);
+    }
   }
 }
 
@@ -53,7 +61,10 @@ Outcome from_status(const std::string& what, long status, int attempt, int total
 }
 
 core::Result<ReleasedKey> parse_key_response(const core::Secret& body) {
-  core::Json doc = core::Json::parse(body.reveal(), nullptr, false);
+  auto parsed = core::parse_untrusted_json(body.reveal(), "the attestation response");
+  if (!parsed)
+    return core::fail(Category::failed, "unlock.bad_response", parsed.error().message);
+  core::Json& doc = *parsed;
   struct Wipe {
     core::Json& j;
     ~Wipe() { cleanse(j); }
@@ -84,7 +95,9 @@ core::Json Attempt::to_json() const {
 }
 
 core::Result<std::string> parse_nonce_response(std::string_view body) {
-  core::Json doc = core::Json::parse(body, nullptr, false);
+  auto parsed = core::parse_untrusted_json(body, "the nonce response");
+  if (!parsed) return core::fail(Category::failed, "unlock.bad_nonce", parsed.error().message);
+  const core::Json& doc = *parsed;
   if (!doc.is_object())
     return core::fail(Category::failed, "unlock.bad_nonce", "the nonce response is not a JSON object");
   auto it = doc.find("nonce");

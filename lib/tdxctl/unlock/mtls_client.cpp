@@ -71,7 +71,13 @@ core::Result<MtlsResponse> mtls_request(const MtlsRequest& r, const ClientIdenti
   curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!r.ca_cert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, r.ca_cert.c_str());
+  if (!r.ca_cert.empty()) {
+    // The pinned CA alone: libcurl would otherwise also trust every CA in its
+    // compiled-in CApath (/etc/ssl/certs), and any of those could vouch for
+    // a server that is handed this TD's disk key.
+    curl_easy_setopt(c, CURLOPT_CAINFO, r.ca_cert.c_str());
+    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+  }
   if (!r.user_agent.empty()) curl_easy_setopt(c, CURLOPT_USERAGENT, r.user_agent.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

@@ -18,7 +18,7 @@ struct MtlsRequest {
   std::string url;
   std::vector<std::string> headers; // "Name: value"
   std::string body;                 // POST only
-  std::string ca_cert;              // PEM bundle; empty: the system store
+  std::string ca_cert;              // PEM bundle, the only trust anchor; empty: the system store
   long timeout_s = 30;
   std::string user_agent;
 };

@@ -5,6 +5,7 @@
 #include "tdxctl/unlock/vm_identity.hpp"
 
 #include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/ss58.hpp"
 
 #include <fmt/format.h>
 
@@ -37,7 +38,7 @@ std::string sanitise_vm_name(std::string_view raw) {
   return s.substr(0, n);
 }
 
-std::string sanitise_hotkey(std::string_view raw) { return strip_whitespace(raw).substr(0, 64); }
+std::string sanitise_hotkey(std::string_view raw) { return strip_whitespace(raw); }
 
 core::Result<VmIdentity> read_vm_identity(const std::filesystem::path& dir) {
   auto host = read_value(dir / "hostname");
@@ -52,6 +53,13 @@ core::Result<VmIdentity> read_vm_identity(const std::filesystem::path& dir) {
   if (id.miner_hotkey.empty())
     return core::fail(core::Category::invalid_input, "unlock.hotkey",
                       fmt::format("{} is empty", (dir / "miner-ss58").string()));
+  // The host controls the volume: its value goes to the key service and into
+  // /run/chutes/hotkey, which later stages read, so it must be an address
+  // (the host's own check, core/ss58), never shell text or terminal escapes.
+  if (auto ok = core::check_ss58_hotkey(id.miner_hotkey); !ok)
+    return core::fail(core::Category::invalid_input, "unlock.hotkey",
+                      fmt::format("{}: the value {}", (dir / "miner-ss58").string(), ok.error().message),
+                      "recreate the tdx-config volume with `tdxctl volume config create --miner-ss58 ADDRESS`");
   return id;
 }
 

@@ -2,8 +2,8 @@
 // The TD's identity for the key service, from the tdx-config volume (which
 // the premount script mounts read-only, by default at /run/tdx-config):
 // `hostname` becomes vm_name and `miner-ss58` the miner hotkey, sanitised
-// exactly as today's initramfs does (EXISTING-SCRIPTS.md §4.4) so the key
-// service sees the same strings.
+// as today's initramfs does (EXISTING-SCRIPTS.md §4.4) so the key service
+// sees the same strings; the hotkey must then pass the host's SS58 check.
 
 #include "tdxctl/core/error.hpp"
 
@@ -20,7 +20,7 @@ struct VmIdentity {
 
 // hostname: whitespace removed, then the leading run of [A-Za-z0-9_-].
 std::string sanitise_vm_name(std::string_view raw);
-// miner-ss58: whitespace removed, then at most 64 characters.
+// miner-ss58: whitespace removed (read_vm_identity then checks it as SS58).
 std::string sanitise_hotkey(std::string_view raw);
 
 core::Result<VmIdentity> read_vm_identity(const std::filesystem::path& config_dir);

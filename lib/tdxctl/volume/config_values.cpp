@@ -6,7 +6,7 @@
 #include "tdxctl/volume/config_values.hpp"
 
 #include "tdxctl/config/yaml_reader.hpp"
-#include "tdxctl/volume/ss58.hpp"
+#include "tdxctl/core/ss58.hpp"
 
 #include <arpa/inet.h>
 
@@ -42,22 +42,6 @@ core::Result<std::string> check_hostname(std::string_view text) {
   }
   if (text.front() == '-' || text.back() == '-')
     return std::unexpected(bad("must not start or end with '-'").error());
-  return std::string(text);
-}
-
-core::Result<std::string> check_ss58(std::string_view text) {
-  // The guest's own rules first (length 40-50, leading '5'), then the checksum.
-  if (text.size() < 40 || text.size() > 50)
-    return std::unexpected(bad("is " + std::to_string(text.size()) +
-                               " characters; an SS58 hotkey address has 40 to 50")
-                               .error());
-  auto address = parse_ss58(text, "SS58 address");
-  if (!address) return std::unexpected(address.error());
-  if (text.front() != '5')
-    return std::unexpected(bad("is an address for network " + std::to_string(address->network) +
-                               "; the guest accepts only generic Substrate addresses (type 42), "
-                               "which start with '5'")
-                               .error());
   return std::string(text);
 }
 
@@ -147,7 +131,7 @@ void read_config_section(config::Section& section, const std::filesystem::path& 
     if (field.empty()) field = *value;
   };
   take("hostname", input.hostname, check_hostname);
-  take("miner_ss58", input.miner_ss58, check_ss58);
+  take("miner_ss58", input.miner_ss58, core::check_ss58_hotkey);
   if (auto file = section.str("miner_seed_file"); file && input.seed_file.empty()) {
     // Relative to the YAML file, so host.yaml and its seed file travel together.
     std::filesystem::path p(*file);
@@ -187,7 +171,7 @@ core::Result<ConfigValues> resolve_config(const ConfigInput& input, const core::
     else errors.push_back("--hostname: " + r.error().message);
   }
   if (need(input.miner_ss58, "--miner-ss58")) {
-    if (auto r = check_ss58(input.miner_ss58)) values.miner_ss58 = *r;
+    if (auto r = core::check_ss58_hotkey(input.miner_ss58)) values.miner_ss58 = *r;
     else errors.push_back("--miner-ss58: " + r.error().message);
   }
   if (need(input.vm_ip, "--vm-ip")) {

@@ -33,7 +33,6 @@ struct Ipv4Cidr {
 // Each check returns the error message about the value alone; callers
 // prefix it with where the value came from (a flag, or file:line:col key).
 core::Result<std::string> check_hostname(std::string_view text);
-core::Result<std::string> check_ss58(std::string_view text);
 core::Result<void> check_seed(std::string_view seed); // never echoes the seed
 core::Result<uint32_t> parse_ipv4(std::string_view text);
 core::Result<Ipv4Cidr> parse_ipv4_cidr(std::string_view text); // "a.b.c.d/n"

@@ -7,6 +7,7 @@
 #include "tdxctl/volume/inspect.hpp"
 
 #include "tdxctl/config/yaml_reader.hpp"
+#include "tdxctl/core/ss58.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/volume/config_values.hpp"
 #include "tdxctl/volume/config_volume.hpp"
@@ -295,7 +296,7 @@ VolumeReport verify_volume(const fs::path& path, VerifyKind kind, const std::str
     add("value.hostname", bool(r), r ? "hostname " + *r : "hostname " + r.error().message);
   }
   if (const auto* f = find("miner-ss58")) {
-    auto r = check_ss58(strip(f->content.value_or("")));
+    auto r = core::check_ss58_hotkey(strip(f->content.value_or("")));
     add("value.miner_ss58", bool(r), r ? "SS58 address and checksum valid" : "miner-ss58 " + r.error().message);
   }
   if (find("miner-seed"))

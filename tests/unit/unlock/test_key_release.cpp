@@ -218,3 +218,31 @@ TEST_CASE("unlock: missing device and UUID mismatch fail before any request", "[
   REQUIRE_FALSE(r);
   CHECK(r.error().code == "unlock.uuid_mismatch");
 }
+
+TEST_CASE("unlock: a 120k-deep JSON reply is a named error, not a stack overflow", "[unlock]") {
+  // 240 KB of nested arrays (under the 256 KiB body cap) once crashed the
+  // recursive wipe of the parsed reply; now the parse refuses it by depth.
+  Rig rig(2);
+  std::string deep = std::string(120000, '[') + std::string(120000, ']');
+  rig.stub.attest_body = deep;
+  rig.stub.nonce_bodies = {deep}; // the first attempt's nonce answer is just as deep
+  auto e = rig.failure();
+  CHECK(e.code == "unlock.bad_response");
+  CHECK_THAT(e.message, Catch::Contains("POST " + rig.stub.url("/attest")) &&
+                            Catch::Contains("nested deeper than 64 levels at byte offset 64") &&
+                            Catch::Contains("attempt 2 of 2"));
+  auto seen = rig.stub.seen();
+  CHECK(seen.nonce_requests == 2);
+  CHECK(seen.attest_requests == 1); // the deep nonce answer stopped attempt 1 before a quote
+  CHECK_FALSE(fs::exists(rig.root / "run/chutes"));
+}
+
+TEST_CASE("unlock: a hostile miner-ss58 stops the unlock before any request or file", "[unlock]") {
+  Rig rig;
+  test::put(rig.root, "run/tdx-config/miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57C;reboot;\x1b]2;x\x07HNehXCPcNoHGK\n");
+  auto e = rig.failure();
+  CHECK(e.code == "unlock.hotkey");
+  CHECK(e.category == core::Category::invalid_input);
+  CHECK(rig.stub.seen().nonce_requests == 0);
+  CHECK_FALSE(fs::exists(rig.root / "run/chutes/hotkey"));
+}

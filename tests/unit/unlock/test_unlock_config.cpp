@@ -78,7 +78,7 @@ TEST_CASE("vm_name and hotkey are sanitised as today's initramfs does", "[unlock
   CHECK(unlock::sanitise_vm_name("a b_c.d") == "ab_c"); // whitespace removed, cut at '.'
   CHECK(unlock::sanitise_vm_name(".x") == "");
   CHECK(unlock::sanitise_hotkey(" 5Grw\t\n") == "5Grw");
-  CHECK(unlock::sanitise_hotkey(std::string(70, '5')).size() == 64);
+  CHECK(unlock::sanitise_hotkey("5Grw va\r\nEF") == "5GrwvaEF");
 
   core::TempDir dir;
   test::put(dir.path(), "hostname", "tdx-node-7\n");
@@ -96,4 +96,24 @@ TEST_CASE("vm_name and hotkey are sanitised as today's initramfs does", "[unlock
   REQUIRE_FALSE(missing);
   CHECK(missing.error().category == core::Category::not_ready);
   CHECK_THAT(missing.error().message, Catch::Contains("hostname"));
+}
+
+TEST_CASE("a hostile miner-ss58 on the config volume is refused before it is used", "[unlock]") {
+  // The host writes the volume: shell text, terminal escapes or a mistyped
+  // address must not reach the key service or /run/chutes/hotkey.
+  core::TempDir dir;
+  test::put(dir.path(), "hostname", "tdx-node-7\n");
+  for (std::string hostile : {std::string("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehX$(reboot)Y\n"),
+                              std::string("5GrwvaEF5zXb26Fz9rcQpDWS\x1b]2;owned\x07PDWS57CtERHpNehXCPcNo\n"),
+                              std::string("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ\n"), // checksum
+                              std::string("15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5\n")}) { // network
+    INFO(hostile);
+    test::put(dir.path(), "miner-ss58", hostile);
+    auto id = unlock::read_vm_identity(dir.path());
+    REQUIRE_FALSE(id);
+    CHECK(id.error().code == "unlock.hotkey");
+    CHECK(id.error().category == core::Category::invalid_input);
+    CHECK_THAT(id.error().message, Catch::Contains("miner-ss58: the value"));
+    CHECK(id.error().message.find('\x1b') == std::string::npos);
+  }
 }

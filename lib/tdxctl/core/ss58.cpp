@@ -3,7 +3,7 @@
 // of the address boots a TD that registers the wrong miner; the checksum
 // (BLAKE2b-512 from OpenSSL, the big-integer base conversion with OpenSSL's
 // BIGNUM) catches it on the host. Debian 12 packages no C/C++ base58 codec.
-#include "tdxctl/volume/ss58.hpp"
+#include "tdxctl/core/ss58.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -12,10 +12,8 @@
 #include <memory>
 #include <string>
 
-namespace tdx::volume {
+namespace tdx::core {
 
-using core::Category;
-using core::fail;
 
 namespace {
 constexpr std::string_view k_alphabet =
@@ -26,11 +24,11 @@ struct BnFree {
 };
 } // namespace
 
-core::Result<std::vector<uint8_t>> base58_decode(std::string_view text, std::string_view what) {
+Result<std::vector<uint8_t>> base58_decode(std::string_view text, std::string_view what) {
   if (text.empty())
     return fail(Category::invalid_input, "ss58.empty", std::string(what) + ": empty value");
   std::unique_ptr<BIGNUM, BnFree> value(BN_new());
-  if (!value) throw core::Failure(Category::failed, "openssl.alloc", "BN_new failed");
+  if (!value) throw Failure(Category::failed, "openssl.alloc", "BN_new failed");
   for (size_t i = 0; i < text.size(); ++i) {
     auto digit = k_alphabet.find(text[i]);
     if (digit == std::string_view::npos)
@@ -38,7 +36,7 @@ core::Result<std::vector<uint8_t>> base58_decode(std::string_view text, std::str
                   std::string(what) + ": character " + std::to_string(i + 1) +
                       " is not in the base58 alphabet (" + std::string(k_alphabet) + ")");
     if (!BN_mul_word(value.get(), 58) || !BN_add_word(value.get(), digit))
-      throw core::Failure(Category::failed, "openssl.bn", "BIGNUM arithmetic failed");
+      throw Failure(Category::failed, "openssl.bn", "BIGNUM arithmetic failed");
   }
   // Each leading '1' stands for one leading zero byte.
   size_t zeros = 0;
@@ -52,14 +50,14 @@ static std::vector<uint8_t> blake2b_512(const std::vector<uint8_t>& data) {
   std::vector<uint8_t> digest(64);
   unsigned int len = 0;
   EVP_MD* md = EVP_MD_fetch(nullptr, "BLAKE2B-512", nullptr);
-  if (!md) throw core::Failure(Category::failed, "openssl.blake2b", "OpenSSL has no BLAKE2B-512");
+  if (!md) throw Failure(Category::failed, "openssl.blake2b", "OpenSSL has no BLAKE2B-512");
   bool ok = EVP_Digest(data.data(), data.size(), digest.data(), &len, md, nullptr) == 1;
   EVP_MD_free(md);
-  if (!ok) throw core::Failure(Category::failed, "openssl.blake2b", "BLAKE2B-512 digest failed");
+  if (!ok) throw Failure(Category::failed, "openssl.blake2b", "BLAKE2B-512 digest failed");
   return digest;
 }
 
-core::Result<Ss58Address> parse_ss58(std::string_view text, std::string_view what) {
+Result<Ss58Address> parse_ss58(std::string_view text, std::string_view what) {
   auto decoded = base58_decode(text, what);
   if (!decoded) return std::unexpected(decoded.error());
   const auto& bytes = *decoded;
@@ -93,4 +91,18 @@ core::Result<Ss58Address> parse_ss58(std::string_view text, std::string_view wha
   return address;
 }
 
-} // namespace tdx::volume
+Result<std::string> check_ss58_hotkey(std::string_view text) {
+  // The guest's own rules first (length 40-50, leading '5'), then the checksum.
+  if (text.size() < 40 || text.size() > 50)
+    return fail(Category::invalid_input, "ss58.length",
+                "is " + std::to_string(text.size()) + " characters; an SS58 hotkey address has 40 to 50");
+  auto address = parse_ss58(text, "SS58 address");
+  if (!address) return std::unexpected(address.error());
+  if (text.front() != '5')
+    return fail(Category::invalid_input, "ss58.network",
+                "is an address for network " + std::to_string(address->network) +
+                    "; the guest accepts only generic Substrate addresses (type 42), which start with '5'");
+  return std::string(text);
+}
+
+} // namespace tdx::core
