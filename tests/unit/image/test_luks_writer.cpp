@@ -2,6 +2,7 @@
 // the kernel's dm-crypt inside the libguestfs appliance (real cryptsetup,
 // real ext4 made by mke2fs -d).
 #include "support/fixtures.hpp"
+#include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/runner.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/luks_writer.hpp"
@@ -47,6 +48,41 @@ fs::path make_ext4(const fs::path& dir) {
                     "mke2fs");
   return img;
 }
+
+// IEEE Std 1619-2007 XTS-AES-256 test vector 10: Key1 = e's digits, Key2 =
+// pi's, data unit 0xff of 512 bytes holding 00..ff twice. The expected
+// ciphertext comes from the standard, not from OpenSSL.
+const std::string ieee1619_v10_key = "2718281828459045235360287471352662497757247093699959574966967627"
+                                     "3141592653589793238462643383279502884197169399375105820974944592";
+const std::string ieee1619_v10_ct =
+    "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"
+    "5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd"
+    "5776926c49a3095eb108fd1098baec70aaa66999a72a82f27d848b21d4a741b0"
+    "c5cd4d5fff9dac89aeba122961d03a757123e9870f8acf1000020887891429ca"
+    "2a3e7a7d7df7b10355165c8b9a6d0a7de8b062c4500dc4cd120c0f7418dae3d0"
+    "b5781c34803fa75421c790dfe1de1834f280d7667b327f6c8cd7557e12ac3a0f"
+    "93ec05c52e0493ef31a12d3d9260f79a289d6a379bc70c50841473d1a8cc81ec"
+    "583e9645e07b8d9670655ba5bbcfecc6dc3966380ad8fecb17b6ba02469a020a"
+    "84e18e8f84252070c13e9f1f289be54fbc481457778f616015e1327a02b140f1"
+    "505eb309326d68378f8374595c849d84f4c333ec4423885143cb47bd71c5edae"
+    "9be69a2ffeceb1bec9de244fbe15992b11b77c040f12bd8f6a975a44a0f90c29"
+    "a9abc3d4d893927284c58754cce294529f8614dcd2aba991925fedc4ae74ffac"
+    "6e333b93eb4aff0479da9a410e4450e0dd7ae4c6e2910900575da401fc07059f"
+    "645e8b7e9bfdef33943054ff84011493c27b3429eaedb4ed5376441a77ed4385"
+    "1ad77f16f541dfd269d50d6a5f14fb0aab1cbb4c1550be97f7ab4066193c4caa"
+    "773dad38014bd2092fa755c824bb5e54c4f36ffda9fcea70b9c6e693e148c151";
+
+std::vector<unsigned char> unhex(const std::string& text) {
+  auto b = core::from_hex(text);
+  REQUIRE(b);
+  return {b->begin(), b->end()};
+}
+
+int open_or_fail(const fs::path& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  return fd;
+}
 } // namespace
 
 TEST_CASE("XTS uses the 512-byte sector number as tweak even with 4096-byte sectors") {
@@ -85,6 +121,56 @@ TEST_CASE("threaded file encryption equals the buffer transform") {
   REQUIRE(got->size() == plain.size() + 4096);
   CHECK(std::equal(expect.begin(), expect.end(),
                    reinterpret_cast<const unsigned char*>(got->data()) + 4096));
+}
+
+TEST_CASE("XTS matches IEEE 1619 vector 10, as a buffer and through the threaded file path") {
+  auto key = unhex(ieee1619_v10_key);
+  auto expect = unhex(ieee1619_v10_ct);
+  std::vector<unsigned char> plain(512), out(512);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<unsigned char>(i);
+  REQUIRE(image::xts_encrypt_buffer(key, 512, 0xff, plain, out));
+  CHECK(out == expect);
+
+  // Data unit 0xff is the 256th 512-byte sector of the data area: 8 chunks of
+  // 16 KiB over 3 workers, encrypted in place in each worker's buffer.
+  core::TempDir dir;
+  std::string area(256 * 512, '\0');
+  std::copy(plain.begin(), plain.end(), area.begin() + 255 * 512);
+  test::put(dir.path(), "in", "skipped!" + area);
+  int in_fd = open_or_fail(dir.path() / "in", O_RDONLY);
+  int out_fd = open_or_fail(dir.path() / "out", O_RDWR | O_CREAT);
+  image::XtsJob job{in_fd, 8, out_fd, 0, area.size(), 512, 3, 16 << 10};
+  core::NullProgress progress;
+  REQUIRE(image::xts_encrypt(job, key, progress));
+  ::close(in_fd);
+  ::close(out_fd);
+  auto got = core::read_file(dir.path() / "out");
+  REQUIRE(got);
+  REQUIRE(got->size() == area.size());
+  CHECK(std::equal(expect.begin(), expect.end(),
+                   reinterpret_cast<const unsigned char*>(got->data()) + 255 * 512));
+}
+
+TEST_CASE("threaded file encryption names the byte where the plaintext ends early") {
+  core::TempDir dir;
+  test::put(dir.path(), "in", std::string(5 * 4096, 'p'));
+  int in_fd = open_or_fail(dir.path() / "in", O_RDONLY);
+  int out_fd = open_or_fail(dir.path() / "out", O_RDWR | O_CREAT);
+  auto key = test_key();
+  core::NullProgress progress;
+  // Eight sectors promised, five there: the chunk at byte 16384 comes up short.
+  image::XtsJob job{in_fd, 0, out_fd, 0, 8 * 4096, 4096, 2, 4 * 4096};
+  auto r = image::xts_encrypt(job, key, progress);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == "image.xts.read");
+  CHECK(r.error().message.find("at byte 16384") != std::string::npos);
+  // A zero chunk size is refused up front, not divided by.
+  job.chunk_bytes = 0;
+  auto zero = image::xts_encrypt(job, key, progress);
+  REQUIRE_FALSE(zero);
+  CHECK(zero.error().code == "image.xts.length");
+  ::close(in_fd);
+  ::close(out_fd);
 }
 
 TEST_CASE("LUKS2 volume written in userspace opens with the kernel's dm-crypt", "[guestfs]") {
