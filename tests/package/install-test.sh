@@ -44,7 +44,7 @@ for bin in usr/bin/tdxctl usr/libexec/tdxctl/tdxctl-guest; do
   id=$(readelf -n "$work/deb/$bin" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p')
   debug=$work/ddeb/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
   [[ -n $id && -f $debug ]] || fail "no debug file for $bin (build ID '$id') in ${ddeb##*/}"
-  readelf -S "$debug" | grep -q '\.debug_info' || fail "$debug has no .debug_info"
+  [[ $(readelf -S "$debug" 2>/dev/null) == *.debug_info* ]] || fail "$debug has no .debug_info"
 done
 
 step "lintian"
@@ -84,7 +84,7 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
   mount -t tmpfs tmpfs "$root/run"
   mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
   mount --bind "$cache/apt-lists" "$root/var/lib/apt/lists"
-  # A clean environment: nothing of the host's (TMPDIR, LIBGUESTFS_*) leaks in.
+  # A clean environment: no TMPDIR or LIBGUESTFS_* of this host leaks in.
   env -i DEB="$deb" HOME=/root TERM=dumb /usr/sbin/chroot "$root" /tmp/in-chroot.sh
   # The cached downloads: only what the mirror still has.
   env -i HOME=/root /usr/sbin/chroot "$root" /usr/bin/apt-get -q autoclean >/dev/null
