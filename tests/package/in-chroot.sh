@@ -68,7 +68,7 @@ tdxctl volume config create -o config.qcow2 --hostname miner-0 \
 export LIBGUESTFS_BACKEND=direct
 inspect=$(tdxctl volume inspect config.qcow2 2>&1) || fail "volume inspect: $inspect"
 contains "$inspect" "miner-0" "volume inspect"
-contains "$inspect" "192.168.100.2" "volume inspect (network-config.yaml from the installed template)"
+contains "$inspect" "/network-config.yaml  (netplan" "volume inspect (network-config.yaml from the installed template)"
 
 step "apt-get purge tdxctl leaves nothing behind"
 apt-get -q -y purge tdxctl > /tmp/apt-purge.log 2>&1 || { cat /tmp/apt-purge.log; fail "purge"; }
