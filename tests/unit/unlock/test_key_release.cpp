@@ -240,6 +240,9 @@ TEST_CASE("unlock: a 120k-deep JSON reply is a named error, not a stack overflow
 TEST_CASE("unlock: a hostile miner-ss58 stops the unlock before any request or file", "[unlock]") {
   Rig rig;
   test::put(rig.root, "run/tdx-config/miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57C;reboot;\x1b]2;x\x07HNehXCPcNoHGK\n");
+  // A host that also declares the hostile volume's MRCONFIGID: the binding
+  // holds, so the value check is what must stop it.
+  test::bind_config_volume(rig.root);
   auto e = rig.failure();
   CHECK(e.code == "unlock.hotkey");
   CHECK(e.category == core::Category::invalid_input);
