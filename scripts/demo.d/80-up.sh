@@ -8,7 +8,9 @@ dir=$DEMO_DIR/up
 mkdir -p "$dir/root" && cp -a tests/fixtures/hosts/tdx-ready/. "$dir/root/"
 mkdir -p "$dir/root/var/run/tdx-qgs"
 tests/support/qgs-stand-in.py "$dir/root/var/run/tdx-qgs/qgs.socket" $$
-ln -sfn /proc/sys/net "$dir/root/proc/sys/net"
+# The namespace's /proc/sys/net is bind-mounted under --root inside the mount
+# namespace `ip netns exec` makes (tdxctl refuses a symlink out of --root).
+mkdir -p "$dir/root/proc/sys/net"
 ns=tdxup$$
 cleanup() { ip netns del "$ns" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -16,9 +18,9 @@ ip netns add "$ns"
 ip -n "$ns" link add pub0 type veth peer name peer0
 ip -n "$ns" addr add 10.67.0.1/24 dev pub0
 ip -n "$ns" link set pub0 up
-in_ns() { ip netns exec "$ns" "$@"; }
+in_ns() { ip netns exec "$ns" sh -c 'mount --bind /proc/sys/net "$0" && exec "$@"' "$dir/root/proc/sys/net" "$@"; }
 export -f in_ns
-export ns
+export ns dir
 cd "$dir"
 printf 'QFI\xfb' > td.qcow2
 printf '%s\n' 0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef > seed.hex
