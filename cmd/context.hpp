@@ -92,6 +92,8 @@ void add_completion(CLI::App& app, Context& ctx);
 
 // The whole command tree (also walked by completion and man generation).
 std::unique_ptr<CLI::App> build_cli(Context& ctx);
+// --accept STATUS,...: TCB status names only (quote verify/fetch, policy init).
+void add_accept_option(CLI::App* cmd, std::vector<std::string>& accept);
 
 // Generators over the command tree.
 std::string completion_script(const CLI::App& app, const std::string& shell);

@@ -205,8 +205,7 @@ void add_policy(CLI::App& app, Context& ctx) {
   init->add_option("--mr-config-id", args->mr_config_id,
                    "MRCONFIGID as a .sha384 file (96 hex digits, sha384sum format)")
       ->type_name("FILE")->check(CLI::ExistingFile);
-  init->add_option("--accept", args->accept, "Accepted TCB statuses, comma-separated (default UpToDate)")
-      ->delimiter(',')->type_name("STATUS");
+  add_accept_option(init, args->accept);
   init->add_option("--out", args->out, "Where to write (default policy.yaml)")->type_name("FILE");
   init->add_flag("--force", args->force, "Replace an existing file");
   init->footer("RTMRs the measurement reported as unknown are not pinned; RTMR3 never is.\n\n"

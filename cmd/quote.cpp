@@ -34,16 +34,6 @@ std::string read_input(const std::string& file) {
   return core::value_or_throw(core::read_file(file));
 }
 
-// --accept takes TCB status names only: a typo or "any" would otherwise
-// reject every quote "by policy".
-void add_accept_option(CLI::App* cmd, std::vector<std::string>& accept) {
-  cmd->add_option("--accept", accept,
-                  fmt::format("Acceptable TCB statuses, comma-separated (default UpToDate): {}",
-                              fmt::join(quote::tcb_status_names(), ", ")))
-      ->delimiter(',')
-      ->type_name("STATUS")
-      ->check(CLI::Validator([](std::string& s) { return quote::unknown_tcb_status({s}); }, "STATUS"));
-}
 
 void add_show(CLI::App* group, Context& ctx) {
   struct Args {
@@ -387,6 +377,17 @@ void add_fetch(CLI::App* group, Context& ctx) {
 }
 
 } // namespace
+
+// --accept takes TCB status names only: a typo or "any" would otherwise
+// reject every quote "by policy".
+void add_accept_option(CLI::App* cmd, std::vector<std::string>& accept) {
+  cmd->add_option("--accept", accept,
+                  fmt::format("Acceptable TCB statuses, comma-separated (default UpToDate): {}",
+                              fmt::join(quote::tcb_status_names(), ", ")))
+      ->delimiter(',')
+      ->type_name("STATUS")
+      ->check(CLI::Validator([](std::string& s) { return quote::unknown_tcb_status({s}); }, "STATUS"));
+}
 
 void add_quote(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("quote", "TDX quotes: generate in a guest, fetch from a guest, show and verify");

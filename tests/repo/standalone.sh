@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The repository stands alone: no tracked file may name a location beside the
-# checkout (a developer machine's ../shared) for data, docs or scripts; what
+# checkout (a sibling directory of a developer machine) for data, docs or scripts; what
 # the tests need lives in tests/data/. Needs a git checkout (skips otherwise).
 set -euo pipefail
 src=${1:?usage: standalone.sh SOURCE_DIR}
