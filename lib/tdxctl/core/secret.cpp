@@ -93,11 +93,16 @@ void Secret::drop_newline() {
 
 Result<Secret> Secret::from_file(const std::string& path, std::string_view what) {
   bool is_stdin = path == "-";
-  auto name = is_stdin ? std::string("stdin") : path;
   int fd = is_stdin ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return fail(Category::invalid_input, "secret.unreadable",
                 std::string(what) + ": cannot read " + path + ": " + std::strerror(errno));
+  auto s = from_fd(fd, is_stdin ? std::string("stdin") : path, what);
+  if (!is_stdin) ::close(fd);
+  return s;
+}
+
+Result<Secret> Secret::from_fd(int fd, const std::string& name, std::string_view what) {
   struct stat st {};
   size_t expected = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
                         ? static_cast<size_t>(std::max<off_t>(st.st_size, 0))
@@ -124,7 +129,6 @@ Result<Secret> Secret::from_file(const std::string& path, std::string_view what)
     if (n <= 0) break;
     s.m_size += static_cast<size_t>(n);
   }
-  if (!is_stdin) ::close(fd);
   if (error)
     return fail(Category::invalid_input, "secret.unreadable",
                 std::string(what) + ": cannot read " + name + ": " + std::strerror(error));

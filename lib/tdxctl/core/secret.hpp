@@ -45,6 +45,9 @@ public:
 
   // From a file path, or "-" for stdin. A single trailing newline is dropped.
   static Result<Secret> from_file(const std::string& path, std::string_view what);
+  // The rest of an open file (the caller opened it, e.g. with O_NOFOLLOW
+  // relative to a directory fd, and closes it); `name` is for messages.
+  static Result<Secret> from_fd(int fd, const std::string& name, std::string_view what);
   // The variable's value; its bytes in the environment are then wiped and the
   // variable unset, so neither /proc/PID/environ nor a child sees it.
   static Result<Secret> from_env(const char* name, std::string_view what);

@@ -69,7 +69,8 @@ core::Json ImageConfig::to_json() const {
             {"ca_cert", unlock.ca_cert.string()},
             {"trust_system_cas", unlock.trust_system_cas},
             {"retries", unlock.retries},
-            {"timeout_s", unlock.timeout_s}}}};
+            {"timeout_s", unlock.timeout_s},
+            {"insecure_sample_evidence", unlock.insecure_sample_evidence}}}};
 }
 
 ImageConfig parse_image_config(std::string_view text, const std::filesystem::path& name) {
@@ -211,7 +212,7 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
 
   auto unlock = root.section("unlock");
   unlock.allow_only({"nonce_endpoint", "attestation_endpoint", "ca_cert", "trust_system_cas",
-                     "retries", "timeout_s"});
+                     "retries", "timeout_s", "insecure_sample_evidence"});
   if (!unlock.present()) root.error("", "missing key 'unlock' (the key release endpoints)");
   for (auto [key, into] : {std::pair{"nonce_endpoint", &c.unlock.nonce_endpoint},
                            std::pair{"attestation_endpoint", &c.unlock.attestation_endpoint}}) {
@@ -239,6 +240,7 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
                                      "trusted; remove one of the two");
   if (auto r = unlock.integer("retries", 1, 100)) c.unlock.retries = static_cast<int>(*r);
   if (auto t = unlock.integer("timeout_s", 1, 3600)) c.unlock.timeout_s = static_cast<int>(*t);
+  if (auto b = unlock.boolean("insecure_sample_evidence")) c.unlock.insecure_sample_evidence = *b;
 
   reader.check();
   return c;

@@ -30,6 +30,8 @@ struct UnlockSettings {
   bool trust_system_cas = false;    // ...this explicit opt-out: the guest trusts every public CA
   int retries = 3;
   int timeout_s = 30;
+  // unlock.conf TDX_INSECURE_SAMPLE_EVIDENCE: tests without TDX only.
+  bool insecure_sample_evidence = false;
 };
 
 struct ImageConfig {

@@ -19,7 +19,8 @@ std::map<std::string, std::string> unlock_template_values(const UnlockSettings& 
           {"attestation_endpoint", unlock.attestation_endpoint},
           {"ca_cert", unlock.ca_cert.empty() ? "" : k_guest_unlock_ca},
           {"retries", std::to_string(unlock.retries)},
-          {"timeout_s", std::to_string(unlock.timeout_s)}};
+          {"timeout_s", std::to_string(unlock.timeout_s)},
+          {"insecure_sample_evidence", unlock.insecure_sample_evidence ? "1" : "0"}};
 }
 
 namespace {
@@ -34,6 +35,7 @@ std::string mismatch(const unlock::UnlockConfig& got, const UnlockSettings& want
   if (got.ca_cert != (want.ca_cert.empty() ? "" : k_guest_unlock_ca)) return "unlock.ca_cert";
   if (got.retries != want.retries) return "unlock.retries";
   if (got.timeout_s != want.timeout_s) return "unlock.timeout_s";
+  if (got.insecure_sample_evidence != want.insecure_sample_evidence) return "unlock.insecure_sample_evidence";
   if (got.luks_uuid != luks_uuid) return "luks.uuid";
   return {};
 }

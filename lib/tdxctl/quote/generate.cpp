@@ -63,6 +63,8 @@ std::string private_entry_name() {
 
 } // namespace
 
+bool configfs_tsm_present(const core::Root& root) { return std::filesystem::is_directory(root.path(tsm_dir)); }
+
 core::Result<core::Bytes> generate_quote(const core::Root& root, std::span<const uint8_t, 64> report_data) {
   return generate_quote(root, report_data, {});
 }
@@ -70,7 +72,7 @@ core::Result<core::Bytes> generate_quote(const core::Root& root, std::span<const
 core::Result<core::Bytes> generate_quote(const core::Root& root, std::span<const uint8_t, 64> report_data,
                                          const std::string& entry_name) {
   auto base = root.path(tsm_dir);
-  if (!std::filesystem::is_directory(base))
+  if (!configfs_tsm_present(root))
     return std::unexpected(unavailable(
         fmt::format("{} does not exist: no configfs-tsm in this kernel (or configfs not mounted)", base.string()),
         "inside a TD run 'mount -t configfs none /sys/kernel/config'; without a quote provider use "

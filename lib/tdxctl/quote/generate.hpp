@@ -25,6 +25,11 @@ core::Result<core::Bytes> generate_quote(const core::Root& root,
                                          std::span<const uint8_t, 64> report_data,
                                          const std::string& entry);
 
+// Whether this kernel offers configfs-tsm quote generation under `root`
+// (the report directory exists; whether its provider is TDX is checked when
+// a quote is generated).
+bool configfs_tsm_present(const core::Root& root);
+
 // The 1024-byte TDREPORT from /dev/tdx_guest.
 core::Result<core::Bytes> get_td_report(const core::Root& root,
                                         std::span<const uint8_t, 64> report_data);

@@ -6,6 +6,7 @@
 
 #include "tdxctl/core/json_limits.hpp"
 #include "tdxctl/unlock/mtls_client.hpp"
+#include "tdxctl/unlock/release_protocol.hpp"
 
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
@@ -77,6 +78,12 @@ core::Result<ReleasedKey> parse_key_response(const core::Secret& body) {
                       "the attestation response has no \"key\" string");
   ReleasedKey out;
   out.key = core::Secret(key->get<std::string>());
+  if (auto ck = doc.find("containerd_key"); ck != doc.end() && !ck->is_null()) {
+    if (!ck->is_string() || ck->get_ref<const std::string&>().empty())
+      return core::fail(Category::failed, "unlock.bad_response",
+                        "\"containerd_key\" in the attestation response is not a non-empty string");
+    out.containerd_key.emplace(ck->get<std::string>());
+  }
   if (auto bt = doc.find("boot_token"); bt != doc.end() && !bt->is_null()) {
     if (!bt->is_string())
       return core::fail(Category::failed, "unlock.bad_response", "\"boot_token\" in the attestation response is not a string");
@@ -172,23 +179,35 @@ std::expected<ReleasedKey, KeyReleaseFailure> release_key(const KeyReleaseReques
     }
 
     if (!nonce.empty()) {
-      at.stage = "quote";
+      at.stage = req.sample_evidence ? "evidence" : "quote";
       auto rd = unlock_report_data(nonce, req.identity->spki_sha256);
-      auto quote = rd ? req.quote(std::span<const uint8_t, 64>(rd->data(), 64))
-                      : core::Result<core::Bytes>(std::unexpected(rd.error()));
-      if (!quote) {
-        auto e = quote.error();
+      AttestBody body{req.vm_name, req.miner_hotkey, {}, {}};
+      core::Result<void> evidence;
+      if (!rd)
+        evidence = std::unexpected(rd.error());
+      else if (req.sample_evidence)
+        body.sample_report_data = *rd;
+      else if (auto quote = req.quote(std::span<const uint8_t, 64>(rd->data(), 64)); quote)
+        body.quote = std::move(*quote);
+      else
+        evidence = std::unexpected(quote.error());
+      if (!evidence) {
+        auto e = evidence.error();
         e.message = fmt::format("quote generation: {} (attempt {} of {})", e.message, n, cfg.retries);
         record(Outcome{Outcome::retry, std::move(e)}, 0);
       } else {
         at.stage = "attest";
-        core::Json body{{"quote", core::base64_encode(*quote)}, {"vm_name", req.vm_name},
-                        {"miner_hotkey", req.miner_hotkey}};
         auto post = base("POST", cfg.api_endpoint);
         post.headers.push_back("Content-Type: application/json");
-        post.headers.push_back("X-Chutes-Nonce: " + nonce);
-        post.body = body.dump();
-        spdlog::info("attempt {} of {}: POST {} ({}-byte quote)", n, cfg.retries, cfg.api_endpoint, quote->size());
+        post.headers.push_back(std::string(k_nonce_header) + ": " + nonce);
+        post.body = attest_body_json(body);
+        if (body.quote)
+          spdlog::info("attempt {} of {}: POST {} ({}-byte quote)", n, cfg.retries, cfg.api_endpoint,
+                       body.quote->size());
+        else
+          spdlog::warn("attempt {} of {}: POST {} with SAMPLE evidence (no quote: insecure, for tests "
+                       "without TDX only)",
+                       n, cfg.retries, cfg.api_endpoint);
         auto resp = mtls_request(post, *req.identity);
         if (!resp) {
           transport(resp.error());
@@ -202,7 +221,8 @@ std::expected<ReleasedKey, KeyReleaseFailure> release_key(const KeyReleaseReques
           at.http_status = 200;
           attempts.push_back(at);
           key->attempts = std::move(attempts);
-          spdlog::info("key released on attempt {} of {}{}", n, cfg.retries,
+          spdlog::info("key released on attempt {} of {}{}{}", n, cfg.retries,
+                       key->containerd_key ? " with a containerd key" : "",
                        key->boot_token ? " with a boot token" : "");
           return std::move(*key);
         }

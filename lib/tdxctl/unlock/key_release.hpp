@@ -4,7 +4,10 @@
 //   GET  nonce endpoint (mTLS)            -> {"nonce": "<64 hex>"}
 //   quote with REPORTDATA = nonce (32 bytes) || SHA-256(client SPKI)
 //   POST attestation endpoint (mTLS, X-Chutes-Nonce, JSON body)
-//        200 -> {"key": "...", "boot_token": "..."(optional)}
+//        200 -> {"key": "...", "containerd_key": "..."(optional),
+//                "boot_token": "..."(optional)}
+// (the body formats: release_protocol.hpp). With sample_evidence the POST
+// carries the REPORTDATA as "sample" evidence instead of a quote.
 // 404 stops at once, 429 backs off attempt*2 s, anything else retries (2 s
 // apart) up to the configured count, always with a fresh nonce.
 
@@ -37,12 +40,15 @@ struct KeyReleaseRequest {
   std::string vm_name;
   std::string miner_hotkey;
   QuoteFn quote;
+  // Send {"type": "sample", "report_data": ...} instead of a quote (no TDX;
+  // unlock.conf TDX_INSECURE_SAMPLE_EVIDENCE=1 and no configfs-tsm).
+  bool sample_evidence = false;
   SleepFn sleep; // empty: std::this_thread::sleep_for
 };
 
 struct Attempt {
   int number = 0;
-  std::string stage; // nonce, quote, attest
+  std::string stage; // nonce, quote (or evidence), attest
   long http_status = 0;
   std::string error; // empty on success; never contains the key
   core::Json to_json() const;
@@ -50,6 +56,7 @@ struct Attempt {
 
 struct ReleasedKey {
   core::Secret key;
+  std::optional<core::Secret> containerd_key; // the containerd volume's key, when the VM has one
   std::optional<core::Secret> boot_token;
   std::vector<Attempt> attempts;
 };

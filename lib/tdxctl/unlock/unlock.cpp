@@ -29,6 +29,8 @@ core::Json UnlockReport::to_json() const {
                     {"vm_name", vm_name},
                     {"miner_hotkey", miner_hotkey},
                     {"boot_token", boot_token},
+                    {"containerd_key", containerd_key},
+                    {"evidence", evidence},
                     {"attempts", attempts_json},
                     {"files", files_json}};
 }
@@ -69,10 +71,19 @@ UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r) {
   kr.quote = [&root, entry = r.tsm_entry](std::span<const uint8_t, 64> rd) {
     return quote::generate_quote(root, rd, entry);
   };
+  // Sample evidence needs both: an image built for tests without TDX, and a
+  // kernel with no quote provider. A TD with configfs-tsm always sends a
+  // quote, whatever the image says.
+  kr.sample_evidence = config.insecure_sample_evidence && !quote::configfs_tsm_present(root);
+  report.evidence = kr.sample_evidence ? "sample" : "quote";
+  if (kr.sample_evidence)
+    spdlog::warn("no configfs-tsm and unlock.conf sets TDX_INSECURE_SAMPLE_EVIDENCE=1: sending SAMPLE evidence, "
+                 "which proves nothing (hardware-less testing only)");
   auto released = release_key(kr);
   if (!released) throw core::Failure(std::move(released.error().error));
   report.attempts = std::move(released->attempts);
   report.boot_token = released->boot_token.has_value();
+  report.containerd_key = released->containerd_key.has_value();
   {
     LuksOpenRequest open{report.luks_uuid, report.name, r.test_passphrase, r.device_wait};
     auto opened = open_luks(root, open, released->key);

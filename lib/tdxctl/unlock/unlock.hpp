@@ -34,6 +34,8 @@ struct UnlockReport {
   bool test_passphrase = false;
   bool changed = false;
   bool boot_token = false;
+  bool containerd_key = false; // the service released one (used by the boot stages)
+  std::string evidence;        // "quote", or "sample" (insecure; no TDX)
   ConfigBinding config;
   LuksOpenResult luks;
   std::vector<Attempt> attempts;

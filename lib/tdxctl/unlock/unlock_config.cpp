@@ -136,11 +136,15 @@ core::Result<UnlockConfig> parse_unlock_config(std::string_view text, std::strin
     } else if (key == "TDX_LUKS_NAME") {
       if (auto ok = check_mapper_name(*value); !ok) return std::unexpected(where(ok.error()));
       c.luks_name = *value;
+    } else if (key == "TDX_INSECURE_SAMPLE_EVIDENCE") {
+      if (*value != "0" && *value != "1")
+        return std::unexpected(bad(origin, line_no, key + ": '" + *value + "' is not 0 or 1"));
+      c.insecure_sample_evidence = *value == "1";
     } else {
       return std::unexpected(bad(origin, line_no,
                                  fmt::format("unknown key {} (known: TDX_NONCE_ENDPOINT, TDX_API_ENDPOINT, "
                                              "TDX_CA_CERT, TDX_RETRY_COUNT, TDX_TIMEOUT, TDX_LUKS_UUID, "
-                                             "TDX_LUKS_NAME)",
+                                             "TDX_LUKS_NAME, TDX_INSECURE_SAMPLE_EVIDENCE)",
                                              key)));
     }
   }
