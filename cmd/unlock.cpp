@@ -7,8 +7,8 @@
 namespace tdx::cmd {
 namespace {
 
-// The protocol and files, for tdxctl-unlock(1). The key server is not part
-// of tdxctl; this is what it must speak.
+// The protocol and files, for tdxctl-unlock(1). `tdxctl keys serve`
+// (tdxctl-keys(1)) is a server that speaks it; other key services may too.
 constexpr const char* k_man_sections = R"(.SH CONFIGURATION BINDING
 The host declares the TD's MRCONFIGID when it starts it (\fBtdxctl td launch\fR
 takes the SHA\-384 in the config volume's \fIPATH.sha384\fR), but it also
@@ -56,14 +56,21 @@ The answer must be HTTP 200 with a JSON object \fB{"nonce": "<64 hex digits>"}\f
 2. Quote
 REPORTDATA = nonce (32 bytes) || SHA\-256 of the DER SubjectPublicKeyInfo of
 the client certificate, through configfs\-tsm
-(\fI/sys/kernel/config/tsm/report\fR).
+(\fI/sys/kernel/config/tsm/report\fR). Only when unlock.conf sets
+\fBTDX_INSECURE_SAMPLE_EVIDENCE=1\fR \fIand\fR there is no configfs\-tsm (a
+machine without TDX, for tests) is no quote made: the request then carries
+\fB"evidence": {"type": "sample", "report_data": "<128 hex>"}\fR instead of
+\fB"quote"\fR, which proves nothing and which only \fBtdxctl keys serve
+\-\-insecure\-accept\-sample\fR accepts.
 .TP
 3. \fBPOST\fR \fBTDX_API_ENDPOINT\fR
 Headers \fBContent\-Type: application/json\fR, \fBUser\-Agent: TDX\-LUKS\-Client/1.0\fR,
 \fBX\-Chutes\-Nonce: <nonce>\fR; body
 \fB{"quote": "<base64>", "vm_name": "<hostname>", "miner_hotkey": "<ss58>"}\fR.
 HTTP 200 carries \fB"key"\fR (the LUKS passphrase, required) and optionally
-\fB"boot_token"\fR.
+\fB"containerd_key"\fR (the containerd volume's key) and \fB"boot_token"\fR.
+\fBtdxctl keys serve\fR (\fBtdxctl\-keys\fR(1)) serves this protocol at
+\fI/nonce\fR and \fI/attest\fR.
 .PP
 HTTP 404 (from either endpoint) stops at once. HTTP 429 waits \fIattempt\fR*2
 seconds before the next attempt; any other failure (status, TLS, timeout,
@@ -94,7 +101,10 @@ KEY=VALUE lines in /bin/sh syntax (values needing quotes use '...'), written by
 \fBTDX_NONCE_ENDPOINT\fR, \fBTDX_API_ENDPOINT\fR (https:// URLs, required),
 \fBTDX_CA_CERT\fR (absolute path of a PEM bundle, or empty),
 \fBTDX_RETRY_COUNT\fR (1\-100, default 3), \fBTDX_TIMEOUT\fR (1\-3600 seconds,
-default 30), \fBTDX_LUKS_UUID\fR, \fBTDX_LUKS_NAME\fR (default root).
+default 30), \fBTDX_LUKS_UUID\fR, \fBTDX_LUKS_NAME\fR (default root),
+\fBTDX_INSECURE_SAMPLE_EVIDENCE\fR (0 or 1, default 0; image.yaml
+\fBunlock.insecure_sample_evidence\fR: sample evidence without configfs\-tsm, for
+tests without TDX only).
 Unknown or repeated keys are errors naming the line.
 .TP
 \fI/run/tdx\-config/hostname\fR, \fI/run/tdx\-config/miner\-ss58\fR

@@ -53,10 +53,12 @@ completion=$(bash -c '. /usr/share/bash-completion/bash_completion
 contains "$completion" "complete -F _tdxctl tdxctl" "bash completion"
 contains "$completion" "check" "completing 'tdxctl host ch'"
 
-step "systemd-analyze verify tdxctl-up.service"
-verify=$(systemd-analyze verify /lib/systemd/system/tdxctl-up.service 2>&1) \
-  || fail "systemd-analyze verify: $verify"
-[[ -z $verify ]] || fail "systemd-analyze verify warns: $verify"
+for unit in tdxctl-up.service tdxctl-keys.service; do
+  step "systemd-analyze verify $unit"
+  verify=$(systemd-analyze verify /lib/systemd/system/$unit 2>&1) \
+    || fail "systemd-analyze verify $unit: $verify"
+  [[ -z $verify ]] || fail "systemd-analyze verify $unit warns: $verify"
+done
 
 step "volume config create (templates, mke2fs, debugfs, qemu-img) and inspect (libguestfs appliance)"
 cd /tmp
@@ -73,7 +75,8 @@ contains "$inspect" "/network-config.yaml  (netplan" "volume inspect (network-co
 step "apt-get purge tdxctl leaves nothing behind"
 apt-get -q -y purge tdxctl > /tmp/apt-purge.log 2>&1 || { cat /tmp/apt-purge.log; fail "purge"; }
 for path in /usr/bin/tdxctl /usr/libexec/tdxctl /usr/share/tdxctl /usr/share/doc/tdxctl \
-            /lib/systemd/system/tdxctl-up.service /usr/share/bash-completion/completions/tdxctl; do
+            /lib/systemd/system/tdxctl-up.service /lib/systemd/system/tdxctl-keys.service \
+            /usr/share/bash-completion/completions/tdxctl; do
   [[ ! -e $path ]] || fail "$path is left after purge"
 done
 echo "ok: installed, used and purged"

@@ -11,6 +11,7 @@
 #include "tdxctl/core/runner.hpp"
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/unlock/client_identity.hpp"
+#include "tdxctl/unlock/release_protocol.hpp"
 
 #include <libcryptsetup.h>
 #include <nlohmann/json.hpp>
@@ -103,7 +104,7 @@ KeyReleaseStub::KeyReleaseStub(const TestPki& pki) : m(std::make_unique<Impl>())
       res.status = 403;
       res.set_content(nlohmann::json{{"error", why}}.dump(), "application/json");
     };
-    auto nonce = req.get_header_value("X-Chutes-Nonce");
+    auto nonce = req.get_header_value(unlock::k_nonce_header);
     if (seen.nonces.empty() || nonce != seen.nonces.back()) return refuse("X-Chutes-Nonce is not the last nonce issued");
     X509* peer = req.ssl ? SSL_get1_peer_certificate(req.ssl) : nullptr;
     if (!peer) return refuse("no client certificate on the connection");
@@ -113,14 +114,13 @@ KeyReleaseStub::KeyReleaseStub(const TestPki& pki) : m(std::make_unique<Impl>())
     X509_free(peer);
     auto spki = unlock::spki_sha256_of_cert({reinterpret_cast<char*>(der), static_cast<size_t>(len)});
     OPENSSL_free(der);
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.contains("quote") || !body.contains("vm_name") || !body.contains("miner_hotkey"))
-      return refuse("body lacks quote, vm_name or miner_hotkey");
-    seen.vm_name = body["vm_name"];
-    seen.miner_hotkey = body["miner_hotkey"];
-    auto raw = core::base64_decode(body["quote"].get<std::string>(), "quote");
-    if (!raw) return refuse("quote is not base64");
-    auto q = quote::parse_quote(*raw);
+    // The request format is the library's (the one `keys serve` reads).
+    auto body = unlock::parse_attest_body(req.body);
+    if (!body) return refuse(body.error().message);
+    if (!body->quote) return refuse("sample evidence instead of a quote");
+    seen.vm_name = body->vm_name;
+    seen.miner_hotkey = body->miner_hotkey;
+    auto q = quote::parse_quote(*body->quote);
     if (!q || !q->td) return refuse("not a TDX quote: " + (q ? std::string("no TD report") : q.error().message));
     auto expect = core::value_or_throw(core::from_hex(nonce));
     expect.insert(expect.end(), spki->begin(), spki->end());

@@ -3,7 +3,9 @@
 #include "support/fixtures.hpp"
 #include "tdxctl/image/build.hpp"
 #include "tdxctl/image/image_config.hpp"
+#include "tdxctl/image/templates.hpp"
 #include "tdxctl/image/unlock_conf.hpp"
+#include "tdxctl/unlock/unlock_config.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -124,4 +126,26 @@ TEST_CASE("unlock values the guest's unlock.conf parser would refuse fail at bui
   text.replace(text.find("https://keys.example/attest"), 27, "\"https://keys.example/a\\nb\"");
   CHECK(error_of(text).find("key 'unlock.attestation_endpoint': 'https://keys.example/a\nb' contains a space") !=
         std::string::npos);
+}
+
+TEST_CASE("unlock.insecure_sample_evidence reaches unlock.conf; a production image says 0") {
+  const std::string uuid = "0f0e0d0c-0b0a-4908-8706-050403020100";
+  auto production = image::parse_image_config(valid_yaml(), "/cfg/image.yaml");
+  CHECK_FALSE(production.unlock.insecure_sample_evidence);
+  auto conf = image::render_template("unlock.conf", image::unlock_template_values(production.unlock, uuid));
+  CHECK_FALSE(core::value_or_throw(unlock::parse_unlock_config(conf, "unlock.conf")).insecure_sample_evidence);
+  CHECK_THAT(conf, Catch::Contains("TDX_INSECURE_SAMPLE_EVIDENCE=0\n"));
+
+  auto text = valid_yaml();
+  text.replace(text.find("  trust_system_cas: true\n"), 24,
+               "  trust_system_cas: true\n  insecure_sample_evidence: true\n");
+  auto test_image = image::parse_image_config(text, "/cfg/image.yaml");
+  CHECK(test_image.unlock.insecure_sample_evidence);
+  CHECK_NOTHROW(image::check_unlock_conf(test_image, uuid));
+  conf = image::render_template("unlock.conf", image::unlock_template_values(test_image.unlock, uuid));
+  CHECK(core::value_or_throw(unlock::parse_unlock_config(conf, "unlock.conf")).insecure_sample_evidence);
+  CHECK(test_image.to_json()["unlock"]["insecure_sample_evidence"] == true);
+
+  text.replace(text.find("insecure_sample_evidence: true"), 30, "insecure_sample_evidence: maybe");
+  CHECK(error_of(text).find("unlock.insecure_sample_evidence") != std::string::npos);
 }

@@ -117,3 +117,14 @@ TEST_CASE("a hostile miner-ss58 on the config volume is refused before it is use
     CHECK(id.error().message.find('\x1b') == std::string::npos);
   }
 }
+
+TEST_CASE("TDX_INSECURE_SAMPLE_EVIDENCE is 0 or 1, off unless set", "[unlock]") {
+  CHECK_FALSE(unlock::parse_unlock_config(good, "unlock.conf")->insecure_sample_evidence);
+  CHECK(unlock::parse_unlock_config(std::string(good) + "TDX_INSECURE_SAMPLE_EVIDENCE=1\n", "unlock.conf")
+            ->insecure_sample_evidence);
+  CHECK_FALSE(unlock::parse_unlock_config(std::string(good) + "TDX_INSECURE_SAMPLE_EVIDENCE=0\n", "unlock.conf")
+                  ->insecure_sample_evidence);
+  for (const char* v : {"yes", "true", "", "2", "'1 '"})
+    CHECK_THAT(error_of(std::string(good) + "TDX_INSECURE_SAMPLE_EVIDENCE=" + v + "\n"),
+               Catch::Contains("unlock.conf:9: TDX_INSECURE_SAMPLE_EVIDENCE") && Catch::Contains("not 0 or 1"));
+}
