@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -258,8 +259,9 @@ core::Plan KeyStore::plan_add(std::shared_ptr<const Registration> reg, core::For
   step.summary = fmt::format("register VM {} in {} (key{}, policy {})", reg->name, m_dir.string(),
                              reg->containerd_key ? ", containerd key" : "", reg->policy_file.string());
   step.detail = core::Json{{"path", (m_dir / reg->name).string()},
-                           {"files", reg->containerd_key ? core::Json{k_key_file, k_containerd_key_file, k_policy_file}
-                                                         : core::Json{k_key_file, k_policy_file}},
+                           {"files", reg->containerd_key
+                                         ? core::Json::array({k_key_file, k_containerd_key_file, k_policy_file})
+                                         : core::Json::array({k_key_file, k_policy_file})},
                            {"mode", "0600"},
                            {"policy_sha256", sha256_hex(reg->policy_yaml)},
                            {"force", force == core::Force::yes}};

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <charconv>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <pthread.h>
