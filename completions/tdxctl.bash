@@ -2,7 +2,7 @@
 _tdxctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local -A subs=() opts=() valued=() choices=()
-  subs["tdxctl"]="host image volume gpu net td quote policy collateral unlock up down config completion man"
+  subs["tdxctl"]="host image volume gpu net td quote policy collateral unlock keys up down config completion man"
   opts["tdxctl"]="--help -h --version --root --connect --output -o --json --progress --dry-run -n --yes -y --verbose -v --quiet -q"
   valued["--help"]=1
   valued["-h"]=1
@@ -446,6 +446,44 @@ _tdxctl() {
   valued["--test-passphrase"]=1
   valued["--tsm-entry"]=1
   valued["--device-timeout"]=1
+  subs["tdxctl keys"]="serve add list remove"
+  opts["tdxctl keys"]="--help -h"
+  valued["--help"]=1
+  valued["-h"]=1
+  subs["tdxctl keys serve"]=""
+  opts["tdxctl keys serve"]="--help -h --listen --cert --key --store --collateral --nonce-ttl --max-nonces --rate --burst --insecure-accept-sample"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--listen"]=1
+  valued["--cert"]=1
+  valued["--key"]=1
+  valued["--store"]=1
+  valued["--collateral"]=1
+  valued["--nonce-ttl"]=1
+  valued["--max-nonces"]=1
+  valued["--rate"]=1
+  valued["--burst"]=1
+  valued["--insecure-accept-sample"]=1
+  subs["tdxctl keys add"]=""
+  opts["tdxctl keys add"]="--help -h --policy --key-file --key-stdin --containerd-key-file --force --store"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--policy"]=1
+  valued["--key-file"]=1
+  valued["--key-stdin"]=1
+  valued["--containerd-key-file"]=1
+  valued["--force"]=1
+  valued["--store"]=1
+  subs["tdxctl keys list"]=""
+  opts["tdxctl keys list"]="--help -h --store"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--store"]=1
+  subs["tdxctl keys remove"]=""
+  opts["tdxctl keys remove"]="--help -h --store"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--store"]=1
   subs["tdxctl up"]=""
   opts["tdxctl up"]="--help -h --config -c --recreate-volumes --attest --timeout --no-tdx --autostart"
   valued["--help"]=1
