@@ -115,7 +115,7 @@ TEST_CASE("keys remove is idempotent and honours --dry-run", "[keys]") {
 TEST_CASE("keys add refuses bad names, keys that cannot travel as JSON and REPORTDATA pins", "[keys]") {
   core::TempDir tmp;
   keys::KeyStore store(tmp / "keys");
-  for (std::string name : {"../etc", "a/b", "", ".hidden", "vm name", std::string(65, 'a')})
+  for (const std::string& name : std::vector<std::string>{"../etc", "a/b", "", ".hidden", "vm name", std::string(65, 'a')})
     CHECK_THROWS_WITH(store.plan_add(registration(name, "k"), core::Force::no), Catch::Contains("not a VM name"));
   CHECK_THROWS_WITH(store.plan_add(registration("vm", "with\"quote"), core::Force::no),
                     Catch::Contains("printable ASCII"));
