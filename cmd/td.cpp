@@ -33,6 +33,11 @@ void add_spec_options(CLI::App* c, td::SpecOverrides& o) {
   c->add_option("--mac", o.mac, "NIC MAC address (default 52:54:00:12:34:56)");
   c->add_option("--firmware", o.firmware, "TDVF/OVMF loader (default: first found)")
       ->type_name("PATH");
+  c->add_option("--boot", o.boot,
+                "direct: boot the kernel, initrd and command line in the image's manifest "
+                "(default); firmware: the image's own bootloader")
+      ->check(CLI::IsMember({"direct", "firmware"}))
+      ->type_name("MODE");
   c->add_option("--qgs-socket", o.qgs_socket,
                 "Quote generation service socket: PATH or unix:PATH (default "
                 "/var/run/tdx-qgs/qgs.socket); vsock forms have no libvirt form (exit 2)")
@@ -93,6 +98,7 @@ void add_td(CLI::App& app, Context& ctx) {
       auto doc = domain_json(d);
       doc["policy"] = d.policy.empty() ? core::Json(nullptr) : core::Json(d.policy);
       doc["mr_config_id"] = d.mr_config_id.empty() ? core::Json(nullptr) : core::Json(d.mr_config_id);
+      doc["boot"] = d.boot ? d.boot->to_json() : core::Json{{"mode", "firmware"}};
       if (!args->schema.empty()) doc["validated_against"] = args->schema;
       doc["xml"] = d.xml;
       ctx.out().emit("tdxctl.td.xml/1", doc, [&](std::ostream& os) { os << d.xml; });

@@ -87,11 +87,16 @@ Images carry \fBtdxctl\-guest\fR, a second binary with only the in\-guest verbs
 linked against OpenSSL, libcurl and libcryptsetup alone. The initramfs hook
 copies it (never the host binary) with \fBcopy_exec\fR; the init\-premount
 script mounts configfs and the tdx\-config volume (read\-only, by label), runs
-\fBtdxctl\-guest unlock \-\-verify\-config\-only \-\-config\-dir /run/tdx\-config\fR,
-sets up the network from the volume's \fInetwork\-config.yaml\fR (address,
-default route, nameservers; dhcp4 as a fallback) and runs
+\fBtdxctl\-guest unlock \-\-verify\-config\-only \-\-config\-dir /run/tdx\-config
+\-\-config\-copy /run/tdxctl/config\fR, which reads each file of the volume once,
+checks those bytes against MRCONFIGID and writes exactly them to a private (0700)
+directory on the initramfs tmpfs, and unmounts the volume. Everything after
+that reads the copy, never the host's disk again (the host could change it
+after the check): the network comes from its \fInetwork\-config.yaml\fR (address,
+default route, nameservers; dhcp4 as a fallback), and
 \fBtdxctl\-guest unlock \-\-config /etc/tdxctl/unlock.conf \-\-luks\-uuid\fR \fIUUID\fR
-\fB\-\-name root \-\-config\-dir /run/tdx\-config\fR. The DEB installs it as
+\fB\-\-name root \-\-config\-dir /run/tdxctl/config\fR checks the copy again and
+takes the identity from the bytes it checked. The DEB installs it as
 \fI/usr/libexec/tdxctl/tdxctl\-guest\fR.
 .SH FILES
 .TP
@@ -107,8 +112,9 @@ default 30), \fBTDX_LUKS_UUID\fR, \fBTDX_LUKS_NAME\fR (default root),
 tests without TDX only).
 Unknown or repeated keys are errors naming the line.
 .TP
-\fI/run/tdx\-config/hostname\fR, \fI/run/tdx\-config/miner\-ss58\fR
-The tdx\-config volume, mounted read\-only by the premount script: vm_name is
+\fI/run/tdxctl/config/hostname\fR, \fI/run/tdxctl/config/miner\-ss58\fR
+The tdx\-config volume's files as checked against MRCONFIGID (the premount
+script's copy; \fB\-\-config\-dir\fR, default /run/tdx\-config): vm_name is
 the hostname without whitespace, cut at the first character outside
 [A\-Za\-z0\-9_\-]; the hotkey is the ss58 without whitespace, at most 64
 characters.
@@ -124,6 +130,7 @@ void add_unlock(CLI::App& app, Context& ctx) {
   auto req = std::make_shared<unlock::UnlockRequest>();
   auto wait_s = std::make_shared<unsigned>(30);
   auto config_only = std::make_shared<bool>(false);
+  auto config_copy = std::make_shared<std::string>();
   auto* verb = app.add_subcommand(
       "unlock", "Unlock the LUKS root with a key released after TDX attestation (runs in the TD's initramfs)");
   verb->add_option("--config", req->config_file, "Key-release settings (default /etc/tdxctl/unlock.conf)")
@@ -133,10 +140,15 @@ void add_unlock(CLI::App& app, Context& ctx) {
   verb->add_option("--name", req->name, "Device-mapper name to create (default TDX_LUKS_NAME, else root)")
       ->type_name("NAME");
   verb->add_option("--config-dir", req->config_dir,
-                   "Where the tdx-config volume is mounted, under --root (default /run/tdx-config)")
+                   "The tdx-config volume's files, under --root: the mounted volume, or the --config-copy of it "
+                   "(default /run/tdx-config)")
       ->type_name("DIR");
   verb->add_flag("--verify-config-only", *config_only,
                  "Only check the tdx-config volume against this TD's MRCONFIGID; contact no key service");
+  verb->add_option("--config-copy", *config_copy,
+                   "With --verify-config-only: write the checked files to this private directory (under --root, "
+                   "on tmpfs), for every later reader instead of the host's disk")
+      ->type_name("DIR");
   verb->add_flag("--test-passphrase", req->test_passphrase,
                  "Only check the released key against the LUKS header; activate nothing");
   verb->add_option("--tsm-entry", req->tsm_entry,
@@ -148,14 +160,21 @@ void add_unlock(CLI::App& app, Context& ctx) {
   verb->footer("Examples:\n"
                "  tdxctl unlock --config /etc/tdxctl/unlock.conf --luks-uuid 6f1c...e2 --name root\n"
                "  tdxctl unlock --test-passphrase -o json\n"
-               "  tdxctl unlock --verify-config-only --config-dir /run/tdx-config");
+               "  tdxctl unlock --verify-config-only --config-dir /run/tdx-config --config-copy /run/tdxctl/config");
   set_man_sections(verb, k_man_sections);
-  verb->callback([req, wait_s, config_only, &ctx] {
+  verb->callback([req, wait_s, config_only, config_copy, &ctx] {
+    if (!config_copy->empty() && !*config_only)
+      throw core::Failure(core::Category::usage, "unlock.usage", "--config-copy goes with --verify-config-only",
+                          "run `tdxctl unlock --verify-config-only --config-copy DIR`, then unlock with --config-dir DIR");
     if (*config_only) {
       auto binding = core::value_or_throw(unlock::verify_config_binding(ctx.root(), req->config_dir));
-      ctx.out().emit("tdxctl.unlock.config/1", binding.to_json(), [&](std::ostream& os) {
+      if (!config_copy->empty()) core::value_or_throw(unlock::write_checked_copy(ctx.root(), binding, *config_copy));
+      auto doc = binding.to_json();
+      doc["copy"] = config_copy->empty() ? core::Json(nullptr) : core::Json(ctx.root().path(*config_copy).string());
+      ctx.out().emit("tdxctl.unlock.config/1", doc, [&](std::ostream& os) {
         os << binding.dir.string() << " matches MRCONFIGID " << binding.mr_config_id << " (" << binding.files.size()
            << " files, MRCONFIGID from " << binding.source << ")\n";
+        if (!config_copy->empty()) os << "checked copy: " << ctx.root().path(*config_copy).string() << "\n";
       });
       return;
     }

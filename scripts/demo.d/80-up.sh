@@ -21,8 +21,10 @@ ip -n "$ns" link set pub0 up
 in_ns() { ip netns exec "$ns" sh -c 'mount --bind /proc/sys/net "$0" && exec "$@"' "$dir/root/proc/sys/net" "$@"; }
 export -f in_ns
 export ns dir
+boot_files=$PWD/tests/support/boot-files-stand-in.sh
 cd "$dir"
 printf 'QFI\xfb' > td.qcow2
+"$boot_files" "$dir/td.qcow2"
 printf '%s\n' 0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789abcdef > seed.hex
 chmod 600 seed.hex
 

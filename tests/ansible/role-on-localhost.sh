@@ -28,6 +28,7 @@ ip -n "$ns" link add pub0 type veth peer name peer0
 ip -n "$ns" addr add 10.67.0.1/24 dev pub0
 ip -n "$ns" link set pub0 up
 printf 'QFI\xfb' > "$dir/td.qcow2"
+"$src/tests/support/boot-files-stand-in.sh" "$dir/td.qcow2"
 
 cat > "$dir/vars.yml" <<YAML
 tdxctl_install: false

@@ -17,6 +17,7 @@ struct Volumes {
   std::vector<std::string> flags;
   Volumes() {
     test::put(dir.path(), "td.qcow2", std::string("QFI\xfb", 4));
+    test::put_boot_files(dir.path() / "td.qcow2");
     test::put(dir.path(), "config.img", "config");
     // sha384sum of "config"
     core::Command sum;
@@ -98,6 +99,36 @@ TEST_CASE("td launch --no-tdx on test:///default defines and starts in one invoc
   CHECK(doc["insecure"] == true);
   CHECK_THAT(doc["warning"].get<std::string>(), Catch::StartsWith("INSECURE"));
   CHECK_THAT(r.err, Catch::Contains("WARNING: INSECURE"));
+}
+
+TEST_CASE("td xml shows the direct boot; launch refuses a changed kernel with exit 3; --boot firmware") {
+  Volumes v;
+  auto rng = (test::testdata() / "libvirt-schemas/domain.rng").string();
+  auto r = test::run_tdxctl(cat({"td", "xml", "-o", "json", "--schema", rng}, v.flags));
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  auto kernel = (v.dir.path() / "td.qcow2.vmlinuz").string();
+  CHECK(doc["boot"]["mode"] == "direct");
+  CHECK(doc["boot"]["kernel"]["path"] == kernel);
+  CHECK(doc["boot"]["cmdline"] == "root=/dev/mapper/root ro console=ttyS0");
+  CHECK_THAT(doc["xml"].get<std::string>(), Catch::Contains("<kernel>" + kernel + "</kernel>"));
+  CHECK_THAT(doc["xml"].get<std::string>(), Catch::Contains("<cmdline>root=/dev/mapper/root ro console=ttyS0</cmdline>"));
+
+  test::put(v.dir.path(), "td.qcow2.vmlinuz", "a kernel the build never saw");
+  auto launch = test::run_tdxctl(cat({"--connect", "test:///default", "-o", "json", "td", "launch", "--no-tdx",
+                                      "--name", "tampered"}, v.flags));
+  CHECK(launch.exit_status == 3);
+  CHECK_THAT(launch.err, Catch::Contains(kernel + " does not match the image's manifest"));
+  CHECK(nlohmann::json::parse(launch.out)["error"]["code"] == "td.boot_file_mismatch");
+
+  auto firmware = test::run_tdxctl(cat({"td", "xml", "-o", "json", "--boot", "firmware"}, v.flags));
+  REQUIRE(firmware.exit_status == 0);
+  auto f = nlohmann::json::parse(firmware.out);
+  CHECK(f["boot"]["mode"] == "firmware");
+  CHECK_THAT(f["xml"].get<std::string>(), Catch::Contains("<boot dev=\"hd\"/>"));
+  auto bad = test::run_tdxctl(cat({"td", "xml", "--boot", "bios"}, v.flags));
+  CHECK(bad.exit_status == 2);
 }
 
 TEST_CASE("td list, status and stop on the test driver's own domain") {

@@ -257,6 +257,40 @@ TEST_CASE("tdxctl-guest unlock --verify-config-only: the premount check", "[unlo
   }
 }
 
+// Issue 14 (TOCTOU): the premount script's sequence through the real
+// binary. The check writes the bytes it read to a private copy; the host then
+// rewrites its disk; the unlock run on the copy still sends the identity that
+// was checked, and never reads the disk again.
+TEST_CASE("tdxctl-guest: a config volume changed after the check is not used", "[unlock][integration]") {
+  Guest g;
+  auto check = run_guest({"--root", g.root.string(), "unlock", "--verify-config-only", "--config-dir",
+                          "/run/tdx-config", "--config-copy", "/run/tdxctl/config", "-o", "json"});
+  INFO(check.err);
+  REQUIRE(check.exit_status == 0);
+  CHECK(json::parse(check.out)["copy"] == (g.root / "run/tdxctl/config").string());
+
+  test::put(g.root, "run/tdx-config/hostname", "evil-node\n");
+  test::put(g.root, "run/tdx-config/miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n");
+  auto r = run_guest(g.args({"--config-dir", "/run/tdxctl/config", "-o", "json"}));
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = json::parse(r.out);
+  CHECK(doc["vm_name"] == "tdx-node-3");
+  CHECK(doc["config"]["sha384"] == core::to_hex(g.mr_config_id));
+  auto seen = g.stub.seen();
+  CHECK(seen.vm_name == "tdx-node-3");
+  CHECK(seen.miner_hotkey == "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty");
+  CHECK(slurp(g.root / "run/chutes/vm-name") == "tdx-node-3");
+  CHECK(slurp(g.root / "run/chutes/hotkey") == "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty");
+  // The disk itself would now be refused.
+  auto disk = run_guest({"--root", g.root.string(), "unlock", "--verify-config-only", "-o", "json"});
+  CHECK(disk.exit_status == 1);
+  // --config-copy belongs to the check; alone it is a usage error.
+  auto alone = run_guest(g.args({"--config-copy", "/run/tdxctl/other"}));
+  CHECK(alone.exit_status == 2);
+  CHECK_FALSE(fs::exists(g.root / "run/tdxctl/other"));
+}
+
 // The digest the host binds (volume config create's PATH.sha384) is the one
 // the guest computes over the volume as its kernel shows it: the real volume,
 // dumped with debugfs (modes kept, lost+found included).
@@ -380,14 +414,27 @@ TEST_CASE("the initramfs runs tdxctl-guest, never the host binary", "[unlock][in
                            Catch::Contains("-o ro,noload") && Catch::Contains("poweroff -f"));
   // The volume is checked against MRCONFIGID after the mount and before the
   // network (its first reader) or the unlock use it; a failure powers off.
+  // The check copies what it read to tmpfs and the disk is unmounted: the
+  // network and the unlock read only that copy (issue 14, TOCTOU).
   auto mount = premount.find("\"$CONFIG_DEV\" \"$CONFIG_MNT\"");
-  auto check = premount.find("/sbin/tdxctl-guest unlock --verify-config-only --config-dir \"$CONFIG_MNT\"");
+  auto check = premount.find("/sbin/tdxctl-guest unlock --verify-config-only --config-dir \"$CONFIG_MNT\" "
+                             "--config-copy \"$CONFIG\"");
+  auto umount = premount.find("\numount \"$CONFIG_MNT\"\n", check);
   auto check_fail = premount.find("[ \"$rc\" -eq 0 ] || fail", check);
   auto network = premount.find("\nsetup_network\n");
+  auto unlock = premount.find("/sbin/tdxctl-guest unlock --config");
   REQUIRE(mount != std::string::npos);
   REQUIRE(check != std::string::npos);
   CHECK(mount < check);
+  CHECK(check < umount);
+  CHECK(umount < check_fail);
   CHECK(check_fail < network);
-  CHECK(network < premount.find("/sbin/tdxctl-guest unlock --config"));
+  CHECK(network < unlock);
+  CHECK(premount.find("\"$CONFIG/network-config.yaml\"") != std::string::npos);
+  CHECK(premount.find("--config-dir \"$CONFIG\"", unlock) != std::string::npos);
+  CHECK_THAT(premount, Catch::Contains("CONFIG=/run/tdxctl/config"));
+  // After the check, nothing names the mounted disk but its umount.
+  for (auto at = premount.find("$CONFIG_MNT", umount + 1); at != std::string::npos; at = premount.find("$CONFIG_MNT", at + 1))
+    FAIL_CHECK("$CONFIG_MNT used after the check at offset " << at);
   CHECK(premount.find("/bin/sh -i") == std::string::npos);
 }

@@ -72,6 +72,7 @@ struct Lab {
     // symlink out of --root.
     fs::create_directories(root.path() / "proc/sys/net");
     test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+    test::put_boot_files(vols.path() / "td.qcow2");
     test::put(vols.path(), "seed.hex", k_seed);
     fs::permissions(vols.path() / "seed.hex", fs::perms::owner_read | fs::perms::owner_write);
     test::put(vols.path(), "host.yaml",
@@ -258,6 +259,7 @@ TEST_CASE("up --attest fails loudly (exit 3) when the fresh quote does not verif
                                "--tsm-entry", "up0"});
   });
   test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+  test::put_boot_files(vols.path() / "td.qcow2");
   test::put(vols.path(), "host.yaml",
             "td:\n  name: attested\n  image: td.qcow2\n  vcpus: 1\n  memory_gib: 1\n"
             "attest:\n  collateral: " + set.string() + "\n  unix: quote.sock\n  timeout: 20\n  at: '1750809600'\n");
@@ -319,6 +321,7 @@ TEST_CASE("up binds an HGX board's GPUs and NVSwitches before the TD takes them 
   make_hgx_host(root.path());
   test::hgx::KernelEmulator kernel(root.path());
   test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+  test::put_boot_files(vols.path() / "td.qcow2");
   test::put(vols.path(), "host.yaml", "gpu:\n  devices: all\ntd:\n  name: hgx\n  image: td.qcow2\n"
                                       "  vcpus: 2\n  memory_gib: 2\n  gpus: all-bound\n");
   auto base = hgx_up_argv(root.path(), vols.path() / "host.yaml");
@@ -363,6 +366,7 @@ TEST_CASE("up's gpu stage follows gpu.mode: cc switches the bound GPUs to CC mod
   test::hgx::KernelEmulator kernel(root.path());
   test::hgx::install_fake_tool(vols.path() / "tool", "off", "off");
   test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+  test::put_boot_files(vols.path() / "td.qcow2");
   test::put(vols.path(), "host.yaml",
             "gpu:\n  devices: [18:00.0, 2a:00.0]\n  mode: cc\n  admin_tool: tool\n"
             "td:\n  name: cc\n  image: td.qcow2\n  vcpus: 2\n  memory_gib: 2\n  gpus: [18:00.0, 2a:00.0]\n");
@@ -389,6 +393,7 @@ TEST_CASE("up never recreates a volume over different content without --recreate
   core::TempDir root, vols;
   test::make_ready_host(root.path());
   test::put(vols.path(), "td.qcow2", std::string("QFI\xfb", 4));
+  test::put_boot_files(vols.path() / "td.qcow2");
   test::put(vols.path(), "seed.hex", k_seed);
   auto yaml = [&](const std::string& hostname) {
     test::put(vols.path(), "host.yaml",

@@ -1,6 +1,11 @@
 #include "support/fixtures.hpp"
 
+#include "tdxctl/core/config_manifest.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <fstream>
+#include <tuple>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -51,6 +56,20 @@ fs::path extract_capture(const fs::path& dir, const std::string& name) {
                            dir.string()}});
   if (!done || !done->ok()) throw std::runtime_error("cannot extract " + name);
   return dir / "host";
+}
+
+void put_boot_files(const fs::path& image, const std::string& cmdline) {
+  nlohmann::ordered_json files;
+  for (auto [role, suffix, content] :
+       {std::tuple{"kernel", ".vmlinuz", std::string("MZ stand-in kernel for ") + image.filename().string()},
+        std::tuple{"initrd", ".initrd", std::string("070701 stand-in initrd")},
+        std::tuple{"cmdline", ".cmdline", cmdline}}) {
+    std::string name = image.filename().string() + suffix;
+    put(image.parent_path(), name, content);
+    files[role] = {{"file", name}, {"sha384", core::sha384_hex(content)}};
+  }
+  nlohmann::ordered_json manifest = {{"image", image.filename().string()}, {"boot_files", files}};
+  put(image.parent_path(), image.filename().string() + ".manifest.json", manifest.dump(2) + "\n");
 }
 
 core::Completed run_tdxctl(const std::vector<std::string>& args, const std::string& stdin_data,

@@ -29,6 +29,13 @@ void make_ready_host(const std::filesystem::path& dir);
 // Extracts a .tgz capture from tests/data/sysfs into `dir`; returns the root inside.
 std::filesystem::path extract_capture(const std::filesystem::path& dir, const std::string& name);
 
+// What `tdxctl image build` leaves beside IMAGE for direct kernel boot:
+// IMAGE.vmlinuz, IMAGE.initrd and IMAGE.cmdline (the exact command line, no
+// newline), named with their SHA-384 under boot_files in IMAGE.manifest.json.
+// The kernel and initrd are small stand-ins: only their digests matter here.
+void put_boot_files(const std::filesystem::path& image,
+                    const std::string& cmdline = "root=/dev/mapper/root ro console=ttyS0");
+
 // Runs the built tdxctl with `args` (argv, no shell).
 core::Completed run_tdxctl(const std::vector<std::string>& args, const std::string& stdin_data = {},
                            const std::vector<std::string>& env = {});

@@ -3,7 +3,7 @@
 // Every read goes through Reader::take, which checks the remaining length
 // first, so a truncated or lying quote becomes an error naming the field and
 // its byte offset, never an out-of-bounds read (this file is fuzzed:
-// tests/fuzz/fuzz_quote_parse.cpp). Bytes after the signature data are
+// tests/fuzz/quote_shim.cpp, scripts/fuzz quote). Bytes after the signature data are
 // padding from QGS/configfs buffers and are accepted, as QVL does.
 #include "tdxctl/quote/quote.hpp"
 

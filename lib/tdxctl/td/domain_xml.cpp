@@ -2,9 +2,11 @@
 // from the templates/td.xml skeleton. Everything that varies is added here in
 // one fixed order: disks root/config/cache/containerd (root must stay the
 // first virtio disk: today's images expect vda1 to be the LUKS root), network,
-// vsock, then one VFIO hostdev per GPU and NVSwitch. Each device sits behind
-// its own pcie-root-port at a pinned address, so a given host.yaml always
-// yields the same virtual hardware, hence the same ACPI tables and RTMR0.
+// vsock, then one VFIO hostdev per GPU and NVSwitch; the kernel, initrd and
+// command line of direct boot come from the image's manifest (boot_files).
+// Each device sits behind its own pcie-root-port at a pinned address, so a
+// given host.yaml always yields the same virtual hardware, hence the same
+// ACPI tables and RTMR0.
 #include "tdxctl/td/domain_xml.hpp"
 
 #include "tdxctl/core/build_info.hpp"
@@ -218,6 +220,17 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
   xmlSetProp(need(cpu, "topology"), X("cores"), X(std::to_string(spec.vcpus)));
   xmlNodePtr os = need(domain, "os");
   set_text(need(os, "loader"), options.firmware);
+  if (spec.boot == BootMode::direct) {
+    auto boot = read_direct_boot(spec.image);
+    if (!boot) return std::unexpected(boot.error());
+    xmlNodePtr boot_dev = need(os, "boot");
+    xmlUnlinkNode(boot_dev);
+    xmlFreeNode(boot_dev);
+    add_text(os, "kernel", boot->kernel.path.string());
+    add_text(os, "initrd", boot->initrd.path.string());
+    add_text(os, "cmdline", boot->cmdline);
+    result.boot = std::move(*boot);
+  }
 
   // Metadata: who made this domain and what it is; read back by `td status`.
   xmlNodePtr metadata = xmlNewNode(nullptr, X("metadata"));

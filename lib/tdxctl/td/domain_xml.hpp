@@ -4,9 +4,11 @@
 // canonical topology digest recorded in the domain metadata and `td status`.
 
 #include "tdxctl/core/error.hpp"
+#include "tdxctl/td/boot_files.hpp"
 #include "tdxctl/td/spec.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,7 @@ struct RenderedDomain {
   std::string topology_digest; // "sha384:<hex>"
   std::string policy;          // "0x10000000", empty under --no-tdx
   std::string mr_config_id;    // base64, empty when none
+  std::optional<DirectBoot> boot; // td.boot: direct; none under td.boot: firmware
   bool insecure = false;
   bool debug = false;
 };
@@ -39,6 +42,8 @@ std::filesystem::path template_dir();
 
 // Renders the domain. The mrConfigId defaults to the config volume's
 // manifest digest (an error when that manifest is missing or malformed).
+// Under td.boot: direct, <os> gets <kernel>, <initrd> and <cmdline> from the
+// image's manifest (read_direct_boot's errors) instead of <boot dev='hd'/>.
 core::Result<RenderedDomain> render_domain(const TdSpec& spec,
                                            const std::vector<PassthroughDevice>& devices,
                                            const RenderOptions& options);

@@ -35,8 +35,10 @@ struct LaunchChecks {
 // Refusals before anything is defined, all Category::not_ready (exit 3)
 // unless the request contradicts itself (exit 2): the host check's required
 // checks, libvirt lacking TDX, a GPU/NVSwitch not on vfio-pci, a missing image
-// or volume, a config volume that does not match its manifest, missing
-// firmware, a missing QGS socket under --require-attestation.
+// or volume, a config volume that does not match its manifest, under
+// td.boot: direct a missing image manifest or a kernel, initrd or command line
+// whose SHA-384 differs from it (boot_files.hpp), missing firmware, a missing
+// QGS socket under --require-attestation.
 core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
                              const LaunchChecks& checks);
 

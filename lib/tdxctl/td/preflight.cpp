@@ -3,18 +3,18 @@
 // the TD depends on is checked first, with the exact path or BDF at fault and
 // what to run about it: host readiness and libvirt TDX support, GPUs on
 // vfio-pci, image and volumes present, the config volume matching the
-// manifest its mrConfigId is derived from, firmware, and the QGS socket.
+// manifest its mrConfigId is derived from, the direct-boot kernel, initrd and
+// command line matching the image's manifest, firmware, and the QGS socket.
 #include "tdxctl/td/lifecycle.hpp"
 #include "tdxctl/volume/inspect.hpp"
 
-#include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 #include "tdxctl/host/check.hpp"
 #include "tdxctl/sysfs/pci.hpp"
-
-#include <openssl/evp.h>
+#include "tdxctl/td/boot_files.hpp"
 
 #include <cstdlib>
-#include <fstream>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace tdx::td {
@@ -43,20 +43,9 @@ core::Result<RenderedDomain> prepare_domain(const core::Root& root, const TdSpec
 }
 
 core::Result<std::string> sha384_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Category::not_ready, "td.volume_unreadable", "cannot read " + path);
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha384(), nullptr);
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) return fail(Category::failed, "td.volume_unreadable", "read error in " + path);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  return core::to_hex({md, len});
+  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail(Category::not_ready, "td.volume_unreadable", "cannot read " + path);
+  return sha384_of_fd(fd.get(), path);
 }
 
 static bool path_exists(const std::string& path) {
@@ -217,6 +206,13 @@ core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
                       ", manifest says " + *want,
                   "the volume's content changed after its manifest was written; recreate both with "
                   "`tdxctl volume config create --force`, or attach the volume the manifest describes");
+  }
+  // Direct boot: what QEMU will load must still be what the image build
+  // recorded (and what the policy's RTMR1/RTMR2 were predicted from).
+  if (spec.boot == BootMode::direct) {
+    auto boot = read_direct_boot(spec.image);
+    if (!boot) return std::unexpected(boot.error());
+    TDX_TRY(verify_direct_boot(*boot));
   }
   std::string firmware = resolve_firmware(root, spec);
   if (!root.exists(firmware))

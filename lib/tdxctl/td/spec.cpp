@@ -29,6 +29,16 @@ const char* net_mode_name(NetMode mode) {
   return "none";
 }
 
+const char* boot_mode_name(BootMode mode) {
+  return mode == BootMode::firmware ? "firmware" : "direct";
+}
+
+std::optional<BootMode> parse_boot_mode(std::string_view text) {
+  if (text == "direct") return BootMode::direct;
+  if (text == "firmware") return BootMode::firmware;
+  return std::nullopt;
+}
+
 core::Result<std::string> parse_measurement(const std::string& text, const std::string& what) {
   if (text.size() == 96) {
     auto bytes = core::from_hex(text, what);
@@ -85,7 +95,7 @@ static bool valid_mac(const std::string& mac) {
 
 void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   td.allow_only({"name", "vcpus", "memory_gib", "image", "config_volume", "cache_volume",
-                 "containerd_volume", "gpus", "nvswitches", "network", "firmware", "qgs_socket",
+                 "containerd_volume", "gpus", "nvswitches", "network", "firmware", "boot", "qgs_socket",
                  "mr_config_id", "mr_owner", "mr_owner_config", "vsock_cid", "gpu_mmio_gib",
                  "debug", "no_tdx"});
   if (auto v = td.str("name")) {
@@ -102,6 +112,11 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   if (auto v = td.strings("gpus")) spec.gpus = *v;
   if (auto v = td.strings("nvswitches")) spec.nvswitches = *v;
   if (auto v = td.str("firmware")) spec.firmware = *v;
+  if (auto v = td.str("boot")) {
+    if (auto mode = parse_boot_mode(*v)) spec.boot = *mode;
+    else td.error("boot", "expected direct (kernel, initrd and command line from the image's manifest) or "
+                          "firmware (the image's own bootloader), got '" + *v + "'");
+  }
   if (auto v = td.str("qgs_socket")) {
     if (*v == "none") spec.qgs_socket.clear();
     else if (auto path = host::parse_qgs_address(*v, "td.qgs_socket")) spec.qgs_socket = *path;
@@ -146,6 +161,11 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   }
 }
 
+void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir) {
+  for (auto* p : {&spec.image, &spec.config_volume, &spec.cache_volume, &spec.containerd_volume})
+    if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (base_dir / *p).lexically_normal().string();
+}
+
 void attach_to_network(TdSpec& spec, const net::NetRequest& network) {
   if (network.mode == net::Mode::bridge) spec.net = {NetMode::bridge, network.bridge, spec.net.mac};
   else spec.net = {NetMode::macvtap, network.public_interface, spec.net.mac};
@@ -162,6 +182,7 @@ TdSpec load_td_spec(const std::filesystem::path& path) {
   }
   auto network = root.section("network");
   read_td_section(td, spec, network.present());
+  make_paths_absolute(spec, std::filesystem::absolute(path).parent_path());
   if (network.present()) {
     net::NetRequest request;
     net::read_network_section(network, request);
@@ -192,6 +213,10 @@ TdSpec make_spec(const SpecOverrides& o) {
   if (!o.cache_volume.empty()) spec.cache_volume = o.cache_volume;
   if (!o.containerd_volume.empty()) spec.containerd_volume = o.containerd_volume;
   if (!o.firmware.empty()) spec.firmware = o.firmware;
+  if (!o.boot.empty()) {
+    if (auto mode = parse_boot_mode(o.boot)) spec.boot = *mode;
+    else bad("--boot: expected direct or firmware, got '" + o.boot + "'");
+  }
   if (!o.gpus.empty()) spec.gpus = o.gpus;
   if (!o.nvswitches.empty()) spec.nvswitches = o.nvswitches;
   if (!o.bridge.empty() && !o.macvtap.empty()) bad("--bridge and --macvtap exclude each other");

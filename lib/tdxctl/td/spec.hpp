@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tdx::config {
@@ -24,6 +25,13 @@ namespace tdx::td {
 
 enum class NetMode { none, bridge, macvtap };
 const char* net_mode_name(NetMode mode);
+
+// direct: TDVF boots the kernel, initrd and command line named in the image's
+// manifest (what TDX measurement tooling predicts); firmware: TDVF boots the
+// image's own bootloader from the disk.
+enum class BootMode { direct, firmware };
+const char* boot_mode_name(BootMode mode);
+std::optional<BootMode> parse_boot_mode(std::string_view text);
 
 struct NetSpec {
   NetMode mode = NetMode::none;
@@ -48,6 +56,7 @@ struct TdSpec {
   std::vector<std::string> nvswitches; // BDFs (with "all-bound" in gpus: found too)
   NetSpec net;
   std::string firmware; // empty: the first TDVF found among the usual paths
+  BootMode boot = BootMode::direct;
   std::string qgs_socket = default_qgs_socket; // empty: no quoteGenerationService
   std::optional<std::string> mr_config_id;     // base64 of 48 bytes; default from the manifest
   std::optional<std::string> mr_owner;         // base64 of 48 bytes
@@ -69,6 +78,10 @@ TdSpec load_td_spec(const std::filesystem::path& path);
 // The per-key part on a section of an open document (errors go to its
 // reader). network_from_top: the NIC comes from the top-level section.
 void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top);
+// Relative image and volume paths taken as relative to `base_dir` (the
+// directory of the host.yaml they came from), so a file and the disks it
+// names move together; `td` and `up` read the same file the same way.
+void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir);
 // Attaches the TD's NIC to the network `net up` builds from `network`.
 void attach_to_network(TdSpec& spec, const net::NetRequest& network);
 
@@ -77,6 +90,7 @@ void attach_to_network(TdSpec& spec, const net::NetRequest& network);
 struct SpecOverrides {
   std::string config; // host.yaml with a td: section; empty: embedded defaults
   std::string name, image, config_volume, cache_volume, containerd_volume, firmware;
+  std::string boot; // direct | firmware (CLI11 checks the value)
   std::vector<std::string> gpus, nvswitches;
   std::string bridge, macvtap, mac, qgs_socket;
   bool no_qgs = false;

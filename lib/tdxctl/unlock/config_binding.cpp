@@ -1,12 +1,16 @@
-// Each file is opened once relative to the directory (O_NOFOLLOW), read into
-// a buffer of its fstat size (no reallocation leaves a copy of the seed
-// behind) and wiped after hashing. Nothing of the volume is interpreted
-// here: the values are read later, by the callers, once they are bound.
+// Each file is opened once relative to the directory (O_NOFOLLOW) and read
+// into a buffer of its fstat size (no reallocation leaves a copy of the seed
+// behind). Those buffers are hashed and then kept: the host controls the disk
+// and could change it right after the check, so every later reader uses
+// these bytes (in process) or the private copy written from them (the
+// premount script), never the disk again. Nothing of the volume is
+// interpreted here: the values are read by the callers, once they are bound.
 #include "tdxctl/unlock/config_binding.hpp"
 
+#include "tdxctl/core/cleanup.hpp"
 #include "tdxctl/core/config_manifest.hpp"
 #include "tdxctl/core/hex.hpp"
-#include "tdxctl/core/secret.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 #include "tdxctl/quote/own_measurements.hpp"
 
 #include <fmt/format.h>
@@ -23,13 +27,6 @@
 
 namespace tdx::unlock {
 namespace {
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -74,18 +71,12 @@ core::Result<void> check_lost_found(int dirfd, const std::filesystem::path& path
   return {};
 }
 
-struct VolumeFile {
-  std::string name;
-  mode_t mode = 0;
-  core::Secret content; // the seed is one of them: wiped when dropped
-};
-
-core::Result<VolumeFile> read_volume_file(int dirfd, const std::string& name, const std::filesystem::path& path,
-                                          uint64_t& budget) {
-  Fd f{::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
-  if (f.fd < 0) return std::unexpected(volume_unreadable(fmt::format("cannot open {}: {}", path.string(), strerror(errno))));
+core::Result<CheckedFile> read_volume_file(int dirfd, const std::string& name, const std::filesystem::path& path,
+                                           uint64_t& budget) {
+  core::UniqueFd f(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!f) return std::unexpected(volume_unreadable(fmt::format("cannot open {}: {}", path.string(), strerror(errno))));
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0)
+  if (::fstat(f.get(), &st) != 0)
     return std::unexpected(volume_unreadable(fmt::format("cannot stat {}: {}", path.string(), strerror(errno))));
   if (!S_ISREG(st.st_mode)) return std::unexpected(unexpected_entry(path, kind_of(st.st_mode)));
   if (static_cast<uint64_t>(st.st_size) > budget)
@@ -96,14 +87,14 @@ core::Result<VolumeFile> read_volume_file(int dirfd, const std::string& name, co
   std::string buf(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < buf.size()) {
-    ssize_t n = ::read(f.fd, buf.data() + got, buf.size() - got);
+    ssize_t n = ::read(f.get(), buf.data() + got, buf.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<size_t>(n);
   }
   char extra;
-  bool grew = got == buf.size() && ::read(f.fd, &extra, 1) > 0;
-  VolumeFile out{name, static_cast<mode_t>(st.st_mode & 07777), core::Secret(std::move(buf))};
+  bool grew = got == buf.size() && ::read(f.get(), &extra, 1) > 0;
+  CheckedFile out{name, static_cast<mode_t>(st.st_mode & 07777), core::Secret(std::move(buf))};
   if (got != out.content.size() || grew)
     return std::unexpected(volume_unreadable(
         fmt::format("{} changed size while it was read ({} bytes by fstat)", path.string(), st.st_size)));
@@ -137,31 +128,31 @@ core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const 
                       "launch the TD with `tdxctl td launch` (mrConfigId from the volume's PATH.sha384) or "
                       "set <mrConfigId> to that digest");
 
-  Fd dirfd{::open(binding.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-  if (dirfd.fd < 0)
+  core::UniqueFd dirfd(::open(binding.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dirfd)
     return std::unexpected(
         volume_unreadable(fmt::format("cannot open {}: {}", binding.dir.string(), strerror(errno))));
-  int listfd = ::dup(dirfd.fd);
+  int listfd = ::dup(dirfd.get());
   DirPtr dir(listfd >= 0 ? ::fdopendir(listfd) : nullptr);
   if (!dir) {
     if (listfd >= 0) ::close(listfd);
     return std::unexpected(volume_unreadable(fmt::format("cannot list {}: {}", binding.dir.string(), strerror(errno))));
   }
-  std::vector<VolumeFile> files;
+  std::vector<CheckedFile> files;
   uint64_t budget = k_config_volume_max_bytes;
   while (dirent* e = ::readdir(dir.get())) {
     std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     auto path = binding.dir / name;
     struct stat st {};
-    if (::fstatat(dirfd.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fstatat(dirfd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return std::unexpected(volume_unreadable(fmt::format("cannot stat {}: {}", path.string(), strerror(errno))));
     if (S_ISDIR(st.st_mode) && name == "lost+found") {
-      TDX_TRY(check_lost_found(dirfd.fd, path));
+      TDX_TRY(check_lost_found(dirfd.get(), path));
       continue;
     }
     if (!S_ISREG(st.st_mode)) return std::unexpected(unexpected_entry(path, kind_of(st.st_mode)));
-    auto file = read_volume_file(dirfd.fd, name, path, budget);
+    auto file = read_volume_file(dirfd.get(), name, path, budget);
     if (!file) return std::unexpected(file.error());
     files.push_back(std::move(*file));
   }
@@ -181,7 +172,60 @@ core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const 
                                   binding.dir.string(), binding.digest, binding.mr_config_id, binding.source),
                       "attach the volume whose PATH.sha384 gave the domain's mrConfigId; `tdxctl volume inspect` "
                       "shows a volume's digest");
+  binding.checked = std::move(files);
   return binding;
+}
+
+const core::Secret* ConfigBinding::content(std::string_view name) const {
+  for (const auto& f : checked)
+    if (f.name == name) return &f.content;
+  return nullptr;
+}
+
+core::Result<void> write_checked_copy(const core::Root& root, const ConfigBinding& binding, const std::string& dest) {
+  const auto path = root.path(dest);
+  const auto parent = path.parent_path();
+  const std::string name = path.filename().string();
+  auto refuse = [&](const std::filesystem::path& at, const std::string& why) {
+    return core::fail(core::Category::failed, "unlock.config_copy",
+                      fmt::format("cannot write the checked copy of the tdx-config volume to {}: {} {}", path.string(),
+                                  at.string(), why),
+                      "give --config-copy a directory on a private tmpfs, such as /run/tdxctl/config");
+  };
+  if (name.empty() || name == "." || name == "..") return refuse(path, "is not a directory name");
+  std::error_code ec;
+  std::filesystem::create_directories(parent.parent_path(), ec);
+  if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) return refuse(parent, strerror(errno));
+  // The copy is what the rest of the boot trusts: only root may be able to
+  // put anything beside it or swap it out.
+  core::UniqueFd parentfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!parentfd) return refuse(parent, errno == ELOOP || errno == ENOTDIR ? "is not a directory (a symbolic link?)" : strerror(errno));
+  struct stat pst {};
+  if (::fstat(parentfd.get(), &pst) != 0) return refuse(parent, strerror(errno));
+  if (pst.st_uid != ::geteuid() || (pst.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return refuse(parent, fmt::format("is owned by uid {} with mode {:04o}; it must be ours and not writable by others",
+                                      pst.st_uid, pst.st_mode & 07777));
+  // An earlier copy (a re-run) goes first; remove_tree follows no symlink.
+  if (::faccessat(parentfd.get(), name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0 && !core::remove_tree(path.c_str()))
+    return refuse(path, "holds an earlier copy that could not be removed");
+  if (::mkdirat(parentfd.get(), name.c_str(), 0700) != 0) return refuse(path, strerror(errno));
+  core::UniqueFd dirfd(::openat(parentfd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dirfd) return refuse(path, strerror(errno));
+  for (const auto& f : binding.checked) {
+    core::UniqueFd out(::openat(dirfd.get(), f.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out) return refuse(path / f.name, strerror(errno));
+    std::string_view data = f.content.reveal();
+    while (!data.empty()) {
+      ssize_t n = ::write(out.get(), data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return refuse(path / f.name, n < 0 ? strerror(errno) : "short write");
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    // The mode as the digest covers it (umask would have changed it), so the
+    // copy verifies to the same MRCONFIGID.
+    if (::fchmod(out.get(), f.mode) != 0) return refuse(path / f.name, strerror(errno));
+  }
+  return {};
 }
 
 } // namespace tdx::unlock

@@ -61,6 +61,15 @@ Outcome from_status(const std::string& what, long status, int attempt, int total
   return o;
 }
 
+} // namespace
+
+core::Json Attempt::to_json() const {
+  core::Json j{{"attempt", number}, {"stage", stage}};
+  if (http_status) j["http_status"] = http_status;
+  if (!error.empty()) j["error"] = error;
+  return j;
+}
+
 core::Result<ReleasedKey> parse_key_response(const core::Secret& body) {
   auto parsed = core::parse_untrusted_json(body.reveal(), "the attestation response");
   if (!parsed)
@@ -90,15 +99,6 @@ core::Result<ReleasedKey> parse_key_response(const core::Secret& body) {
     out.boot_token.emplace(bt->get<std::string>());
   }
   return out;
-}
-
-} // namespace
-
-core::Json Attempt::to_json() const {
-  core::Json j{{"attempt", number}, {"stage", stage}};
-  if (http_status) j["http_status"] = http_status;
-  if (!error.empty()) j["error"] = error;
-  return j;
 }
 
 core::Result<std::string> parse_nonce_response(std::string_view body) {

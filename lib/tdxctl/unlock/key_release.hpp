@@ -68,6 +68,10 @@ struct KeyReleaseFailure {
 
 std::expected<ReleasedKey, KeyReleaseFailure> release_key(const KeyReleaseRequest& request);
 
+// Reads the key (and the optional boot token) out of a 200 attestation
+// response; every string of the parsed document is wiped before it is freed.
+// unlock.bad_response (failed) when it is not such a document.
+core::Result<ReleasedKey> parse_key_response(const core::Secret& body);
 // Validates a nonce response body and returns the nonce (64 hex digits).
 core::Result<std::string> parse_nonce_response(std::string_view body);
 // REPORTDATA for a nonce (64 hex digits) and an SPKI digest.

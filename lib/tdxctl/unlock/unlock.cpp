@@ -48,8 +48,12 @@ UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r) {
   core::value_or_throw(check_mapper_name(report.name));
 
   // Before a byte of the volume is used: the host chose which disk to attach.
-  report.config = core::value_or_throw(verify_config_binding(root, r.config_dir));
-  auto identity = core::value_or_throw(read_vm_identity(root.path(r.config_dir)));
+  auto binding = core::value_or_throw(verify_config_binding(root, r.config_dir));
+  // The identity comes from the bytes just checked, not from a second read
+  // of the disk, which the host could have changed in between.
+  auto identity = core::value_or_throw(vm_identity_from(binding));
+  binding.checked.clear(); // the seed is not needed past this point
+  report.config = std::move(binding);
   report.vm_name = identity.vm_name;
   report.miner_hotkey = identity.miner_hotkey;
 

@@ -4,7 +4,6 @@
 // naming the file.
 #include "tdxctl/unlock/vm_identity.hpp"
 
-#include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/ss58.hpp"
 
 #include <fmt/format.h>
@@ -21,12 +20,11 @@ std::string strip_whitespace(std::string_view raw) {
   return out;
 }
 
-core::Result<std::string> read_value(const std::filesystem::path& file) {
-  auto text = core::read_file(file);
-  if (!text)
-    return core::fail(core::Category::not_ready, "unlock.config_volume", text.error().message,
-                      "is the tdx-config volume attached and mounted (see tdxctl-volume(1))?");
-  return *text;
+core::Result<std::string_view> checked_value(const ConfigBinding& binding, const char* name) {
+  if (const core::Secret* value = binding.content(name)) return value->reveal();
+  return core::fail(core::Category::not_ready, "unlock.config_volume",
+                    fmt::format("{} does not exist", (binding.dir / name).string()),
+                    "is the tdx-config volume attached and mounted (see tdxctl-volume(1))?");
 }
 
 } // namespace
@@ -40,10 +38,11 @@ std::string sanitise_vm_name(std::string_view raw) {
 
 std::string sanitise_hotkey(std::string_view raw) { return strip_whitespace(raw); }
 
-core::Result<VmIdentity> read_vm_identity(const std::filesystem::path& dir) {
-  auto host = read_value(dir / "hostname");
+core::Result<VmIdentity> vm_identity_from(const ConfigBinding& binding) {
+  const auto& dir = binding.dir;
+  auto host = checked_value(binding, "hostname");
   if (!host) return std::unexpected(host.error());
-  auto ss58 = read_value(dir / "miner-ss58");
+  auto ss58 = checked_value(binding, "miner-ss58");
   if (!ss58) return std::unexpected(ss58.error());
   VmIdentity id{sanitise_vm_name(*host), sanitise_hotkey(*ss58)};
   if (id.vm_name.empty())

@@ -94,6 +94,7 @@ std::string render_host_yaml(const HostFacts& f) {
   out += "  forwards: [tcp/6443, tcp/30000-32767]\n\n";
   out += "td:\n  name: td\n  vcpus: 32\n  memory_gib: 100\n"
          "  image: " + f.volume_dir + "/tdx-guest.qcow2\n"
+         "  boot: direct   # the kernel, initrd and command line `tdxctl image build` wrote beside it; firmware: its own bootloader\n"
          "  # config_volume: " + f.volume_dir + "/tdx-config.qcow2\n"
          "  cache_volume: " + f.volume_dir + "/tdx-cache.qcow2\n";
   if (!f.gpus.empty()) out += "  gpus: all-bound   # every NVIDIA GPU/NVSwitch on vfio-pci\n";

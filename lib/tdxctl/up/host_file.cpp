@@ -158,9 +158,7 @@ HostFile parse_host_file(std::string_view text, const std::string& name,
   auto td = root.section("td");
   if (!td.present()) root.error("td", "a 'td:' section is required (at least td.image)");
   td::read_td_section(td, out.td, network.present());
-  for (auto* p : {&out.td.image, &out.td.config_volume, &out.td.cache_volume,
-                  &out.td.containerd_volume})
-    make_absolute(*p, base_dir);
+  td::make_paths_absolute(out.td, base_dir);
   if (out.network) td::attach_to_network(out.td, *out.network);
 
   out.attest = read_attest(root.section("attest"), base_dir);

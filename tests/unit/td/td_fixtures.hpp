@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the td/ tests: a sysfs tree with NVIDIA GPUs and NVSwitches on
 // vfio-pci (what `tdxctl gpu bind` leaves behind), and small real files for
-// the image, volumes (with their sha384sum manifest) and firmware.
+// the image (with its manifest and direct-boot files), volumes (with their
+// sha384sum manifest) and firmware.
 #include "support/fixtures.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/td/spec.hpp"
@@ -54,6 +55,7 @@ inline std::string sha384_hex(const std::string& data) {
 // firmware file in `dir`; returns a spec pointing at them.
 inline td::TdSpec make_volumes(const std::filesystem::path& dir) {
   put(dir, "td.qcow2", std::string("QFI\xfb", 4) + std::string(508, '\0'));
+  put_boot_files(dir / "td.qcow2");
   std::string config(4096, 'c');
   put(dir, "config.img", config);
   put(dir, "config.img.sha384", sha384_hex(config) + "  config.img\n");

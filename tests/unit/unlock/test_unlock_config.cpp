@@ -20,6 +20,14 @@ const char* good =
     "TDX_LUKS_UUID=6F1C2B3A-0000-4000-8000-1234567890ab\n"
     "TDX_LUKS_NAME=root\n";
 
+// The volume's files as config_binding hands them on once checked.
+unlock::ConfigBinding checked(std::initializer_list<std::pair<const char*, std::string>> files) {
+  unlock::ConfigBinding b;
+  b.dir = "/run/tdxctl/config";
+  for (const auto& [name, content] : files) b.checked.push_back({name, 0644, core::Secret(content)});
+  return b;
+}
+
 std::string error_of(const std::string& text) {
   auto r = unlock::parse_unlock_config(text, "unlock.conf");
   REQUIRE_FALSE(r);
@@ -80,36 +88,29 @@ TEST_CASE("vm_name and hotkey are sanitised as today's initramfs does", "[unlock
   CHECK(unlock::sanitise_hotkey(" 5Grw\t\n") == "5Grw");
   CHECK(unlock::sanitise_hotkey("5Grw va\r\nEF") == "5GrwvaEF");
 
-  core::TempDir dir;
-  test::put(dir.path(), "hostname", "tdx-node-7\n");
-  test::put(dir.path(), "miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n");
-  auto id = unlock::read_vm_identity(dir.path());
+  const std::string ss58 = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n";
+  auto id = unlock::vm_identity_from(checked({{"hostname", "tdx-node-7\n"}, {"miner-ss58", ss58}}));
   REQUIRE(id);
   CHECK(id->vm_name == "tdx-node-7");
   CHECK(id->miner_hotkey == "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
-  test::put(dir.path(), "hostname", "...\n");
-  auto bad = unlock::read_vm_identity(dir.path());
+  auto bad = unlock::vm_identity_from(checked({{"hostname", "...\n"}, {"miner-ss58", ss58}}));
   REQUIRE_FALSE(bad);
-  CHECK_THAT(bad.error().message, Catch::Contains("hostname"));
-  core::TempDir empty;
-  auto missing = unlock::read_vm_identity(empty.path());
+  CHECK_THAT(bad.error().message, Catch::Contains("/run/tdxctl/config/hostname"));
+  auto missing = unlock::vm_identity_from(checked({{"miner-ss58", ss58}}));
   REQUIRE_FALSE(missing);
   CHECK(missing.error().category == core::Category::not_ready);
-  CHECK_THAT(missing.error().message, Catch::Contains("hostname"));
+  CHECK_THAT(missing.error().message, Catch::Contains("/run/tdxctl/config/hostname does not exist"));
 }
 
 TEST_CASE("a hostile miner-ss58 on the config volume is refused before it is used", "[unlock]") {
   // The host writes the volume: shell text, terminal escapes or a mistyped
   // address must not reach the key service or /run/chutes/hotkey.
-  core::TempDir dir;
-  test::put(dir.path(), "hostname", "tdx-node-7\n");
   for (std::string hostile : {std::string("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehX$(reboot)Y\n"),
                               std::string("5GrwvaEF5zXb26Fz9rcQpDWS\x1b]2;owned\x07PDWS57CtERHpNehXCPcNo\n"),
                               std::string("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ\n"), // checksum
                               std::string("15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5\n")}) { // network
     INFO(hostile);
-    test::put(dir.path(), "miner-ss58", hostile);
-    auto id = unlock::read_vm_identity(dir.path());
+    auto id = unlock::vm_identity_from(checked({{"hostname", "tdx-node-7\n"}, {"miner-ss58", hostile}}));
     REQUIRE_FALSE(id);
     CHECK(id.error().code == "unlock.hotkey");
     CHECK(id.error().category == core::Category::invalid_input);
