@@ -31,6 +31,9 @@ struct RenderedDomain {
   std::string mr_config_id;    // base64, empty when none
   bool insecure = false;
   bool debug = false;
+  // console_log_dir under the Root (set by prepare_domain): `td launch`
+  // creates it, since QEMU cannot start with its console log's directory missing.
+  std::filesystem::path console_log_dir;
 };
 
 // Directory of runtime templates: $TDXCTL_TEMPLATE_DIR, the installed
