@@ -45,17 +45,20 @@ std::string suggestion(const CLI::App* app, const std::vector<std::string>& extr
   return best;
 }
 
-// One stable code per CLI11 error class (its name is CLI11's, not ours).
+// One stable code per kind of CLI11 error. By its exit code: the class
+// name (get_name) is sometimes the app's name instead (ExtrasError).
 std::string code_for(const CLI::ParseError& e) {
-  const std::string name = e.get_name();
-  if (name == "RequiredError") return "usage.missing";
-  if (name == "ExtrasError") return "usage.unexpected_argument";
-  if (name == "ValidationError" || name == "ConversionError") return "usage.invalid_value";
-  if (name == "ArgumentMismatch") return "usage.argument_count";
-  if (name == "RequiresError") return "usage.requires";
-  if (name == "ExcludesError") return "usage.excludes";
-  if (name == "FileError") return "usage.no_such_file";
-  return "usage.parse";
+  switch (static_cast<CLI::ExitCodes>(e.get_exit_code())) {
+  case CLI::ExitCodes::RequiredError: return "usage.missing";
+  case CLI::ExitCodes::ExtrasError: return "usage.unexpected_argument";
+  case CLI::ExitCodes::ValidationError:
+  case CLI::ExitCodes::ConversionError: return "usage.invalid_value";
+  case CLI::ExitCodes::ArgumentMismatch: return "usage.argument_count";
+  case CLI::ExitCodes::RequiresError: return "usage.requires";
+  case CLI::ExitCodes::ExcludesError: return "usage.excludes";
+  case CLI::ExitCodes::FileError: return "usage.no_such_file";
+  default: return "usage.parse";
+  }
 }
 
 } // namespace

@@ -125,6 +125,7 @@ TEST_CASE("td launch --no-tdx on test:///default defines and starts in one invoc
 TEST_CASE("td launch logs the console; td logs prints it, td console needs a running console") {
   Volumes v;
   core::TempDir root;
+  test::put(root.path(), (v.dir.path() / "OVMF.fd").string(), "fw"); // firmware is looked for under --root
   auto launch = test::run_tdxctl(cat({"--root", root.path().string(), "--connect", "test:///default", "-o", "json",
                                       "td", "launch", "--no-tdx", "--name", "logged"},
                                      v.flags));

@@ -24,9 +24,10 @@ TEST_CASE("no-tdx lifecycle on test:///default: define, start, status, stop, und
   spec.name = "td-lifecycle";
   spec.no_tdx = true;
   spec.net = {td::NetMode::bridge, "br0", "52:54:00:12:34:56"};
-  // Volumes and firmware are plain paths in the temp dir; the Root there
-  // takes the console log directory (var/log/tdxctl).
+  // Volumes are plain paths in the temp dir; the Root there takes the
+  // firmware and the console log directory (var/log/tdxctl).
   core::Root host(dir.path());
+  test::put(dir.path(), spec.firmware, "fw"); // the firmware is looked for under the Root
   auto conn = td::Connection::open("test:///default");
   REQUIRE(conn->domain_type() == "test");
   REQUIRE(td::preflight(host, spec, {false, true, "test:///default"}));
