@@ -3,11 +3,14 @@
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/quote/collateral_cache.hpp"
 #include "tdxctl/quote/collateral_fetch.hpp"
 #include "tdxctl/quote/crypto.hpp"
 #include "tdxctl/quote/quote.hpp"
 
 #include <fmt/format.h>
+
+#include <map>
 
 namespace tdx::cmd {
 
@@ -15,8 +18,8 @@ void add_collateral(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("collateral", "Intel PCS/PCCS collateral: fetch into the local cache");
   group->require_subcommand(1);
   struct Args {
-    std::string pccs, fmspc, quote_file, cache, cacert, ca;
-    std::vector<std::string> headers;
+    std::string pccs, fmspc, cache, cacert, ca;
+    std::vector<std::string> quote_files, headers;
     bool pcs = false;
     bool sgx = false;
   };
@@ -26,7 +29,9 @@ void add_collateral(CLI::App& app, Context& ctx) {
   auto* pcs = fetch->add_flag("--pcs", args->pcs, "Use Intel PCS (api.trustedservices.intel.com)");
   pccs->excludes(pcs);
   auto* fm = fetch->add_option("--fmspc", args->fmspc, "Platform FMSPC (12 hex digits)")->type_name("HEX");
-  auto* qf = fetch->add_option("--quote", args->quote_file, "Take FMSPC and PCK CA from this quote's PCK certificate")
+  auto* qf = fetch->add_option("--quote,--quotes", args->quote_files,
+                               "Take FMSPC and PCK CA from these quotes' PCK certificates; each distinct "
+                               "FMSPC is fetched once")
                  ->type_name("FILE");
   fm->excludes(qf);
   add_choice(fetch, "--ca", args->ca, {"platform", "processor"}, "PCK CA of the PCK CRL (default platform, or from --quote)");
@@ -35,6 +40,7 @@ void add_collateral(CLI::App& app, Context& ctx) {
   fetch->add_option("--cacert", args->cacert, "CA bundle to trust for the PCCS's TLS certificate")->type_name("FILE");
   fetch->add_option("--header", args->headers, "Extra request header 'Name: value' (repeatable)");
   fetch->footer("Examples:\n  tdxctl collateral fetch --pcs --quote quote.bin\n"
+                "  tdxctl collateral fetch --pcs --quotes fleet/*.quote\n"
                 "  tdxctl collateral fetch --pccs https://localhost:8081 --fmspc B0C06F000000 --cacert pccs.pem\n"
                 "  tdxctl quote verify quote.bin --collateral /var/cache/tdxctl/collateral/B0C06F000000");
   fetch->callback([args, &ctx] {
@@ -43,38 +49,52 @@ void add_collateral(CLI::App& app, Context& ctx) {
     quote::CollateralRequest req;
     req.pcs = args->pcs;
     req.base_url = args->pcs ? quote::intel_pcs_url : args->pccs;
-    req.tdx = !args->sgx;
     req.http.cacert = args->cacert;
     req.http.headers = args->headers;
-    if (!args->quote_file.empty()) {
-      auto content = core::value_or_throw(core::read_file(args->quote_file));
+    // One request per platform: a fleet's quotes share a few FMSPCs.
+    std::map<std::string, quote::CollateralKey> keys;
+    std::map<std::string, std::vector<std::string>> quotes_of;
+    for (const auto& file : args->quote_files) {
+      auto content = core::value_or_throw(core::read_file(file));
       auto bytes = core::value_or_throw(quote::decode_quote_input(content, quote::InputFormat::automatic));
-      auto q = core::value_or_throw(quote::parse_quote(bytes));
-      auto chain = core::value_or_throw(quote::load_pem_chain(q.cert_data, args->quote_file + ": PCK chain"));
-      auto info = core::value_or_throw(quote::read_pck_info(chain.front().get()));
-      req.fmspc = info.fmspc;
-      req.ca = info.ca;
-      req.tdx = q.is_tdx();
-    } else if (!args->fmspc.empty()) {
+      auto key = core::value_or_throw(quote::collateral_key(core::value_or_throw(quote::parse_quote(bytes)), file));
+      keys.emplace(key.cache_name(), key);
+      quotes_of[key.cache_name()].push_back(file);
+    }
+    if (!args->fmspc.empty()) {
+      quote::CollateralKey key;
       auto b = core::from_hex(args->fmspc, "--fmspc");
       if (!b || b->size() != 6)
         throw core::Failure(core::Category::usage, "collateral.bad_fmspc",
                             fmt::format("--fmspc must be 12 hex digits, got '{}'", args->fmspc));
-      std::copy(b->begin(), b->end(), req.fmspc.begin());
-    } else {
-      throw core::Failure(core::Category::usage, "collateral.no_fmspc", "give --fmspc HEX or --quote FILE");
+      std::copy(b->begin(), b->end(), key.fmspc.begin());
+      key.tdx = !args->sgx;
+      keys.emplace(key.cache_name(), key);
     }
-    if (!args->ca.empty()) req.ca = args->ca;
-    auto files = core::value_or_throw(quote::fetch_collateral(req));
-    std::filesystem::path cache = args->cache.empty() ? ctx.root().path("/var/cache/tdxctl/collateral")
+    if (keys.empty())
+      throw core::Failure(core::Category::usage, "collateral.no_fmspc", "give --fmspc HEX or --quote FILE...");
+    std::filesystem::path cache = args->cache.empty() ? ctx.root().path(quote::default_collateral_cache)
                                                       : std::filesystem::path(args->cache);
-    std::string name = core::to_hex(req.fmspc);
-    for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    if (!req.tdx) name += "-sgx";
-    auto plan = quote::plan_store_collateral(cache, name, files);
-    ctx.run_plan(plan, "tdxctl.collateral.fetch/1",
-                 core::Json{{"fmspc", name}, {"directory", (cache / name).string()},
-                            {"set", quote::collateral_set_hash(files)}});
+    // Everything is fetched before anything is stored: one unreachable
+    // platform leaves the cache as it was.
+    std::vector<quote::CollateralFiles> sets;
+    sets.reserve(keys.size()); // the plan's steps point into these
+    core::Plan plan;
+    auto list = core::Json::array();
+    for (const auto& [name, key] : keys) {
+      req.fmspc = key.fmspc;
+      req.ca = args->ca.empty() ? key.ca : args->ca;
+      req.tdx = key.tdx;
+      sets.push_back(core::value_or_throw(quote::fetch_collateral(req)));
+      auto store = quote::plan_store_collateral(cache, name, sets.back());
+      for (const auto& step : store.steps()) plan.add(step);
+      list.push_back(core::Json{{"fmspc", name}, {"directory", (cache / name).string()},
+                                {"set", quote::collateral_set_hash(sets.back())}, {"quotes", quotes_of[name]}});
+    }
+    core::Json extra{{"sets", list}};
+    if (list.size() == 1)
+      for (const char* k : {"fmspc", "directory", "set"}) extra[k] = list[0][k];
+    ctx.run_plan(plan, "tdxctl.collateral.fetch/1", extra);
   });
 }
 

@@ -96,6 +96,13 @@ std::unique_ptr<CLI::App> build_cli(Context& ctx);
 // --accept STATUS,...: TCB status names only (quote verify/fetch, policy init).
 void add_accept_option(CLI::App* cmd, std::vector<std::string>& accept);
 
+// A CLI11 parse error as a usage Error (exit 2) with a stable code and a
+// hint naming the command's --help or the verb meant (cmd/usage_error.cpp).
+core::Error usage_error(const CLI::App& app, const CLI::ParseError& e);
+// Whether argv asks for JSON output (-o json, --output[=]json, --json): read
+// before parsing, so that an argv CLI11 rejects still gets a JSON error.
+bool json_requested(int argc, const char* const* argv);
+
 // Generators over the command tree.
 std::string completion_script(const CLI::App& app, const std::string& shell);
 // name "" is tdxctl(1); otherwise a group name, giving tdxctl-<group>(1).

@@ -129,6 +129,7 @@ void add_verify(CLI::App* group, Context& ctx) {
     std::string format = "auto";
     std::vector<std::string> accept;
     bool allow_expired = false, jsonl_stdin = false, allow_debug = false, cold = false;
+    bool json_array = false;
     unsigned jobs = 0;
   };
   auto args = std::make_shared<Args>();
@@ -140,7 +141,8 @@ void add_verify(CLI::App* group, Context& ctx) {
                    "Read a JSON-lines stream of quotes from stdin (base64 strings or "
                    "{\"name\",\"quote\"} objects)");
   verify->add_option("--collateral", args->collateral,
-                     "Collateral directory (the layout of `collateral fetch`'s cache)")
+                     "Collateral: one set's directory, or the cache of `collateral fetch` (each quote "
+                     "then uses its FMSPC's set)")
       ->required()->type_name("DIR");
   verify->add_option("--at", args->at, "Verification time (RFC 3339 UTC or Unix seconds; default now)")
       ->type_name("TIME");
@@ -163,11 +165,16 @@ void add_verify(CLI::App* group, Context& ctx) {
              "Input encoding (default: detected)");
   verify->add_option("-j,--jobs", args->jobs, "Worker threads for many quotes (default: all cores)");
   verify->add_flag("--cold", args->cold, "Re-verify collateral and PCK chains for every quote");
+  verify->add_flag("--json-array", args->json_array,
+                   "One JSON array of per-quote reports, for one quote or many (implies -o json; "
+                   "default for several quotes: JSON lines)");
   verify->footer("Examples:\n  tdxctl quote verify quote.bin --collateral /var/cache/tdxctl/collateral/B0C06F000000\n"
+                 "  tdxctl quote verify fleet/*.quote --collateral /var/cache/tdxctl/collateral --json-array\n"
                  "  tdxctl quote verify q1.bin q2.bin --collateral DIR --at 2025-06-25T00:00:00Z -o json\n"
                  "  tdxctl quote verify quote.bin --collateral DIR --policy policy.yaml --nonce HEX\n"
                  "  tdxctl quote verify quote.bin --collateral DIR --event-log CCEL");
   verify->callback([args, &ctx] {
+    if (args->json_array) ctx.opts.output = "json";
     if (args->files.empty() && !args->jsonl_stdin)
       throw core::Failure(core::Category::usage, "quote.no_input", "no quote given",
                           "pass quote files, - for stdin, or --jsonl");
@@ -201,8 +208,7 @@ void add_verify(CLI::App* group, Context& ctx) {
     options.cache_decoded = args->cold; // still every signature per quote; identical bytes decoded once
     auto trust = args->trust_root.empty() ? quote::Trust::intel()
                                           : core::value_or_throw(quote::Trust::from_file(args->trust_root));
-    auto files = core::value_or_throw(quote::load_collateral_dir(args->collateral));
-    auto verifier = core::value_or_throw(quote::Verifier::create(std::move(trust), std::move(files), options));
+    auto verifiers = core::value_or_throw(quote::VerifierSet::open(args->collateral, std::move(trust), options));
     auto format = core::value_or_throw(quote::parse_input_format(args->format));
 
     std::vector<quote::VerifyInput> inputs;
@@ -211,27 +217,32 @@ void add_verify(CLI::App* group, Context& ctx) {
       auto more = core::value_or_throw(quote::read_jsonl_inputs(read_input("-"), "stdin"));
       inputs.insert(inputs.end(), more.begin(), more.end());
     }
-    auto reports = quote::verify_all(*verifier, policy, inputs, format, args->jobs);
-    size_t accepted = 0, invalid = 0;
+    auto reports = quote::verify_all(*verifiers, policy, inputs, format, args->jobs);
+    size_t accepted = 0, invalid = 0, no_collateral = 0;
     for (const auto& r : reports) {
       accepted += r.accepted();
-      invalid += r.input_error.has_value();
+      if (r.input_error) ++(r.input_error->category == core::Category::not_ready ? no_collateral : invalid);
     }
-    bool single = reports.size() == 1 && !args->jsonl_stdin;
+    bool single = reports.size() == 1 && !args->jsonl_stdin && !args->json_array;
     if (single && reports[0].input_error) throw core::Failure(*reports[0].input_error);
     if (single) {
       auto doc = reports[0].to_json();
       doc["verify_time"] = quote::format_time(options.at);
       ctx.out().emit("tdxctl.quote.verify/1", doc, [&](std::ostream& os) { reports[0].print(os); });
     } else if (ctx.out().json()) {
-      // JSON lines: one self-contained document per quote.
+      // Each quote a self-contained document: as JSON lines (a stream a
+      // consumer can read as it comes), or all in one array (--json-array:
+      // one parse for any number of quotes, as Ansible's from_json needs).
+      auto array = core::Json::array();
       for (const auto& r : reports) {
         core::Json line{{"schema", "tdxctl.quote.verify/1"}};
         auto report = r.to_json();
         for (auto& [k, v] : report.items()) line[k] = v;
         line["verify_time"] = quote::format_time(options.at);
-        std::cout << line.dump() << "\n";
+        if (args->json_array) array.push_back(std::move(line));
+        else std::cout << line.dump(-1, ' ', false, core::Json::error_handler_t::replace) << "\n";
       }
+      if (args->json_array) std::cout << array.dump(2, ' ', false, core::Json::error_handler_t::replace) << "\n";
     } else {
       ctx.out().emit("tdxctl.quote.verify/1", {}, [&](std::ostream& os) {
         for (const auto& r : reports) r.print(os);
@@ -239,9 +250,12 @@ void add_verify(CLI::App* group, Context& ctx) {
       });
     }
     if (accepted != reports.size()) {
-      bool only_invalid = invalid == reports.size();
+      // Not a verdict when no quote could be checked: bad input (2), or no collateral (3).
+      auto category = invalid == reports.size()         ? core::Category::invalid_input
+                      : no_collateral == reports.size() ? core::Category::not_ready
+                                                        : core::Category::failed;
       throw core::Failure(core::Error{
-          only_invalid ? core::Category::invalid_input : core::Category::failed,
+          category,
           single ? (reports[0].verdict.verified ? "quote.rejected" : "quote.verification_failed")
                  : "quote.some_rejected",
           single ? fmt::format("quote {}: {}", reports[0].name,
@@ -283,7 +297,9 @@ void add_fetch(CLI::App* group, Context& ctx) {
   fetch->add_option("--out", args->out, "Save the quote here, only once every check passed")->required()->type_name("FILE");
   fetch->add_flag("--force", args->force, "Replace an existing --out file");
   fetch->add_flag("--verify", args->verify, "Also verify the quote with DCAP collateral (the nonce binding is always checked)");
-  fetch->add_option("--collateral", args->collateral, "Collateral directory for --verify")->type_name("DIR");
+  fetch->add_option("--collateral", args->collateral,
+                    "Collateral for --verify: one set's directory, or the cache of `collateral fetch`")
+      ->type_name("DIR");
   fetch->add_option("--at", args->at, "Verification time (default now)")->type_name("TIME");
   fetch->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
   add_accept_option(fetch, args->accept);
@@ -359,9 +375,8 @@ void add_fetch(CLI::App* group, Context& ctx) {
     options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
     auto trust = args->trust_root.empty() ? quote::Trust::intel()
                                           : core::value_or_throw(quote::Trust::from_file(args->trust_root));
-    auto verifier = core::value_or_throw(quote::Verifier::create(
-        std::move(trust), core::value_or_throw(quote::load_collateral_dir(args->collateral)), options));
-    auto report = quote::verify_input(*verifier, policy, {args->out, std::string(bytes.begin(), bytes.end())},
+    auto verifiers = core::value_or_throw(quote::VerifierSet::open(args->collateral, std::move(trust), options));
+    auto report = quote::verify_input(*verifiers, policy, {args->out, std::string(bytes.begin(), bytes.end())},
                                       quote::InputFormat::binary);
     if (report.accepted()) save();
     doc["verification"] = report.to_json();
@@ -370,7 +385,7 @@ void add_fetch(CLI::App* group, Context& ctx) {
       report.print(os);
     });
     if (!report.accepted())
-      throw core::Failure(core::Error{report.input_error ? core::Category::invalid_input : core::Category::failed,
+      throw core::Failure(core::Error{report.input_error ? report.input_error->category : core::Category::failed,
                                       "quote.rejected", "the fetched quote was not accepted; nothing was saved", "",
                                       true});
   });

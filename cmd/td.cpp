@@ -1,7 +1,14 @@
 // tdxctl td: the TD through libvirt: render, launch, stop, status, list, undefine.
 #include "context.hpp"
 
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/terminal_text.hpp"
+#include "tdxctl/quote/batch.hpp"
+#include "tdxctl/td/console.hpp"
+#include "tdxctl/td/console_log.hpp"
 #include "tdxctl/td/lifecycle.hpp"
+
+#include <unistd.h>
 
 #include <iostream>
 
@@ -189,6 +196,61 @@ void add_td(CLI::App& app, Context& ctx) {
       auto list = td::list_domains(*conn);
       ctx.out().emit("tdxctl.td.list/1", td::to_json(list),
                      [&](std::ostream& os) { td::print(os, list); });
+    });
+  }
+
+  // logs
+  {
+    struct Args {
+      std::string name = "td";
+      bool follow = false;
+      std::string since;
+    };
+    auto args = std::make_shared<Args>();
+    auto* c = group->add_subcommand("logs", "Print the TD's console log (" + std::string(td::console_log_dir) +
+                                                "/NAME.console.log)");
+    c->add_option("name", args->name, "Domain name (default td)");
+    c->add_flag("-f,--follow", args->follow, "Keep printing what the TD writes (Ctrl-C ends)");
+    c->add_option("--since", args->since, "Start at the first boot at or after TIME (RFC 3339 UTC or Unix seconds)")
+        ->type_name("TIME");
+    c->footer("Examples:\n  tdxctl td logs mytd\n  tdxctl td logs mytd -f\n"
+              "  tdxctl td logs mytd --since 2026-12-01T00:00:00Z");
+    c->callback([args, &ctx] {
+      td::LogRequest request{args->name, 0};
+      if (!args->since.empty()) {
+        auto since = quote::parse_verify_time(args->since);
+        if (!since)
+          throw core::Failure(core::Category::usage, "td.bad_since",
+                              "--since '" + args->since + "': expected YYYY-MM-DDThh:mm:ssZ or Unix seconds");
+        request.since = *since;
+      }
+      auto text = core::value_or_throw(td::read_console_log(ctx.root(), request));
+      ctx.out().emit("tdxctl.td.logs/1",
+                     core::Json{{"name", args->name}, {"file", td::console_log_path(args->name)}, {"log", text}},
+                     [&](std::ostream& os) { os << text; });
+      if (!args->follow || ctx.out().json()) return;
+      // Only what comes after: the current file as read above was printed.
+      auto current = core::read_file(ctx.root().path(td::console_log_path(args->name)));
+      size_t offset = current ? current->size() : 0;
+      td::follow_console_log(
+          ctx.root(), args->name, offset,
+          [](std::string_view chunk) {
+            std::cout << core::escape_control(chunk) << std::flush;
+          },
+          [] { return true; });
+    });
+  }
+
+  // console
+  {
+    auto name = std::make_shared<std::string>("td");
+    auto* c = group->add_subcommand("console", "Attach to the TD's console through libvirt (detach with " +
+                                                   std::string(td::console_escape_name) + ")");
+    c->add_option("name", *name, "Domain name (default td)");
+    c->footer("Examples:\n  tdxctl td console mytd\n  tdxctl --connect qemu:///system td console mytd");
+    c->callback([name, &ctx] {
+      auto conn = td::Connection::open(ctx.connect_uri());
+      core::value_or_throw(td::attach_console(*conn, *name, STDIN_FILENO, STDOUT_FILENO));
     });
   }
 

@@ -54,7 +54,39 @@ TEST_CASE("usage errors exit 2 with a hint; a missing --root is named") {
   CHECK(root.exit_status == 2);
   CHECK(root.err.find("--root /nonexistent/dir: no such directory") != std::string::npos);
   auto json = test::run_tdxctl({"--root", "/nonexistent/dir", "-o", "json", "host", "check"});
-  CHECK(nlohmann::json::parse(json.out)["error"]["code"] == "root.missing");
+  CHECK(nlohmann::json::parse(json.out)["code"] == "root.missing");
+}
+
+TEST_CASE("under -o json every error is one tdxctl.error/1 document on stdout, text on stderr") {
+  auto error_doc = [](const core::Completed& r, const std::string& code) {
+    INFO(r.out + r.err);
+    CHECK(r.exit_status == 2);
+    auto doc = nlohmann::json::parse(r.out); // exactly one document
+    CHECK(doc["schema"] == "tdxctl.error/1");
+    CHECK(doc["code"] == code);
+    CHECK(doc["exit"] == 2);
+    CHECK(doc["category"] == "usage");
+    CHECK(r.err.find("tdxctl: error: " + doc["message"].get<std::string>()) != std::string::npos);
+    CHECK(r.err.find("hint: " + doc["hint"].get<std::string>()) != std::string::npos);
+    return doc;
+  };
+  // CLI11 rejects the flag before it reaches -o, wherever -o stands.
+  auto flag = error_doc(test::run_tdxctl({"host", "check", "--no-such-flag", "-o", "json"}),
+                        "usage.unexpected_argument");
+  CHECK_THAT(flag["message"].get<std::string>(), Catch::Contains("--no-such-flag"));
+  CHECK(flag["hint"] == "see 'tdxctl host check --help'");
+  error_doc(test::run_tdxctl({"--output=json", "host", "check", "--no-such-flag"}),
+            "usage.unexpected_argument");
+  auto typo = error_doc(test::run_tdxctl({"--json", "hots"}), "usage.unknown_command");
+  CHECK_THAT(typo["hint"].get<std::string>(), Catch::Contains("did you mean 'tdxctl host'"));
+  error_doc(test::run_tdxctl({"-ojson", "quote", "show"}), "usage.missing");
+  error_doc(test::run_tdxctl({"-o", "json", "--progress", "sideways", "host", "check"}),
+            "usage.invalid_value");
+  // The last -o wins, and a "-o json" after "--" is a positional, not the format.
+  auto text = test::run_tdxctl({"-o", "json", "-o", "text", "host", "check", "--no-such-flag"});
+  CHECK(text.exit_status == 2);
+  CHECK(text.out.empty());
+  CHECK_FALSE(test::run_tdxctl({"quote", "show", "--", "-o", "json"}).out.starts_with("{"));
 }
 
 TEST_CASE("--help and the man page list every command group") {

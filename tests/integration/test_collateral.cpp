@@ -20,6 +20,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <cstring>
 #include <optional>
 #include <thread>
@@ -49,14 +51,25 @@ TEST_CASE("collateral fetch from a PCCS fills a cache that verifies the quote", 
   auto set = test::testdata() / "quotes/tdx-v4-b0c06f-uptodate";
   httplib::SSLServer server((dir / "cert.pem").c_str(), (dir / "key.pem").c_str());
   std::atomic<int> requests{0};
+  // TCB info per platform (a second one for --quotes); the rest is the same for all, as from PCS.
+  const std::map<std::string, std::filesystem::path> platforms{
+      {"B0C06F000000", set}, {"90C06F000000", test::testdata() / "quotes/tdx-v5-90c06f-uptodate"}};
+  std::mutex seen_mutex;
+  std::map<std::string, int> tcb_requests;
   server.Get("/tdx/certification/v4/tcb", [&](const httplib::Request& req, httplib::Response& res) {
     ++requests;
-    if (req.get_param_value("fmspc") != "B0C06F000000") {
+    auto fmspc = req.get_param_value("fmspc");
+    {
+      std::lock_guard lock(seen_mutex);
+      ++tcb_requests[fmspc];
+    }
+    auto it = platforms.find(fmspc);
+    if (it == platforms.end()) {
       res.status = 404;
       return;
     }
-    res.set_header("TCB-Info-Issuer-Chain", url_encode(slurp(set / "tcb_info_issuer_chain.pem")));
-    res.set_content(slurp(set / "tcb_info.json"), "application/json");
+    res.set_header("TCB-Info-Issuer-Chain", url_encode(slurp(it->second / "tcb_info_issuer_chain.pem")));
+    res.set_content(slurp(it->second / "tcb_info.json"), "application/json");
   });
   server.Get("/tdx/certification/v4/qe/identity", [&](const httplib::Request&, httplib::Response& res) {
     res.set_header("SGX-Enclave-Identity-Issuer-Chain", url_encode(slurp(set / "qe_identity_issuer_chain.pem")));
@@ -104,6 +117,30 @@ TEST_CASE("collateral fetch from a PCCS fills a cache that verifies the quote", 
   auto u = test::run_tdxctl(unknown);
   CHECK(u.exit_status == 3);
   CHECK_THAT(u.err, Catch::Contains("HTTP 404"));
+
+  // A fleet: four quotes, two platforms; each FMSPC fetched once, into one cache
+  // that `quote verify --collateral CACHE` then reads per quote.
+  auto fleet_cache = dir / "fleet-cache";
+  auto other = test::testdata() / "quotes";
+  tcb_requests.clear();
+  auto fleet = test::run_tdxctl({"collateral", "fetch", "--pccs", url, "--cacert", (dir / "cert.pem").string(),
+                                 "--cache", fleet_cache.string(), "-o", "json", "--quotes",
+                                 (set / "quote.bin").string(), (other / "tdx-v5-90c06f-uptodate/quote.bin").string(),
+                                 (other / "tdx-v5-90c06f-tcb-not-supported/quote.bin").string(),
+                                 (set / "quote.bin").string()});
+  INFO(fleet.err);
+  REQUIRE(fleet.ok());
+  CHECK(tcb_requests == std::map<std::string, int>{{"90C06F000000", 1}, {"B0C06F000000", 1}});
+  auto sets = nlohmann::json::parse(fleet.out)["sets"];
+  REQUIRE(sets.size() == 2);
+  CHECK(sets[0]["fmspc"] == "90C06F000000");
+  CHECK(sets[0]["quotes"].size() == 2);
+  CHECK(sets[1]["fmspc"] == "B0C06F000000");
+  CHECK(slurp(fleet_cache / "90C06F000000/tcb_info.json") == slurp(other / "tdx-v5-90c06f-uptodate/tcb_info.json"));
+  CHECK(slurp(fleet_cache / "B0C06F000000/tcb_info.json") == slurp(set / "tcb_info.json"));
+  auto from_root = test::run_tdxctl({"quote", "verify", (set / "quote.bin").string(), "--collateral",
+                                     fleet_cache.string(), "--at", "2025-06-25T00:00:00Z"});
+  CHECK(from_root.exit_status == 0);
 
   auto untrusted = test::run_tdxctl({"collateral", "fetch", "--pccs", url, "--fmspc", "B0C06F000000", "--cache",
                                      cache.string()});

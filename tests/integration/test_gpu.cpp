@@ -64,7 +64,7 @@ TEST_CASE("tdxctl gpu bind: exit 3 naming the holder, the no-IOMMU capture, bad 
   CHECK_THAT(busy.err, Catch::Contains("nvidia-persiste (pid 2718) holds /dev/nvidia0"));
   auto json = test::run_tdxctl(
       {"--root", (dir.path() / "hgx").string(), "-o", "json", "gpu", "bind", "18:00.0"});
-  CHECK(nlohmann::json::parse(json.out)["error"]["code"] == "gpu.in_use");
+  CHECK(nlohmann::json::parse(json.out)["code"] == "gpu.in_use");
 
   auto capture = test::extract_capture(dir.path(), "h100-vm-passthrough.tgz");
   auto vm = test::run_tdxctl({"--root", capture.string(), "gpu", "bind", "--all"});

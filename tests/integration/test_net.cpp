@@ -315,7 +315,7 @@ TEST_CASE("net up conflicts fail with exit 3 before any change") {
   lab.host.ip({"link", "add", "br-tdx", "type", "veth", "peer", "name", "brpeer0"});
   auto kind = lab.tdxctl({"net", "up", "-o", "json"});
   CHECK(kind.exit_status == 3);
-  CHECK(Json::parse(kind.out)["error"]["message"] == "link br-tdx exists and is a veth, not a bridge");
+  CHECK(Json::parse(kind.out)["message"] == "link br-tdx exists and is a veth, not a bridge");
   unchanged();
 
   auto bad = lab.tdxctl({"net", "up", "--forward", "tcp/70000"});

@@ -174,6 +174,81 @@ TEST_CASE("quote verify of many quotes prints JSON lines", "[quote][integration]
   CHECK(count == 7);
 }
 
+TEST_CASE("quote verify --json-array: one JSON document for one quote or several", "[quote][integration]") {
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  auto one = test::run_tdxctl({"quote", "verify", "--json-array", good + "/quote.bin", "--collateral", good,
+                               "--at", "1750809600"});
+  CHECK(one.exit_status == 0);
+  auto doc = json::parse(one.out); // implies -o json
+  REQUIRE(doc.is_array());
+  REQUIRE(doc.size() == 1);
+  CHECK(doc[0]["schema"] == "tdxctl.quote.verify/1");
+  CHECK(doc[0]["accepted"] == true);
+
+  // Two accepted, one that is not a quote, one of another platform: all in
+  // the one array, exit 1, and no error document after it.
+  core::TempDir dir;
+  test::put(dir.path(), "junk.quote", "not a quote");
+  auto many = test::run_tdxctl({"-o", "json", "quote", "verify", "--json-array", good + "/quote.bin",
+                                good + "/quote.bin", (dir.path() / "junk.quote").string(),
+                                set_dir("tdx-v5-90c06f-uptodate") + "/quote.bin", "--collateral", good, "--at",
+                                "1750809600"});
+  CHECK(many.exit_status == 1);
+  auto all = json::parse(many.out);
+  REQUIRE(all.size() == 4);
+  CHECK(all[0]["accepted"] == true);
+  CHECK(all[1]["accepted"] == true);
+  CHECK(all[2]["status"] == "INVALID_INPUT");
+  CHECK(all[3]["status"] == "TCB_INFO_MISMATCH"); // one set named: every quote is checked against it
+}
+
+TEST_CASE("quote verify --collateral CACHE picks each quote's FMSPC set", "[quote][integration]") {
+  // The layout of `collateral fetch`: CACHE/<FMSPC> -> sets/<hash>.
+  core::TempDir dir;
+  auto cache = dir.path() / "cache";
+  std::filesystem::create_directories(cache / "sets");
+  for (auto [set, fmspc] : {std::pair{"tdx-v5-90c06f-uptodate", "90C06F000000"},
+                            std::pair{"tdx-v4-b0c06f-uptodate", "B0C06F000000"}}) {
+    std::filesystem::copy(set_dir(set), cache / "sets" / set);
+    std::filesystem::create_directory_symlink(std::string("sets/") + set, cache / fmspc);
+  }
+  // Two platforms, three quotes, one call. Their collateral is valid at
+  // different times, so at the 90C06F set's time the B0C06F set is expired.
+  auto r = test::run_tdxctl({"quote", "verify", "--json-array", set_dir("tdx-v5-90c06f-uptodate") + "/quote.bin",
+                             set_dir("tdx-v5-90c06f-tcb-not-supported") + "/quote.bin",
+                             set_dir("tdx-v4-b0c06f-uptodate") + "/quote.bin", "--collateral", cache.string(),
+                             "--at", "2026-03-01T00:00:00Z", "--allow-expired-collateral"});
+  INFO(r.out + r.err);
+  CHECK(r.exit_status == 1);
+  auto all = json::parse(r.out);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0]["tcb_status"] == "UpToDate");
+  CHECK(all[0]["pck"]["fmspc"] == "90c06f000000");
+  CHECK(all[0]["collateral_expired"] == false);
+  CHECK(all[1]["status"] == "TCB_NOT_SUPPORTED");
+  CHECK(all[2]["tcb_status"] == "UpToDate"); // its own platform's TCB info, not a mismatch
+  CHECK(all[2]["pck"]["fmspc"] == "b0c06f000000");
+  CHECK(all[2]["collateral_expired"] == true);
+
+  // A platform the cache lacks: named, with the command that fetches it; exit 3.
+  auto debug = set_dir("tdx-v4-50806f-debug") + "/quote.bin";
+  auto none = test::run_tdxctl({"-o", "json", "quote", "verify", debug, "--collateral", cache.string(), "--at",
+                                "1688169600"});
+  CHECK(none.exit_status == 3);
+  auto error = json::parse(none.out);
+  CHECK(error["code"] == "collateral.missing_fmspc");
+  CHECK_THAT(error["message"].get<std::string>(), Catch::Contains("FMSPC 50806F000000"));
+  CHECK(error["hint"] == "run 'tdxctl collateral fetch --pcs --quote " + debug + "' (or --pccs URL)");
+  // Beside quotes that have collateral it is one report among the others.
+  auto mixed = test::run_tdxctl({"quote", "verify", "--json-array", debug,
+                                 set_dir("tdx-v4-b0c06f-uptodate") + "/quote.bin", "--collateral", cache.string(),
+                                 "--at", "1750809600"});
+  CHECK(mixed.exit_status == 1);
+  auto both = json::parse(mixed.out);
+  CHECK(both[0]["status"] == "NO_COLLATERAL");
+  CHECK(both[1]["accepted"] == true);
+}
+
 TEST_CASE("quote verify --cold rechecks every quote and gives the warm verdicts", "[quote][integration]") {
   // --cold verifies collateral and PCK chains again for each quote (reusing
   // only decoded bytes): the good quotes pass, the tampered one in between fails.

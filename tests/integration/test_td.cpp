@@ -4,6 +4,8 @@
 // refusals with their exit codes (2 bad input, 3 precondition).
 #include "support/fixtures.hpp"
 
+#include "tdxctl/core/runner.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -58,6 +60,26 @@ TEST_CASE("td xml renders a schema-valid TD and reports its digest in JSON") {
   CHECK_THAT(text.out, Catch::StartsWith("<?xml"));
 }
 
+TEST_CASE("td xml makes every path a flag names absolute, and the XML stays schema-valid") {
+  Volumes v;
+  auto rng = (test::testdata() / "libvirt-schemas/domain.rng").string();
+  fs::create_directories(v.dir / "sub");
+  core::Command c;
+  c.argv = {TDXCTL_BINARY, "td", "xml", "--bridge", "br0", "--schema", rng, "--vcpus", "2", "--memory-gib", "2",
+            "--image", "td.qcow2", "--config-volume", "./config.img", "--cache-volume", "sub/../cache.img",
+            "--containerd-volume", "sub/containerd.img", "--firmware", "OVMF.fd"};
+  c.cwd = v.dir.path(); // the paths are relative to where tdxctl runs
+  auto r = core::RealRunner().run(c);
+  REQUIRE(r);
+  INFO(r->err);
+  REQUIRE(r->exit_status == 0); // --schema: libvirt's RelaxNG takes only absolute paths
+  auto dir = fs::canonical(v.dir.path()).string();
+  for (const char* file : {"td.qcow2", "config.img", "cache.img", "sub/containerd.img"})
+    CHECK_THAT(r->out, Catch::Contains("<source file=\"" + dir + "/" + file + "\""));
+  CHECK_THAT(r->out, Catch::Contains(">" + dir + "/OVMF.fd</loader>"));
+  CHECK(r->out.find("file=\"td.qcow2\"") == std::string::npos);
+}
+
 TEST_CASE("td xml --no-tdx warns loudly on stderr and in JSON") {
   Volumes v;
   auto r = test::run_tdxctl(cat({"td", "xml", "--no-tdx", "-o", "json"}, v.flags));
@@ -89,7 +111,7 @@ TEST_CASE("td launch --no-tdx on test:///default defines and starts in one invoc
   REQUIRE(dry.exit_status == 0);
   auto plan = nlohmann::json::parse(dry.out);
   CHECK(plan["changed"] == false);
-  CHECK(plan["plan"].size() == 2);
+  CHECK(plan["plan"].size() == 3); // console log directory, define, start
   auto r = test::run_tdxctl(base);
   INFO(r.err);
   REQUIRE(r.exit_status == 0);
@@ -129,6 +151,53 @@ TEST_CASE("td xml shows the direct boot; launch refuses a changed kernel with ex
   CHECK_THAT(f["xml"].get<std::string>(), Catch::Contains("<boot dev=\"hd\"/>"));
   auto bad = test::run_tdxctl(cat({"td", "xml", "--boot", "bios"}, v.flags));
   CHECK(bad.exit_status == 2);
+TEST_CASE("td launch logs the console; td logs prints it, td console needs a running console") {
+  Volumes v;
+  core::TempDir root;
+  test::put(root.path(), (v.dir.path() / "OVMF.fd").string(), "fw"); // firmware is looked for under --root
+  auto launch = test::run_tdxctl(cat({"--root", root.path().string(), "--connect", "test:///default", "-o", "json",
+                                      "td", "launch", "--no-tdx", "--name", "logged"},
+                                     v.flags));
+  INFO(launch.err);
+  REQUIRE(launch.exit_status == 0);
+  auto dir = root.path() / "var/log/tdxctl";
+  REQUIRE(fs::is_directory(dir));
+  CHECK((fs::status(dir).permissions() & fs::perms::all) == fs::perms(0750));
+  // The XML names the file as libvirt sees it, not under --root.
+  auto xml = test::run_tdxctl(cat({"td", "xml", "--no-tdx", "--name", "logged"}, v.flags));
+  CHECK_THAT(xml.out, Catch::Contains("<log file=\"/var/log/tdxctl/logged.console.log\" append=\"on\"/>"));
+
+  // virtlogd's backup (.0) comes first, then the current file with the start marker.
+  test::put(dir, "logged.console.log.0", "an older boot\n");
+  auto logs = test::run_tdxctl({"--root", root.path().string(), "td", "logs", "logged"});
+  INFO(logs.err);
+  REQUIRE(logs.exit_status == 0);
+  CHECK_THAT(logs.out, Catch::StartsWith("an older boot\n\n-- tdxctl: logged started 20"));
+  auto json = nlohmann::json::parse(
+      test::run_tdxctl({"--root", root.path().string(), "-o", "json", "td", "logs", "logged"}).out);
+  CHECK(json["file"] == "/var/log/tdxctl/logged.console.log");
+  // --since: from the first start at or after TIME; none after 2099.
+  auto since = test::run_tdxctl({"--root", root.path().string(), "td", "logs", "logged", "--since", "2000-01-01T00:00:00Z"});
+  CHECK_THAT(since.out, Catch::StartsWith("-- tdxctl: logged started 20"));
+  auto later = test::run_tdxctl({"--root", root.path().string(), "td", "logs", "logged", "--since", "2099-01-01T00:00:00Z"});
+  CHECK(later.exit_status == 0);
+  CHECK(later.out.empty());
+
+  auto none = test::run_tdxctl({"--root", root.path().string(), "td", "logs", "nope"});
+  CHECK(none.exit_status == 3);
+  CHECK_THAT(none.err, Catch::Contains("no console log for nope"));
+  auto bad = test::run_tdxctl({"--root", root.path().string(), "td", "logs", "../../etc/passwd"});
+  CHECK(bad.exit_status == 2);
+  CHECK(test::run_tdxctl({"td", "xml", "--name", "../x"}).exit_status == 2);
+
+  // Each invocation has its own test:///default, where only the driver's
+  // own domain exists; that driver has no console to give.
+  auto gone = test::run_tdxctl({"--connect", "test:///default", "td", "console", "logged"});
+  CHECK(gone.exit_status == 3);
+  CHECK_THAT(gone.err, Catch::Contains("no domain logged"));
+  auto console = test::run_tdxctl({"--connect", "test:///default", "td", "console", "test"});
+  CHECK(console.exit_status == 3);
+  CHECK_THAT(console.err, Catch::Contains("cannot open the console of test"));
 }
 
 TEST_CASE("td list, status and stop on the test driver's own domain") {

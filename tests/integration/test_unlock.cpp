@@ -127,7 +127,7 @@ TEST_CASE("tdxctl unlock: failures and their exit codes", "[unlock][integration]
     g.stub.attest_statuses = {404};
     auto r = run_guest(g.args({"-o", "json"}));
     CHECK(r.exit_status == 1);
-    CHECK(json::parse(r.out)["error"]["code"] == "unlock.not_found");
+    CHECK(json::parse(r.out)["code"] == "unlock.not_found");
     CHECK_THAT(r.err, Catch::Contains("HTTP 404 (attempt 1 of 5)"));
     CHECK(g.stub.seen().attest_requests == 1);
   }
@@ -188,13 +188,13 @@ TEST_CASE("tdxctl-guest unlock: a config volume that does not match MRCONFIGID i
     INFO(r.out + r.err);
     CHECK(r.exit_status == 1);
     auto doc = json::parse(r.out);
-    CHECK(doc["error"]["code"] == code);
+    CHECK(doc["code"] == code);
     auto seen = g.stub.seen();
     CHECK(seen.nonce_requests == 0);
     CHECK(seen.attest_requests == 0);
     CHECK(g.tsm->quotes_served() == 0);
     CHECK_FALSE(fs::exists(g.root / "run/chutes"));
-    return doc["error"]["message"].get<std::string>();
+    return doc["message"].get<std::string>();
   };
   SECTION("another hotkey (the host swapped the volume)") {
     test::put(g.root, "run/tdx-config/miner-ss58", "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY\n");
@@ -245,7 +245,7 @@ TEST_CASE("tdxctl-guest unlock --verify-config-only: the premount check", "[unlo
     fs::remove(g.root / "sys/devices/virtual/misc/tdx_guest/measurements/mrconfigid");
     auto none = run_guest({"--root", g.root.string(), "unlock", "--verify-config-only", "-o", "json"});
     CHECK(none.exit_status == 3);
-    auto error = json::parse(none.out)["error"];
+    auto error = json::parse(none.out);
     CHECK(error["code"] == "quote.mr_config_id_unavailable");
     CHECK_THAT(error["message"].get<std::string>(),
                Catch::Contains("measurements/mrconfigid is absent") && Catch::Contains("/dev/tdx_guest"));

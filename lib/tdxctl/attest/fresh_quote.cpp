@@ -8,7 +8,7 @@
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/batch.hpp"
 #include "tdxctl/quote/channel.hpp"
-#include "tdxctl/quote/collateral.hpp"
+#include "tdxctl/quote/verifier_set.hpp"
 #include "tdxctl/quote/verify.hpp"
 
 #include <openssl/rand.h>
@@ -58,9 +58,8 @@ core::Result<FreshQuoteResult> fetch_and_verify(const FreshQuoteRequest& r) {
     if (!t) return std::unexpected(t.error());
     trust = std::move(*t);
   }
-  auto files = quote::load_collateral_dir(r.collateral);
-  if (!files) return std::unexpected(files.error());
-  auto verifier = quote::Verifier::create(std::move(trust), std::move(*files), options);
+  // One set, or the collateral cache (the set for this host's FMSPC).
+  auto verifier = quote::VerifierSet::open(r.collateral, std::move(trust), options);
   if (!verifier) return std::unexpected(verifier.error());
 
   uint32_t cid = 0;
@@ -100,6 +99,8 @@ core::Result<FreshQuoteResult> fetch_and_verify(const FreshQuoteRequest& r) {
   if (out.accepted) {
     out.summary = "fresh quote from " + out.endpoint + " verified against " +
                   (r.policy.empty() ? std::string("the TCB status") : r.policy);
+  } else if (report.input_error && report.input_error->category == Category::not_ready) {
+    out.summary = report.input_error->message; // no collateral for the TD's platform
   } else if (report.input_error) {
     out.summary = "the TD answered with something that is not a quote: " + report.input_error->message;
   } else if (!report.verdict.verified) {

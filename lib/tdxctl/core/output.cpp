@@ -34,12 +34,13 @@ void Output::emit_error(const Error& error) const {
   if (!json()) return;
   Json doc;
   doc["schema"] = "tdxctl.error/1";
-  doc["error"] = {{"code", error.code},
-                  {"category", category_name(error.category)},
-                  {"message", error.message},
-                  {"hint", error.hint}};
-  doc["exit_code"] = exit_code(error.category);
-  *m_out << doc.dump(2) << '\n';
+  doc["code"] = error.code;
+  doc["category"] = category_name(error.category);
+  doc["exit"] = exit_code(error.category);
+  doc["message"] = error.message;
+  doc["hint"] = error.hint;
+  // replace: a message quoting a peer or file need not be UTF-8.
+  *m_out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
   m_out->flush();
 }
 

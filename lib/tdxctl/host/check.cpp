@@ -107,6 +107,8 @@ HostReport run_host_checks(const core::Root& root, const CheckOptions& options) 
   add({}, [&] { return check_vsock(root); });
   add({}, [&] { return check_firmware(root, options); });
   add({}, [&] { return check_libvirt(options); });
+  add({}, [&] { return check_collateral_cache(root, options); });
+  add({}, [&] { return check_collateral_service(root, options); });
   add({}, [&] { return check_memory(root); });
   for (auto& g : gpus) {
     seen[g.id] = g.status;

@@ -8,6 +8,7 @@
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/core/root.hpp"
 
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,15 @@ bool domain_caps_support_tdx(const std::string& caps_xml);
 struct CheckOptions {
   std::string qgs_socket = "/var/run/tdx-qgs/qgs.socket";
   bool require_attestation = false;
+  // The collateral cache (under the Root unless given) and the time its
+  // expiry is judged at (0: now).
+  std::string collateral_cache;
+  time_t at = 0;
+  // PCCS/PCS to probe: this URL, else the PCCS of the QPL's
+  // /etc/sgx_default_qcnl.conf; neither: the probe is skipped.
+  std::string pccs_url;
+  std::string pccs_cacert;
+  long pccs_timeout_s = 3;
   std::vector<std::string> firmware; // candidate TDVF paths; first found wins
   std::optional<LibvirtInfo> libvirt; // nullopt: libvirt check skipped
 };
@@ -77,6 +87,8 @@ CheckResult check_vfio(const core::Root& root, bool gpus_present);
 CheckResult check_vsock(const core::Root& root);
 CheckResult check_firmware(const core::Root& root, const CheckOptions& options);
 CheckResult check_libvirt(const CheckOptions& options);
+CheckResult check_collateral_cache(const core::Root& root, const CheckOptions& options);
+CheckResult check_collateral_service(const core::Root& root, const CheckOptions& options);
 CheckResult check_memory(const core::Root& root);
 std::vector<CheckResult> check_gpus(const core::Root& root);
 

@@ -20,7 +20,7 @@ core::Json VerifyReport::to_json() const {
   core::Json j{{"name", name}, {"accepted", accepted()}};
   if (input_error) {
     j["verified"] = false;
-    j["status"] = "INVALID_INPUT";
+    j["status"] = input_error->category == core::Category::not_ready ? "NO_COLLATERAL" : "INVALID_INPUT";
     j["error"] = core::Json{{"code", input_error->code}, {"message", input_error->message}};
     return j;
   }
@@ -40,7 +40,8 @@ core::Json VerifyReport::to_json() const {
 void VerifyReport::print(std::ostream& os) const {
   os << name << ": ";
   if (input_error) {
-    os << "INVALID INPUT: " << input_error->message << "\n";
+    os << (input_error->category == core::Category::not_ready ? "NO COLLATERAL: " : "INVALID INPUT: ")
+       << input_error->message << "\n";
     return;
   }
   if (!verdict.verified) {
@@ -63,8 +64,11 @@ void VerifyReport::print(std::ostream& os) const {
     os << "  policy " << f.check << ": expected " << f.expected << ", got " << f.actual << "\n";
 }
 
-VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const VerifyInput& input,
-                          InputFormat format) {
+namespace {
+
+// `pick` gives the Verifier for a parsed quote (or why there is none).
+template <class Pick>
+VerifyReport verify_one(const Pick& pick, const Policy& policy, const VerifyInput& input, InputFormat format) {
   VerifyReport r;
   r.name = input.name;
   auto bytes = decode_quote_input(input.content, format);
@@ -80,26 +84,63 @@ VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const 
     return r;
   }
   r.quote = std::move(*parsed);
-  r.verdict = verifier.verify(*r.quote);
+  auto verifier = pick(*r.quote, input.name);
+  if (!verifier) {
+    r.input_error = verifier.error();
+    return r;
+  }
+  r.verdict = (*verifier)->verify(*r.quote);
   r.policy = evaluate_policy(policy, *r.quote, r.verdict);
   return r;
 }
 
-std::vector<VerifyReport> verify_all(const Verifier& verifier, const Policy& policy,
-                                     const std::vector<VerifyInput>& inputs, InputFormat format,
-                                     unsigned jobs) {
+template <class Pick>
+std::vector<VerifyReport> verify_many(const Pick& pick, const Policy& policy, const std::vector<VerifyInput>& inputs,
+                                      InputFormat format, unsigned jobs) {
   std::vector<VerifyReport> out(inputs.size());
   if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
   jobs = std::min<unsigned>(jobs, static_cast<unsigned>(std::max<size_t>(1, inputs.size())));
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < inputs.size();)
-      out[i] = verify_input(verifier, policy, inputs[i], format);
+      out[i] = verify_one(pick, policy, inputs[i], format);
   };
   std::vector<std::jthread> pool;
   for (unsigned t = 1; t < jobs; ++t) pool.emplace_back(work);
   work();
   return out;
+}
+
+auto only(const Verifier& verifier) {
+  return [&verifier](const Quote&, std::string_view) -> core::Result<const Verifier*> { return &verifier; };
+}
+
+auto by_platform(const VerifierSet& verifiers) {
+  return [&verifiers](const Quote& q, std::string_view what) { return verifiers.for_quote(q, what); };
+}
+
+} // namespace
+
+VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const VerifyInput& input,
+                          InputFormat format) {
+  return verify_one(only(verifier), policy, input, format);
+}
+
+VerifyReport verify_input(const VerifierSet& verifiers, const Policy& policy, const VerifyInput& input,
+                          InputFormat format) {
+  return verify_one(by_platform(verifiers), policy, input, format);
+}
+
+std::vector<VerifyReport> verify_all(const Verifier& verifier, const Policy& policy,
+                                     const std::vector<VerifyInput>& inputs, InputFormat format,
+                                     unsigned jobs) {
+  return verify_many(only(verifier), policy, inputs, format, jobs);
+}
+
+std::vector<VerifyReport> verify_all(const VerifierSet& verifiers, const Policy& policy,
+                                     const std::vector<VerifyInput>& inputs, InputFormat format,
+                                     unsigned jobs) {
+  return verify_many(by_platform(verifiers), policy, inputs, format, jobs);
 }
 
 core::Result<std::vector<VerifyInput>> read_jsonl_inputs(std::string_view text, std::string_view source) {

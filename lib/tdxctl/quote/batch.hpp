@@ -8,6 +8,7 @@
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/quote/policy.hpp"
 #include "tdxctl/quote/quote.hpp"
+#include "tdxctl/quote/verifier_set.hpp"
 #include "tdxctl/quote/verify.hpp"
 
 #include <functional>
@@ -24,7 +25,9 @@ struct VerifyInput {
 
 struct VerifyReport {
   std::string name;
-  std::optional<core::Error> input_error; // the quote did not decode or parse
+  // The quote did not decode or parse (invalid_input), or no collateral
+  // for its platform was found (not_ready).
+  std::optional<core::Error> input_error;
   std::optional<Quote> quote;
   Verdict verdict;
   PolicyResult policy;
@@ -36,8 +39,15 @@ struct VerifyReport {
 VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const VerifyInput& input,
                           InputFormat format);
 
+// The same with each quote's Verifier chosen by its platform.
+VerifyReport verify_input(const VerifierSet& verifiers, const Policy& policy, const VerifyInput& input,
+                          InputFormat format);
+
 // Verifies all inputs on `jobs` threads (0 = all cores); results in input order.
 std::vector<VerifyReport> verify_all(const Verifier& verifier, const Policy& policy,
+                                     const std::vector<VerifyInput>& inputs, InputFormat format,
+                                     unsigned jobs);
+std::vector<VerifyReport> verify_all(const VerifierSet& verifiers, const Policy& policy,
                                      const std::vector<VerifyInput>& inputs, InputFormat format,
                                      unsigned jobs);
 

@@ -560,6 +560,16 @@ core::Result<Trust> Trust::from_file(const std::filesystem::path& path) {
   return t;
 }
 
+Trust Trust::share() const {
+  Trust t;
+  X509_up_ref(root.get());
+  t.root.reset(root.get());
+  t.root_spki = root_spki;
+  t.root_der = root_der;
+  t.is_intel = is_intel;
+  return t;
+}
+
 Verifier::Verifier(Trust trust, CollateralFiles files, VerifyOptions options)
     : m_trust(std::move(trust)), m_files(std::move(files)), m_options(options),
       m_decoded(std::make_unique<DecodeCache>()) {}

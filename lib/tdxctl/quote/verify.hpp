@@ -34,6 +34,7 @@ struct Trust {
   bool is_intel = true;
   static Trust intel();
   static core::Result<Trust> from_file(const std::filesystem::path& pem_or_der);
+  Trust share() const; // the same root (one more reference), for another Verifier
 };
 
 // Which step failed, as QVL names it (status without the STATUS_ prefix).

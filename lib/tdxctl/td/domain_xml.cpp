@@ -12,6 +12,7 @@
 #include "tdxctl/core/build_info.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/td/console_log.hpp"
 
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
@@ -162,6 +163,13 @@ core::Result<std::string> topology_digest(const std::string& xml) {
       xmlFreeNode(n);
     }
   }
+  // Where the host keeps the console log is no part of the virtual hardware
+  // (and names the domain, which the digest leaves out).
+  if (xmlNodePtr console = child(child(root, "devices"), "console"))
+    while (xmlNodePtr log = child(console, "log")) {
+      xmlUnlinkNode(log);
+      xmlFreeNode(log);
+    }
   remove_comments(reinterpret_cast<xmlNodePtr>(doc.get()));
   xmlChar* out = nullptr;
   int size = xmlC14NDocDumpMemory(doc.get(), nullptr, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, &out);
@@ -254,6 +262,8 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
   // Devices go before the console; their root ports right after pcie-root
   // (a placeholder marks the spot until all are placed).
   xmlNodePtr first_tail = need(dev, "console");
+  // The console's output, kept (and rotated) by virtlogd for `tdxctl td logs`.
+  add(first_tail, "log", {{"file", console_log_path(result.name)}, {"append", "on"}});
   xmlNodePtr anchor = xmlNewNode(nullptr, X("anchor"));
   xmlAddNextSibling(need(dev, "controller"), anchor);
   PortAllocator ports{anchor};

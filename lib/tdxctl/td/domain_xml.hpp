@@ -34,6 +34,9 @@ struct RenderedDomain {
   std::optional<DirectBoot> boot; // td.boot: direct; none under td.boot: firmware
   bool insecure = false;
   bool debug = false;
+  // console_log_dir under the Root (set by prepare_domain): `td launch`
+  // creates it, since QEMU cannot start with its console log's directory missing.
+  std::filesystem::path console_log_dir;
 };
 
 // Directory of runtime templates: $TDXCTL_TEMPLATE_DIR, the installed

@@ -6,10 +6,14 @@
 // refuses a second definition of a name under a different one.
 #include "tdxctl/td/lifecycle.hpp"
 
+#include "tdxctl/td/console_log.hpp"
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 namespace tdx::td {
@@ -74,6 +78,18 @@ core::Plan plan_launch(std::shared_ptr<Connection> conn, const RenderedDomain& d
                      name + "` and `tdxctl td launch`";
   }
   if (!restart_note.empty()) detail["restart_required"] = true;
+  if (!domain.console_log_dir.empty()) {
+    auto dir = domain.console_log_dir;
+    plan.add(core::Step{
+        "td.console_log_dir", "file", "create " + dir.string() + " for the console log (0750)",
+        core::Json{{"path", dir.string()}, {"mode", "0750"}},
+        [dir] { return std::filesystem::is_directory(dir); },
+        [dir] {
+          std::filesystem::create_directories(dir);
+          std::filesystem::permissions(dir, std::filesystem::perms(0750));
+        },
+        {}});
+  }
   plan.add(core::Step{
       "td.define", "libvirt",
       "define domain " + name + " (topology " + domain.topology_digest.substr(0, 23) + "…)" +
@@ -109,8 +125,12 @@ core::Plan plan_launch(std::shared_ptr<Connection> conn, const RenderedDomain& d
         auto dom = conn->lookup(name);
         return dom && dom->active();
       },
-      [conn, name] {
+      [conn, name, log_dir = domain.console_log_dir] {
         auto dom = require(*conn, name);
+        // Marks the boot in the console log, so `td logs --since` can find it.
+        if (!log_dir.empty())
+          if (auto marked = append_start_marker(log_dir, name, std::time(nullptr)); !marked)
+            spdlog::warn("{}", marked.error().message);
         if (virDomainCreate(dom.get()) != 0) throw_libvirt("cannot start domain " + name);
         // Remember when it started: libvirt reports no uptime.
         auto now = std::chrono::duration_cast<std::chrono::seconds>(

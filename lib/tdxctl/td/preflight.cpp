@@ -6,6 +6,8 @@
 // manifest its mrConfigId is derived from, the direct-boot kernel, initrd and
 // command line matching the image's manifest, firmware, and the QGS socket.
 #include "tdxctl/td/lifecycle.hpp"
+
+#include "tdxctl/td/console_log.hpp"
 #include "tdxctl/volume/inspect.hpp"
 
 #include "tdxctl/core/unique_fd.hpp"
@@ -35,11 +37,13 @@ core::Result<RenderedDomain> prepare_domain(const core::Root& root, const TdSpec
                                             const std::string& config_source) {
   auto devices = resolve_devices(root, spec);
   if (!devices) return std::unexpected(devices.error());
-  return render_domain(spec, *devices,
-                       RenderOptions{resolve_firmware(root, spec), domain_type,
-                                     config_source.empty()
-                                         ? std::string()
-                                         : std::filesystem::absolute(config_source).string()});
+  auto d = render_domain(spec, *devices,
+                         RenderOptions{resolve_firmware(root, spec), domain_type,
+                                       config_source.empty()
+                                           ? std::string()
+                                           : std::filesystem::absolute(config_source).string()});
+  if (d) d->console_log_dir = root.path(console_log_dir);
+  return d;
 }
 
 core::Result<std::string> sha384_file(const std::string& path) {

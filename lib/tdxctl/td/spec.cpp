@@ -88,6 +88,11 @@ static void read_measurement(config::Section& td, std::string_view key,
   else out = *b64;
 }
 
+bool valid_domain_name(std::string_view name) {
+  static const std::regex name_re(R"([A-Za-z0-9][A-Za-z0-9_.-]{0,62})");
+  return std::regex_match(name.begin(), name.end(), name_re);
+}
+
 static bool valid_mac(const std::string& mac) {
   static const std::regex mac_re(R"([0-9a-f]{2}(:[0-9a-f]{2}){5})");
   return std::regex_match(mac, mac_re);
@@ -99,9 +104,8 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
                  "mr_config_id", "mr_owner", "mr_owner_config", "vsock_cid", "gpu_mmio_gib",
                  "debug", "no_tdx"});
   if (auto v = td.str("name")) {
-    static const std::regex name_re(R"([A-Za-z0-9][A-Za-z0-9_.-]{0,62})");
-    if (std::regex_match(*v, name_re)) spec.name = *v;
-    else td.error("name", "expected letters, digits, '_', '.' or '-' (at most 63), got '" + *v + "'");
+    if (valid_domain_name(*v)) spec.name = *v;
+    else td.error("name", std::string(domain_name_rule) + ", got '" + *v + "'");
   }
   if (auto v = td.integer("vcpus", 1, 512)) spec.vcpus = static_cast<int>(*v);
   if (auto v = td.integer("memory_gib", 1, 8192)) spec.memory_gib = static_cast<int>(*v);
@@ -207,12 +211,20 @@ TdSpec make_spec(const SpecOverrides& o) {
     if (!b64) bad(b64.error().message);
     out = *b64;
   };
-  if (!o.name.empty()) spec.name = o.name;
-  if (!o.image.empty()) spec.image = o.image;
-  if (!o.config_volume.empty()) spec.config_volume = o.config_volume;
-  if (!o.cache_volume.empty()) spec.cache_volume = o.cache_volume;
-  if (!o.containerd_volume.empty()) spec.containerd_volume = o.containerd_volume;
-  if (!o.firmware.empty()) spec.firmware = o.firmware;
+  // A flag names a file relative to where tdxctl runs; libvirt would read it
+  // relative to its own directory, and its schema takes only absolute paths.
+  auto absolute = [](const std::string& path) {
+    return std::filesystem::absolute(path).lexically_normal().string();
+  };
+  if (!o.name.empty()) {
+    if (!valid_domain_name(o.name)) bad("--name: " + std::string(domain_name_rule) + ", got '" + o.name + "'");
+    spec.name = o.name;
+  }
+  if (!o.image.empty()) spec.image = absolute(o.image);
+  if (!o.config_volume.empty()) spec.config_volume = absolute(o.config_volume);
+  if (!o.cache_volume.empty()) spec.cache_volume = absolute(o.cache_volume);
+  if (!o.containerd_volume.empty()) spec.containerd_volume = absolute(o.containerd_volume);
+  if (!o.firmware.empty()) spec.firmware = absolute(o.firmware);
   if (!o.boot.empty()) {
     if (auto mode = parse_boot_mode(o.boot)) spec.boot = *mode;
     else bad("--boot: expected direct or firmware, got '" + o.boot + "'");

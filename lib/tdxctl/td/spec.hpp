@@ -85,6 +85,11 @@ void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir);
 // Attaches the TD's NIC to the network `net up` builds from `network`.
 void attach_to_network(TdSpec& spec, const net::NetRequest& network);
 
+// A domain name also names files (the console log): letters, digits, '_',
+// '.' and '-', at most 63, not starting with '.' or '-'.
+inline constexpr const char* domain_name_rule = "expected letters, digits, '_', '.' or '-' (at most 63)";
+bool valid_domain_name(std::string_view name);
+
 // Command-line values laid over the config (or the embedded defaults).
 // Empty strings, empty lists, zeros and false mean "not given".
 struct SpecOverrides {

@@ -5,6 +5,7 @@
 // Also the refusals: unbound GPU, missing volume, tampered config volume,
 // QGS missing under --require-attestation, and a libvirt without TDX.
 #include "td_fixtures.hpp"
+#include "tdxctl/core/fs.hpp"
 #include "tdxctl/td/lifecycle.hpp"
 
 #include <catch2/catch.hpp>
@@ -23,7 +24,10 @@ TEST_CASE("no-tdx lifecycle on test:///default: define, start, status, stop, und
   spec.name = "td-lifecycle";
   spec.no_tdx = true;
   spec.net = {td::NetMode::bridge, "br0", "52:54:00:12:34:56"};
-  core::Root host; // volumes and firmware are plain paths in the temp dir
+  // Volumes are plain paths in the temp dir; the Root there takes the
+  // firmware and the console log directory (var/log/tdxctl).
+  core::Root host(dir.path());
+  test::put(dir.path(), spec.firmware, "fw"); // the firmware is looked for under the Root
   auto conn = td::Connection::open("test:///default");
   REQUIRE(conn->domain_type() == "test");
   REQUIRE(td::preflight(host, spec, {false, true, "test:///default"}));
@@ -38,6 +42,9 @@ TEST_CASE("no-tdx lifecycle on test:///default: define, start, status, stop, und
 
   auto first = apply(td::plan_launch(conn, *d, true));
   CHECK(first.changed);
+  CHECK(fs::is_directory(dir.path() / "var/log/tdxctl"));
+  CHECK_THAT(core::value_or_throw(core::read_file(dir.path() / "var/log/tdxctl/td-lifecycle.console.log")),
+             Catch::StartsWith("\n-- tdxctl: td-lifecycle started 20"));
   auto again = apply(td::plan_launch(conn, *d, true));
   CHECK_FALSE(again.changed);
   for (const auto& s : again.steps) CHECK(s.status == "unchanged");
