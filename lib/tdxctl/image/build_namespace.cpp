@@ -13,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sched.h>
@@ -62,9 +63,11 @@ std::string read_all(int fd) {
 }
 
 // Dies with the parent; a parent already gone (the race before prctl) counts.
+// PID 1 of a new namespace sees no parent (getppid() is 0) and skips the
+// check: its parent, the keeper, only exits after it.
 void die_with_parent(pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(137);
+  if (parent > 0 && ::getppid() != parent) ::_exit(137);
 }
 
 // tdxctl's cleanup handlers remove the build's files; in here they must not run.
@@ -142,7 +145,7 @@ void populate_dev(int rootfd) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw setup_error("making mounts private");
     if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) throw setup_error("setting the hostname");
     // The tree as a mount point of its own (pivot_root needs one).
-    if (::mount(spec.root.c_str(), spec.root.c_str(), nullptr, MS_BIND | MS_PRIVATE, nullptr) != 0)
+    if (::mount(spec.root.c_str(), spec.root.c_str(), nullptr, MS_BIND, nullptr) != 0)
       throw setup_error("binding the tree");
     int rootfd = ::open(spec.root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (rootfd < 0) throw setup_error("opening the tree");
@@ -238,10 +241,9 @@ void run_in_build_namespace(const NamespaceSpec& spec, const std::function<void(
                                .dump());
       ::_exit(1);
     }
-    pid_t keeper_pid = ::getpid();
     pid_t init = ::fork();
     if (init == 0) {
-      die_with_parent(keeper_pid);
+      die_with_parent(0);
       namespace_init(spec, body, pipefd[1]);
     }
     ::close(pipefd[1]);

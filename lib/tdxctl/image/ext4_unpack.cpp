@@ -260,37 +260,43 @@ private:
       throw write_error(host, "cannot set times");
   }
 
+  // Names from the iteration, values through ext2fs_xattr_get: only that
+  // converts POSIX ACLs from ext4's on-disk layout to the one setxattr takes.
   void copy_xattrs(ext2_ino_t ino, int fd, const fs::path& host) {
     ext2_xattr_handle* h = nullptr;
     errcode_t rc = ext2fs_xattrs_open(m_fs, ino, &h);
     if (rc) throw damaged(m_image, "extended attributes of " + host.string(), rc);
     rc = ext2fs_xattrs_read(h);
-    struct Ctx {
-      int fd;
-      const fs::path* host;
-      int error = 0;
-      std::string failed;
-    } ctx{fd, &host};
+    std::vector<std::string> names;
     if (!rc)
       ext2fs_xattrs_iterate(
           h,
-          [](char* name, char* value, size_t len, void* priv) -> int {
-            auto* c = static_cast<Ctx*>(priv);
-            if (std::string_view(name) == "system.data") return 0; // inline data, not an attribute
-            int r = c->fd >= 0 ? ::fsetxattr(c->fd, name, value, len, 0) : ::lsetxattr(c->host->c_str(), name, value, len, 0);
-            if (r != 0) {
-              c->error = errno;
-              c->failed = name;
-              return XATTR_ABORT;
-            }
+          [](char* name, char*, size_t, void* priv) -> int {
+            if (std::string_view(name) != "system.data") // inline data, not an attribute
+              static_cast<std::vector<std::string>*>(priv)->emplace_back(name);
             return 0;
           },
-          &ctx);
+          &names);
+    int error = 0;
+    std::string failed;
+    for (auto& name : names) {
+      if (rc) break;
+      void* value = nullptr;
+      size_t len = 0;
+      rc = ext2fs_xattr_get(h, name.c_str(), &value, &len);
+      if (rc) break;
+      int r = fd >= 0 ? ::fsetxattr(fd, name.c_str(), value, len, 0) : ::lsetxattr(host.c_str(), name.c_str(), value, len, 0);
+      if (r != 0 && !error) {
+        error = errno;
+        failed = name;
+      }
+      ext2fs_free_mem(&value);
+    }
     ext2fs_xattrs_close(&h);
     if (rc) throw damaged(m_image, "extended attributes of " + host.string(), rc);
-    if (ctx.error) {
-      errno = ctx.error;
-      throw write_error(host, "cannot set extended attribute " + ctx.failed +
+    if (error) {
+      errno = error;
+      throw write_error(host, "cannot set extended attribute " + failed +
                                   " (the build directory's filesystem must support it)");
     }
   }
