@@ -7,6 +7,7 @@
 #include "tdxctl/image/inspect.hpp"
 
 #include <cstdlib>
+#include <fmt/format.h>
 
 namespace tdx::cmd {
 
@@ -54,9 +55,15 @@ void add_build(CLI::App* group, Context& ctx) {
       "image.yaml keys: base.path, base.sha256, output, root_size, compress, hostname,\n"
       "kernel_cmdline, luks.uuid, luks.label, root_fs_uuid, customize.files[].{src,dest,owner,mode},\n"
       "customize.commands, customize.debs, customize.enable_units, customize.disable_units,\n"
-      "customize.lock_users, hardening.{disable_cloud_init,disable_getty,disable_ssh_password,\n"
+      "customize.lock_users, customize.network, source_date_epoch,\n"
+      "hardening.{disable_cloud_init,disable_getty,disable_ssh_password,\n"
       "module_sig_enforce}, volumes[].{label,mount}, unlock.{nonce_endpoint,attestation_endpoint,\n"
       "ca_cert,trust_system_cas,retries,timeout_s,insecure_sample_evidence}.\n"
+      "The customisation runs natively in private mount/PID/UTS/network namespaces rooted at the\n"
+      "unpacked root (no VM); customize.network: true keeps the host's network there.\n"
+      "source_date_epoch (seconds; default: the base root's newest file) caps every timestamp, so\n"
+      "the same inputs give the same root filesystem, kernel, initrd and command line.\n"
+      "Writes OUTPUT.vmlinuz, OUTPUT.initrd, OUTPUT.cmdline (direct boot) and OUTPUT.manifest.json.\n"
       "unlock.ca_cert (the CA of the key service) is required; trust_system_cas: true instead\n"
       "lets the initramfs accept any public CA. The unlock values are checked with the guest's\n"
       "own unlock.conf parser: a value it would refuse at boot fails the build.\n"
@@ -91,15 +98,27 @@ void add_build(CLI::App* group, Context& ctx) {
     doc["kernel_cmdline"] = bp.kernel_cmdline;
     if (report.dry_run) doc["plan"] = bp.plan.to_json();
     else doc["manifest"] = bp.manifest();
+    auto timings = core::Json::array();
+    double total = 0;
+    for (auto& t : bp.timings()) {
+      timings.push_back({{"stage", t.stage}, {"seconds", t.seconds}});
+      total += t.seconds;
+    }
+    doc["timings"] = timings;
     ctx.out().emit("tdxctl.image.build/1", doc, [&](std::ostream& os) {
       if (report.dry_run) {
         os << "plan (" << bp.plan.steps().size() << " steps):\n";
         bp.plan.print(os);
       }
       report.print(os);
+      if (!bp.timings().empty()) {
+        os << "\nstage            seconds\n";
+        for (auto& t : bp.timings()) os << fmt::format("{:<16} {:>7.1f}\n", t.stage, t.seconds);
+        os << fmt::format("{:<16} {:>7.1f}\n\n", "total", total);
+      }
       if (!report.dry_run && report.changed) {
         os << "image:    " << req.output.string() << "\nmanifest: " << req.output.string()
-           << ".manifest.json\n";
+           << ".manifest.json\nboot:     " << req.output.string() << ".vmlinuz, .initrd, .cmdline (direct boot)\n";
         if (!req.key_file) os << "key:      " << req.output.string() << ".key (register it with the key service)\n";
       } else if (!report.changed && !report.dry_run) {
         os << req.output.string() << " was built from the same inputs\n";

@@ -35,6 +35,11 @@ std::string sha256_of(const fs::path& p) {
   return core::run_checked(runner, {{"sha256sum", p.string()}}, "sha256sum").out.substr(0, 64);
 }
 
+std::string sha384_of(const fs::path& p) {
+  core::RealRunner runner;
+  return core::run_checked(runner, {{"sha384sum", p.string()}}, "sha384sum").out.substr(0, 96);
+}
+
 const std::vector<std::string> env{"LIBGUESTFS_BACKEND=direct"};
 
 } // namespace
@@ -58,6 +63,39 @@ TEST_CASE("image build on a debootstrapped Debian 12 base: real initramfs-tools 
   auto manifest = json::parse(*core::read_file(out.string() + ".manifest.json"));
   // The real kernel the base ships, measured.
   CHECK(manifest["kernel"]["sha384"].get<std::string>().size() == 96);
+  // Every stage timed, in the order it ran.
+  auto built = json::parse(r.out);
+  REQUIRE(built["timings"].size() >= 8);
+  CHECK(built["timings"][0]["stage"] == "image.build_dir");
+  // Direct boot: the kernel, initrd and command line beside the image, as the
+  // manifest records them (the cmdline file is the line itself, no newline).
+  auto& boot = manifest["boot_files"];
+  CHECK(boot["kernel"]["file"] == "tdx.qcow2.vmlinuz");
+  CHECK(boot["initrd"]["file"] == "tdx.qcow2.initrd");
+  CHECK(boot["cmdline"]["file"] == "tdx.qcow2.cmdline");
+  CHECK(boot["kernel"]["sha384"] == manifest["kernel"]["sha384"]);
+  CHECK(sha384_of(dir.path() / "tdx.qcow2.vmlinuz") == boot["kernel"]["sha384"]);
+  CHECK(sha384_of(dir.path() / "tdx.qcow2.initrd") == boot["initrd"]["sha384"]);
+  CHECK(sha384_of(dir.path() / "tdx.qcow2.cmdline") == boot["cmdline"]["sha384"]);
+  CHECK(*core::read_file(dir.path() / "tdx.qcow2.cmdline") == manifest["kernel_cmdline"].get<std::string>());
+
+  SECTION("the same base, image.yaml and key build the same root filesystem, kernel, initrd and cmdline") {
+    auto second = dir.path() / "again";
+    fs::create_directory(second);
+    auto r2 = test::run_tdxctl({"-o", "json", "image", "build", "-c", (dir.path() / "image.yaml").string(),
+                                "--out", (second / "tdx.qcow2").string(), "--key-file", out.string() + ".key",
+                                "--argon2-memory", "32768", "--argon2-iterations", "4"},
+                               {}, env);
+    INFO(r2.err);
+    REQUIRE(r2.exit_status == 0);
+    auto m2 = json::parse(*core::read_file((second / "tdx.qcow2").string() + ".manifest.json"));
+    CHECK(m2["root_fs_sha256"] == manifest["root_fs_sha256"]);
+    CHECK(m2["boot_fs_sha256"] == manifest["boot_fs_sha256"]);
+    CHECK(m2["boot_files"]["kernel"]["sha384"] == boot["kernel"]["sha384"]);
+    CHECK(m2["boot_files"]["initrd"]["sha384"] == boot["initrd"]["sha384"]);
+    CHECK(m2["boot_files"]["cmdline"]["sha384"] == boot["cmdline"]["sha384"]);
+    CHECK(m2["source_date_epoch"] == manifest["source_date_epoch"]);
+  }
 
   r = test::run_tdxctl({"-o", "json", "image", "verify", out.string(), "--key-file", out.string() + ".key"}, {}, env);
   INFO(r.out + r.err);

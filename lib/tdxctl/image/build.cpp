@@ -21,6 +21,10 @@
 #include "tdxctl/core/hex.hpp"
 #include <spdlog/spdlog.h>
 #include "tdxctl/core/secret.hpp"
+#include "tdxctl/image/build_namespace.hpp"
+#include "tdxctl/image/customise.hpp"
+#include "tdxctl/image/ext4_mkfs.hpp"
+#include "tdxctl/image/ext4_unpack.hpp"
 #include "tdxctl/image/guest_binary.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/templates.hpp"
@@ -31,7 +35,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -70,6 +76,12 @@ struct BuildState {
   std::string inputs_digest, luks_uuid, root_fs_uuid, cmdline, base_sha256;
   fs::path base_raw, esp_img, boot_img, root_img, root_luks, disk_raw, key_path, manifest_path;
   fs::path guest_binary; // tdxctl-guest, for the initramfs
+  std::vector<StageTiming> timings;
+  fs::path tree, boot_tree; // the unpacked root and /boot
+  std::string root_label, boot_uuid, boot_label;
+  uint32_t inode_size = 0;
+  int64_t epoch = 0; // SOURCE_DATE_EPOCH of the build
+  std::string root_fs_sha256, boot_fs_sha256;
   Extent esp, boot, root;
   std::string os_distro, os_version;
   uint64_t root_size = 0;
@@ -133,6 +145,12 @@ static std::string sha256_hex(std::string_view data) {
   unsigned char md[32];
   EVP_Digest(data.data(), data.size(), md, nullptr, EVP_sha256(), nullptr);
   return core::to_hex(core::Bytes(md, md + 32));
+}
+
+static std::string sha384_hex(std::string_view data) {
+  unsigned char md[48];
+  EVP_Digest(data.data(), data.size(), md, nullptr, EVP_sha384(), nullptr);
+  return core::to_hex(core::Bytes(md, md + 48));
 }
 
 std::string derive_uuid(const std::string& digest_hex, const std::string& purpose) {
@@ -323,147 +341,188 @@ void inspect_base(BuildState& s) {
                   esp_dev);
 }
 
+// ---- stage: unpack ---------------------------------------------------------
+
+void unpack_parts(BuildState& s) {
+  s.tree = s.work->create_dir("tree");
+  s.boot_tree = s.work->create_dir("boot");
+  auto root = unpack_ext4(s.root_img, s.tree);
+  s.root_label = root.label;
+  auto boot = unpack_ext4(s.boot_img, s.boot_tree);
+  s.boot_uuid = boot.uuid;
+  s.boot_label = boot.label;
+  s.inode_size = root.inode_size;
+  // SOURCE_DATE_EPOCH: image.yaml's, else the base's newest file, so the same
+  // base gives the same timestamps without a setting.
+  s.epoch = s.request.config.source_date_epoch ? *s.request.config.source_date_epoch : root.newest_mtime;
+  spdlog::info("unpacked {} root and {} /boot entries", root.files, boot.files);
+  fs::remove(s.root_img);
+  fs::remove(s.boot_img);
+}
+
 // ---- stage: customise ------------------------------------------------------
 
-void customise_root(BuildState& s) {
+// The unit name systemd gives a mount point: the path escaped, '/' -> '-'.
+std::string mount_unit_name(const std::string& mount) {
+  std::string unit;
+  for (char ch : mount.substr(1)) unit += ch == '/' ? std::string("-") : ch == '-' ? std::string("\\x2d") : std::string(1, ch);
+  return unit + ".mount";
+}
+
+// Everything the namespace needs from the host, prepared here: operator
+// files and packages staged (copied, so the namespace never sees the
+// operator's directories), templates rendered.
+CustomiseSpec prepare_customisation(BuildState& s) {
   const auto& c = s.request.config;
-  Guestfs g;
-  g.add_drive(s.root_img, false);
-  g.add_drive(s.boot_img, false);
-  g.add_drive(s.esp_img, false);
-  g.launch();
-  // resize2fs and tune2fs -U both insist on a freshly checked filesystem.
-  g.check(guestfs_e2fsck(g.get(), "/dev/sda", GUESTFS_E2FSCK_CORRECT, 1, -1), "image.root.fsck", "checking the root filesystem");
-  g.check(guestfs_resize2fs(g.get(), "/dev/sda"), "image.root.resize", "growing the root filesystem");
-  g.check(guestfs_set_uuid(g.get(), "/dev/sda", s.root_fs_uuid.c_str()), "image.root.uuid",
-          "setting the root filesystem UUID");
-  g.mount("/dev/sda", "/", false);
-  g.mount("/dev/sdb", "/boot", false);
-  g.check(guestfs_mkdir_p(g.get(), "/boot/efi"), "image.guest.mkdir", "creating /boot/efi");
-  g.mount("/dev/sdc", "/boot/efi", false);
-
-  auto mkdir_p = [&](const std::string& dir) {
-    g.check(guestfs_mkdir_p(g.get(), dir.c_str()), "image.guest.mkdir", "creating " + dir);
-  };
-  auto put = [&](const std::string& path, const std::string& content, int mode) {
-    mkdir_p(fs::path(path).parent_path().string());
-    g.write(path, content, mode);
-  };
-  auto run = [&](const std::string& script) { return g.sh(script); };
-  auto quote = [](const std::string& s) { return core::shell_quote(s); };
-
-  // 1. Operator files, with owner and mode.
-  for (auto& f : c.files) {
-    mkdir_p(fs::path(f.dest).parent_path().string());
-    g.check(guestfs_upload(g.get(), f.source.c_str(), f.dest.c_str()), "image.guest.upload",
-            "uploading " + f.source.string() + " to " + f.dest);
-    g.check(guestfs_chmod(g.get(), f.mode, f.dest.c_str()), "image.guest.chmod", "chmod " + f.dest);
-    run("chown " + quote(f.owner) + " " + quote(f.dest));
+  CustomiseSpec spec;
+  spec.base_name = c.base.string();
+  auto input = s.work->create_dir("input");
+  ::chmod(input.c_str(), 0755); // read by the image's programs, inside a 0700 work directory
+  fs::create_directories(input / "files");
+  for (size_t i = 0; i < c.files.size(); ++i) {
+    auto f = c.files[i];
+    auto rel = "files/" + std::to_string(i);
+    fs::copy_file(f.source, input / rel);
+    f.source = rel;
+    spec.files.push_back(f);
   }
-  // 2. Local packages, offline.
-  if (!c.debs.empty()) {
-    mkdir_p("/var/cache/tdxctl-debs");
-    std::string list;
-    for (auto& d : c.debs) {
-      auto dest = "/var/cache/tdxctl-debs/" + d.filename().string();
-      g.check(guestfs_upload(g.get(), d.c_str(), dest.c_str()), "image.guest.upload", "uploading " + d.string());
-      list += " " + quote(dest);
-    }
-    run("DEBIAN_FRONTEND=noninteractive dpkg -i" + list + " && rm -rf /var/cache/tdxctl-debs");
+  if (!c.debs.empty()) fs::create_directories(input / "debs");
+  for (auto& d : c.debs) {
+    auto rel = "debs/" + d.filename().string();
+    fs::copy_file(d, input / rel);
+    spec.debs.push_back(rel);
   }
-  // 3. Operator commands, in order.
-  for (auto& cmd : c.commands) run(cmd);
-  for (auto& u : c.enable_units) run("systemctl enable " + quote(u));
-  for (auto& u : c.disable_units) run("systemctl disable " + quote(u) + " ; systemctl mask " + quote(u));
-  for (auto& u : c.lock_users) run("usermod -L -e 1 -s /usr/sbin/nologin " + quote(u));
+  spec.commands = c.commands;
+  spec.enable_units = c.enable_units;
+  spec.disable_units = c.disable_units;
+  spec.lock_users = c.lock_users;
+  spec.mask_gettys = c.disable_getty;
+  auto gen = [&](std::string path, std::string content, int mode) {
+    spec.generated.push_back({std::move(path), std::move(content), mode});
+  };
+  if (!c.hostname.empty()) gen("/etc/hostname", c.hostname + "\n", 0644);
+  if (c.disable_cloud_init) gen("/etc/cloud/cloud-init.disabled", "disabled by tdxctl image build\n", 0644);
+  if (c.disable_ssh_password) gen("/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
 
-  // 4. Hardening.
-  if (c.disable_cloud_init) put("/etc/cloud/cloud-init.disabled", "disabled by tdxctl image build\n", 0644);
-  if (c.disable_getty)
-    run("systemctl mask getty@tty1.service serial-getty@ttyS0.service 2>/dev/null || true");
-  if (c.disable_ssh_password)
-    put("/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
-
-  // 5. The unlock path and the volumes the guest expects.
   auto unlock_values = unlock_template_values(c.unlock, s.luks_uuid);
-  if (!c.unlock.ca_cert.empty()) {
-    mkdir_p("/etc/tdxctl");
-    g.check(guestfs_upload(g.get(), c.unlock.ca_cert.c_str(), k_guest_unlock_ca),
-            "image.guest.upload", "uploading the unlock CA certificate");
-  }
-  put("/etc/tdxctl/unlock.conf", render_template("unlock.conf", unlock_values), 0644);
-  put("/etc/crypttab", render_template("crypttab", {{"luks_uuid", s.luks_uuid}}), 0644);
-  put("/etc/initramfs-tools/hooks/tdxctl", render_template("initramfs-hook", unlock_values), 0755);
-  put("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock",
-      render_template("unlock-premount", unlock_values), 0755);
-  // Only the guest slice goes into the image (never the host tdxctl with
-  // libvirt and libguestfs), with the libraries a minimal guest lacks.
-  install_guest_binary(g, *s.runner, fs::canonical(s.guest_binary), s.work->path());
-
+  if (!c.unlock.ca_cert.empty())
+    gen(k_guest_unlock_ca, core::value_or_throw(core::read_file(c.unlock.ca_cert)), 0644);
+  gen("/etc/tdxctl/unlock.conf", render_template("unlock.conf", unlock_values), 0644);
+  gen("/etc/crypttab", render_template("crypttab", {{"luks_uuid", s.luks_uuid}}), 0644);
+  gen("/etc/initramfs-tools/hooks/tdxctl", render_template("initramfs-hook", unlock_values), 0755);
+  gen("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock", render_template("unlock-premount", unlock_values),
+      0755);
   for (auto& v : c.volumes) {
-    // systemd's unit name for a mount point: path escaped, / -> -.
-    auto where = v.mount.substr(1);
-    std::string mount_unit;
-    for (char ch : where) mount_unit += ch == '/' ? std::string("-") : ch == '-' ? std::string("\\x2d") : std::string(1, ch);
-    mount_unit += ".mount";
+    auto mount_unit = mount_unit_name(v.mount);
     std::string label_escaped;
     for (char ch : v.label) label_escaped += ch == '-' ? std::string("\\x2d") : std::string(1, ch);
     std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount},
                                          {"mount_unit", mount_unit}, {"label_escaped", label_escaped}};
-    put("/etc/systemd/system/tdxctl-verify-" + v.label + ".service",
-        render_template("verify-volume.service", vv), 0644);
-    put("/etc/systemd/system/" + mount_unit, render_template("volume.mount", vv), 0644);
-    mkdir_p(v.mount);
-    mkdir_p("/etc/systemd/system/local-fs.target.wants");
-    g.check(guestfs_ln_sf(g.get(), ("/etc/systemd/system/" + mount_unit).c_str(),
-                          ("/etc/systemd/system/local-fs.target.wants/" + mount_unit).c_str()),
-            "image.guest.link", "enabling " + mount_unit);
+    gen("/etc/systemd/system/tdxctl-verify-" + v.label + ".service", render_template("verify-volume.service", vv),
+        0644);
+    gen("/etc/systemd/system/" + mount_unit, render_template("volume.mount", vv), 0644);
+    spec.dirs.push_back(v.mount);
+    spec.links.emplace_back("/etc/systemd/system/" + mount_unit,
+                            "/etc/systemd/system/local-fs.target.wants/" + mount_unit);
   }
+  gen("/etc/default/grub.d/90-tdxctl.cfg", render_template("grub-cmdline.cfg", {{"cmdline", s.cmdline}}), 0644);
+  gen("/etc/kernel/cmdline", s.cmdline + "\n", 0644);
 
-  // 6. fstab: the root entry must exist and is replaced (the old regex
-  //    silently did nothing when it did not match).
-  auto fstab = g.cat("/etc/fstab");
-  std::istringstream in(fstab);
-  std::string line, out;
-  bool replaced = false;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string what, where;
-    fields >> what >> where;
-    if (!what.empty() && what[0] != '#' && where == "/") {
-      out += "/dev/mapper/root\t/\text4\terrors=remount-ro\t0 1\n";
-      replaced = true;
-    } else {
-      out += line + "\n";
-    }
-  }
-  if (!replaced)
-    throw Failure(Category::invalid_input, "image.base.fstab",
-                  s.request.config.base.string() + ": /etc/fstab has no entry for /");
-  put("/etc/fstab", out, 0644);
+  auto staged = stage_guest_binary(*s.runner, fs::canonical(s.guest_binary), input);
+  for (auto& lib : staged.libs) spec.guest_libs.push_back(lib);
+  spec.guest_binary = staged.binary;
+  return spec;
+}
 
-  // 7. Kernel command line and boot files, regenerated inside the guest.
-  put("/etc/default/grub.d/90-tdxctl.cfg", render_template("grub-cmdline.cfg", {{"cmdline", s.cmdline}}), 0644);
-  put("/etc/kernel/cmdline", s.cmdline + "\n", 0644);
-  if (!g.exists("/usr/sbin/update-initramfs"))
-    throw Failure(Category::invalid_input, "image.base.initramfs_tools",
-                  s.request.config.base.string() + ": the guest has no update-initramfs",
-                  "install initramfs-tools and cryptsetup-initramfs in the base image");
-  run("update-initramfs -u -k all");
-  if (g.exists("/usr/sbin/update-grub")) run("update-grub");
-
-  // 8. Measured boot files, for the manifest.
-  auto boot = take_strings(guestfs_ls(g.get(), "/boot"));
-  for (auto& f : boot) {
+// The kernel and initrd update-initramfs left in /boot: regular files only
+// (a link in the image must not make tdxctl read a host file).
+void find_boot_files(BuildState& s) {
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(s.boot_tree))
+    if (e.is_regular_file() && !e.is_symlink()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  for (auto& f : names)
     if (f.rfind("vmlinuz-", 0) == 0 && s.kernel_name.empty()) s.kernel_name = f;
-    if (f.rfind("initrd.img-", 0) == 0 && s.initrd_name.empty()) s.initrd_name = f;
-  }
+  auto version = s.kernel_name.empty() ? std::string() : s.kernel_name.substr(std::string("vmlinuz-").size());
+  for (auto& f : names)
+    if (f == "initrd.img-" + version) s.initrd_name = f;
   if (s.kernel_name.empty() || s.initrd_name.empty())
-    throw Failure(Category::invalid_input, "image.base.kernel", "no /boot/vmlinuz-* or /boot/initrd.img-* in the image");
-  s.kernel_sha384 = g.checksum("sha384", "/boot/" + s.kernel_name);
-  s.initrd_sha384 = g.checksum("sha384", "/boot/" + s.initrd_name);
-  g.check(guestfs_umount_all(g.get()), "image.guest.umount", "unmounting");
-  g.shutdown();
+    throw Failure(Category::invalid_input, "image.base.kernel",
+                  "no /boot/vmlinuz-VERSION with its /boot/initrd.img-VERSION in the image");
+  // Copied for the direct-boot outputs while hashed: what is measured is what is written.
+  auto copy_out = [&](const std::string& name, const char* to) {
+    int fd = s.work->create_file(to, 0600);
+    auto sha = digest_and_copy(s.boot_tree / name, "SHA384", fd);
+    ::close(fd);
+    return core::value_or_throw(std::move(sha));
+  };
+  s.kernel_sha384 = copy_out(s.kernel_name, "vmlinuz");
+  s.initrd_sha384 = copy_out(s.initrd_name, "initrd");
+}
+
+// OUTPUT.vmlinuz, OUTPUT.initrd, OUTPUT.cmdline: the direct-boot files (TDVF
+// measures exactly these), each written under a temporary name and renamed.
+fs::path boot_output(const fs::path& output, const char* suffix) { return fs::path(output.string() + "." + suffix); }
+
+Json write_boot_outputs(BuildState& s) {
+  const auto& out = s.request.output;
+  auto copy_atomic = [&](const fs::path& from, const char* suffix) {
+    auto f = std::make_unique<core::AtomicFile>(boot_output(out, suffix), 0644, s.request.force);
+    f->close_fd();
+    copy_range(from, 0, f->temp_path(), 0, fs::file_size(from));
+    return f;
+  };
+  auto kernel = copy_atomic(*s.work / "vmlinuz", "vmlinuz");
+  auto initrd = copy_atomic(*s.work / "initrd", "initrd");
+  core::AtomicFile cmdline(boot_output(out, "cmdline"), 0644, s.request.force);
+  cmdline.write(s.cmdline); // exactly the command line: no trailing newline
+  auto entry = [](const fs::path& target, const std::string& sha384) {
+    return Json{{"file", target.filename().string()}, {"sha384", sha384}};
+  };
+  Json files{{"kernel", entry(kernel->target(), s.kernel_sha384)},
+             {"initrd", entry(initrd->target(), s.initrd_sha384)},
+             {"cmdline", entry(cmdline.target(), sha384_hex(s.cmdline))}};
+  kernel->commit();
+  initrd->commit();
+  cmdline.commit();
+  return files;
+}
+
+void customise_root(BuildState& s) {
+  auto spec = prepare_customisation(s);
+  NamespaceSpec ns;
+  ns.root = s.tree;
+  ns.network = s.request.config.customise_network;
+  ns.binds = {{s.boot_tree, "/boot", false}, {*s.work / "input", spec.input_dir, true}};
+  ns.env = {"SOURCE_DATE_EPOCH=" + std::to_string(s.epoch)}; // initramfs-tools and dpkg honour it
+  run_in_build_namespace(ns, [&spec] { customise_tree(spec); });
+  fs::remove_all(*s.work / "input");
+  find_boot_files(s);
+}
+
+// ---- stage: filesystems ----------------------------------------------------
+
+void make_filesystem(BuildState& s, const fs::path& tree, const char* name, uint64_t size, const std::string& uuid,
+                     const std::string& label) {
+  Ext4Options o;
+  o.size = size;
+  o.uuid = uuid;
+  o.hash_seed = derive_uuid(s.inputs_digest, std::string("hash-seed-") + name);
+  o.label = label;
+  o.inode_size = s.inode_size;
+  o.timestamp = s.epoch;
+  make_ext4_from_tree(*s.runner, tree, new_sparse(*s.work, name, 0), o);
+}
+
+void build_filesystems(BuildState& s) {
+  make_filesystem(s, s.tree, "root.img", s.root_size, s.root_fs_uuid, s.root_label);
+  make_filesystem(s, s.boot_tree, "boot.img", s.boot.size, s.boot_uuid, s.boot_label);
+  // The plaintext filesystems' digests: what a rebuild must reproduce
+  // byte for byte (the LUKS layer around the root has random salts).
+  s.root_fs_sha256 = core::value_or_throw(file_digest(*s.work / "root.img", "SHA256"));
+  s.boot_fs_sha256 = core::value_or_throw(file_digest(*s.work / "boot.img", "SHA256"));
+  fs::remove_all(s.tree);
+  fs::remove_all(s.boot_tree);
 }
 
 // ---- stage: disk layout -----------------------------------------------------
@@ -503,6 +562,8 @@ core::Secret random_key() {
 } // namespace
 
 Json BuildPlan::manifest() const { return state->manifest; }
+
+const std::vector<StageTiming>& BuildPlan::timings() const { return state->timings; }
 
 BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runner,
                           core::ProgressSink& progress) {
@@ -571,6 +632,8 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
     } else {
       core::refuse_existing(s->key_path, request.force);
     }
+    for (auto suffix : {"vmlinuz", "initrd", "cmdline"})
+      core::refuse_existing(boot_output(request.output, suffix), request.force);
     if (request.recovery_file) {
       auto rec = core::Secret::from_file(request.recovery_file->string(), "recovery passphrase");
       if (!rec) throw Failure(rec.error());
@@ -592,8 +655,14 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
   auto done = [bp_up = bp.up_to_date] { return bp_up; };
   auto add = [&](std::string id, std::string kind, std::string summary, Json detail, std::function<void()> apply,
                  std::function<bool()> is_done = {}) {
+    // Each stage timed, for the table `image build` prints (issue: build time).
+    auto timed = [s, id, apply = std::move(apply)] {
+      auto start = std::chrono::steady_clock::now();
+      apply();
+      s->timings.push_back({id, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+    };
     bp.plan.add(core::Step{std::move(id), std::move(kind), std::move(summary), std::move(detail),
-                           is_done ? is_done : done, std::move(apply), {}});
+                           is_done ? is_done : done, std::move(timed), {}});
   };
   add("image.build_dir", "file",
       "create a private work directory (mkdtemp, 0700) in " + s->work_parent.string() +
@@ -627,17 +696,23 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
       [s] {
         new_sparse(*s->work, "esp.img", s->esp.size);
         new_sparse(*s->work, "boot.img", s->boot.size);
-        new_sparse(*s->work, "root.img", s->root_size);
+        new_sparse(*s->work, "root.img", s->root.size);
         copy_range(s->base_raw, s->esp.start, s->esp_img, 0, s->esp.size);
         copy_range(s->base_raw, s->boot.start, s->boot_img, 0, s->boot.size);
-        copy_range(s->base_raw, s->root.start, s->root_img, 0, std::min(s->root.size, s->root_size));
+        copy_range(s->base_raw, s->root.start, s->root_img, 0, s->root.size);
       });
+  add("root.unpack", "file", "unpack the root and /boot filesystems into a private tree (libext2fs, natively)",
+      {{"tree", "$WORK/tree"}, {"boot", "$WORK/boot"}}, [s] { unpack_parts(*s); });
   add("root.customise", "command",
-      "customise the plaintext root: files, packages, commands, units, hardening, unlock path, "
-      "kernel command line, initramfs (libguestfs)",
+      "customise the tree natively in private mount/pid/uts" + std::string(c.customise_network ? "" : "/net") +
+          " namespaces: files, packages, commands, units, hardening, unlock path, kernel command line, "
+          "initramfs",
       {{"luks_uuid", s->luks_uuid}, {"root_fs_uuid", s->root_fs_uuid}, {"kernel_cmdline", s->cmdline},
        {"files", c.files.size()}, {"commands", c.commands}, {"debs", c.debs.size()}},
       [s] { customise_root(*s); });
+  add("root.mkfs", "command", "build the root and /boot filesystems from the tree (mke2fs -d)",
+      {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"root_fs_uuid", s->root_fs_uuid}},
+      [s] { build_filesystems(*s); });
   add("root.encrypt", "file", "encrypt the root into LUKS2 (aes-xts-plain64, 512-bit key, 4096-byte sectors, argon2id)",
       {{"output", "$WORK/root.luks"}, {"luks_uuid", s->luks_uuid}, {"recovery_keyslot", request.recovery_file.has_value()}},
       [s] {
@@ -681,18 +756,24 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
             {"root_fs_uuid", s->root_fs_uuid},
             {"kernel", {{"file", s->kernel_name}, {"sha384", s->kernel_sha384}}},
             {"initrd", {{"file", s->initrd_name}, {"sha384", s->initrd_sha384}}},
+            {"boot_files", Json::object()},
+            {"source_date_epoch", s->epoch},
+            {"root_fs_sha256", s->root_fs_sha256},
+            {"boot_fs_sha256", s->boot_fs_sha256},
             {"kernel_cmdline", s->cmdline},
             {"tdxctl_version", core::build_info::version},
             {"inputs_digest", s->inputs_digest},
             {"endpoints", {{"nonce", c.unlock.nonce_endpoint}, {"attestation", c.unlock.attestation_endpoint}}},
             {"volumes", c.to_json()["volumes"]}};
-        // Key first: an image whose key was lost would be useless.
+        // Key first: an image whose key was lost would be useless; the boot
+        // files before the manifest that records them, the image last.
         if (s->key_generated) {
           core::AtomicFile key(s->key_path, 0600, req.force);
           key.write(s->key.reveal()); // no joined copy of the key outside its locked pages
           key.write("\n");
           key.commit();
         }
+        s->manifest["boot_files"] = write_boot_outputs(*s);
         core::write_file_atomic(s->manifest_path, s->manifest.dump(2) + "\n", 0644, core::Force::yes);
         image.commit();
         s->work.reset();

@@ -34,6 +34,11 @@ std::optional<std::filesystem::path> find_guest_binary(const std::filesystem::pa
 
 struct BuildState; // shared between the plan's steps
 
+struct StageTiming {
+  std::string stage; // the plan step's id
+  double seconds = 0;
+};
+
 struct BuildPlan {
   core::Plan plan;
   std::shared_ptr<BuildState> state;
@@ -41,6 +46,7 @@ struct BuildPlan {
   std::string luks_uuid, root_fs_uuid, kernel_cmdline;
   bool up_to_date = false; // the output exists and was built from the same inputs
   core::Json manifest() const; // after apply (or the existing one when up to date)
+  const std::vector<StageTiming>& timings() const; // the stages applied, in order
 };
 
 // Validates everything that can fail before output appears (base checksum,

@@ -1,18 +1,12 @@
 #include "tdxctl/image/guest_binary.hpp"
 
 #include "tdxctl/core/error.hpp"
-#include "tdxctl/guestfs/session.hpp"
-
-#include <guestfs.h>
 
 #include <algorithm>
 #include <array>
 #include <sstream>
 
 namespace tdx::image {
-
-using guestfs::Guestfs;
-using guestfs::take_strings;
 
 namespace fs = std::filesystem;
 using core::Category;
@@ -51,24 +45,20 @@ std::vector<fs::path> bundled_libraries(core::ProcessRunner& runner, const fs::p
   return libs;
 }
 
-void install_guest_binary(Guestfs& g, core::ProcessRunner& runner, const fs::path& binary,
-                          const fs::path& scratch) {
-  auto libs = bundled_libraries(runner, binary);
-  g.check(guestfs_mkdir_p(g.get(), guest_library_dir), "image.guest.mkdir", std::string("mkdir ") + guest_library_dir);
-  for (auto& lib : libs) {
-    auto dest = std::string(guest_library_dir) + "/" + lib.filename().string();
-    g.check(guestfs_upload(g.get(), lib.c_str(), dest.c_str()), "image.guest.upload", "installing " + dest);
-    g.check(guestfs_chmod(g.get(), 0644, dest.c_str()), "image.guest.chmod", "chmod " + dest);
+StagedGuestBinary stage_guest_binary(core::ProcessRunner& runner, const fs::path& binary, const fs::path& input_dir) {
+  StagedGuestBinary staged;
+  fs::create_directories(input_dir / "lib");
+  for (auto& lib : bundled_libraries(runner, binary)) {
+    auto name = "lib/" + lib.filename().string();
+    fs::copy_file(lib, input_dir / name, fs::copy_options::overwrite_existing);
+    staged.libs.push_back(name);
   }
-  g.check(guestfs_mkdir_p(g.get(), "/usr/sbin"), "image.guest.mkdir", "mkdir /usr/sbin");
   // The initramfs carries this binary: without debug info it is a fraction of the size.
-  auto stripped = scratch / "tdxctl-guest";
+  staged.binary = "tdxctl-guest";
+  auto stripped = input_dir / staged.binary;
   auto done = runner.run({{"strip", "--strip-debug", "-o", stripped.string(), binary.string()}});
-  auto source = (done && done->ok()) ? stripped : binary;
-  g.check(guestfs_upload(g.get(), source.c_str(), guest_binary_path), "image.guest.upload",
-          "installing tdxctl-guest into the image");
-  g.check(guestfs_chmod(g.get(), 0755, guest_binary_path), "image.guest.chmod",
-          std::string("chmod ") + guest_binary_path);
+  if (!done || !done->ok()) fs::copy_file(binary, stripped, fs::copy_options::overwrite_existing);
+  return staged;
 }
 
 } // namespace tdx::image

@@ -12,10 +12,6 @@
 #include <string>
 #include <vector>
 
-namespace tdx::guestfs {
-class Guestfs;
-}
-
 namespace tdx::image {
 
 inline constexpr const char* guest_library_dir = "/usr/lib/tdxctl/lib"; // tdxctl-guest's DT_RPATH
@@ -27,9 +23,13 @@ inline constexpr const char* guest_binary_path = "/usr/sbin/tdxctl-guest";
 std::vector<std::filesystem::path> bundled_libraries(core::ProcessRunner& runner,
                                                      const std::filesystem::path& binary);
 
-// Uploads the stripped binary as guest_binary_path and its libraries to
-// guest_library_dir; `scratch` holds the stripped copy.
-void install_guest_binary(guestfs::Guestfs& g, core::ProcessRunner& runner, const std::filesystem::path& binary,
-                          const std::filesystem::path& scratch);
+// The stripped binary and its libraries, copied into `input_dir` (a private
+// directory the build namespace sees read-only): `tdxctl-guest` and `lib/`.
+struct StagedGuestBinary {
+  std::string binary;            // relative to input_dir
+  std::vector<std::string> libs; // relative to input_dir
+};
+StagedGuestBinary stage_guest_binary(core::ProcessRunner& runner, const std::filesystem::path& binary,
+                                     const std::filesystem::path& input_dir);
 
 } // namespace tdx::image

@@ -57,6 +57,8 @@ core::Json ImageConfig::to_json() const {
           {"enable_units", enable_units},
           {"disable_units", disable_units},
           {"lock_users", lock_users},
+          {"customize_network", customise_network},
+          {"source_date_epoch", source_date_epoch ? core::Json(*source_date_epoch) : core::Json()},
           {"hardening",
            {{"disable_cloud_init", disable_cloud_init},
             {"disable_getty", disable_getty},
@@ -79,7 +81,8 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
   ImageConfig c;
   c.source = name;
   root.allow_only({"base", "output", "root_size", "compress", "hostname", "kernel_cmdline", "luks",
-                   "root_fs_uuid", "customize", "hardening", "volumes", "unlock"});
+                   "root_fs_uuid", "customize", "hardening", "volumes", "unlock",
+                   "source_date_epoch"});
 
   auto base = root.section("base");
   base.allow_only({"path", "sha256"});
@@ -103,6 +106,11 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
     else c.root_size = (*v + 4095) & ~uint64_t{4095};
   }
   if (auto b = root.boolean("compress")) c.compress = *b;
+  if (auto e = root.str("source_date_epoch")) {
+    if (!std::regex_match(*e, std::regex("^[0-9]{1,11}$")) || std::stoll(*e) > 253402300799)
+      root.error("source_date_epoch", "expected seconds since 1970 (an integer up to 253402300799)");
+    else c.source_date_epoch = std::stoll(*e);
+  }
   if (auto h = root.str("hostname")) {
     if (!std::regex_match(*h, std::regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")))
       root.error("hostname", "expected a hostname label (a-z, 0-9, -)");
@@ -129,7 +137,8 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
   }
 
   auto cust = root.section("customize");
-  cust.allow_only({"files", "commands", "debs", "enable_units", "disable_units", "lock_users"});
+  cust.allow_only({"files", "commands", "debs", "enable_units", "disable_units", "lock_users", "network"});
+  if (auto b = cust.boolean("network")) c.customise_network = *b;
   for (auto& f : cust.sections("files")) {
     f.allow_only({"src", "dest", "owner", "mode"});
     FileCopy copy;

@@ -50,6 +50,10 @@ struct ImageConfig {
   std::vector<std::string> commands;
   std::vector<std::filesystem::path> debs;
   std::vector<std::string> enable_units, disable_units, lock_users;
+  bool customise_network = false; // customize.network: the namespace shares the host's network
+  // Every timestamp in the built filesystems, and the initramfs's, is at most
+  // this; unset: derived from the base (its root filesystem's newest mtime).
+  std::optional<int64_t> source_date_epoch;
   bool disable_cloud_init = true, disable_getty = true, disable_ssh_password = true,
        module_sig_enforce = true;
   std::vector<VolumeMount> volumes;
