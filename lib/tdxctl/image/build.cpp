@@ -180,8 +180,9 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
   for (auto& d : c.debs) add(d);
   if (!c.unlock.ca_cert.empty()) add(c.unlock.ca_cert);
   for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount", "grub-cmdline.cfg",
-                    "verify-volume.service", "volume.mount", "sshd-hardening.conf"})
+                    "verify-volume.service", "volume.mount", "encrypted-volume.mount", "sshd-hardening.conf"})
     add(template_dir() / "image" / (std::string(name) + ".mustache"));
+  add(template_dir() / "tdxctl-quote-serve.service");
   j["file_contents"] = contents;
   j["tdxctl_version"] = core::build_info::version;
   return sha256_hex(j.dump());
@@ -385,7 +386,7 @@ void customise_root(BuildState& s) {
     put("/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
 
   // 5. The unlock path and the volumes the guest expects.
-  auto unlock_values = unlock_template_values(c.unlock, s.luks_uuid);
+  auto unlock_values = unlock_template_values(c.unlock, s.luks_uuid, c.volumes);
   if (!c.unlock.ca_cert.empty()) {
     mkdir_p("/etc/tdxctl");
     g.check(guestfs_upload(g.get(), c.unlock.ca_cert.c_str(), k_guest_unlock_ca),
@@ -399,6 +400,13 @@ void customise_root(BuildState& s) {
   // Only the guest slice goes into the image (never the host tdxctl with
   // libvirt and libguestfs), with the libraries a minimal guest lacks.
   install_guest_binary(g, *s.runner, fs::canonical(s.guest_binary), s.work->path());
+  // The quote service `tdxctl up --attest` asks over vsock, enabled.
+  put("/etc/systemd/system/tdxctl-quote-serve.service",
+      core::value_or_throw(core::read_file(template_dir() / "tdxctl-quote-serve.service")), 0644);
+  mkdir_p("/etc/systemd/system/multi-user.target.wants");
+  g.check(guestfs_ln_sf(g.get(), "/etc/systemd/system/tdxctl-quote-serve.service",
+                        "/etc/systemd/system/multi-user.target.wants/tdxctl-quote-serve.service"),
+          "image.guest.link", "enabling tdxctl-quote-serve.service");
 
   for (auto& v : c.volumes) {
     // systemd's unit name for a mount point: path escaped, / -> -.
@@ -408,11 +416,13 @@ void customise_root(BuildState& s) {
     mount_unit += ".mount";
     std::string label_escaped;
     for (char ch : v.label) label_escaped += ch == '-' ? std::string("\\x2d") : std::string(1, ch);
-    std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount},
+    std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount}, {"disk", v.disk},
                                          {"mount_unit", mount_unit}, {"label_escaped", label_escaped}};
-    put("/etc/systemd/system/tdxctl-verify-" + v.label + ".service",
-        render_template("verify-volume.service", vv), 0644);
-    put("/etc/systemd/system/" + mount_unit, render_template("volume.mount", vv), 0644);
+    if (!v.encrypted)
+      put("/etc/systemd/system/tdxctl-verify-" + v.label + ".service",
+          render_template("verify-volume.service", vv), 0644);
+    put("/etc/systemd/system/" + mount_unit,
+        render_template(v.encrypted ? "encrypted-volume.mount" : "volume.mount", vv), 0644);
     mkdir_p(v.mount);
     mkdir_p("/etc/systemd/system/local-fs.target.wants");
     g.check(guestfs_ln_sf(g.get(), ("/etc/systemd/system/" + mount_unit).c_str(),

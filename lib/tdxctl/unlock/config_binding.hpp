@@ -34,6 +34,11 @@ struct ConfigBinding {
 // different digest (unlock.config_mismatch), and any entry the digest would
 // not cover: a symlink, device, FIFO, a directory other than an empty
 // lost+found (unlock.config_entry).
-core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const std::string& config_dir);
+// With `insecure_no_tdx` (unlock.conf TDX_INSECURE_SAMPLE_EVIDENCE=1), a
+// guest with no TDX at all (neither /dev/tdx_guest nor the sysfs register)
+// computes and reports the digest but compares it with nothing (source
+// "none"): such a guest's evidence proves nothing either. A TD always compares.
+core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const std::string& config_dir,
+                                                  bool insecure_no_tdx = false);
 
 } // namespace tdx::unlock

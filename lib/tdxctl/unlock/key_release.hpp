@@ -4,7 +4,8 @@
 //   GET  nonce endpoint (mTLS)            -> {"nonce": "<64 hex>"}
 //   quote with REPORTDATA = nonce (32 bytes) || SHA-256(client SPKI)
 //   POST attestation endpoint (mTLS, X-Chutes-Nonce, JSON body)
-//        200 -> {"key": "...", "boot_token": "..."(optional)}
+//        200 -> {"key": "...", "boot_token": "..."(optional),
+//                "containerd_key": "..."(optional)}
 // 404 stops at once, 429 backs off attempt*2 s, anything else retries (2 s
 // apart) up to the configured count, always with a fresh nonce.
 
@@ -51,6 +52,7 @@ struct Attempt {
 struct ReleasedKey {
   core::Secret key;
   std::optional<core::Secret> boot_token;
+  std::optional<core::Secret> containerd_key; // the containerd volume's key, when the VM has one
   std::vector<Attempt> attempts;
 };
 

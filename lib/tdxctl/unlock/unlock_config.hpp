@@ -21,6 +21,15 @@ struct UnlockConfig {
   int timeout_s = 30;         // TDX_TIMEOUT, seconds per request, 1..3600
   std::string luks_uuid;      // TDX_LUKS_UUID (optional; --luks-uuid wins)
   std::string luks_name = "root"; // TDX_LUKS_NAME, the /dev/mapper name
+  // TDX_INSECURE_SAMPLE_EVIDENCE=1: when configfs-tsm is absent (no TDX),
+  // send "sample" evidence (the nonce || SPKI binding, no quote) instead of
+  // failing. Only for hardware-less tests against `keys serve
+  // --insecure-accept-sample`; image.yaml unlock.insecure_sample_evidence.
+  bool insecure_sample_evidence = false;
+  // TDX_CONTAINERD_DISK: the serial of the disk the TD encrypts with the
+  // released containerd key (td-containerd); empty: the image has none.
+  std::string containerd_disk;
+  std::string containerd_name = "containerd"; // TDX_CONTAINERD_NAME, its /dev/mapper name
 };
 
 inline constexpr int k_max_retries = 100;
