@@ -115,16 +115,18 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > seed
 step "net up in network namespace $ns (bridge, tap)"
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-# The namespace's "uplink": a dummy with a default route, for NAT to name.
-ip -n "$ns" link add pub0 type dummy
+# The namespace's "uplink" for NAT to name: a veth pair (no dummy module on
+# every CI kernel) with a default route.
+ip -n "$ns" link add pub0 type veth peer name pub1
 ip -n "$ns" addr add 10.99.0.1/24 dev pub0
 ip -n "$ns" link set pub0 up
+ip -n "$ns" link set pub1 up
 ip -n "$ns" route add default via 10.99.0.2
 # tdxctl's --root gets this namespace's /proc/sys/net and a private /run.
-mkdir -p root/proc/sys/net
+mkdir -p "$work/root/proc/sys/net"
 in_ns() { ip netns exec "$ns" "$@"; }
-in_ns sh -c 'mount --bind /proc/sys/net "$0" && exec "$@"' root/proc/sys/net \
-  "$tdxctl" --root root net up --public-interface pub0 --tap-user root > net.log 2>&1 \
+in_ns sh -c 'mount --bind /proc/sys/net "$0" && exec "$@"' "$work/root/proc/sys/net" \
+  "$tdxctl" --root "$work/root" net up --public-interface pub0 --tap-user root > net.log 2>&1 \
   || { cat net.log; fail "net up"; }
 
 step "keys serve --insecure-accept-sample on $bridge_ip:$port"
@@ -132,9 +134,9 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > containerd.key
 cat > policy.yaml <<'YAML'
 # The boot test's VM: sample evidence carries no measurements to check.
 YAML
-"$tdxctl" keys add "$vm" --store keys --policy policy.yaml --key-file tdx.qcow2.key \
+"$tdxctl" keys add "$vm" --store "$work/keys" --policy policy.yaml --key-file tdx.qcow2.key \
   --containerd-key-file containerd.key > keys-add.log 2>&1 || { cat keys-add.log; fail "keys add"; }
-in_ns "$tdxctl" keys serve --store keys --listen "$bridge_ip:$port" --cert server.pem --key server.key \
+in_ns "$tdxctl" keys serve --store "$work/keys" --listen "$bridge_ip:$port" --cert server.pem --key server.key \
   --insecure-accept-sample > keys.log 2> keys.err &
 server_pid=$!
 for _ in $(seq 100); do in_ns bash -c "echo > /dev/tcp/$bridge_ip/$port" 2>/dev/null && break; sleep 0.1; done
@@ -151,7 +153,7 @@ mapfile -t qemu_args < qemu.args
 boot() { # boot N: runs the VM until it powers itself off; console in console-N.log
   local n=$1 start=$(date +%s)
   timeout "$boot_timeout" ip netns exec "$ns" qemu-system-x86_64 "${qemu_args[@]}" \
-    -serial "file:console-$n.log" > "qemu-$n.log" 2>&1 || { tail -30 "console-$n.log"; fail "boot $n: QEMU did not power off within $boot_timeout s"; }
+    -serial "file:$work/console-$n.log" > "qemu-$n.log" 2>&1 || { tail -30 "console-$n.log"; fail "boot $n: QEMU did not power off within $boot_timeout s"; }
   echo "boot $n: $(($(date +%s) - start)) s under TCG"
 }
 has() { grep -qE "$2" "console-$1.log" || { tail -40 "console-$1.log"; fail "boot $1: the console lacks /$2/"; }; }
@@ -181,7 +183,7 @@ cat > refuse.yaml <<'YAML'
 # Refuses every TD: no MRTD is 96 zeros.
 mr_td: ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"]
 YAML
-"$tdxctl" keys add "$vm" --store keys --policy refuse.yaml --key-file tdx.qcow2.key \
+"$tdxctl" keys add "$vm" --store "$work/keys" --policy refuse.yaml --key-file tdx.qcow2.key \
   --containerd-key-file containerd.key --force > keys-refuse.log 2>&1 || { cat keys-refuse.log; fail "keys add --force"; }
 boot 3
 has 3 "TDX-LUKS-UNLOCK-FAILED"
