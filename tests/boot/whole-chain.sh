@@ -132,7 +132,8 @@ in_ns sh -c 'mount --bind /proc/sys/net "$0" && exec "$@"' "$work/root/proc/sys/
 step "keys serve --insecure-accept-sample on $bridge_ip:$port"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > containerd.key
 cat > policy.yaml <<'YAML'
-# The boot test's VM: sample evidence carries no measurements to check.
+# The boot test's VM: sample evidence carries no measurements to pin.
+allow_debug: false
 YAML
 "$tdxctl" keys add "$vm" --store "$work/keys" --policy policy.yaml --key-file tdx.qcow2.key \
   --containerd-key-file containerd.key > keys-add.log 2>&1 || { cat keys-add.log; fail "keys add"; }
