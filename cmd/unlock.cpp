@@ -42,7 +42,11 @@ only.
 Because of this check a quote's MRCONFIGID proves the configuration the TD
 runs with (hostname, hotkey, seed, network); a key service or verifier pins it
 to the value in \fIPATH.sha384\fR. Without \fI/dev/tdx_guest\fR or the sysfs
-register the command exits 3.
+register the command exits 3, except in an image whose unlock.conf sets
+\fBTDX_INSECURE_SAMPLE_EVIDENCE=1\fR (for tests without TDX hardware): there a
+guest with neither computes and reports the digest, compares it with nothing
+(\fBmr_config_id_source\fR "none") and says so on stderr. Such a guest's
+evidence proves nothing either; a TD always compares.
 .SH PROTOCOL
 Each attempt (at most \fBTDX_RETRY_COUNT\fR) runs these steps with a fresh nonce.
 All requests use mutual TLS with an ephemeral P\-256 key and a self\-signed
@@ -81,6 +85,39 @@ volume does not match MRCONFIGID, the key service refused or the key opens no ke
 (no device, no configfs\-tsm, service unreachable), 2 for a bad unlock.conf.
 The premount script powers the TD off on any non\-zero status. When
 /dev/mapper/\fINAME\fR is already active the command changes nothing and exits 0.
+.SH CONTAINERD VOLUME
+When unlock.conf names \fBTDX_CONTAINERD_DISK\fR (image.yaml: the volume with
+\fBencrypted: true\fR and \fBdisk: td\-containerd\fR; the default volumes have it),
+the TD encrypts that disk itself with a second key, \fB"containerd_key"\fR in the
+same HTTP 200 answer. After the root is open, \fBunlock\fR finds the disk by the
+serial the host gives it (the domain's \fB<serial>\fR, in the guest
+\fI/dev/disk/by\-id/virtio\-SERIAL\fR), never by a label, which is data the host
+writes. Then:
+.RS
+.IP \(bu 2
+a \fBblank\fR disk (libblkid finds no filesystem, LUKS header, RAID or LVM member
+or partition table, and its first and last MiB are zeros) is formatted: LUKS2
+(aes\-xts\-plain64, 512\-bit volume key, 4096\-byte sectors) with the released
+key in one PBKDF2 keyslot (the key is the service's random secret of at least
+32 bytes, not a passphrase, so it is not stretched), opened, and given an ext4
+filesystem; the LUKS2 label is set to \fBTDX_CONTAINERD_NAME\fR only once
+mke2fs succeeded, so a first boot cut off halfway makes the filesystem again;
+.IP \(bu 2
+a LUKS disk is opened with the key (never reformatted); a key that opens no
+keyslot is refused (\fBunlock.wrong_key\fR);
+.IP \(bu 2
+anything else is refused (\fBunlock.volume_not_empty\fR, naming what was
+found), and so is an answer without \fB"containerd_key"\fR
+(\fBunlock.no_containerd_key\fR) or a missing disk.
+.RE
+.PP
+With \fB\-\-test\-passphrase\fR the same decision is made and the key checked
+against a LUKS header, but nothing is written or activated. The mapping is
+\fI/dev/mapper/\fR\fBTDX_CONTAINERD_NAME\fR; the image mounts it
+(default at \fI/var/lib/rancher/k3s/agent/containerd\fR). The key exists only
+in this process's locked memory; it is never in argv, a file or the
+environment. \fBtdxctl volume cache create \-\-kind containerd\fR makes the
+blank disk. Every refusal exits 1 and the premount script powers the TD off.
 .SH TDXCTL-GUEST
 Images carry \fBtdxctl\-guest\fR, a second binary with only the in\-guest verbs
 (\fBunlock\fR and \fBquote generate\fR, same flags, output and exit status),
@@ -107,6 +144,8 @@ KEY=VALUE lines in /bin/sh syntax (values needing quotes use '...'), written by
 \fBTDX_CA_CERT\fR (absolute path of a PEM bundle, or empty),
 \fBTDX_RETRY_COUNT\fR (1\-100, default 3), \fBTDX_TIMEOUT\fR (1\-3600 seconds,
 default 30), \fBTDX_LUKS_UUID\fR, \fBTDX_LUKS_NAME\fR (default root),
+\fBTDX_CONTAINERD_DISK\fR (a disk serial, 1\-20 of A\-Z a\-z 0\-9 _ \- .; empty
+or absent: no containerd volume), \fBTDX_CONTAINERD_NAME\fR (default containerd),
 \fBTDX_INSECURE_SAMPLE_EVIDENCE\fR (0 or 1, default 0; image.yaml
 \fBunlock.insecure_sample_evidence\fR: sample evidence without configfs\-tsm, for
 tests without TDX only).
@@ -167,13 +206,21 @@ void add_unlock(CLI::App& app, Context& ctx) {
       throw core::Failure(core::Category::usage, "unlock.usage", "--config-copy goes with --verify-config-only",
                           "run `tdxctl unlock --verify-config-only --config-copy DIR`, then unlock with --config-dir DIR");
     if (*config_only) {
-      auto binding = core::value_or_throw(unlock::verify_config_binding(ctx.root(), req->config_dir));
+      // unlock.conf only says whether a guest without TDX may skip the comparison.
+      bool sample = false;
+      if (std::error_code ec; std::filesystem::exists(req->config_file, ec))
+        sample = core::value_or_throw(unlock::load_unlock_config(req->config_file)).insecure_sample_evidence;
+      auto binding = core::value_or_throw(unlock::verify_config_binding(ctx.root(), req->config_dir, sample));
       if (!config_copy->empty()) core::value_or_throw(unlock::write_checked_copy(ctx.root(), binding, *config_copy));
       auto doc = binding.to_json();
       doc["copy"] = config_copy->empty() ? core::Json(nullptr) : core::Json(ctx.root().path(*config_copy).string());
       ctx.out().emit("tdxctl.unlock.config/1", doc, [&](std::ostream& os) {
-        os << binding.dir.string() << " matches MRCONFIGID " << binding.mr_config_id << " (" << binding.files.size()
-           << " files, MRCONFIGID from " << binding.source << ")\n";
+        if (binding.source == "none")
+          os << binding.dir.string() << " has digest " << binding.digest << " (" << binding.files.size()
+             << " files); NOT checked: no TDX, insecure sample evidence\n";
+        else
+          os << binding.dir.string() << " matches MRCONFIGID " << binding.mr_config_id << " (" << binding.files.size()
+             << " files, MRCONFIGID from " << binding.source << ")\n";
         if (!config_copy->empty()) os << "checked copy: " << ctx.root().path(*config_copy).string() << "\n";
       });
       return;
@@ -189,6 +236,20 @@ void add_unlock(CLI::App& app, Context& ctx) {
          << " of " << report.luks.device.string()
          << (report.test_passphrase ? " (--test-passphrase: nothing activated)" : " as /dev/mapper/" + report.name)
          << " after " << report.attempts.size() << (report.attempts.size() == 1 ? " attempt" : " attempts") << "\n";
+      if (const auto& c = report.containerd) {
+        if (c->already_active)
+          os << "containerd volume: already active\n";
+        else if (c->would_format)
+          os << "containerd volume " << c->device.string() << ": blank (--test-passphrase: not formatted)\n";
+        else if (!c->activated)
+          os << "containerd volume " << c->device.string() << ": key opens keyslot " << c->keyslot
+             << " (--test-passphrase: nothing activated)\n";
+        else
+          os << "containerd volume " << c->device.string() << ": "
+             << (c->formatted ? "blank, formatted (LUKS2 " + c->luks_uuid + ") and opened"
+                              : "LUKS2 " + c->luks_uuid + " opened")
+             << (c->filesystem_created ? ", ext4 created" : "") << "\n";
+      }
       for (const auto& f : report.files) os << "wrote " << f.string() << "\n";
     });
   });

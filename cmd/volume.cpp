@@ -100,17 +100,17 @@ void add_cache_create(CLI::App* cache, Context& ctx) {
   };
   auto args = std::make_shared<Args>();
   auto* c = cache->add_subcommand(
-      "create", "Create a sparse cache volume (ext4, metadata packed at the start): tdx-cache "
-                "(default 5000G) or, with --kind containerd, containerd-cache (default 500G)");
+      "create", "Create a sparse cache volume: tdx-cache (ext4, metadata packed at the start; "
+                "default 5000G) or, with --kind containerd, a blank disk the TD encrypts (default 500G)");
   c->add_option("-o,--out", args->output, "Volume file to write")->required()->type_name("PATH");
   c->add_option("--size", args->req.size, "Virtual size: 5000G, 500G, 2T ... (K/M/G/T are "
                                           "powers of 1024)")
       ->type_name("SIZE");
-  c->add_option("--label", args->req.label, "Filesystem label, at most 16 bytes (default by kind)")
+  c->add_option("--label", args->req.label, "Filesystem label, at most 16 bytes (default tdx-cache; not for containerd)")
       ->type_name("LABEL");
   add_choice(c, "--kind", args->kind, {"cache", "containerd"},
-             "cache: the guest's /var/snap; containerd: the store the guest encrypts on first "
-             "boot");
+             "cache: the guest's /var/snap; containerd: a blank disk the guest encrypts (LUKS2 + ext4) on "
+             "first boot");
   add_choice(c, "--format", args->format, {"qcow2", "raw"}, "Disk format");
   c->add_flag("-f,--force", args->force, "Replace an existing volume");
   c->footer("Examples:\n  tdxctl volume cache create -o cache.qcow2 --size 5000G\n"

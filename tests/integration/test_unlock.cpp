@@ -6,10 +6,13 @@
 #include "support/unlock_fixtures.hpp"
 
 #include "tdxctl/core/runner.hpp"
+#include "tdxctl/core/secret.hpp"
+#include "tdxctl/unlock/containerd_volume.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sys/stat.h>
 
@@ -437,4 +440,96 @@ TEST_CASE("the initramfs runs tdxctl-guest, never the host binary", "[unlock][in
   for (auto at = premount.find("$CONFIG_MNT", umount + 1); at != std::string::npos; at = premount.find("$CONFIG_MNT", at + 1))
     FAIL_CHECK("$CONFIG_MNT used after the check at offset " << at);
   CHECK(premount.find("/bin/sh -i") == std::string::npos);
+}
+
+// Issue 14 item 8: the containerd volume, encrypted by the TD with the second
+// key in the release and found by the host's disk serial. This host has no
+// device-mapper, so these runs use --test-passphrase: the same decision and
+// key check, nothing written; the boot test (tests/boot) formats and opens it
+// in a real guest kernel.
+TEST_CASE("tdxctl-guest unlock: the containerd volume is formatted only when blank", "[unlock][integration]") {
+  Guest g;
+  const std::string containerd_key(64, 'c');
+  g.stub.containerd_key = containerd_key;
+  g.config(g.pki.ca_cert, 1, "TDX_CONTAINERD_DISK=td-containerd\nTDX_CONTAINERD_NAME=containerd\n");
+  auto disk = g.root / "dev/vdd";
+  auto make_disk = [&] {
+    fs::remove(disk);
+    std::ofstream(disk).close();
+    fs::resize_file(disk, 64 << 20);
+  };
+  make_disk();
+  fs::create_directories(g.root / "dev/disk/by-id");
+  fs::create_symlink("../../vdd", g.root / "dev/disk/by-id/virtio-td-containerd");
+  auto unlock = [&] {
+    fs::remove_all(g.root / "run/chutes");
+    auto r = run_guest(g.args({"-o", "json"}));
+    INFO(r.out + r.err);
+    for (const auto* text : {&r.out, &r.err}) CHECK(text->find(containerd_key) == std::string::npos);
+    return std::pair{r.exit_status, json::parse(r.out)};
+  };
+  auto untouched = [&] { return slurp(disk); };
+
+  SECTION("a blank disk would be formatted") {
+    auto [rc, doc] = unlock();
+    REQUIRE(rc == 0);
+    CHECK(doc["containerd"]["would_format"] == true);
+    CHECK(doc["containerd"]["device"] == disk.string());
+    auto bytes = untouched();
+    CHECK(std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; }));
+  }
+  SECTION("a LUKS disk made on first use opens with the key, and only with it") {
+    auto uuid = core::value_or_throw(unlock::format_encrypted_volume(disk, core::Secret(containerd_key)));
+    auto [rc, doc] = unlock();
+    REQUIRE(rc == 0);
+    CHECK(doc["containerd"]["would_format"] == false);
+    CHECK(doc["containerd"]["luks_uuid"] == uuid);
+    CHECK(doc["containerd"]["keyslot"] == 0);
+    g.stub.containerd_key = std::string(64, 'd');
+    auto [rc2, doc2] = unlock();
+    CHECK(rc2 == 1);
+    CHECK(doc2["error"]["code"] == "unlock.wrong_key");
+    CHECK_THAT(doc2["error"]["message"].get<std::string>(), Catch::Contains("containerd key") && Catch::Contains(uuid));
+  }
+  SECTION("anything else is refused and left as it was") {
+    auto refused = [&](const std::string& what) {
+      auto before = untouched();
+      auto [rc, doc] = unlock();
+      CHECK(rc == 1);
+      CHECK(doc["error"]["code"] == "unlock.volume_not_empty");
+      CHECK_THAT(doc["error"]["message"].get<std::string>(), Catch::Contains(what));
+      CHECK(untouched() == before);
+    };
+    // A filesystem carrying the label the old host tools wrote: a label never decides.
+    core::RealRunner runner;
+    core::run_checked(runner, {{"mke2fs", "-q", "-F", "-t", "ext4", "-L", "containerd-cache", disk.string()}}, "mke2fs");
+    refused("ext4");
+    make_disk();
+    core::run_checked(runner, {{"sfdisk", "-q", disk.string()}, "label: gpt\n"}, "sfdisk");
+    refused("gpt");
+    for (uint64_t at : {uint64_t{4096}, uint64_t{(64 << 20) - 1}}) {
+      make_disk();
+      std::fstream f(disk, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(at));
+      f.put('\x01');
+      f.close();
+      refused("data at byte " + std::to_string(at));
+    }
+  }
+  SECTION("a release without the containerd key, a short key, a missing disk") {
+    g.stub.containerd_key.reset();
+    auto [rc, doc] = unlock();
+    CHECK(rc == 1);
+    CHECK(doc["error"]["code"] == "unlock.no_containerd_key");
+    g.stub.containerd_key = "short";
+    auto [rc2, doc2] = unlock();
+    CHECK(rc2 == 1);
+    CHECK(doc2["error"]["code"] == "unlock.volume_key_short");
+    g.stub.containerd_key = containerd_key;
+    fs::remove(g.root / "dev/disk/by-id/virtio-td-containerd");
+    auto [rc3, doc3] = unlock();
+    CHECK(rc3 == 3);
+    CHECK_THAT(doc3["error"]["message"].get<std::string>(), Catch::Contains("virtio-td-containerd") &&
+                                                                Catch::Contains("no disk with serial td-containerd"));
+  }
 }

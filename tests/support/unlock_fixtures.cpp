@@ -140,6 +140,7 @@ KeyReleaseStub::KeyReleaseStub(const TestPki& pki) : m(std::make_unique<Impl>())
     }
     nlohmann::json ok{{"key", self->key}};
     if (self->boot_token) ok["boot_token"] = *self->boot_token;
+    if (self->containerd_key) ok["containerd_key"] = *self->containerd_key;
     res.set_content(ok.dump(), "application/json");
   });
 

@@ -40,6 +40,7 @@ public:
   // Behaviour (set before the client runs).
   std::string key = "correct horse battery staple";
   std::optional<std::string> boot_token = "bt-0123456789";
+  std::optional<std::string> containerd_key; // sent as "containerd_key" when set
   std::deque<int> attest_statuses;     // answered (in order) before the 200
   std::deque<std::string> nonce_bodies; // replace the generated nonce answers (in order)
   std::optional<std::string> attest_body; // replaces the {"key": ...} answer of a 200

@@ -198,8 +198,9 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
   for (auto& d : c.debs) add(d);
   if (!c.unlock.ca_cert.empty()) add(c.unlock.ca_cert);
   for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount", "grub-cmdline.cfg",
-                    "verify-volume.service", "volume.mount", "sshd-hardening.conf"})
+                    "verify-volume.service", "volume.mount", "encrypted-volume.mount", "sshd-hardening.conf"})
     add(template_dir() / "image" / (std::string(name) + ".mustache"));
+  add(template_dir() / "tdxctl-quote-serve.service");
   j["file_contents"] = contents;
   j["tdxctl_version"] = core::build_info::version;
   return sha256_hex(j.dump());
@@ -404,7 +405,7 @@ CustomiseSpec prepare_customisation(BuildState& s) {
   if (c.disable_cloud_init) gen("/etc/cloud/cloud-init.disabled", "disabled by tdxctl image build\n", 0644);
   if (c.disable_ssh_password) gen("/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
 
-  auto unlock_values = unlock_template_values(c.unlock, s.luks_uuid);
+  auto unlock_values = unlock_template_values(c.unlock, s.luks_uuid, c.volumes);
   if (!c.unlock.ca_cert.empty())
     gen(k_guest_unlock_ca, core::value_or_throw(core::read_file(c.unlock.ca_cert)), 0644);
   gen("/etc/tdxctl/unlock.conf", render_template("unlock.conf", unlock_values), 0644);
@@ -416,15 +417,22 @@ CustomiseSpec prepare_customisation(BuildState& s) {
     auto mount_unit = mount_unit_name(v.mount);
     std::string label_escaped;
     for (char ch : v.label) label_escaped += ch == '-' ? std::string("\\x2d") : std::string(1, ch);
-    std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount},
+    std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount}, {"disk", v.disk},
                                          {"mount_unit", mount_unit}, {"label_escaped", label_escaped}};
-    gen("/etc/systemd/system/tdxctl-verify-" + v.label + ".service", render_template("verify-volume.service", vv),
-        0644);
-    gen("/etc/systemd/system/" + mount_unit, render_template("volume.mount", vv), 0644);
+    if (!v.encrypted)
+      gen("/etc/systemd/system/tdxctl-verify-" + v.label + ".service", render_template("verify-volume.service", vv),
+          0644);
+    gen("/etc/systemd/system/" + mount_unit,
+        render_template(v.encrypted ? "encrypted-volume.mount" : "volume.mount", vv), 0644);
     spec.dirs.push_back(v.mount);
     spec.links.emplace_back("/etc/systemd/system/" + mount_unit,
                             "/etc/systemd/system/local-fs.target.wants/" + mount_unit);
   }
+  // The quote service `tdxctl up --attest` asks over vsock, enabled.
+  gen("/etc/systemd/system/tdxctl-quote-serve.service",
+      core::value_or_throw(core::read_file(template_dir() / "tdxctl-quote-serve.service")), 0644);
+  spec.links.emplace_back("/etc/systemd/system/tdxctl-quote-serve.service",
+                          "/etc/systemd/system/multi-user.target.wants/tdxctl-quote-serve.service");
   gen("/etc/default/grub.d/90-tdxctl.cfg", render_template("grub-cmdline.cfg", {{"cmdline", s.cmdline}}), 0644);
   gen("/etc/kernel/cmdline", s.cmdline + "\n", 0644);
 

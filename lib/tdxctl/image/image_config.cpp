@@ -8,6 +8,7 @@
 
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
+#include "tdxctl/unlock/containerd_volume.hpp"
 #include "tdxctl/unlock/unlock_config.hpp"
 
 #include <algorithm>
@@ -38,7 +39,10 @@ core::Json ImageConfig::to_json() const {
     files_json.push_back({{"source", f.source.string()}, {"dest", f.dest}, {"owner", f.owner},
                           {"mode", f.mode}});
   core::Json vols = core::Json::array();
-  for (auto& v : volumes) vols.push_back({{"label", v.label}, {"mount", v.mount}});
+  for (auto& v : volumes) {
+    vols.push_back({{"label", v.label}, {"mount", v.mount}});
+    if (v.encrypted) vols.back().update({{"encrypted", true}, {"disk", v.disk}});
+  }
   core::Json debs_json = core::Json::array();
   for (auto& d : debs) debs_json.push_back(d.string());
   return {{"base", base.string()},
@@ -202,7 +206,7 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
 
   if (root.has("volumes")) {
     for (auto& v : root.sections("volumes")) {
-      v.allow_only({"label", "mount"});
+      v.allow_only({"label", "mount", "encrypted", "disk"});
       VolumeMount m;
       auto label = v.str("label"), mount = v.str("mount");
       if (!label || !std::regex_match(*label, label_re))
@@ -211,12 +215,24 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
       if (!mount || mount->empty() || mount->front() != '/')
         v.error(mount ? "mount" : "", "expected key 'mount' with an absolute path");
       else m.mount = *mount;
+      if (auto e = v.boolean("encrypted")) m.encrypted = *e;
+      auto disk = v.str("disk");
+      if (m.encrypted && !disk)
+        v.error("", "an encrypted volume needs key 'disk': the serial the host gives it (td-containerd)");
+      else if (disk && !m.encrypted)
+        v.error("disk", "only an encrypted volume is found by its disk serial; add 'encrypted: true'");
+      else if (disk) {
+        if (auto ok = unlock::check_disk_serial(*disk); !ok) v.error("disk", ok.error().message);
+        else m.disk = *disk;
+      }
+      if (m.encrypted && std::any_of(c.volumes.begin(), c.volumes.end(), [](auto& o) { return o.encrypted; }))
+        v.error("encrypted", "only one volume can be encrypted (the key service releases one containerd key)");
       c.volumes.push_back(m);
     }
   } else {
-    c.volumes = {{"tdx-config", "/var/config"},
-                 {"tdx-cache", "/var/snap"},
-                 {"containerd-cache", "/var/lib/rancher/k3s/agent/containerd"}};
+    c.volumes = {{"tdx-config", "/var/config", "", false},
+                 {"tdx-cache", "/var/snap", "", false},
+                 {"containerd-cache", "/var/lib/rancher/k3s/agent/containerd", "td-containerd", true}};
   }
 
   auto unlock = root.section("unlock");

@@ -19,8 +19,13 @@ struct FileCopy {
 };
 
 struct VolumeMount {
-  std::string label; // filesystem label the host gives the volume
+  std::string label; // filesystem label the host gives the volume; encrypted: the /dev/mapper name
   std::string mount; // where the guest mounts it
+  // Encrypted by the guest with the key service's containerd key: the disk
+  // is found by the serial the host gives it (the domain's <serial>), never
+  // by a label, and formatted on first use only when blank (tdxctl-unlock(1)).
+  std::string disk;
+  bool encrypted = false;
 };
 
 struct UnlockSettings {

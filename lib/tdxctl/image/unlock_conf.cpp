@@ -13,8 +13,14 @@ using core::Category;
 using core::Failure;
 
 std::map<std::string, std::string> unlock_template_values(const UnlockSettings& unlock,
-                                                          const std::string& luks_uuid) {
+                                                          const std::string& luks_uuid,
+                                                          const std::vector<VolumeMount>& volumes) {
+  std::string disk, name;
+  for (const auto& v : volumes)
+    if (v.encrypted) disk = v.disk, name = v.label;
   return {{"luks_uuid", luks_uuid},
+          {"containerd_disk", disk},
+          {"containerd_name", name},
           {"nonce_endpoint", unlock.nonce_endpoint},
           {"attestation_endpoint", unlock.attestation_endpoint},
           {"ca_cert", unlock.ca_cert.empty() ? "" : k_guest_unlock_ca},
@@ -29,7 +35,9 @@ constexpr const char* k_origin = "unlock.conf";
 
 // The image.yaml key whose value the guest reads back differently, or "".
 std::string mismatch(const unlock::UnlockConfig& got, const UnlockSettings& want,
-                     const std::string& luks_uuid) {
+                     const std::string& luks_uuid, const std::vector<VolumeMount>& volumes) {
+  for (const auto& v : volumes)
+    if (v.encrypted && (got.containerd_disk != v.disk || got.containerd_name != v.label)) return "volumes";
   if (got.nonce_endpoint != want.nonce_endpoint) return "unlock.nonce_endpoint";
   if (got.api_endpoint != want.attestation_endpoint) return "unlock.attestation_endpoint";
   if (got.ca_cert != (want.ca_cert.empty() ? "" : k_guest_unlock_ca)) return "unlock.ca_cert";
@@ -57,16 +65,16 @@ void check_unlock_conf(const ImageConfig& config, const std::string& luks_uuid) 
   for (std::string key : {"unlock.nonce_endpoint", "unlock.attestation_endpoint"}) {
     UnlockSettings probe = unlock;
     (key == "unlock.nonce_endpoint" ? probe.attestation_endpoint : probe.nonce_endpoint) = known_good;
-    auto text = render_template("unlock.conf", unlock_template_values(probe, luks_uuid));
+    auto text = render_template("unlock.conf", unlock_template_values(probe, luks_uuid, config.volumes));
     auto parsed = unlock::parse_unlock_config(text, k_origin);
     if (!parsed) refuse(config, key, parsed.error().message);
-    if (mismatch(*parsed, probe, luks_uuid) == key)
+    if (mismatch(*parsed, probe, luks_uuid, config.volumes) == key)
       refuse(config, key, "the guest would read it back differently");
   }
-  auto text = render_template("unlock.conf", unlock_template_values(unlock, luks_uuid));
+  auto text = render_template("unlock.conf", unlock_template_values(unlock, luks_uuid, config.volumes));
   auto parsed = unlock::parse_unlock_config(text, k_origin);
   if (!parsed) refuse(config, "unlock", parsed.error().message);
-  if (auto key = mismatch(*parsed, unlock, luks_uuid); !key.empty())
+  if (auto key = mismatch(*parsed, unlock, luks_uuid, config.volumes); !key.empty())
     refuse(config, key, "the guest would read it back differently");
 }
 

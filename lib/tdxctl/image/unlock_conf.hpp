@@ -14,9 +14,11 @@ namespace tdx::image {
 // Where the image keeps the unlock CA (image.yaml unlock.ca_cert).
 inline constexpr const char* k_guest_unlock_ca = "/etc/tdxctl/unlock-ca.pem";
 
-// The values of the unlock templates (unlock.conf, initramfs hook, premount script).
+// The values of the unlock templates (unlock.conf, initramfs hook, premount
+// script); `volumes` name the encrypted containerd volume, if any.
 std::map<std::string, std::string> unlock_template_values(const UnlockSettings& unlock,
-                                                          const std::string& luks_uuid);
+                                                          const std::string& luks_uuid,
+                                                          const std::vector<VolumeMount>& volumes);
 
 // Renders unlock.conf and parses it as the guest does; Failure(invalid_input)
 // naming image.yaml and the unlock.<key> the guest would refuse (or read back

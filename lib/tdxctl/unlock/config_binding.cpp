@@ -14,6 +14,7 @@
 #include "tdxctl/quote/own_measurements.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -111,16 +112,21 @@ core::Json ConfigBinding::to_json() const {
                     {"files", files}};
 }
 
-core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const std::string& config_dir) {
+core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const std::string& config_dir,
+                                                  bool insecure_no_tdx) {
   ConfigBinding binding;
   binding.dir = root.path(config_dir);
 
   // MRCONFIGID first: a TD that cannot read it stops before reading the volume.
-  auto mr = quote::read_own_mr_config_id(root);
+  bool no_tdx = insecure_no_tdx && !root.exists("/dev/tdx_guest") && !root.exists(quote::k_mr_config_id_sysfs);
+  auto mr = no_tdx ? core::Result<quote::OwnMrConfigId>(quote::OwnMrConfigId{}) : quote::read_own_mr_config_id(root);
   if (!mr) return std::unexpected(mr.error());
-  binding.mr_config_id = core::to_hex(mr->value);
-  binding.source = mr->source;
-  if (mr->zero())
+  binding.mr_config_id = no_tdx ? "" : core::to_hex(mr->value);
+  binding.source = no_tdx ? "none" : mr->source;
+  if (no_tdx)
+    spdlog::warn("no TDX (no /dev/tdx_guest) and unlock.conf sets TDX_INSECURE_SAMPLE_EVIDENCE=1: the tdx-config "
+                 "volume is NOT checked against an MRCONFIGID (hardware-less testing only)");
+  else if (mr->zero())
     return core::fail(core::Category::failed, "unlock.config_unbound",
                       fmt::format("this TD's MRCONFIGID is zero (read from {}): the host launched it without "
                                   "binding a configuration, so nothing proves that {} is the intended one",
@@ -164,7 +170,7 @@ core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const 
   }
   std::sort(binding.files.begin(), binding.files.end());
   binding.digest = core::sha384_hex(core::content_manifest(core::k_config_volume_label, entries));
-  if (binding.digest != binding.mr_config_id)
+  if (!no_tdx && binding.digest != binding.mr_config_id)
     return core::fail(core::Category::failed, "unlock.config_mismatch",
                       fmt::format("the tdx-config volume at {} does not match this TD's MRCONFIGID: its content "
                                   "digest is {}, MRCONFIGID is {} (read from {}); the host attached another "

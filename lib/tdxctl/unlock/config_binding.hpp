@@ -51,7 +51,12 @@ struct ConfigBinding {
 // (unlock.config_mismatch), and any entry the digest would not cover: a
 // symlink, device, FIFO, a directory other than an empty lost+found
 // (unlock.config_entry).
-core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const std::string& config_dir);
+// With `insecure_no_tdx` (unlock.conf TDX_INSECURE_SAMPLE_EVIDENCE=1), a
+// guest with no TDX at all (neither /dev/tdx_guest nor the sysfs register)
+// computes and reports the digest but compares it with nothing (source
+// "none"): such a guest's evidence proves nothing either. A TD always compares.
+core::Result<ConfigBinding> verify_config_binding(const core::Root& root, const std::string& config_dir,
+                                                  bool insecure_no_tdx = false);
 
 // Writes binding.checked to `dest` (under the root): a new private (0700)
 // directory, replacing an earlier copy, inside a parent that must be a real

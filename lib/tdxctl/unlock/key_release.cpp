@@ -98,6 +98,12 @@ core::Result<ReleasedKey> parse_key_response(const core::Secret& body) {
       return core::fail(Category::failed, "unlock.bad_response", "\"boot_token\" in the attestation response is not a string");
     out.boot_token.emplace(bt->get<std::string>());
   }
+  if (auto ck = doc.find("containerd_key"); ck != doc.end() && !ck->is_null()) {
+    if (!ck->is_string() || ck->get_ref<const std::string&>().empty())
+      return core::fail(Category::failed, "unlock.bad_response",
+                        "\"containerd_key\" in the attestation response is not a non-empty string");
+    out.containerd_key.emplace(ck->get<std::string>());
+  }
   return out;
 }
 

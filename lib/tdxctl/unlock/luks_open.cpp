@@ -41,9 +41,9 @@ core::Json LuksOpenResult::to_json() const {
                     {"already_active", already_active}};
 }
 
-core::Result<fs::path> device_by_uuid(const core::Root& root, const std::string& uuid,
-                                      std::chrono::milliseconds wait) {
-  const std::string link_abs = "/dev/disk/by-uuid/" + lower(uuid);
+core::Result<fs::path> resolve_device_link(const core::Root& root, const std::string& link_abs,
+                                           std::chrono::milliseconds wait, const std::string& what,
+                                           const std::string& hint) {
   auto deadline = std::chrono::steady_clock::now() + wait;
   fs::path p = root.path(link_abs);
   std::error_code ec;
@@ -51,9 +51,9 @@ core::Result<fs::path> device_by_uuid(const core::Root& root, const std::string&
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   if (!fs::exists(fs::symlink_status(p, ec)))
     return core::fail(core::Category::not_ready, "unlock.no_device",
-                      fmt::format("{} does not exist{}: no partition with LUKS UUID {}", p.string(),
-                                  wait.count() ? fmt::format(" after {} ms", wait.count()) : "", uuid),
-                      "check that the root disk is attached and TDX_LUKS_UUID matches the image manifest");
+                      fmt::format("{} does not exist{}: {}", p.string(),
+                                  wait.count() ? fmt::format(" after {} ms", wait.count()) : "", what),
+                      hint);
   fs::path abs = link_abs;
   for (int hops = 0; hops < 16 && fs::is_symlink(root.path(abs.string()), ec); ++hops) {
     fs::path target = fs::read_symlink(root.path(abs.string()), ec);
@@ -65,6 +65,12 @@ core::Result<fs::path> device_by_uuid(const core::Root& root, const std::string&
     return core::fail(core::Category::not_ready, "unlock.no_device",
                       fmt::format("{} points to {}, which does not exist", p.string(), dev.string()));
   return dev;
+}
+
+core::Result<fs::path> device_by_uuid(const core::Root& root, const std::string& uuid,
+                                      std::chrono::milliseconds wait) {
+  return resolve_device_link(root, "/dev/disk/by-uuid/" + lower(uuid), wait, "no partition with LUKS UUID " + uuid,
+                             "check that the root disk is attached and TDX_LUKS_UUID matches the image manifest");
 }
 
 bool mapping_active(const std::string& name) { return crypt_status(nullptr, name.c_str()) == CRYPT_ACTIVE; }

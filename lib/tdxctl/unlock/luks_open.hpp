@@ -30,6 +30,13 @@ struct LuksOpenResult {
   core::Json to_json() const;
 };
 
+// The device the udev link `link_abs` (/dev/disk/by-*/...) points to, resolved
+// under `root`, after waiting up to `wait` for udev to create it. `what` and
+// `hint` explain a missing link.
+core::Result<std::filesystem::path> resolve_device_link(const core::Root& root, const std::string& link_abs,
+                                                        std::chrono::milliseconds wait, const std::string& what,
+                                                        const std::string& hint);
+
 // The device /dev/disk/by-uuid/<uuid> points to, resolved under `root`.
 core::Result<std::filesystem::path> device_by_uuid(const core::Root& root, const std::string& uuid,
                                                    std::chrono::milliseconds wait);

@@ -26,6 +26,7 @@ core::Json UnlockReport::to_json() const {
                     {"test_passphrase", test_passphrase},
                     {"config", config.to_json()},
                     {"luks", luks.to_json()},
+                    {"containerd", containerd ? containerd->to_json() : core::Json()},
                     {"vm_name", vm_name},
                     {"miner_hotkey", miner_hotkey},
                     {"boot_token", boot_token},
@@ -48,7 +49,7 @@ UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r) {
   core::value_or_throw(check_mapper_name(report.name));
 
   // Before a byte of the volume is used: the host chose which disk to attach.
-  auto binding = core::value_or_throw(verify_config_binding(root, r.config_dir));
+  auto binding = core::value_or_throw(verify_config_binding(root, r.config_dir, config.insecure_sample_evidence));
   // The identity comes from the bytes just checked, not from a second read
   // of the disk, which the host could have changed in between.
   auto identity = core::value_or_throw(vm_identity_from(binding));
@@ -94,7 +95,24 @@ UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r) {
     released->key = core::Secret(); // wiped now, not at the end of the scope
     report.luks = core::value_or_throw(std::move(opened));
   }
-  report.changed = report.luks.activated;
+  if (!config.containerd_disk.empty()) {
+    // After the root: the image asked for this volume, so a release without
+    // its key is a failure (the TD powers off) rather than a boot without it.
+    if (!released->containerd_key)
+      throw core::Failure(core::Category::failed, "unlock.no_containerd_key",
+                          "the key service released no containerd_key, and this image encrypts the disk with serial " +
+                              config.containerd_disk,
+                          "register a containerd key for this VM with the key service");
+    VolumeRequest volume{config.containerd_disk, config.containerd_name, r.device_wait, r.test_passphrase};
+    core::RealRunner runner;
+    auto opened = open_encrypted_volume(root, volume, *released->containerd_key, runner);
+    released->containerd_key.reset();
+    report.containerd = core::value_or_throw(std::move(opened));
+  } else if (released->containerd_key) {
+    spdlog::info("the key service released a containerd key; this image has no encrypted containerd volume");
+    released->containerd_key.reset();
+  }
+  report.changed = report.luks.activated || (report.containerd && report.containerd->activated);
   report.files = write_run_files(root, identity.vm_name, identity.miner_hotkey, released->boot_token);
   return report;
 }

@@ -2,12 +2,14 @@
 // `tdxctl unlock`, composed: settings, the tdx-config volume checked against
 // MRCONFIGID (config_binding), identity from that volume,
 // the LUKS device, an ephemeral TLS identity, key release against an
-// attestation quote (configfs-tsm), activation, and /run/chutes. The key is
+// attestation quote (configfs-tsm), activation, the containerd volume with
+// the second released key (containerd_volume), and /run/chutes. The key is
 // held in a Secret for as short a time as possible and wiped.
 
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/core/root.hpp"
 #include "tdxctl/unlock/config_binding.hpp"
+#include "tdxctl/unlock/containerd_volume.hpp"
 #include "tdxctl/unlock/key_release.hpp"
 #include "tdxctl/unlock/luks_open.hpp"
 #include "tdxctl/unlock/unlock_config.hpp"
@@ -38,6 +40,7 @@ struct UnlockReport {
   std::string evidence;        // "quote", or "sample" (insecure; no TDX)
   ConfigBinding config;
   LuksOpenResult luks;
+  std::optional<VolumeResult> containerd; // when unlock.conf names TDX_CONTAINERD_DISK
   std::vector<Attempt> attempts;
   std::vector<std::filesystem::path> files;
   core::Json to_json() const; // no secrets in it

@@ -6,6 +6,7 @@
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/unlock/containerd_volume.hpp"
 
 #include <fmt/format.h>
 
@@ -140,11 +141,19 @@ core::Result<UnlockConfig> parse_unlock_config(std::string_view text, std::strin
       if (*value != "0" && *value != "1")
         return std::unexpected(bad(origin, line_no, key + ": '" + *value + "' is not 0 or 1"));
       c.insecure_sample_evidence = *value == "1";
+    } else if (key == "TDX_CONTAINERD_DISK") {
+      if (!value->empty())
+        if (auto ok = check_disk_serial(*value); !ok) return std::unexpected(where(ok.error()));
+      c.containerd_disk = *value;
+    } else if (key == "TDX_CONTAINERD_NAME") {
+      if (auto ok = check_mapper_name(*value); !ok) return std::unexpected(where(ok.error()));
+      c.containerd_name = *value;
     } else {
       return std::unexpected(bad(origin, line_no,
                                  fmt::format("unknown key {} (known: TDX_NONCE_ENDPOINT, TDX_API_ENDPOINT, "
                                              "TDX_CA_CERT, TDX_RETRY_COUNT, TDX_TIMEOUT, TDX_LUKS_UUID, "
-                                             "TDX_LUKS_NAME, TDX_INSECURE_SAMPLE_EVIDENCE)",
+                                             "TDX_LUKS_NAME, TDX_INSECURE_SAMPLE_EVIDENCE, TDX_CONTAINERD_DISK, "
+                                             "TDX_CONTAINERD_NAME)",
                                              key)));
     }
   }

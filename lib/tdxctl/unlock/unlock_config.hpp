@@ -26,6 +26,10 @@ struct UnlockConfig {
   // failing. Only for hardware-less tests against `keys serve
   // --insecure-accept-sample`; image.yaml unlock.insecure_sample_evidence.
   bool insecure_sample_evidence = false;
+  // TDX_CONTAINERD_DISK: the serial of the disk the TD encrypts with the
+  // released containerd key (td-containerd); empty: the image has none.
+  std::string containerd_disk;
+  std::string containerd_name = "containerd"; // TDX_CONTAINERD_NAME, its /dev/mapper name
 };
 
 inline constexpr int k_max_retries = 100;

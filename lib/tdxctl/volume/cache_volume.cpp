@@ -92,9 +92,12 @@ CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::Proce
     errors.push_back("--size: " + size_text + " is too small; a cache volume needs at least 64M");
   else if (*size % 4096 != 0)
     errors.push_back("--size: " + size_text + " is not a multiple of 4 KiB (the block size)");
-  auto label_text = request.label.empty() ? std::string(containerd ? "containerd-cache" : "tdx-cache")
-                                          : request.label;
-  auto label = check_label(label_text);
+  // The containerd volume stays blank: the guest formats it (LUKS2 + ext4)
+  // only when it finds no signature at all, so it carries no label.
+  if (containerd && !request.label.empty())
+    errors.push_back("--label: the containerd volume is blank (the TD encrypts it on first boot); it has no label");
+  auto label_text = request.label.empty() ? std::string(containerd ? "" : "tdx-cache") : request.label;
+  auto label = containerd ? core::Result<std::string>(std::string()) : check_label(label_text);
   if (!label) errors.push_back("--label: " + label.error().message);
   if (!errors.empty()) {
     std::string message = "invalid cache volume request:";
@@ -112,8 +115,9 @@ CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::Proce
   bool unchanged = false;
   if (fs::exists(fs::symlink_status(output, ec))) {
     auto info = image_info(output);
+    // A containerd volume in use holds the TD's LUKS2 volume: never inspected, never recreated.
     unchanged = info && info->format == format_name(format) && info->virtual_size == *size &&
-                quick_label(output, info->format) == *label;
+                (containerd || quick_label(output, info->format) == *label);
     if (!unchanged) core::refuse_existing(output, request.force);
   }
   auto dir = parent_dir(output);
@@ -123,14 +127,14 @@ CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::Proce
   auto build = std::make_shared<CacheBuild>();
   auto& plan = result.plan;
   plan.add({"volume.cache.mkfs", "command",
-            "create a sparse " + size_text + " disk and an ext4 filesystem labelled " + *label +
-                " with its metadata packed at the start (needs " + human_bytes(needed) +
-                " free)",
-            {{"argv", cache_mkfs_argv(*label, "$WORK/volume.raw")},
+            containerd ? "create a blank sparse " + size_text + " disk (the TD formats it on first boot)"
+                       : "create a sparse " + size_text + " disk and an ext4 filesystem labelled " + *label +
+                             " with its metadata packed at the start (needs " + human_bytes(needed) + " free)",
+            {{"argv", containerd ? core::Json() : core::Json(cache_mkfs_argv(*label, "$WORK/volume.raw"))},
              {"size_bytes", *size},
              {"space_needed_bytes", needed}},
             done,
-            [build, dir, output, format, force = request.force, label = *label, size = *size,
+            [build, dir, output, format, force = request.force, label = *label, size = *size, containerd,
              &runner] {
               if (format == VolumeFormat::raw) {
                 build->out.emplace(output, 0644, force);
@@ -142,6 +146,7 @@ CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::Proce
                 build->raw = build->work->path() / "volume.raw";
               }
               make_sparse(build->raw, size);
+              if (containerd) return;
               core::Command cmd{cache_mkfs_argv(label, build->raw.string())};
               cmd.timeout = std::chrono::minutes(5);
               core::run_checked(runner, cmd, "mke2fs (cache volume)");

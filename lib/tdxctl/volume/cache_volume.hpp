@@ -1,8 +1,9 @@
 #pragma once
-// The tdx-cache volume (the guest's /var/snap) and the containerd-cache
-// volume (the guest LUKS-formats it on first boot; the host only provides
-// the label): a sparse disk with an ext4 filesystem whose metadata is packed
-// at the start, so a 5000G volume takes about a second and a few MiB.
+// The tdx-cache volume (the guest's /var/snap): a sparse disk with an ext4
+// filesystem whose metadata is packed at the start, so a 5000G volume takes
+// about a second and a few MiB. The containerd volume: a blank sparse disk,
+// which the TD formats (LUKS2 + ext4, with a key from the key service) on
+// first boot only because it is blank (tdxctl-unlock(1)).
 
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/plan.hpp"
@@ -19,7 +20,7 @@ struct CacheVolumeRequest {
   std::filesystem::path output;
   CacheKind kind = CacheKind::cache;
   std::string size;  // "5000G"; empty: the kind's default (5000G, or 500G for containerd)
-  std::string label; // empty: tdx-cache, or containerd-cache
+  std::string label; // empty: tdx-cache; the containerd volume has none
   VolumeFormat format = VolumeFormat::qcow2;
   core::Force force = core::Force::no;
 };

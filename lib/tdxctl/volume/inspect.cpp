@@ -256,12 +256,18 @@ VolumeReport verify_volume(const fs::path& path, VerifyKind kind, const std::str
   auto add = [&](std::string id, bool ok, std::string msg) {
     report.checks.push_back({std::move(id), ok, std::move(msg)});
   };
-  std::string want = !label.empty()                   ? label
-                     : kind == VerifyKind::config     ? k_config_label
-                     : kind == VerifyKind::containerd ? "containerd-cache"
-                                                      : "tdx-cache";
   add("image.format", report.format == "qcow2" || report.format == "raw",
       "format " + report.format);
+  if (kind == VerifyKind::containerd) {
+    // The TD formats it itself, and only when it is blank; later it holds LUKS2.
+    bool blank = report.fs_type.empty(), luks = report.fs_type == "crypto_LUKS";
+    add("fs.type", blank || luks,
+        blank  ? "blank (the TD encrypts and formats it on first boot)"
+        : luks ? "LUKS (the TD's encrypted volume)"
+               : "TYPE=" + report.fs_type + ": the TD refuses a containerd volume that is neither blank nor LUKS");
+    return report;
+  }
+  std::string want = !label.empty() ? label : kind == VerifyKind::config ? k_config_label : "tdx-cache";
   add("fs.type", report.fs_type == "ext4", "TYPE=" + (report.fs_type.empty() ? "none" : report.fs_type));
   add("fs.label", report.label == want, "LABEL=" + report.label + " (the guest mounts LABEL=" + want + ")");
   add("fs.state", report.fs_state == "clean",

@@ -45,6 +45,10 @@ TEST_CASE("a valid image.yaml parses with defaults for the guest contracts") {
   CHECK(c.volumes[0].label == "tdx-config");
   CHECK(c.volumes[0].mount == "/var/config");
   CHECK(c.volumes[2].mount == "/var/lib/rancher/k3s/agent/containerd");
+  // The containerd volume is encrypted by the guest, found by the host's disk serial.
+  CHECK(c.volumes[2].encrypted);
+  CHECK(c.volumes[2].disk == "td-containerd");
+  CHECK_FALSE(c.volumes[1].encrypted);
   CHECK(c.disable_ssh_password);
   CHECK(image::kernel_cmdline_for(c) ==
         "root=/dev/mapper/root ro module.sig_enforce=1 systemd.mask=getty@tty1.service "
@@ -83,6 +87,28 @@ TEST_CASE("image.yaml rejects bad checksums, sizes, units, modes and missing sec
   CHECK(m.find("key 'customize.files[0].dest': expected an absolute guest path") != std::string::npos);
   CHECK(m.find("key 'customize.files[0].mode': expected an octal mode") != std::string::npos);
   CHECK(error_of("output: x.qcow2\n").find("missing key 'base'") != std::string::npos);
+}
+
+TEST_CASE("image.yaml volumes: an encrypted one is named by its disk serial, and there is one at most") {
+  auto with = [](const std::string& volumes) { return valid_yaml() + "volumes:\n" + volumes; };
+  auto c = image::parse_image_config(
+      with("  - {label: data, mount: /data, encrypted: true, disk: td-containerd}\n  - {label: tdx-cache, mount: /c}\n"),
+      "/cfg/image.yaml");
+  REQUIRE(c.volumes.size() == 2);
+  CHECK(c.volumes[0].encrypted);
+  CHECK(c.volumes[0].disk == "td-containerd");
+  auto values = image::unlock_template_values(c.unlock, "6f1c2b3a-0000-4000-8000-1234567890ab", c.volumes);
+  CHECK(values["containerd_disk"] == "td-containerd");
+  CHECK(values["containerd_name"] == "data");
+  CHECK_THAT(error_of(with("  - {label: data, mount: /data, encrypted: true}\n")),
+             Catch::Contains("key 'volumes[0]'") && Catch::Contains("needs key 'disk'"));
+  CHECK_THAT(error_of(with("  - {label: data, mount: /data, disk: td-containerd}\n")),
+             Catch::Contains("add 'encrypted: true'"));
+  CHECK_THAT(error_of(with("  - {label: data, mount: /data, encrypted: true, disk: /dev/vdd}\n")),
+             Catch::Contains("not a disk serial"));
+  CHECK_THAT(error_of(with("  - {label: a, mount: /a, encrypted: true, disk: td-a}\n"
+                           "  - {label: b, mount: /b, encrypted: true, disk: td-b}\n")),
+             Catch::Contains("only one volume can be encrypted"));
 }
 
 TEST_CASE("derived UUIDs") {

@@ -75,6 +75,21 @@ TEST_CASE("unlock.conf errors name the line and the key", "[unlock]") {
   CHECK_THAT(error_of("TDX_NONCE_ENDPOINT=https:///n\nTDX_API_ENDPOINT=https://a/b\n"), Catch::Contains("has no host"));
 }
 
+TEST_CASE("unlock.conf names the containerd disk by its serial", "[unlock]") {
+  std::string base = "TDX_NONCE_ENDPOINT=https://a/n\nTDX_API_ENDPOINT=https://a/b\n";
+  auto none = unlock::parse_unlock_config(base, "u");
+  REQUIRE(none);
+  CHECK(none->containerd_disk.empty());
+  auto c = unlock::parse_unlock_config(base + "TDX_CONTAINERD_DISK=td-containerd\nTDX_CONTAINERD_NAME=containerd-cache\n", "u");
+  REQUIRE(c);
+  CHECK(c->containerd_disk == "td-containerd");
+  CHECK(c->containerd_name == "containerd-cache");
+  CHECK_THAT(error_of(base + "TDX_CONTAINERD_DISK=/dev/vdd\n"),
+             Catch::Contains(":3: TDX_CONTAINERD_DISK") && Catch::Contains("not a disk serial"));
+  CHECK_THAT(error_of(base + "TDX_CONTAINERD_DISK=td-containerd-volume-1\n"), Catch::Contains("not a disk serial"));
+  CHECK_THAT(error_of(base + "TDX_CONTAINERD_NAME=../x\n"), Catch::Contains("device-mapper name"));
+}
+
 TEST_CASE("unlock.conf that cannot be read names the path", "[unlock]") {
   auto r = unlock::load_unlock_config("/nonexistent/unlock.conf");
   REQUIRE_FALSE(r);

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <chrono>
 
 using namespace tdx;
@@ -71,20 +73,32 @@ TEST_CASE("volume: a 5000G qcow2 cache volume: seconds, a few MiB, label tdx-cac
   }
 }
 
-TEST_CASE("volume: containerd preset: label containerd-cache, 500G, raw format") {
+TEST_CASE("volume: containerd preset: a blank 500G disk the TD formats itself, raw format") {
   core::TempDir dir;
   auto out = dir.path() / "containerd.raw";
   core::RealRunner runner;
   auto planned = plan_cache_volume({out, CacheKind::containerd, "", "", VolumeFormat::raw,
                                     core::Force::no},
                                    runner);
-  CHECK(planned.label == "containerd-cache");
+  CHECK(planned.label.empty());
   CHECK(planned.size == 500ull << 30);
   auto sink = core::make_stderr_progress(core::ProgressMode::none);
   planned.plan.apply(core::DryRun::no, *sink);
   CHECK(fs::file_size(out) == 500ull << 30);
-  CHECK(allocated_bytes(out) < 32ull << 20);
-  CHECK(quick_label(out, "raw") == "containerd-cache");
+  CHECK(allocated_bytes(out) == 0);
+  // Blank: no label, no filesystem; the guest formats only such a disk.
+  CHECK_FALSE(quick_label(out, "raw"));
+  // Once the TD has written its LUKS2 header there, a re-run leaves it alone.
+  {
+    std::fstream f(out, std::ios::in | std::ios::out | std::ios::binary);
+    f.write("LUKS\xba\xbe", 6);
+  }
+  auto again = plan_cache_volume({out, CacheKind::containerd, "", "", VolumeFormat::raw, core::Force::no}, runner);
+  CHECK(again.plan.steps().front().is_done());
+  CHECK_THROWS_WITH(plan_cache_volume({out, CacheKind::containerd, "", "containerd-cache", VolumeFormat::raw,
+                                       core::Force::no},
+                                      runner),
+                    Catch::Contains("it has no label"));
 }
 
 TEST_CASE("volume: invalid cache requests are all reported and leave no file") {
