@@ -50,6 +50,7 @@ std::unique_ptr<CLI::App> build_cli(Context& ctx) {
   add_collateral(*app, ctx);
   add_unlock(*app, ctx);
   add_keys(*app, ctx);
+  add_measure_capture(*app, ctx);
   add_up(*app, ctx);
   add_config(*app, ctx);
   add_completion(*app, ctx);

@@ -87,6 +87,7 @@ void add_quote_serve(CLI::App* quote_group, Context& ctx);    // shared with tdx
 void add_collateral(CLI::App& app, Context& ctx);
 void add_unlock(CLI::App& app, Context& ctx);
 void add_keys(CLI::App& app, Context& ctx);
+void add_measure_capture(CLI::App& app, Context& ctx); // shared with tdxctl-guest
 void add_up(CLI::App& app, Context& ctx);
 void add_config(CLI::App& app, Context& ctx);
 void add_completion(CLI::App& app, Context& ctx);

@@ -3,6 +3,7 @@
 // (policy.yaml from the predicted reference values).
 #include "context.hpp"
 
+#include "tdxctl/capture/platform.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/units.hpp"
 #include "tdxctl/measure/compare.hpp"
@@ -74,7 +75,7 @@ core::Json log_events_json(const measure::EventLog& log) {
 
 void add_image_measure(CLI::App* group, Context& ctx) {
   struct Args {
-    std::string firmware, kernel, initrd, cmdline, memory, acpi_tables, compare_log;
+    std::string firmware, kernel, initrd, cmdline, memory, acpi_tables, platform, compare_log;
     bool legacy_qemu = false;
   };
   auto args = std::make_shared<Args>();
@@ -90,9 +91,12 @@ void add_image_measure(CLI::App* group, Context& ctx) {
   m->add_option("--cmdline", args->cmdline, "Kernel command line, as QEMU -append")->type_name("TEXT");
   m->add_option("--memory", args->memory, "TD memory size (e.g. 2G), as QEMU -m")
       ->required()->type_name("SIZE");
-  m->add_option("--acpi-tables", args->acpi_tables,
-                "QEMU's etc/acpi/tables blob from a TD of this topology")
-      ->type_name("FILE")->check(CLI::ExistingFile);
+  auto* acpi = m->add_option("--acpi-tables", args->acpi_tables,
+                             "QEMU's etc/acpi/tables blob from a TD of this shape (`tdxctl-guest measure acpi`)")
+                   ->type_name("FILE")->check(CLI::ExistingFile);
+  m->add_option("--platform", args->platform,
+                "Every RTMR0 input a TD of this shape showed (`tdxctl-guest measure platform`)")
+      ->type_name("FILE")->check(CLI::ExistingFile)->excludes(acpi);
   m->add_flag("--legacy-qemu", args->legacy_qemu,
               "QEMU before 10.0: the firmware gets the kernel with QEMU's setup-header patch");
   m->add_option("--compare-event-log", args->compare_log,
@@ -100,8 +104,10 @@ void add_image_measure(CLI::App* group, Context& ctx) {
       ->type_name("FILE")->check(CLI::ExistingFile);
   m->footer(
       "MRTD is computed from TDVF's TDX metadata; RTMR1 (kernel, boot actions) and RTMR2\n"
-      "(command line and initrd as the kernel's EFI stub measures them) are predicted; RTMR0\n"
-      "is reported as \"unknown\" with the reason; RTMR3 is zero. See README \"Measured boot\".\n\n"
+      "(command line and initrd as the kernel's EFI stub measures them) are predicted. RTMR0\n"
+      "(TD HOB, CFV, fw_cfg items, secure-boot variables, ACPI files, boot variables) is\n"
+      "predicted from --platform; with less it is reported \"unknown\" with the input it\n"
+      "lacks. RTMR3 is zero. See README \"Measured boot\".\n\n"
       "Examples:\n"
       "  tdxctl image measure --firmware /usr/share/ovmf/OVMF.inteltdx.fd --kernel vmlinuz \\\n"
       "    --initrd initrd.img --cmdline 'root=/dev/mapper/root ro console=ttyS0' --memory 2G -o json\n"
@@ -127,7 +133,12 @@ void add_image_measure(CLI::App* group, Context& ctx) {
     }
     in.cmdline = args->cmdline;
     in.memory_bytes = *memory;
-    in.acpi_tables_given = !args->acpi_tables.empty();
+    if (!args->platform.empty())
+      in.platform = core::value_or_throw(capture::platform_from_json(read_bytes(args->platform), args->platform));
+    if (!args->acpi_tables.empty()) {
+      auto tables = read_bytes(args->acpi_tables);
+      in.platform.fw_cfg[std::string(capture::kAcpiTablesFile)] = std::vector<uint8_t>(tables.begin(), tables.end());
+    }
     in.legacy_qemu = args->legacy_qemu;
     auto p = core::value_or_throw(measure::predict_direct_boot(in));
     auto doc = measure::prediction_to_json(p);

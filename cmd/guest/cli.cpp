@@ -1,5 +1,5 @@
 // The tdxctl-guest command tree: the verbs that run inside a TD and its
-// initramfs (unlock, quote generate, quote serve), built only from tdxctl_guest_lib so an
+// initramfs (unlock, quote generate, quote serve, measure), built only from tdxctl_guest_lib so an
 // image never carries libvirt, libguestfs or libnl. Same flags, output and
 // exit codes as the same verbs of tdxctl.
 #include "context.hpp"
@@ -13,8 +13,8 @@ namespace tdx::cmd {
 
 std::unique_ptr<CLI::App> build_cli(Context& ctx) {
   auto app = std::make_unique<CLI::App>(
-      "tdxctl-guest: the in-guest verbs of tdxctl (attested LUKS unlock, quote generation and serving) for TD "
-      "images and their initramfs.",
+      "tdxctl-guest: the in-guest verbs of tdxctl (attested LUKS unlock, quote generation and serving, "
+      "measurement captures) for TD images and their initramfs.",
       "tdxctl-guest");
   app->set_version_flag("--version", std::string("tdxctl-guest ") + core::build_info::version);
   app->require_subcommand(1);
@@ -34,6 +34,7 @@ std::unique_ptr<CLI::App> build_cli(Context& ctx) {
   app->parse_complete_callback([&o] { core::init_logging(o.verbose, o.quiet); });
 
   add_unlock(*app, ctx);
+  add_measure_capture(*app, ctx);
   auto* quote = app->add_subcommand("quote", "TDX quotes inside the TD");
   quote->require_subcommand(1);
   add_quote_generate(quote, ctx);

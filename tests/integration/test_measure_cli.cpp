@@ -81,3 +81,40 @@ TEST_CASE("quote eventlog: a real CCEL replays; a cut one is exit 2 naming the o
   CHECK(c.exit_status == 2);
   CHECK_THAT(c.err, Catch::Contains("byte offset 8992") && Catch::Contains("truncated"));
 }
+
+TEST_CASE("measure platform in a TD -> image measure --platform (RTMR0 events, named gaps)", "[measure]") {
+  core::TempDir dir;
+  auto root = dir / "td";
+  const std::string guid = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
+  test::put(root, "sys/firmware/qemu_fw_cfg/by_name/etc/acpi/tables/raw", std::string(64, '\0'));
+  test::put(root, "sys/firmware/efi/efivars/BootOrder-" + guid, std::string("\x07\0\0\0\0\0", 6));
+  test::put(root, "sys/firmware/acpi/tables/data/CCEL", "log");
+  auto platform = dir / "platform.json";
+  auto c = test::run_tdxctl({"--root", root.string(), "measure", "platform", "--out", platform.string()});
+  INFO(c.err);
+  REQUIRE(c.exit_status == 0);
+  auto doc = nlohmann::json::parse(core::value_or_throw(core::read_file(platform)));
+  CHECK(doc["schema"] == "tdxctl.platform/1");
+  CHECK(doc["efivars"]["BootOrder"] == "AAA=");
+  auto again = test::run_tdxctl({"--root", root.string(), "measure", "platform", "--out", platform.string()});
+  CHECK(again.exit_status == 2); // exists, no --force
+  auto log = dir / "ccel.bin";
+  CHECK(test::run_tdxctl({"--root", root.string(), "measure", "eventlog", "--out", log.string()}).exit_status == 0);
+  CHECK(core::value_or_throw(core::read_file(log)) == "log");
+
+  auto kernel = dir / "vmlinuz";
+  core::write_file_atomic(kernel, test::synthetic_pe(), 0644, core::Force::no);
+  auto firmware = (test::testdata() / "tdvf/OVMF.inteltdx.ms.fd").string();
+  auto r = test::run_tdxctl({"image", "measure", "--firmware", firmware, "--kernel", kernel.string(),
+                             "--memory", "2G", "--platform", platform.string(), "-o", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto m = nlohmann::json::parse(r.out);
+  // The .ms firmware has a PK enrolled: RTMR0 stops at the secure-boot policy, and says why.
+  CHECK(m["rtmr"][0] == "unknown");
+  CHECK_THAT(m["unknown"]["rtmr0"].get<std::string>(), Catch::Contains("secure boot"));
+  auto both = test::run_tdxctl({"image", "measure", "--firmware", firmware, "--kernel", kernel.string(),
+                                "--memory", "2G", "--platform", platform.string(), "--acpi-tables",
+                                platform.string()});
+  CHECK(both.exit_status == 2);
+}

@@ -103,17 +103,21 @@ core::Result<Prediction> predict_direct_boot(const DirectBootInputs& in) {
   p.events.push_back({1, EV_EFI_ACTION, std::string(kExitBootServicesSucceeded),
                       digest_of(kExitBootServicesSucceeded)});
 
+  // RTMR0's events come first in the log; they are listed only when the
+  // whole register is predicted, so the list always replays to the values.
+  // An input RTMR0 alone needs (the CFV's variable store, the ACPI blob) that
+  // is malformed leaves the other registers predictable: it is the reason.
+  auto rtmr0 = predict_rtmr0(in.firmware, *metadata, in.firmware_name, in.memory_bytes, in.platform);
+  if (!rtmr0) {
+    p.unknown_reason[0] = "RTMR0 is not predicted: " + rtmr0.error().message;
+  } else if (rtmr0->unknown) {
+    p.unknown_reason[0] = *rtmr0->unknown;
+  } else {
+    p.events.insert(p.events.begin(), rtmr0->events.begin(), rtmr0->events.end());
+    p.rtmr[0] = Digest{};
+  }
   for (int r = 1; r < 4; ++r) p.rtmr[r] = Digest{};
   for (const auto& e : p.events) extend(*p.rtmr[e.rtmr], e.digest);
-
-  p.unknown_reason[0] =
-      in.acpi_tables_given
-          ? "RTMR0 is not predicted: it covers the TD HOB QEMU builds for this memory size, the "
-            "configuration firmware volume, fw_cfg items and the secure-boot variables, which "
-            "tdxctl does not reproduce yet"
-          : "RTMR0 is not predicted: it covers QEMU's ACPI tables (pass --acpi-tables) and the "
-            "TD HOB, configuration firmware volume, fw_cfg items and secure-boot variables, "
-            "which tdxctl does not reproduce yet";
   return p;
 }
 

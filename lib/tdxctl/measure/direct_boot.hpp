@@ -5,8 +5,9 @@
 // What lands where (edk2 OvmfPkg, QEMU, Linux EFI stub; see README
 // "Measured boot"):
 //   MRTD   TDVF's metadata sections, as the TDX module measures them (mrtd.hpp).
-//   RTMR0  TD HOB, CFV, fw_cfg items, secure-boot variables, boot variables,
-//          ACPI tables: depends on QEMU's launch-time data; not predicted.
+//   RTMR0  TD HOB, CFV, fw_cfg items, secure-boot variables, ACPI files,
+//          boot variables (rtmr0.hpp): predicted when the platform inputs
+//          a capture supplies are all there.
 //   RTMR1  the kernel's PE/COFF Authenticode hash (LoadImage, before
 //          ReadyToBoot: PlatformBootManagerLib/QemuKernel.c), "Calling EFI
 //          Application from Boot Option", the separator (TdTcg2Dxe
@@ -19,6 +20,8 @@
 
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/measure/digest.hpp"
+#include "tdxctl/measure/predicted_event.hpp"
+#include "tdxctl/measure/rtmr0.hpp"
 
 #include <array>
 #include <optional>
@@ -27,13 +30,6 @@
 #include <vector>
 
 namespace tdx::measure {
-
-struct PredictedEvent {
-  int rtmr = 0;
-  uint32_t event_type = 0;
-  std::string name;
-  Digest digest{};
-};
 
 struct DirectBootInputs {
   std::span<const uint8_t> firmware;
@@ -44,7 +40,9 @@ struct DirectBootInputs {
   std::string initrd_name;
   std::string cmdline;
   uint64_t memory_bytes = 0;
-  bool acpi_tables_given = false;
+  // What a TD of this shape showed of its platform (RTMR0's inputs); without
+  // it RTMR0 is unknown, with the first input missing named.
+  PlatformInputs platform;
   // QEMU before 10.0: the firmware gets the kernel with QEMU's setup-header
   // patch (setup_header.hpp); current QEMU hands it the file untouched.
   bool legacy_qemu = false;
