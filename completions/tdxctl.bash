@@ -253,7 +253,7 @@ _tdxctl() {
   valued["--help"]=1
   valued["-h"]=1
   subs["tdxctl td xml"]=""
-  opts["tdxctl td xml"]="--help -h --config -c --name --vcpus --memory-gib --image --config-volume --cache-volume --containerd-volume --gpu --nvswitch --bridge --macvtap --mac --firmware --qgs-socket --no-qgs --mr-config-id --mr-owner --mr-owner-config --vsock-cid --debug --no-tdx --schema"
+  opts["tdxctl td xml"]="--help -h --config -c --name --vcpus --memory-gib --image --config-volume --cache-volume --containerd-volume --gpu --nvswitch --bridge --macvtap --mac --firmware --boot --qgs-socket --no-qgs --mr-config-id --mr-owner --mr-owner-config --vsock-cid --debug --no-tdx --schema"
   valued["--help"]=1
   valued["-h"]=1
   valued["--config"]=1
@@ -271,6 +271,7 @@ _tdxctl() {
   valued["--macvtap"]=1
   valued["--mac"]=1
   valued["--firmware"]=1
+  valued["--boot"]=1
   valued["--qgs-socket"]=1
   valued["--no-qgs"]=1
   valued["--mr-config-id"]=1
@@ -281,7 +282,7 @@ _tdxctl() {
   valued["--no-tdx"]=1
   valued["--schema"]=1
   subs["tdxctl td launch"]=""
-  opts["tdxctl td launch"]="--help -h --config -c --name --vcpus --memory-gib --image --config-volume --cache-volume --containerd-volume --gpu --nvswitch --bridge --macvtap --mac --firmware --qgs-socket --no-qgs --mr-config-id --mr-owner --mr-owner-config --vsock-cid --debug --no-tdx --autostart --require-attestation"
+  opts["tdxctl td launch"]="--help -h --config -c --name --vcpus --memory-gib --image --config-volume --cache-volume --containerd-volume --gpu --nvswitch --bridge --macvtap --mac --firmware --boot --qgs-socket --no-qgs --mr-config-id --mr-owner --mr-owner-config --vsock-cid --debug --no-tdx --autostart --require-attestation"
   valued["--help"]=1
   valued["-h"]=1
   valued["--config"]=1
@@ -299,6 +300,7 @@ _tdxctl() {
   valued["--macvtap"]=1
   valued["--mac"]=1
   valued["--firmware"]=1
+  valued["--boot"]=1
   valued["--qgs-socket"]=1
   valued["--no-qgs"]=1
   valued["--mr-config-id"]=1
@@ -452,7 +454,7 @@ _tdxctl() {
   valued["--cacert"]=1
   valued["--header"]=1
   subs["tdxctl unlock"]=""
-  opts["tdxctl unlock"]="--help -h --config --luks-uuid --name --config-dir --verify-config-only --test-passphrase --tsm-entry --device-timeout"
+  opts["tdxctl unlock"]="--help -h --config --luks-uuid --name --config-dir --verify-config-only --config-copy --test-passphrase --tsm-entry --device-timeout"
   valued["--help"]=1
   valued["-h"]=1
   valued["--config"]=1
@@ -460,6 +462,7 @@ _tdxctl() {
   valued["--name"]=1
   valued["--config-dir"]=1
   valued["--verify-config-only"]=1
+  valued["--config-copy"]=1
   valued["--test-passphrase"]=1
   valued["--tsm-entry"]=1
   valued["--device-timeout"]=1

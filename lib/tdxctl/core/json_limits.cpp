@@ -39,6 +39,11 @@ Result<Json> parse_untrusted_json(std::string_view text, std::string_view what, 
     // e.what() quotes no input bytes: only the position and the token kind.
     return fail(Category::invalid_input, "json.syntax",
                 fmt::format("{}: not valid JSON at byte offset {}", what, e.byte > 0 ? e.byte - 1 : 0));
+  } catch (const Json::out_of_range&) {
+    // A number no double holds ("1e999"): nlohmann throws this, not a
+    // parse_error, from inside the parse (found by scripts/fuzz unlock-json).
+    return fail(Category::invalid_input, "json.syntax",
+                fmt::format("{}: not valid JSON: a number out of range", what));
   }
 }
 

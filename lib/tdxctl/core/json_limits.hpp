@@ -23,8 +23,9 @@ inline constexpr size_t k_max_json_depth = 64;
 size_t json_depth_exceeded_at(std::string_view text, size_t max_depth = k_max_json_depth);
 
 // Parses `text` as one JSON document. `what` names it in errors (e.g. "GET
-// https://.../nonce"); codes: json.too_deep, json.syntax (both invalid_input;
-// callers re-code them for their protocol).
+// https://.../nonce"); codes: json.too_deep, json.syntax (a syntax error, or
+// a number out of range; both invalid_input; callers re-code them for their
+// protocol). Never throws.
 Result<Json> parse_untrusted_json(std::string_view text, std::string_view what,
                                   size_t max_depth = k_max_json_depth);
 

@@ -41,3 +41,15 @@ TEST_CASE("json limits: ordinary documents parse; syntax errors name the offset"
   CHECK_THAT(bad.error().message, Catch::StartsWith("the attestation response: not valid JSON at byte offset"));
   CHECK(bad.error().message.find("s3cret") == std::string::npos); // never quotes the input
 }
+
+TEST_CASE("json limits: a number no double holds is a named error, not an exception", "[core][json]") {
+  // Found by scripts/fuzz unlock-json: nlohmann throws out_of_range (not
+  // parse_error) for it, which escaped and aborted tdxctl-guest.
+  for (const char* text : {R"({"key": "k", "extra": [2.5e1234]})", "1e999", "-1e400"}) {
+    INFO(text);
+    auto r = core::parse_untrusted_json(text, "the attestation response");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == "json.syntax");
+    CHECK(r.error().message == "the attestation response: not valid JSON: a number out of range");
+  }
+}
