@@ -2,7 +2,7 @@
 _tdxctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local -A subs=() opts=() valued=() choices=()
-  subs["tdxctl"]="host image volume gpu net td quote policy collateral unlock keys up down config completion man"
+  subs["tdxctl"]="host image volume gpu net td quote policy collateral unlock keys measure up down config completion man"
   opts["tdxctl"]="--help -h --version --root --connect --output -o --json --progress --dry-run -n --yes -y --verbose -v --quiet -q"
   valued["--help"]=1
   valued["-h"]=1
@@ -58,7 +58,7 @@ _tdxctl() {
   valued["--argon2-iterations"]=1
   valued["--force"]=1
   subs["tdxctl image measure"]=""
-  opts["tdxctl image measure"]="--help -h --firmware --kernel --initrd --cmdline --memory --acpi-tables --legacy-qemu --compare-event-log"
+  opts["tdxctl image measure"]="--help -h --firmware --kernel --initrd --cmdline --memory --acpi-tables --platform --legacy-qemu --compare-event-log"
   valued["--help"]=1
   valued["-h"]=1
   valued["--firmware"]=1
@@ -67,6 +67,7 @@ _tdxctl() {
   valued["--cmdline"]=1
   valued["--memory"]=1
   valued["--acpi-tables"]=1
+  valued["--platform"]=1
   valued["--legacy-qemu"]=1
   valued["--compare-event-log"]=1
   subs["tdxctl image inspect"]=""
@@ -504,6 +505,28 @@ _tdxctl() {
   valued["--help"]=1
   valued["-h"]=1
   valued["--store"]=1
+  subs["tdxctl measure"]="acpi platform eventlog"
+  opts["tdxctl measure"]="--help -h"
+  valued["--help"]=1
+  valued["-h"]=1
+  subs["tdxctl measure acpi"]=""
+  opts["tdxctl measure acpi"]="--help -h --out --force"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--out"]=1
+  valued["--force"]=1
+  subs["tdxctl measure platform"]=""
+  opts["tdxctl measure platform"]="--help -h --out --force"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--out"]=1
+  valued["--force"]=1
+  subs["tdxctl measure eventlog"]=""
+  opts["tdxctl measure eventlog"]="--help -h --out --force"
+  valued["--help"]=1
+  valued["-h"]=1
+  valued["--out"]=1
+  valued["--force"]=1
   subs["tdxctl up"]=""
   opts["tdxctl up"]="--help -h --config -c --recreate-volumes --attest --timeout --no-tdx --autostart"
   valued["--help"]=1

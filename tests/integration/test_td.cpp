@@ -142,7 +142,7 @@ TEST_CASE("td xml shows the direct boot; launch refuses a changed kernel with ex
                                       "--name", "tampered"}, v.flags));
   CHECK(launch.exit_status == 3);
   CHECK_THAT(launch.err, Catch::Contains(kernel + " does not match the image's manifest"));
-  CHECK(nlohmann::json::parse(launch.out)["error"]["code"] == "td.boot_file_mismatch");
+  CHECK(nlohmann::json::parse(launch.out)["code"] == "td.boot_file_mismatch");
 
   auto firmware = test::run_tdxctl(cat({"td", "xml", "-o", "json", "--boot", "firmware"}, v.flags));
   REQUIRE(firmware.exit_status == 0);
@@ -151,6 +151,8 @@ TEST_CASE("td xml shows the direct boot; launch refuses a changed kernel with ex
   CHECK_THAT(f["xml"].get<std::string>(), Catch::Contains("<boot dev=\"hd\"/>"));
   auto bad = test::run_tdxctl(cat({"td", "xml", "--boot", "bios"}, v.flags));
   CHECK(bad.exit_status == 2);
+}
+
 TEST_CASE("td launch logs the console; td logs prints it, td console needs a running console") {
   Volumes v;
   core::TempDir root;

@@ -437,7 +437,8 @@ TEST_CASE("the initramfs runs tdxctl-guest, never the host binary", "[unlock][in
   CHECK(premount.find("--config-dir \"$CONFIG\"", unlock) != std::string::npos);
   CHECK_THAT(premount, Catch::Contains("CONFIG=/run/tdxctl/config"));
   // After the check, nothing names the mounted disk but its umount.
-  for (auto at = premount.find("$CONFIG_MNT", umount + 1); at != std::string::npos; at = premount.find("$CONFIG_MNT", at + 1))
+  const size_t after_umount = umount + std::string_view("\numount \"$CONFIG_MNT\"\n").size();
+  for (auto at = premount.find("$CONFIG_MNT", after_umount); at != std::string::npos; at = premount.find("$CONFIG_MNT", at + 1))
     FAIL_CHECK("$CONFIG_MNT used after the check at offset " << at);
   CHECK(premount.find("/bin/sh -i") == std::string::npos);
 }
@@ -488,16 +489,16 @@ TEST_CASE("tdxctl-guest unlock: the containerd volume is formatted only when bla
     g.stub.containerd_key = std::string(64, 'd');
     auto [rc2, doc2] = unlock();
     CHECK(rc2 == 1);
-    CHECK(doc2["error"]["code"] == "unlock.wrong_key");
-    CHECK_THAT(doc2["error"]["message"].get<std::string>(), Catch::Contains("containerd key") && Catch::Contains(uuid));
+    CHECK(doc2["code"] == "unlock.wrong_key");
+    CHECK_THAT(doc2["message"].get<std::string>(), Catch::Contains("containerd key") && Catch::Contains(uuid));
   }
   SECTION("anything else is refused and left as it was") {
     auto refused = [&](const std::string& what) {
       auto before = untouched();
       auto [rc, doc] = unlock();
       CHECK(rc == 1);
-      CHECK(doc["error"]["code"] == "unlock.volume_not_empty");
-      CHECK_THAT(doc["error"]["message"].get<std::string>(), Catch::Contains(what));
+      CHECK(doc["code"] == "unlock.volume_not_empty");
+      CHECK_THAT(doc["message"].get<std::string>(), Catch::Contains(what));
       CHECK(untouched() == before);
     };
     // A filesystem carrying the label the old host tools wrote: a label never decides.
@@ -520,16 +521,16 @@ TEST_CASE("tdxctl-guest unlock: the containerd volume is formatted only when bla
     g.stub.containerd_key.reset();
     auto [rc, doc] = unlock();
     CHECK(rc == 1);
-    CHECK(doc["error"]["code"] == "unlock.no_containerd_key");
+    CHECK(doc["code"] == "unlock.no_containerd_key");
     g.stub.containerd_key = "short";
     auto [rc2, doc2] = unlock();
     CHECK(rc2 == 1);
-    CHECK(doc2["error"]["code"] == "unlock.volume_key_short");
+    CHECK(doc2["code"] == "unlock.volume_key_short");
     g.stub.containerd_key = containerd_key;
     fs::remove(g.root / "dev/disk/by-id/virtio-td-containerd");
     auto [rc3, doc3] = unlock();
     CHECK(rc3 == 3);
-    CHECK_THAT(doc3["error"]["message"].get<std::string>(), Catch::Contains("virtio-td-containerd") &&
+    CHECK_THAT(doc3["message"].get<std::string>(), Catch::Contains("virtio-td-containerd") &&
                                                                 Catch::Contains("no disk with serial td-containerd"));
   }
 }

@@ -158,7 +158,7 @@ TEST_CASE("unlock.insecure_sample_evidence reaches unlock.conf; a production ima
   const std::string uuid = "0f0e0d0c-0b0a-4908-8706-050403020100";
   auto production = image::parse_image_config(valid_yaml(), "/cfg/image.yaml");
   CHECK_FALSE(production.unlock.insecure_sample_evidence);
-  auto conf = image::render_template("unlock.conf", image::unlock_template_values(production.unlock, uuid));
+  auto conf = image::render_template("unlock.conf", image::unlock_template_values(production.unlock, uuid, production.volumes));
   CHECK_FALSE(core::value_or_throw(unlock::parse_unlock_config(conf, "unlock.conf")).insecure_sample_evidence);
   CHECK_THAT(conf, Catch::Contains("TDX_INSECURE_SAMPLE_EVIDENCE=0\n"));
 
@@ -168,7 +168,7 @@ TEST_CASE("unlock.insecure_sample_evidence reaches unlock.conf; a production ima
   auto test_image = image::parse_image_config(text, "/cfg/image.yaml");
   CHECK(test_image.unlock.insecure_sample_evidence);
   CHECK_NOTHROW(image::check_unlock_conf(test_image, uuid));
-  conf = image::render_template("unlock.conf", image::unlock_template_values(test_image.unlock, uuid));
+  conf = image::render_template("unlock.conf", image::unlock_template_values(test_image.unlock, uuid, test_image.volumes));
   CHECK(core::value_or_throw(unlock::parse_unlock_config(conf, "unlock.conf")).insecure_sample_evidence);
   CHECK(test_image.to_json()["unlock"]["insecure_sample_evidence"] == true);
 

@@ -235,7 +235,7 @@ TEST_CASE("keys serve: a client over its rate gets 429 and backs off", "[keys]")
   CHECK(g.sleeps == std::vector<long>{2}); // 429: attempt*2 s
 }
 
-TEST_CASE("--listen takes ADDRESS:PORT only", "[keys]") {
+TEST_CASE("keys serve: --listen takes ADDRESS:PORT only", "[keys]") {
   CHECK(keys::parse_listen_address("0.0.0.0:8443")->port == 8443);
   CHECK(keys::parse_listen_address("[::1]:443")->host == "::1");
   CHECK(keys::parse_listen_address("[::1]:443")->to_string() == "[::1]:443");
