@@ -1,4 +1,5 @@
 #include "tdxctl/image/ext4_unpack.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 
 #include "tdxctl/core/error.hpp"
 
@@ -31,16 +32,6 @@ struct FsCloser {
   void operator()(struct struct_ext2_filsys* fs) const { ext2fs_close_free(&fs); }
 };
 using FsHandle = std::unique_ptr<struct struct_ext2_filsys, FsCloser>;
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 Failure damaged(const fs::path& image, const std::string& what, errcode_t rc) {
   return Failure(Category::invalid_input, "image.ext4.read",
@@ -99,12 +90,12 @@ public:
   int64_t newest_mtime() const { return m_newest; }
 
   void root() {
-    Fd dir(::open(m_dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (dir.fd < 0) throw write_error(m_dest, "cannot open");
+    core::UniqueFd dir(::open(m_dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (dir.get() < 0) throw write_error(m_dest, "cannot open");
     m_seen_dirs.insert(EXT2_ROOT_INO);
-    directory(EXT2_ROOT_INO, dir.fd, "");
+    directory(EXT2_ROOT_INO, dir.get(), "");
     auto inode = read_inode(EXT2_ROOT_INO);
-    apply_metadata(EXT2_ROOT_INO, inode, dir.fd, m_dest);
+    apply_metadata(EXT2_ROOT_INO, inode, dir.get(), m_dest);
   }
 
 private:
@@ -160,15 +151,15 @@ private:
         throw Failure(Category::invalid_input, "image.ext4.loop",
                       m_image.string() + ": directory /" + rel + " is reached twice (a directory loop)");
       if (::mkdirat(dirfd, e.name.c_str(), 0700) != 0) throw write_error(host, "cannot create directory");
-      Fd sub(::openat(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (sub.fd < 0) throw write_error(host, "cannot open directory");
-      directory(e.ino, sub.fd, rel);
-      apply_metadata(e.ino, inode, sub.fd, host); // after the children: their creation moved its mtime
+      core::UniqueFd sub(::openat(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub.get() < 0) throw write_error(host, "cannot open directory");
+      directory(e.ino, sub.get(), rel);
+      apply_metadata(e.ino, inode, sub.get(), host); // after the children: their creation moved its mtime
     } else if (LINUX_S_ISREG(mode)) {
-      Fd out(::openat(dirfd, e.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (out.fd < 0) throw write_error(host, "cannot create");
-      copy_content(e.ino, inode, out.fd, host);
-      apply_metadata(e.ino, inode, out.fd, host);
+      core::UniqueFd out(::openat(dirfd, e.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (out.get() < 0) throw write_error(host, "cannot create");
+      copy_content(e.ino, inode, out.get(), host);
+      apply_metadata(e.ino, inode, out.get(), host);
     } else if (LINUX_S_ISLNK(mode)) {
       auto target = symlink_target(e.ino, inode);
       if (::symlinkat(target.c_str(), dirfd, e.name.c_str()) != 0) throw write_error(host, "cannot create symlink");

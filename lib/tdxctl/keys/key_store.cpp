@@ -3,6 +3,7 @@
 // another user, is refused (the keys may already have leaked; the operator
 // must look), never silently used or "fixed".
 #include "tdxctl/keys/key_store.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/crypto.hpp"
@@ -32,16 +33,6 @@ namespace {
 constexpr const char* k_key_file = "key";
 constexpr const char* k_containerd_key_file = "containerd-key";
 constexpr const char* k_policy_file = "policy.yaml";
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
 
 core::Error unsafe(const fs::path& path, const struct stat& st, std::string_view what) {
   return core::Error{Category::not_ready, "keys.store_unsafe",
@@ -88,7 +79,7 @@ core::Result<std::string> read_text(int dirfd, const fs::path& path, const char*
   int fd = ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return core::fail(Category::failed, "keys.store_io", fmt::format("cannot open {}: {}", (path / name).string(), std::strerror(errno)));
-  Fd guard(fd);
+  core::UniqueFd guard(fd);
   TDX_TRY(check_private(fd, path / name, "a key store file"));
   std::string out;
   char buf[8192];
@@ -109,7 +100,7 @@ core::Result<std::optional<core::Secret>> read_secret(int dirfd, const fs::path&
   if (fd < 0 && errno == ENOENT) return std::optional<core::Secret>{};
   if (fd < 0)
     return core::fail(Category::failed, "keys.store_io", fmt::format("cannot open {}: {}", (path / name).string(), std::strerror(errno)));
-  Fd guard(fd);
+  core::UniqueFd guard(fd);
   TDX_TRY(check_private(fd, path / name, "a key file"));
   auto s = core::Secret::from_fd(fd, (path / name).string(), "stored key");
   if (!s) return std::unexpected(s.error());
@@ -118,7 +109,7 @@ core::Result<std::optional<core::Secret>> read_secret(int dirfd, const fs::path&
 
 void write_secret_file(const core::TempDir& dir, const char* name, std::string_view data) {
   int fd = dir.create_file(name, 0600);
-  Fd guard(fd);
+  core::UniqueFd guard(fd);
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
@@ -187,13 +178,13 @@ core::Result<std::optional<StoredVm>> KeyStore::load(std::string_view name) cons
   auto store = open_store(m_dir, false);
   if (!store) return std::unexpected(store.error());
   if (*store < 0) return std::optional<StoredVm>{};
-  Fd store_fd(*store);
+  core::UniqueFd store_fd(*store);
   auto path = m_dir / std::string(name);
   int vm = ::openat(*store, std::string(name).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (vm < 0 && errno == ENOENT) return std::optional<StoredVm>{};
   if (vm < 0)
     return core::fail(Category::failed, "keys.store_io", fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
-  Fd vm_fd(vm);
+  core::UniqueFd vm_fd(vm);
   TDX_TRY(check_private(vm, path, "a key store entry"));
   StoredVm out;
   out.name = std::string(name);
@@ -220,7 +211,7 @@ void KeyStore::ensure() const { ::close(core::value_or_throw(open_store(m_dir, t
 std::vector<VmSummary> KeyStore::list() const {
   auto store = core::value_or_throw(open_store(m_dir, false));
   if (store < 0) return {};
-  Fd guard(store);
+  core::UniqueFd guard(store);
   std::vector<VmSummary> out;
   for (const auto& e : fs::directory_iterator(m_dir)) {
     auto name = e.path().filename().string();
@@ -268,7 +259,7 @@ core::Plan KeyStore::plan_add(std::shared_ptr<const Registration> reg, core::For
   step.is_done = same;
   step.apply = [dir, reg, force] {
     int store = core::value_or_throw(open_store(dir, true));
-    Fd guard(store);
+    core::UniqueFd guard(store);
     struct stat st {};
     bool exists = ::fstatat(store, reg->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (exists && force == core::Force::no)
@@ -307,14 +298,14 @@ core::Plan KeyStore::plan_remove(const std::string& name) const {
   step.is_done = [dir, name] {
     int store = core::value_or_throw(open_store(dir, false));
     if (store < 0) return true;
-    Fd guard(store);
+    core::UniqueFd guard(store);
     struct stat st {};
     return ::fstatat(store, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
   };
   step.apply = [dir, name] {
     int store = core::value_or_throw(open_store(dir, false));
     if (store < 0) return;
-    Fd guard(store);
+    core::UniqueFd guard(store);
     // Out of the service's sight first (one rename), then deleted.
     core::TempDir graveyard(dir, ".rm-" + name);
     auto to = graveyard.path().filename() / name;

@@ -5,6 +5,7 @@
 // formatted. A boot cut off between luksFormat and mke2fs recovers: the
 // header's label, set after mke2fs, says whether the filesystem exists.
 #include "tdxctl/unlock/containerd_volume.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 
 #include "tdxctl/unlock/luks_open.hpp"
 #include "tdxctl/unlock/unlock_config.hpp"
@@ -39,13 +40,6 @@ using Crypt = std::unique_ptr<crypt_device, CryptDeleter>;
 
 struct ProbeDeleter {
   void operator()(blkid_struct_probe* p) const { blkid_free_probe(p); }
-};
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
 };
 
 core::Result<uint64_t> size_of(int fd, const fs::path& device) {
@@ -154,10 +148,10 @@ core::Result<void> check_disk_serial(std::string_view serial) {
 }
 
 core::Result<DeviceContent> probe_device_content(const fs::path& device) {
-  Fd f{::open(device.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0)
+  core::UniqueFd f{::open(device.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.get() < 0)
     return core::fail(Category::failed, "unlock.volume_read", device.string() + ": " + std::strerror(errno));
-  auto size = size_of(f.fd, device);
+  auto size = size_of(f.get(), device);
   if (!size) return std::unexpected(size.error());
   auto signature = blkid_signature(device);
   if (!signature) return std::unexpected(signature.error());
@@ -167,7 +161,7 @@ core::Result<DeviceContent> probe_device_content(const fs::path& device) {
   // headers) and the last (backup GPT, RAID 0.90/1.0 superblocks).
   uint64_t head = std::min(*size, k_mib), tail_from = *size > k_mib ? *size - k_mib : 0;
   for (auto [from, length] : {std::pair{uint64_t{0}, head}, std::pair{tail_from, *size - tail_from}}) {
-    auto at = first_nonzero(f.fd, device, from, length);
+    auto at = first_nonzero(f.get(), device, from, length);
     if (!at) return std::unexpected(at.error());
     if (*at >= 0)
       return DeviceContent{DeviceContent::other, fmt::format("data at byte {} that libblkid does not name", *at)};
