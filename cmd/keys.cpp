@@ -62,11 +62,12 @@ attester: an image built with \fBunlock.insecure_sample_evidence: true\fR, on a
 machine without configfs\-tsm, posts \fB"evidence": {"type": "sample", "report_data":
 "<128 hex>"}\fR instead of a quote. \fBkeys serve\fR refuses it with 403 unless it was
 started with \fB\-\-insecure\-accept\-sample\fR. With the flag the binding (nonce and
-client SPKI) is still checked, but there is no quote, so neither verification nor the
-VM's policy can run: anyone who can reach the service gets any registered VM's keys.
-The service then says so on standard error at start, logs \fB"insecure_sample": true\fR
-on every line, and \fBkeys list\fR marks every VM as releasable on sample evidence
-while such a server runs (it writes \fISTORE/.serve\-PID.json\fR while it listens).
+client SPKI) is still checked, but there is no quote, so there is nothing to verify and
+no measurement to compare: a VM whose policy pins any (MRTD, an RTMR, MRCONFIGID, an SVN,
+...) is refused with 403 for its policy, and anyone who can reach the service gets the
+keys of every other registered VM. The service then says so on standard error at start,
+logs \fB"insecure_sample": true\fR on every line, and \fBkeys list\fR marks the VMs
+releasable on sample evidence while such a server runs (it writes \fISTORE/.serve\-PID.json\fR while it listens).
 .SH STORE
 \fISTORE/NAME/key\fR, \fISTORE/NAME/containerd\-key\fR (optional) and
 \fISTORE/NAME/policy.yaml\fR; the store directory and each entry are 0700, the files
@@ -116,7 +117,8 @@ void add_keys(CLI::App& app, Context& ctx) {
   serve->add_option("--burst", sa->burst, "Requests a client address may make at once (default 10)")
       ->check(CLI::Range(1.0, 10000.0).description(""))->type_name("N");
   serve->add_flag("--insecure-accept-sample", sa->insecure_sample,
-                  "Release keys on sample evidence (no quote, no policy): tests without TDX only");
+                  "Release keys on sample evidence (no quote; refused if the VM's policy pins a measurement): "
+                  "tests without TDX only");
   serve->footer("Examples:\n"
                 "  tdxctl keys serve --cert /etc/tdxctl/keys/server.pem --key /etc/tdxctl/keys/server.key\n"
                 "  tdxctl keys serve --listen 10.0.0.1:8443 --cert server.pem --key server.key --store ./keys "
@@ -138,8 +140,8 @@ void add_keys(CLI::App& app, Context& ctx) {
     int port = server.bind(address);
     address.port = port;
     if (o.insecure_accept_sample)
-      spdlog::warn("INSECURE: --insecure-accept-sample: keys are released on sample evidence, with no quote and "
-                   "no policy check, to anyone who can reach {}; for tests without TDX only",
+      spdlog::warn("INSECURE: --insecure-accept-sample: keys of VMs whose policy pins no measurement are released "
+                   "on sample evidence, with no quote, to anyone who can reach {}; for tests without TDX only",
                    address.to_string());
     keys::ServeMarkerFile marker(o.store, {::getpid(), address.to_string(), o.insecure_accept_sample, time(nullptr)});
     spdlog::info("serving key release on https://{} (GET {}, POST {}); store {}, collateral {}", address.to_string(),
@@ -196,13 +198,13 @@ void add_keys(CLI::App& app, Context& ctx) {
     for (const auto& s : servers) doc["servers"].push_back(s.to_json());
     for (const auto& v : vms) {
       auto j = v.to_json();
-      j["sample_evidence_accepted"] = sample;
+      j["sample_evidence_accepted"] = sample && v.pinned.empty();
       doc["vms"].push_back(j);
     }
     ctx.out().emit("tdxctl.keys.list/1", doc, [&](std::ostream& os) {
       for (const auto& s : servers)
         os << "keys serve (pid " << s.pid << ") on " << s.listen
-           << (s.insecure_accept_sample ? ": INSECURE, accepts sample evidence (no quote, no policy)\n" : "\n");
+           << (s.insecure_accept_sample ? ": INSECURE, accepts sample evidence (no quote) for VMs whose policy pins no measurement\n" : "\n");
       core::Table t({"NAME", "CONTAINERD KEY", "ACCEPT TCB", "MRTD", "RTMRS", "MRCONFIGID", "POLICY", "SAMPLE EVIDENCE"});
       for (const auto& v : vms) {
         std::string accept;
@@ -210,7 +212,8 @@ void add_keys(CLI::App& app, Context& ctx) {
         t.row({v.name, v.containerd_key ? "yes" : "no", accept,
                v.mr_td_values ? std::to_string(v.mr_td_values) + " pinned" : "any",
                v.rtmrs_pinned ? "pinned" : "any", v.mr_config_id_pinned ? "pinned" : "any",
-               v.policy_sha256.substr(0, 12), sample ? "ACCEPTED (insecure)" : "refused"});
+               v.policy_sha256.substr(0, 12),
+               !sample ? "refused" : v.pinned.empty() ? "ACCEPTED (insecure)" : "refused (policy pins)"});
       }
       if (vms.empty())
         os << "no VMs registered in " << dir.string() << "\n";

@@ -9,7 +9,7 @@
 #   6. QEMU under TCG with the kernel, initrd, command line, disks and tap the
 #      domain XML renders (`tdxctl td xml`; libvirtd does not run here, so
 #      QEMU is started directly from those values), twice, then once more
-#      after the VM is registered with a policy that refuses it.
+#      after the VM is registered with a policy that pins an MRTD.
 # Every assertion reads the serial console or the service's log.
 # Usage: whole-chain.sh BUILD_DIR. Needs root, /dev/net/tun and the mirror
 # (for the base on a cold cache). TDXCTL_BOOT_KEEP=1 keeps the work dir.
@@ -60,7 +60,8 @@ m=/var/lib/rancher/k3s/agent/containerd
 if [ -f $m/boot-marker ]; then data=kept; else date > $m/boot-marker && data=new; fi
 echo "TDXCTL-BOOT-MARKER quote-serve=$(systemctl is-enabled tdxctl-quote-serve.service)" \
   "containerd=$(awk -v m=$m '$2 == m { print $1 ":" $3 }' /proc/mounts) data=$data" \
-  "root=$(awk '$2 == "/" { print $1 }' /proc/mounts)"
+  "root=$(awk '$2 == "/" { print $1 }' /proc/mounts)" \
+  "config=$(awk '$2 == "/var/config" { print $3 ":" substr($4, 1, 2) }' /proc/mounts)"
 SH
 cat > boot-marker.service <<'UNIT'
 [Unit]
@@ -169,7 +170,8 @@ has 1 "unlocked with keyslot [0-9]+ of /dev/vd[a-z]+[0-9]* as /dev/mapper/root"
 has 1 "tdxctl-unlock: root $luks_uuid open as /dev/mapper/root"
 has 1 "containerd volume /dev/vd[a-z]+: blank, formatted \(LUKS2 [0-9a-f-]+\) and opened, ext4 created"
 has 1 "Reached target .*Multi-User System"
-has 1 "TDXCTL-BOOT-MARKER quote-serve=enabled containerd=/dev/mapper/containerd-cache:ext4 data=new root=/dev/mapper/root"
+# /var/config is the checked copy on tmpfs (read-only), never the host's disk.
+has 1 "TDXCTL-BOOT-MARKER quote-serve=enabled containerd=/dev/mapper/containerd-cache:ext4 data=new root=/dev/mapper/root config=tmpfs:ro"
 [[ $(releases) == 1 ]] || fail "boot 1: the service logged $(releases) releases, expected 1"
 
 step "boot 2: the containerd volume is opened, not formatted"
@@ -181,7 +183,8 @@ has 2 "TDXCTL-BOOT-MARKER quote-serve=enabled containerd=/dev/mapper/containerd-
 
 step "boot 3: a policy that refuses the VM"
 cat > refuse.yaml <<'YAML'
-# Refuses every TD: no MRTD is 96 zeros.
+# Pins an MRTD: sample evidence carries none, so the service refuses it (and
+# no real TD has 96 zeros).
 mr_td: ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"]
 YAML
 "$tdxctl" keys add "$vm" --store "$work/keys" --policy refuse.yaml --key-file tdx.qcow2.key \
@@ -190,6 +193,7 @@ boot 3
 has 3 "TDX-LUKS-UNLOCK-FAILED"
 lacks 3 "open as /dev/mapper/root|Reached target .*Multi-User System|TDXCTL-BOOT-MARKER"
 [[ $(releases) == 2 ]] || fail "boot 3: the service released a key to a refused VM"
-cat keys.log keys.err | grep -q '"status":403' || fail "boot 3: the service logged no 403"
+cat keys.log keys.err | grep '"status":403' | grep -q '"check":"policy"' \
+  || fail "boot 3: the service logged no 403 for the VM's policy"
 
 step "passed in $(($(date +%s) - t0)) s"

@@ -88,6 +88,12 @@ TEST_CASE("tdxctl-guest unlock gets its keys from keys serve with sample evidenc
                             "--containerd-key-file", (tmp / "containerd.key").string(), "--store", store.string()},
                            k_key)
               .exit_status == 0);
+  // A VM whose policy pins a measurement: sample evidence cannot satisfy it.
+  test::put(tmp.path(), "pinned.yaml", "mr_config_id: " + std::string(96, 'a') + "\n");
+  REQUIRE(test::run_tdxctl({"keys", "add", "tdx-node-4", "--policy", (tmp / "pinned.yaml").string(), "--key-stdin",
+                            "--store", store.string()},
+                           k_key)
+              .exit_status == 0);
 
   // keys serve in its own process, stdout (the decision log) and stderr to files.
   std::vector<std::string> words{TDXCTL_BINARY, "keys", "serve", "--listen", "127.0.0.1:0", "--cert",
@@ -121,8 +127,12 @@ TEST_CASE("tdxctl-guest unlock gets its keys from keys serve with sample evidenc
   CHECK(list["servers"][0]["insecure_accept_sample"] == true);
   CHECK(list["vms"][0]["sample_evidence_accepted"] == true);
   CHECK(list["vms"][0]["containerd_key"] == true);
+  CHECK(list["vms"][1]["name"] == "tdx-node-4");
+  CHECK(list["vms"][1]["pinned"] == json::array({"mr_config_id"}));
+  CHECK(list["vms"][1]["sample_evidence_accepted"] == false);
   auto text_list = test::run_tdxctl({"keys", "list", "--store", store.string()}).out;
-  CHECK_THAT(text_list, Catch::Contains("INSECURE") && Catch::Contains("ACCEPTED (insecure)"));
+  CHECK_THAT(text_list, Catch::Contains("INSECURE") && Catch::Contains("ACCEPTED (insecure)") &&
+                            Catch::Contains("refused (policy pins)"));
 
   // The guest: no configfs-tsm under its root, an image built with the setting.
   auto root = tmp / "root";

@@ -7,6 +7,8 @@
 
 #include "tdxctl/core/runner.hpp"
 #include "tdxctl/core/secret.hpp"
+#include "tdxctl/image/templates.hpp"
+#include "tdxctl/image/unlock_conf.hpp"
 #include "tdxctl/unlock/containerd_volume.hpp"
 
 #include <catch2/catch.hpp>
@@ -409,8 +411,12 @@ TEST_CASE("premount netplan reader: the volume's file, other layouts, hostile va
 }
 
 TEST_CASE("the initramfs runs tdxctl-guest, never the host binary", "[unlock][integration]") {
-  auto hook = slurp(test::tests_dir() / "../templates/image/initramfs-hook.mustache");
-  auto premount = slurp(test::tests_dir() / "../templates/image/unlock-premount.mustache");
+  // As image build renders them for an image with the default volumes.
+  auto values = image::unlock_template_values(image::UnlockSettings{}, "6f1c2b3a-0000-4000-8000-1234567890ab",
+                                              {{"containerd-cache", "/c", "td-containerd", true}});
+  auto hook = image::render_template("initramfs-hook", values);
+  auto premount = image::render_template("unlock-premount", values);
+  CHECK_THAT(hook, Catch::Contains("rm -f \"${DESTDIR}/sbin/mke2fs\"") && Catch::Contains("copy_exec /sbin/mke2fs"));
   CHECK_THAT(hook, Catch::Contains("copy_exec /usr/sbin/tdxctl-guest /sbin/tdxctl-guest"));
   CHECK(hook.find("copy_exec /usr/sbin/tdxctl ") == std::string::npos);
   CHECK_THAT(premount, Catch::Contains("/sbin/tdxctl-guest unlock") && Catch::Contains("mount -t configfs") &&
@@ -435,7 +441,8 @@ TEST_CASE("the initramfs runs tdxctl-guest, never the host binary", "[unlock][in
   CHECK(network < unlock);
   CHECK(premount.find("\"$CONFIG/network-config.yaml\"") != std::string::npos);
   CHECK(premount.find("--config-dir \"$CONFIG\"", unlock) != std::string::npos);
-  CHECK_THAT(premount, Catch::Contains("CONFIG=/run/tdxctl/config"));
+  CHECK_THAT(premount, Catch::Contains("CONFIG=/run/tdxctl/config ") &&
+                           Catch::Contains("CONFIG_DEV=/dev/disk/by-label/tdx-config\n"));
   // After the check, nothing names the mounted disk but its umount.
   const size_t after_umount = umount + std::string_view("\numount \"$CONFIG_MNT\"\n").size();
   for (auto at = premount.find("$CONFIG_MNT", after_umount); at != std::string::npos; at = premount.find("$CONFIG_MNT", at + 1))

@@ -198,7 +198,7 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
   for (auto& d : c.debs) add(d);
   if (!c.unlock.ca_cert.empty()) add(c.unlock.ca_cert);
   for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount", "grub-cmdline.cfg",
-                    "verify-volume.service", "volume.mount", "encrypted-volume.mount", "sshd-hardening.conf"})
+                    "verify-volume.service", "volume.mount", "encrypted-volume.mount", "config-copy.mount", "sshd-hardening.conf"})
     add(template_dir() / "image" / (std::string(name) + ".mustache"));
   add(template_dir() / "tdxctl-quote-serve.service");
   j["file_contents"] = contents;
@@ -418,12 +418,16 @@ CustomiseSpec prepare_customisation(BuildState& s) {
     std::string label_escaped;
     for (char ch : v.label) label_escaped += ch == '-' ? std::string("\\x2d") : std::string(1, ch);
     std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount}, {"disk", v.disk},
-                                         {"mount_unit", mount_unit}, {"label_escaped", label_escaped}};
-    if (!v.encrypted)
+                                         {"mount_unit", mount_unit}, {"label_escaped", label_escaped},
+                                         {"config_copy", k_config_copy_dir}};
+    // tdx-config: the copy the initramfs checked against MRCONFIGID, never the disk again.
+    bool config = v.label == k_config_label;
+    if (!v.encrypted && !config)
       gen("/etc/systemd/system/tdxctl-verify-" + v.label + ".service", render_template("verify-volume.service", vv),
           0644);
     gen("/etc/systemd/system/" + mount_unit,
-        render_template(v.encrypted ? "encrypted-volume.mount" : "volume.mount", vv), 0644);
+        render_template(v.encrypted ? "encrypted-volume.mount" : config ? "config-copy.mount" : "volume.mount", vv),
+        0644);
     spec.dirs.push_back(v.mount);
     spec.links.emplace_back("/etc/systemd/system/" + mount_unit,
                             "/etc/systemd/system/local-fs.target.wants/" + mount_unit);

@@ -26,7 +26,9 @@ std::map<std::string, std::string> unlock_template_values(const UnlockSettings& 
           {"ca_cert", unlock.ca_cert.empty() ? "" : k_guest_unlock_ca},
           {"retries", std::to_string(unlock.retries)},
           {"timeout_s", std::to_string(unlock.timeout_s)},
-          {"insecure_sample_evidence", unlock.insecure_sample_evidence ? "1" : "0"}};
+          {"insecure_sample_evidence", unlock.insecure_sample_evidence ? "1" : "0"},
+          {"config_label", k_config_label},
+          {"config_copy", k_config_copy_dir}};
 }
 
 namespace {

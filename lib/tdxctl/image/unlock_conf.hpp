@@ -14,6 +14,13 @@ namespace tdx::image {
 // Where the image keeps the unlock CA (image.yaml unlock.ca_cert).
 inline constexpr const char* k_guest_unlock_ca = "/etc/tdxctl/unlock-ca.pem";
 
+// The tdx-config volume: the label the premount script finds it by, and the
+// private tmpfs directory it copies the bytes it checked against MRCONFIGID
+// to. The booted system bind-mounts that copy, never the host's disk, which
+// the host could rewrite after the check.
+inline constexpr const char* k_config_label = "tdx-config";
+inline constexpr const char* k_config_copy_dir = "/run/tdxctl/config";
+
 // The values of the unlock templates (unlock.conf, initramfs hook, premount
 // script); `volumes` name the encrypted containerd volume, if any.
 std::map<std::string, std::string> unlock_template_values(const UnlockSettings& unlock,

@@ -158,8 +158,13 @@ Decision KeyService::attest(const AttestRequest& r) {
       return refuse(std::move(d), 403, "refuse", "binding",
                     fmt::format("sample REPORTDATA {} is not nonce || SHA-256(client SPKI) = {}",
                                 core::to_hex(*body->sample_report_data), core::to_hex(expected)));
-    d.reason = "INSECURE sample evidence: the binding was checked; there is no quote, so verification and the "
-               "VM's policy (MRTD, RTMRs, MRCONFIGID, TCB status) were skipped";
+    // Sample evidence proves no measurement: a policy that pins one refuses it,
+    // so a policy change still locks a test VM out.
+    if (auto pins = quote::pinned_values((*vm)->policy); !pins.empty())
+      return refuse(std::move(d), 403, "refuse", "policy",
+                    fmt::format("the VM's policy pins {}, which sample evidence does not carry", fmt::join(pins, ", ")));
+    d.reason = "INSECURE sample evidence: the binding was checked; there is no quote, so verification and the TCB "
+               "status were skipped, and the VM's policy pins no measurement";
   } else {
     d = judge_quote(std::move(d), **vm, *body->quote, expected);
     if (!d.decision.empty()) return d; // refused, with its check and reason

@@ -170,6 +170,7 @@ core::Json VmSummary::to_json() const {
                     {"mr_td_values", mr_td_values},
                     {"rtmrs_pinned", rtmrs_pinned},
                     {"mr_config_id_pinned", mr_config_id_pinned},
+                    {"pinned", pinned},
                     {"registered", quote::format_time(registered)}};
 }
 
@@ -226,6 +227,7 @@ std::vector<VmSummary> KeyStore::list() const {
     s.mr_td_values = vm->policy.mr_td.size();
     s.rtmrs_pinned = std::any_of(vm->policy.rtmr.begin(), vm->policy.rtmr.end(), [](const auto& r) { return r.has_value(); });
     s.mr_config_id_pinned = vm->policy.mr_config_id.has_value();
+    s.pinned = quote::pinned_values(vm->policy);
     struct stat st {};
     if (::fstatat(store, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) s.registered = st.st_mtime;
     out.push_back(std::move(s));

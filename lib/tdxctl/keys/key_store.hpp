@@ -62,6 +62,7 @@ struct VmSummary {
   size_t mr_td_values = 0;
   bool rtmrs_pinned = false;
   bool mr_config_id_pinned = false;
+  std::vector<std::string> pinned; // every pinned value (quote::pinned_values): sample evidence fails them
   time_t registered = 0;
   core::Json to_json() const;
 };

@@ -44,6 +44,28 @@ Blob<64> nonce_report_data(std::span<const uint8_t> nonce, std::span<const uint8
   return out;
 }
 
+std::vector<std::string> pinned_values(const Policy& p) {
+  std::vector<std::string> names;
+  auto add = [&](const char* name, bool pinned) {
+    if (pinned) names.emplace_back(name);
+  };
+  add("mr_td", !p.mr_td.empty());
+  add("mr_seam", !p.mr_seam.empty());
+  static const char* rtmr_names[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+  for (size_t i = 0; i < 4; ++i) add(rtmr_names[i], p.rtmr[i].has_value());
+  add("mr_config_id", p.mr_config_id.has_value());
+  add("mr_owner", p.mr_owner.has_value());
+  add("mr_owner_config", p.mr_owner_config.has_value());
+  add("xfam", p.xfam.has_value());
+  add("td_attributes", p.td_attributes.has_value());
+  add("require_sept_ve_disable", p.require_sept_ve_disable);
+  add("min_tee_tcb_svn", p.min_tee_tcb_svn.has_value());
+  add("min_qe_svn", p.min_qe_svn.has_value());
+  add("min_pce_svn", p.min_pce_svn.has_value());
+  add("report_data", p.report_data.has_value());
+  return names;
+}
+
 PolicyResult evaluate_policy(const Policy& p, const Quote& q, const Verdict& v) {
   PolicyResult r;
   auto fail = [&](std::string check, std::string expected, std::string actual) {

@@ -51,6 +51,12 @@ struct PolicyResult {
   core::Json to_json() const;
 };
 
+// The policy's checks on values only evidence from TDX hardware carries
+// (measurements, attributes, SVNs, REPORTDATA), by policy.yaml key: what
+// sample evidence, which has none of them, cannot satisfy. accept_tcb and
+// allow_debug are not listed: every policy has them.
+std::vector<std::string> pinned_values(const Policy& policy);
+
 // Every check runs (all mismatches are reported, not just the first).
 PolicyResult evaluate_policy(const Policy& policy, const Quote& quote, const Verdict& verdict);
 

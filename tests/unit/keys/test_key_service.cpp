@@ -184,7 +184,14 @@ TEST_CASE("sample evidence: 403 without --insecure-accept-sample, binding-checke
   CHECK(refused.check == "evidence");
   CHECK(refused.evidence == "sample");
 
-  Service lax(pinned_policy(), true);
+  // Sample evidence carries no measurement: a policy that pins some refuses it.
+  Service pinned(pinned_policy(), true);
+  auto refused_by_policy = sample(pinned);
+  CHECK(refused_by_policy.status == 403);
+  CHECK(refused_by_policy.check == "policy");
+  CHECK_THAT(refused_by_policy.reason, Catch::Contains("pins mr_td, rtmr0, mr_config_id"));
+
+  Service lax("accept_tcb: [UpToDate]\nallow_debug: false\n", true);
   auto released = sample(lax);
   CHECK(released.status == 200);
   CHECK_THAT(released.reason, Catch::Contains("INSECURE") && Catch::Contains("skipped"));
