@@ -63,9 +63,9 @@ machine without configfs\-tsm, posts \fB"evidence": {"type": "sample", "report_d
 "<128 hex>"}\fR instead of a quote. \fBkeys serve\fR refuses it with 403 unless it was
 started with \fB\-\-insecure\-accept\-sample\fR. With the flag the binding (nonce and
 client SPKI) is still checked, but there is no quote, so there is nothing to verify and
-no measurement to compare: a VM whose policy pins any (MRTD, an RTMR, MRCONFIGID, an SVN,
-...) is refused with 403 for its policy, and anyone who can reach the service gets the
-keys of every other registered VM. The service then says so on standard error at start,
+no measurement to compare: a VM whose policy pins any (MRTD, an RTMR, MRCONFIGID, an SVN
+and the like) is refused with 403 for its policy, and anyone who can reach the service gets
+the keys of every other registered VM. The service then says so on standard error at start,
 logs \fB"insecure_sample": true\fR on every line, and \fBkeys list\fR marks the VMs
 releasable on sample evidence while such a server runs (it writes \fISTORE/.serve\-PID.json\fR while it listens).
 .SH STORE
@@ -174,13 +174,15 @@ void add_keys(CLI::App& app, Context& ctx) {
     if (aa->key_file.empty() && !aa->key_stdin)
       throw core::Failure(core::Category::usage, "keys.no_key", "no key given",
                           "pass --key-file FILE (the image build's OUTPUT.key) or --key-stdin");
+    // The name and the policy first: a typo must not cost the key piped on stdin.
+    core::value_or_throw(keys::check_vm_name(aa->name));
     auto reg = std::make_shared<keys::Registration>();
     reg->name = aa->name;
+    reg->policy_file = aa->policy;
+    reg->policy_yaml = core::value_or_throw(core::read_file(aa->policy));
     reg->key = core::value_or_throw(core::Secret::from_file(aa->key_stdin ? "-" : aa->key_file, "root key"));
     if (!aa->containerd_key_file.empty())
       reg->containerd_key = core::value_or_throw(core::Secret::from_file(aa->containerd_key_file, "containerd key"));
-    reg->policy_file = aa->policy;
-    reg->policy_yaml = core::value_or_throw(core::read_file(aa->policy));
     auto plan = keys::KeyStore(store_path()).plan_add(reg, aa->force ? core::Force::yes : core::Force::no);
     ctx.run_plan(plan, "tdxctl.keys.add/1", core::Json{{"name", aa->name}, {"store", store_path().string()}});
   });

@@ -12,6 +12,7 @@
 #include "tdxctl/measure/report.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/policy/policy_init.hpp"
+#include "tdxctl/td/measure_inputs.hpp"
 
 #include <fmt/format.h>
 
@@ -75,22 +76,27 @@ core::Json log_events_json(const measure::EventLog& log) {
 
 void add_image_measure(CLI::App* group, Context& ctx) {
   struct Args {
-    std::string firmware, kernel, initrd, cmdline, memory, acpi_tables, platform, compare_log;
+    std::string config, firmware, kernel, initrd, cmdline, memory, acpi_tables, platform, compare_log;
     bool legacy_qemu = false;
   };
   auto args = std::make_shared<Args>();
   auto* m = group->add_subcommand(
       "measure", "Predict MRTD and RTMR0-3 of a TD booted by TDVF with QEMU direct kernel boot, "
                  "with the ordered event list");
-  m->add_option("--firmware", args->firmware, "TDVF image (e.g. OVMF.inteltdx.fd)")
-      ->required()->type_name("FILE")->check(CLI::ExistingFile);
+  auto* config = m->add_option("-c,--config", args->config,
+                                "host.yaml: predict the TD `td launch -c` starts (its firmware, td.memory_gib, the "
+                                "image manifest's kernel, initrd and command line, td.measure's capture)")
+                     ->type_name("FILE")->check(CLI::ExistingFile);
+  m->add_option("--firmware", args->firmware, "TDVF image (e.g. OVMF.inteltdx.fd); with -c, overrides td.firmware")
+      ->type_name("FILE")->check(CLI::ExistingFile);
   m->add_option("--kernel", args->kernel, "Kernel (EFI-stub bzImage), as QEMU -kernel")
-      ->required()->type_name("FILE")->check(CLI::ExistingFile);
+      ->type_name("FILE")->check(CLI::ExistingFile)->excludes(config);
   m->add_option("--initrd", args->initrd, "Initrd, as QEMU -initrd")->type_name("FILE")
-      ->check(CLI::ExistingFile);
-  m->add_option("--cmdline", args->cmdline, "Kernel command line, as QEMU -append")->type_name("TEXT");
-  m->add_option("--memory", args->memory, "TD memory size (e.g. 2G), as QEMU -m")
-      ->required()->type_name("SIZE");
+      ->check(CLI::ExistingFile)->excludes(config);
+  m->add_option("--cmdline", args->cmdline, "Kernel command line, as QEMU -append")->type_name("TEXT")
+      ->excludes(config);
+  m->add_option("--memory", args->memory, "TD memory size (e.g. 2G), as QEMU -m; with -c, overrides td.memory_gib")
+      ->type_name("SIZE");
   auto* acpi = m->add_option("--acpi-tables", args->acpi_tables,
                              "QEMU's etc/acpi/tables blob from a TD of this shape (`tdxctl-guest measure acpi`)")
                    ->type_name("FILE")->check(CLI::ExistingFile);
@@ -109,37 +115,62 @@ void add_image_measure(CLI::App* group, Context& ctx) {
       "predicted from --platform; with less it is reported \"unknown\" with the input it\n"
       "lacks. RTMR3 is zero. See README \"Measured boot\".\n\n"
       "Examples:\n"
+      "  tdxctl image measure -c /etc/tdxctl/host.yaml -o json\n"
       "  tdxctl image measure --firmware /usr/share/ovmf/OVMF.inteltdx.fd --kernel vmlinuz \\\n"
       "    --initrd initrd.img --cmdline 'root=/dev/mapper/root ro console=ttyS0' --memory 2G -o json\n"
       "  tdxctl image measure ... --compare-event-log CCEL");
   m->callback([args, &ctx] {
-    auto memory = core::parse_size(args->memory);
-    if (!memory || *memory == 0)
-      throw core::Failure(core::Category::usage, "measure.memory",
-                          fmt::format("--memory '{}': expected a size such as 2G or 2048M",
-                                      args->memory));
-    auto firmware = read_bytes(args->firmware);
-    auto kernel = read_bytes(args->kernel);
+    // With -c the launch inputs come from host.yaml, as `td launch -c` reads
+    // them; a flag given as well overrides its value.
+    auto a = *args;
+    uint64_t memory_bytes = 0;
+    if (!a.config.empty()) {
+      td::SpecOverrides o;
+      o.config = a.config;
+      o.firmware = a.firmware;
+      auto from = core::value_or_throw(td::measure_inputs(ctx.root(), td::make_spec(o)));
+      a.firmware = from.firmware;
+      a.kernel = from.boot.kernel.path.string();
+      a.initrd = from.boot.initrd.path.string();
+      a.cmdline = from.boot.cmdline;
+      memory_bytes = from.memory_bytes;
+      if (a.platform.empty() && a.acpi_tables.empty()) a.platform = from.platform, a.acpi_tables = from.acpi_tables;
+    } else {
+      for (auto [flag, value] : {std::pair{"--firmware", &a.firmware}, std::pair{"--kernel", &a.kernel},
+                                 std::pair{"--memory", &a.memory}})
+        if (value->empty())
+          throw core::Failure(core::Category::usage, "measure.missing_input",
+                              fmt::format("{} is required without -c (or give -c host.yaml)", flag));
+    }
+    if (!a.memory.empty()) {
+      auto memory = core::parse_size(a.memory);
+      if (!memory || *memory == 0)
+        throw core::Failure(core::Category::usage, "measure.memory",
+                            fmt::format("--memory '{}': expected a size such as 2G or 2048M", a.memory));
+      memory_bytes = *memory;
+    }
+    auto firmware = read_bytes(a.firmware);
+    auto kernel = read_bytes(a.kernel);
     std::string initrd;
     measure::DirectBootInputs in;
     in.firmware = span_of(firmware);
-    in.firmware_name = args->firmware;
+    in.firmware_name = a.firmware;
     in.kernel = span_of(kernel);
-    in.kernel_name = args->kernel;
-    if (!args->initrd.empty()) {
-      initrd = read_bytes(args->initrd);
+    in.kernel_name = a.kernel;
+    if (!a.initrd.empty()) {
+      initrd = read_bytes(a.initrd);
       in.initrd = span_of(initrd);
-      in.initrd_name = args->initrd;
+      in.initrd_name = a.initrd;
     }
-    in.cmdline = args->cmdline;
-    in.memory_bytes = *memory;
-    if (!args->platform.empty())
-      in.platform = core::value_or_throw(capture::platform_from_json(read_bytes(args->platform), args->platform));
-    if (!args->acpi_tables.empty()) {
-      auto tables = read_bytes(args->acpi_tables);
+    in.cmdline = a.cmdline;
+    in.memory_bytes = memory_bytes;
+    if (!a.platform.empty())
+      in.platform = core::value_or_throw(capture::platform_from_json(read_bytes(a.platform), a.platform));
+    if (!a.acpi_tables.empty()) {
+      auto tables = read_bytes(a.acpi_tables);
       in.platform.fw_cfg[std::string(capture::kAcpiTablesFile)] = std::vector<uint8_t>(tables.begin(), tables.end());
     }
-    in.legacy_qemu = args->legacy_qemu;
+    in.legacy_qemu = a.legacy_qemu;
     auto p = core::value_or_throw(measure::predict_direct_boot(in));
     auto doc = measure::prediction_to_json(p);
     std::vector<measure::EventDifference> diffs;

@@ -58,9 +58,11 @@ _tdxctl() {
   valued["--argon2-iterations"]=1
   valued["--force"]=1
   subs["tdxctl image measure"]=""
-  opts["tdxctl image measure"]="--help -h --firmware --kernel --initrd --cmdline --memory --acpi-tables --platform --legacy-qemu --compare-event-log"
+  opts["tdxctl image measure"]="--help -h --config -c --firmware --kernel --initrd --cmdline --memory --acpi-tables --platform --legacy-qemu --compare-event-log"
   valued["--help"]=1
   valued["-h"]=1
+  valued["--config"]=1
+  valued["-c"]=1
   valued["--firmware"]=1
   valued["--kernel"]=1
   valued["--initrd"]=1

@@ -28,11 +28,16 @@ step() { echo "== [$(($(date +%s) - t0)) s] $*"; }
 work=$(mktemp -d "$build/boot-test.XXXXXX")
 ns=tdxboot$$
 server_pid=
+# Best effort, and the test's own status is kept: a server that exits 143 on
+# SIGTERM must not turn a pass into a failure (set -e applies in traps too).
 cleanup() {
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  local rc=$?
+  set +e
+  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
   ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
   ip netns del "$ns" 2>/dev/null
   if [[ ${TDXCTL_BOOT_KEEP:-} == 1 ]]; then echo "kept $work"; else rm -rf --one-file-system "$work"; fi
+  exit "$rc"
 }
 trap cleanup EXIT
 cd "$work"

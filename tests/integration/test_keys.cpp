@@ -59,6 +59,12 @@ TEST_CASE("keys add, list and remove through the CLI", "[keys][integration]") {
                                 "another");
   CHECK(other.exit_status == 2);
   CHECK_THAT(other.err, Catch::Contains("--force"));
+  // The name is checked before the key is read: with nothing on stdin the
+  // error is still the name's.
+  auto bad_name = test::run_tdxctl({"keys", "add", "vm/1", "--policy", (tmp / "policy.yaml").string(),
+                                    "--key-stdin", "--store", store});
+  CHECK(bad_name.exit_status == 2);
+  CHECK_THAT(bad_name.err, Catch::Contains("'vm/1' is not a VM name"));
   auto list = test::run_tdxctl({"keys", "list", "--store", store, "-o", "json"});
   REQUIRE(list.exit_status == 0);
   auto doc = json::parse(list.out);

@@ -4,11 +4,14 @@
 #include "support/fixtures.hpp"
 #include "unit/measure/builders.hpp"
 
+#include "tdxctl/core/config_manifest.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include <tuple>
 
 using namespace tdx;
 
@@ -117,4 +120,66 @@ TEST_CASE("measure platform in a TD -> image measure --platform (RTMR0 events, n
                                 "--memory", "2G", "--platform", platform.string(), "--acpi-tables",
                                 platform.string()});
   CHECK(both.exit_status == 2);
+}
+
+TEST_CASE("image measure -c host.yaml predicts what td launch -c boots: the same as the explicit pieces",
+          "[measure]") {
+  core::TempDir dir;
+  // An image as `image build` leaves it: the manifest names the kernel,
+  // initrd and command line with their SHA-384.
+  auto image = dir / "tdx.qcow2";
+  test::put(dir.path(), "tdx.qcow2", "stand-in disk");
+  const std::string cmdline = "root=/dev/mapper/root ro console=ttyS0";
+  nlohmann::ordered_json files;
+  for (auto [role, name, content] : {std::tuple{"kernel", "tdx.qcow2.vmlinuz", test::synthetic_pe()},
+                                     std::tuple{"initrd", "tdx.qcow2.initrd", std::string(8192, 'i')},
+                                     std::tuple{"cmdline", "tdx.qcow2.cmdline", cmdline}}) {
+    test::put(dir.path(), name, content);
+    files[role] = {{"file", name}, {"sha384", core::sha384_hex(content)}};
+  }
+  test::put(dir.path(), "tdx.qcow2.manifest.json",
+            nlohmann::ordered_json{{"image", "tdx.qcow2"}, {"boot_files", files}}.dump(2));
+  auto firmware = (test::testdata() / "tdvf/OVMF.inteltdx.ms.fd").string();
+  // Relative paths are taken from host.yaml's directory, as td launch takes them.
+  test::put(dir.path(), "acpi.bin", std::string(128, '\0'));
+  test::put(dir.path(), "host.yaml",
+            "td:\n  image: tdx.qcow2\n  memory_gib: 2\n  firmware: " + firmware +
+                "\n  measure:\n    acpi_tables: acpi.bin\n");
+  auto from_file = test::run_tdxctl({"image", "measure", "-c", (dir / "host.yaml").string(), "-o", "json"});
+  INFO(from_file.err);
+  REQUIRE(from_file.exit_status == 0);
+  auto explicit_pieces = test::run_tdxctl(
+      {"image", "measure", "--firmware", firmware, "--kernel", (dir / "tdx.qcow2.vmlinuz").string(), "--initrd",
+       (dir / "tdx.qcow2.initrd").string(), "--cmdline", cmdline, "--memory", "2G", "--acpi-tables",
+       (dir / "acpi.bin").string(), "-o", "json"});
+  INFO(explicit_pieces.err);
+  REQUIRE(explicit_pieces.exit_status == 0);
+  auto a = nlohmann::json::parse(from_file.out), b = nlohmann::json::parse(explicit_pieces.out);
+  CHECK(a["mrtd"] == b["mrtd"]);
+  CHECK(a["rtmr"] == b["rtmr"]);
+  CHECK(a["events"].size() == b["events"].size());
+  CHECK(a["unknown"] == b["unknown"]);
+  // A flag given with -c is still read, and checked: it overrides host.yaml's value.
+  auto bad_memory = test::run_tdxctl({"image", "measure", "-c", (dir / "host.yaml").string(), "--memory", "0"});
+  CHECK(bad_memory.exit_status == 2);
+  CHECK_THAT(bad_memory.err, Catch::Contains("--memory '0'"));
+
+  // The pieces -c names, given again, are a usage error.
+  CHECK(test::run_tdxctl({"image", "measure", "-c", (dir / "host.yaml").string(), "--kernel",
+                          (dir / "tdx.qcow2.vmlinuz").string()})
+            .exit_status == 2);
+  // Without -c the pieces are required, and the error names the first missing one.
+  auto bare = test::run_tdxctl({"image", "measure", "--memory", "2G"});
+  CHECK(bare.exit_status == 2);
+  CHECK_THAT(bare.err, Catch::Contains("--firmware is required without -c"));
+  // A kernel that no longer matches the manifest: what launch refuses, measure refuses (exit 3).
+  test::put(dir.path(), "tdx.qcow2.vmlinuz", test::synthetic_pe() + "tampered");
+  auto changed = test::run_tdxctl({"image", "measure", "-c", (dir / "host.yaml").string()});
+  CHECK(changed.exit_status == 3);
+  CHECK_THAT(changed.err, Catch::Contains("tdx.qcow2.vmlinuz"));
+  // td.boot: firmware boots the image's own bootloader: nothing to predict.
+  test::put(dir.path(), "host.yaml", "td:\n  image: tdx.qcow2\n  boot: firmware\n");
+  auto firmware_boot = test::run_tdxctl({"image", "measure", "-c", (dir / "host.yaml").string()});
+  CHECK(firmware_boot.exit_status == 2);
+  CHECK_THAT(firmware_boot.err, Catch::Contains("td.boot is firmware"));
 }

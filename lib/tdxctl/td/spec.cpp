@@ -102,7 +102,7 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   td.allow_only({"name", "vcpus", "memory_gib", "image", "config_volume", "cache_volume",
                  "containerd_volume", "gpus", "nvswitches", "network", "firmware", "boot", "qgs_socket",
                  "mr_config_id", "mr_owner", "mr_owner_config", "vsock_cid", "gpu_mmio_gib",
-                 "debug", "no_tdx"});
+                 "debug", "no_tdx", "measure"});
   if (auto v = td.str("name")) {
     if (valid_domain_name(*v)) spec.name = *v;
     else td.error("name", std::string(domain_name_rule) + ", got '" + *v + "'");
@@ -133,6 +133,14 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   if (auto v = td.integer("gpu_mmio_gib", 1, 4096)) spec.gpu_mmio_gib = static_cast<int>(*v);
   if (auto v = td.boolean("debug")) spec.debug = *v;
   if (auto v = td.boolean("no_tdx")) spec.no_tdx = *v;
+  if (auto measure = td.section("measure"); measure.present()) {
+    measure.allow_only({"platform", "acpi_tables"});
+    if (auto v = measure.str("platform")) spec.measure_platform = *v;
+    if (auto v = measure.str("acpi_tables")) spec.measure_acpi_tables = *v;
+    if (measure.has("platform") && measure.has("acpi_tables"))
+      measure.error("acpi_tables", "give platform or acpi_tables, not both: a platform capture already "
+                                   "holds the ACPI tables");
+  }
 
   for (const char* key : {"gpus", "nvswitches"}) {
     auto& list = std::string_view(key) == "gpus" ? spec.gpus : spec.nvswitches;
@@ -166,7 +174,8 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
 }
 
 void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir) {
-  for (auto* p : {&spec.image, &spec.config_volume, &spec.cache_volume, &spec.containerd_volume})
+  for (auto* p : {&spec.image, &spec.config_volume, &spec.cache_volume, &spec.containerd_volume, &spec.firmware,
+                  &spec.measure_platform, &spec.measure_acpi_tables})
     if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (base_dir / *p).lexically_normal().string();
 }
 

@@ -57,6 +57,10 @@ struct TdSpec {
   NetSpec net;
   std::string firmware; // empty: the first TDVF found among the usual paths
   BootMode boot = BootMode::direct;
+  // For `image measure -c`: the RTMR0 inputs a TD of this shape showed,
+  // captured once per topology (td.measure.platform from `tdxctl-guest
+  // measure platform`, or td.measure.acpi_tables from `... measure acpi`).
+  std::string measure_platform, measure_acpi_tables;
   std::string qgs_socket = default_qgs_socket; // empty: no quoteGenerationService
   std::optional<std::string> mr_config_id;     // base64 of 48 bytes; default from the manifest
   std::optional<std::string> mr_owner;         // base64 of 48 bytes
@@ -78,7 +82,7 @@ TdSpec load_td_spec(const std::filesystem::path& path);
 // The per-key part on a section of an open document (errors go to its
 // reader). network_from_top: the NIC comes from the top-level section.
 void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top);
-// Relative image and volume paths taken as relative to `base_dir` (the
+// Relative image, volume, firmware and capture paths taken as relative to `base_dir` (the
 // directory of the host.yaml they came from), so a file and the disks it
 // names move together; `td` and `up` read the same file the same way.
 void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir);

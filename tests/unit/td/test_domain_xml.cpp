@@ -258,3 +258,21 @@ TEST_CASE("host.yaml td: section loads, and bad keys are named with their positi
     CHECK_THAT(f.error().message, Catch::Contains("td.network.macvtap"));
   }
 }
+
+TEST_CASE("host.yaml td.measure names a capture; it and the firmware are taken from the file's directory") {
+  core::TempDir dir;
+  test::put(dir.path(), "host.yaml",
+            "td:\n  firmware: fw/TDVF.fd\n  measure:\n    platform: captures/platform.json\n");
+  auto spec = td::load_td_spec(dir.path() / "host.yaml");
+  CHECK(spec.firmware == (dir.path() / "fw/TDVF.fd").string());
+  CHECK(spec.measure_platform == (dir.path() / "captures/platform.json").string());
+  CHECK(spec.measure_acpi_tables.empty());
+  test::put(dir.path(), "both.yaml", "td:\n  measure:\n    platform: p.json\n    acpi_tables: a.bin\n    acpi: x\n");
+  try {
+    td::load_td_spec(dir.path() / "both.yaml");
+    FAIL("expected an error");
+  } catch (const core::Failure& f) {
+    CHECK_THAT(f.error().message, Catch::Contains("key 'td.measure.acpi_tables': give platform or acpi_tables"));
+    CHECK_THAT(f.error().message, Catch::Contains("both.yaml:5:5: key 'td.measure.acpi': unknown key"));
+  }
+}
