@@ -69,7 +69,10 @@ void add_build(CLI::App* group, Context& ctx) {
       "own unlock.conf parser: a value it would refuse at boot fails the build.\n"
       "unlock.insecure_sample_evidence: true (default false) is for testing without TDX: when the\n"
       "guest has no configfs-tsm it sends sample evidence instead of a quote, which only\n"
-      "`tdxctl keys serve --insecure-accept-sample` accepts. Never set it for production.\n\n"
+      "`tdxctl keys serve --insecure-accept-sample` accepts. Never set it for production.\n"
+      "measure.{firmware,memory_gib,platform|acpi_tables} (optional): the TDVF and launch shape the\n"
+      "image will boot with; the build then writes OUTPUT.measure.json, MRTD and RTMR0-3 of that TD\n"
+      "as `tdxctl image measure -o json` prints them (for `tdxctl policy init --from-measure`).\n\n"
       "Examples:\n  tdxctl image build -c image.yaml\n"
       "  tdxctl image build -c image.yaml --key-file luks.key --out tdx-guest.qcow2\n"
       "  tdxctl -n image build -c image.yaml");

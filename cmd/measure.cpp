@@ -3,12 +3,12 @@
 // (policy.yaml from the predicted reference values).
 #include "context.hpp"
 
-#include "tdxctl/capture/platform.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/units.hpp"
 #include "tdxctl/measure/compare.hpp"
 #include "tdxctl/measure/event_log.hpp"
 #include "tdxctl/measure/event_types.hpp"
+#include "tdxctl/measure/predict_files.hpp"
 #include "tdxctl/measure/report.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/policy/policy_init.hpp"
@@ -149,29 +149,16 @@ void add_image_measure(CLI::App* group, Context& ctx) {
                             fmt::format("--memory '{}': expected a size such as 2G or 2048M", a.memory));
       memory_bytes = *memory;
     }
-    auto firmware = read_bytes(a.firmware);
-    auto kernel = read_bytes(a.kernel);
-    std::string initrd;
-    measure::DirectBootInputs in;
-    in.firmware = span_of(firmware);
-    in.firmware_name = a.firmware;
-    in.kernel = span_of(kernel);
-    in.kernel_name = a.kernel;
-    if (!a.initrd.empty()) {
-      initrd = read_bytes(a.initrd);
-      in.initrd = span_of(initrd);
-      in.initrd_name = a.initrd;
-    }
-    in.cmdline = a.cmdline;
-    in.memory_bytes = memory_bytes;
-    if (!a.platform.empty())
-      in.platform = core::value_or_throw(capture::platform_from_json(read_bytes(a.platform), a.platform));
-    if (!a.acpi_tables.empty()) {
-      auto tables = read_bytes(a.acpi_tables);
-      in.platform.fw_cfg[std::string(capture::kAcpiTablesFile)] = std::vector<uint8_t>(tables.begin(), tables.end());
-    }
-    in.legacy_qemu = a.legacy_qemu;
-    auto p = core::value_or_throw(measure::predict_direct_boot(in));
+    measure::MeasureFiles files;
+    files.firmware = a.firmware;
+    files.kernel = a.kernel;
+    files.initrd = a.initrd;
+    files.cmdline = a.cmdline;
+    files.memory_bytes = memory_bytes;
+    files.platform = a.platform;
+    files.acpi_tables = a.acpi_tables;
+    files.legacy_qemu = a.legacy_qemu;
+    auto p = core::value_or_throw(measure::predict_from_files(files));
     auto doc = measure::prediction_to_json(p);
     std::vector<measure::EventDifference> diffs;
     if (!args->compare_log.empty()) {

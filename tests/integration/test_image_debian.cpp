@@ -48,12 +48,14 @@ TEST_CASE("image build on a debootstrapped Debian 12 base: real initramfs-tools 
           "[guestfs][debian]") {
   auto base = debian_base();
   core::TempDir dir;
+  auto firmware = (test::testdata() / "tdvf/OVMF.inteltdx.ms.fd").string();
   test::put(dir.path(), "image.yaml",
             "base:\n  path: " + base.string() + "\n  sha256: " + sha256_of(base) +
                 "\noutput: tdx.qcow2\nroot_size: 1G\n"
                 "customize:\n  commands: [\"echo built > /etc/tdx-built\"]\n"
                 "unlock:\n  nonce_endpoint: https://keys.example/nonce\n"
-                "  attestation_endpoint: https://keys.example/attest\n  trust_system_cas: true\n");
+                "  attestation_endpoint: https://keys.example/attest\n  trust_system_cas: true\n"
+                "measure:\n  firmware: " + firmware + "\n  memory_gib: 2\n");
   auto out = dir.path() / "tdx.qcow2";
   auto r = test::run_tdxctl({"-o", "json", "image", "build", "-c", (dir.path() / "image.yaml").string(),
                              "--argon2-memory", "32768", "--argon2-iterations", "4"},
@@ -78,6 +80,23 @@ TEST_CASE("image build on a debootstrapped Debian 12 base: real initramfs-tools 
   CHECK(sha384_of(dir.path() / "tdx.qcow2.initrd") == boot["initrd"]["sha384"]);
   CHECK(sha384_of(dir.path() / "tdx.qcow2.cmdline") == boot["cmdline"]["sha384"]);
   CHECK(*core::read_file(dir.path() / "tdx.qcow2.cmdline") == manifest["kernel_cmdline"].get<std::string>());
+
+  // The reference values came with the build, from the files it wrote; a
+  // host.yaml that launches this image the same way predicts the same.
+  auto predicted = json::parse(*core::read_file(dir.path() / "tdx.qcow2.measure.json"));
+  CHECK(predicted["schema"] == "tdxctl.image.measure/1");
+  CHECK(manifest["measure"]["mrtd"] == predicted["mrtd"]);
+  CHECK(manifest["measure"]["rtmr"] == predicted["rtmr"]);
+  test::put(dir.path(), "host.yaml", "td:\n  image: tdx.qcow2\n  memory_gib: 2\n  firmware: " + firmware + "\n");
+  auto measured = test::run_tdxctl({"-o", "json", "image", "measure", "-c", (dir.path() / "host.yaml").string()});
+  INFO(measured.err);
+  REQUIRE(measured.exit_status == 0);
+  auto from_launch = json::parse(measured.out);
+  CHECK(from_launch["mrtd"] == predicted["mrtd"]);
+  CHECK(from_launch["rtmr"] == predicted["rtmr"]);
+  CHECK(from_launch["events"] == predicted["events"]);
+  // RTMR1's first event is the kernel's Authenticode hash: a real PE kernel was parsed.
+  CHECK(predicted["rtmr"][1].get<std::string>().size() == 96);
 
   // Rebuilding with the same inputs does not yet give the same root, /boot
   // and initrd bytes (issue 21's reproducibility is open), so it is not

@@ -29,6 +29,8 @@
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/templates.hpp"
 #include "tdxctl/image/unlock_conf.hpp"
+#include "tdxctl/measure/predict_files.hpp"
+#include "tdxctl/measure/report.hpp"
 
 #include <guestfs.h>
 #include <openssl/crypto.h>
@@ -86,6 +88,8 @@ struct BuildState {
   std::string os_distro, os_version;
   uint64_t root_size = 0;
   std::string kernel_sha384, initrd_sha384, kernel_name, initrd_name;
+  std::string measure_digest; // "" without image.yaml measure:
+  Json measure;               // OUTPUT.measure.json's document, once predicted
   LuksInfo luks;
   core::Secret key;
   bool key_generated = false;
@@ -188,6 +192,7 @@ namespace {
 std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_sha) {
   Json j = c.to_json();
   j.erase("output");
+  j.erase("measure"); // the launch shape predicted for, not the image's content (measure_digest)
   j["base"] = base_sha;
   Json contents = Json::object();
   auto add = [&](const fs::path& p) {
@@ -204,6 +209,37 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
   j["file_contents"] = contents;
   j["tdxctl_version"] = core::build_info::version;
   return sha256_hex(j.dump());
+}
+
+// What OUTPUT.measure.json is predicted from besides the image's own boot
+// files: image.yaml's measure: section and the bytes of the files it names.
+std::string compute_measure_digest(const ImageConfig& c) {
+  if (!c.measure) return "";
+  Json j = c.to_json()["measure"];
+  for (auto [key, path] : {std::pair{"firmware", &c.measure->firmware}, std::pair{"platform", &c.measure->platform},
+                           std::pair{"acpi_tables", &c.measure->acpi_tables}})
+    if (!path->empty()) j[std::string(key) + "_sha256"] = file_digest(*path, "SHA256").value_or("unreadable");
+  return sha256_hex(j.dump());
+}
+
+fs::path measure_output(const fs::path& output) { return fs::path(output.string() + ".measure.json"); }
+
+// MRTD and RTMR0-3 of a TD that boots the kernel, initrd and command line
+// this build wrote, with image.yaml's firmware and shape.
+Json predict_measure(const BuildState& s) {
+  const auto& m = *s.request.config.measure;
+  measure::MeasureFiles f;
+  f.firmware = m.firmware;
+  f.kernel = *s.work / "vmlinuz";
+  f.initrd = *s.work / "initrd";
+  f.cmdline = s.cmdline;
+  f.memory_bytes = static_cast<uint64_t>(m.memory_gib) << 30;
+  f.platform = m.platform;
+  f.acpi_tables = m.acpi_tables;
+  auto p = core::value_or_throw(measure::predict_from_files(f));
+  Json doc{{"schema", measure::kMeasureSchema}};
+  doc.update(measure::prediction_to_json(p));
+  return doc;
 }
 
 void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uint64_t to_off,
@@ -609,6 +645,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
   s->luks_uuid = c.luks_uuid ? *c.luks_uuid : derive_uuid(s->inputs_digest, "luks");
   s->root_fs_uuid = c.root_fs_uuid ? *c.root_fs_uuid : derive_uuid(s->inputs_digest, "rootfs");
   s->cmdline = kernel_cmdline_for(c);
+  s->measure_digest = compute_measure_digest(c);
   check_unlock_conf(c, s->luks_uuid);
 
   BuildPlan bp;
@@ -624,7 +661,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
     if (old) {
       try {
         auto m = Json::parse(*old);
-        if (m.value("inputs_digest", "") == s->inputs_digest) {
+        if (m.value("inputs_digest", "") == s->inputs_digest && m.value("measure_digest", "") == s->measure_digest) {
           bp.up_to_date = true;
           s->manifest = m;
         }
@@ -646,6 +683,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
     }
     for (auto suffix : {"vmlinuz", "initrd", "cmdline"})
       core::refuse_existing(boot_output(request.output, suffix), request.force);
+    if (c.measure) core::refuse_existing(measure_output(request.output), request.force);
     if (request.recovery_file) {
       auto rec = core::Secret::from_file(request.recovery_file->string(), "recovery passphrase");
       if (!rec) throw Failure(rec.error());
@@ -722,6 +760,12 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
       {{"luks_uuid", s->luks_uuid}, {"root_fs_uuid", s->root_fs_uuid}, {"kernel_cmdline", s->cmdline},
        {"files", c.files.size()}, {"commands", c.commands}, {"debs", c.debs.size()}},
       [s] { customise_root(*s); });
+  if (c.measure)
+    add("boot.measure", "check",
+        "predict MRTD and RTMR0-3 for the kernel, initrd and command line, with image.yaml's firmware and shape",
+        {{"firmware", c.measure->firmware.string()}, {"memory_gib", c.measure->memory_gib},
+         {"output", measure_output(request.output).string()}},
+        [s] { s->measure = predict_measure(*s); });
   add("root.mkfs", "command", "build the root and /boot filesystems from the tree (mke2fs -d)",
       {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"root_fs_uuid", s->root_fs_uuid}},
       [s] { build_filesystems(*s); });
@@ -786,6 +830,14 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
           key.commit();
         }
         s->manifest["boot_files"] = write_boot_outputs(*s);
+        if (!s->measure.is_null()) {
+          auto path = measure_output(req.output);
+          core::write_file_atomic(path, s->measure.dump(2) + "\n", 0644, core::Force::yes);
+          s->manifest["measure"] = {{"file", path.filename().string()},
+                                    {"mrtd", s->measure["mrtd"]},
+                                    {"rtmr", s->measure["rtmr"]}};
+          s->manifest["measure_digest"] = s->measure_digest;
+        }
         core::write_file_atomic(s->manifest_path, s->manifest.dump(2) + "\n", 0644, core::Force::yes);
         image.commit();
         s->work.reset();

@@ -69,6 +69,11 @@ core::Json ImageConfig::to_json() const {
             {"disable_ssh_password", disable_ssh_password},
             {"module_sig_enforce", module_sig_enforce}}},
           {"volumes", vols},
+          {"measure", measure ? core::Json{{"firmware", measure->firmware.string()},
+                                           {"memory_gib", measure->memory_gib},
+                                           {"platform", measure->platform.string()},
+                                           {"acpi_tables", measure->acpi_tables.string()}}
+                              : core::Json()},
           {"unlock",
            {{"nonce_endpoint", unlock.nonce_endpoint},
             {"attestation_endpoint", unlock.attestation_endpoint},
@@ -86,7 +91,7 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
   c.source = name;
   root.allow_only({"base", "output", "root_size", "compress", "hostname", "kernel_cmdline", "luks",
                    "root_fs_uuid", "customize", "hardening", "volumes", "unlock",
-                   "source_date_epoch"});
+                   "source_date_epoch", "measure"});
 
   auto base = root.section("base");
   base.allow_only({"path", "sha256"});
@@ -266,6 +271,27 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
   if (auto r = unlock.integer("retries", 1, 100)) c.unlock.retries = static_cast<int>(*r);
   if (auto t = unlock.integer("timeout_s", 1, 3600)) c.unlock.timeout_s = static_cast<int>(*t);
   if (auto b = unlock.boolean("insecure_sample_evidence")) c.unlock.insecure_sample_evidence = *b;
+
+  if (auto measure = root.section("measure"); measure.present()) {
+    measure.allow_only({"firmware", "memory_gib", "platform", "acpi_tables"});
+    MeasureShape m;
+    auto file = [&](const char* key, std::filesystem::path& into) {
+      if (auto p = measure.str(key)) {
+        into = relative_to(name, *p);
+        if (!std::filesystem::is_regular_file(into)) measure.error(key, "no such file: " + into.string());
+      }
+    };
+    file("firmware", m.firmware);
+    file("platform", m.platform);
+    file("acpi_tables", m.acpi_tables);
+    if (!measure.has("firmware")) measure.error("", "missing key 'firmware' (the TDVF the TD boots)");
+    if (auto g = measure.integer("memory_gib", 1, 8192)) m.memory_gib = static_cast<int>(*g);
+    else if (!measure.has("memory_gib")) measure.error("", "missing key 'memory_gib' (as td.memory_gib in host.yaml)");
+    if (measure.has("platform") && measure.has("acpi_tables"))
+      measure.error("acpi_tables", "give platform or acpi_tables, not both: a platform capture already holds "
+                                   "the ACPI tables");
+    c.measure = m;
+  }
 
   reader.check();
   return c;

@@ -39,6 +39,16 @@ struct UnlockSettings {
   bool insecure_sample_evidence = false;
 };
 
+// image.yaml measure: the firmware and launch shape the image will boot
+// with, so `image build` writes OUTPUT.measure.json (MRTD, RTMR0-3 and the
+// events, as `image measure -o json` prints them) from the very kernel,
+// initrd and command line it wrote.
+struct MeasureShape {
+  std::filesystem::path firmware;
+  int memory_gib = 0;
+  std::filesystem::path platform, acpi_tables; // at most one; empty: none (RTMR0 unknown)
+};
+
 struct ImageConfig {
   std::filesystem::path source; // the image.yaml itself
   std::filesystem::path base;
@@ -63,6 +73,7 @@ struct ImageConfig {
        module_sig_enforce = true;
   std::vector<VolumeMount> volumes;
   UnlockSettings unlock;
+  std::optional<MeasureShape> measure;
 
   core::Json to_json() const;
 };

@@ -175,3 +175,36 @@ TEST_CASE("unlock.insecure_sample_evidence reaches unlock.conf; a production ima
   text.replace(text.find("insecure_sample_evidence: true"), 30, "insecure_sample_evidence: maybe");
   CHECK(error_of(text).find("unlock.insecure_sample_evidence") != std::string::npos);
 }
+
+TEST_CASE("image.yaml measure: names the firmware and shape; files are taken from image.yaml's directory") {
+  core::TempDir dir;
+  test::put(dir.path(), "fw/TDVF.fd", "firmware bytes");
+  test::put(dir.path(), "platform.json", "{}");
+  auto c = image::parse_image_config(valid_yaml() + "measure:\n  firmware: fw/TDVF.fd\n  memory_gib: 16\n"
+                                                    "  platform: platform.json\n",
+                                     dir.path() / "image.yaml");
+  REQUIRE(c.measure);
+  CHECK(c.measure->firmware == dir.path() / "fw/TDVF.fd");
+  CHECK(c.measure->memory_gib == 16);
+  CHECK(c.measure->platform == dir.path() / "platform.json");
+  CHECK(c.to_json()["measure"]["memory_gib"] == 16);
+  CHECK_FALSE(image::parse_image_config(valid_yaml(), dir.path() / "image.yaml").measure);
+
+  auto error = [&](const std::string& section) {
+    try {
+      image::parse_image_config(valid_yaml() + section, dir.path() / "image.yaml");
+    } catch (const core::Failure& f) {
+      return f.error().message;
+    }
+    return std::string();
+  };
+  CHECK_THAT(error("measure:\n  memory_gib: 2\n"), Catch::Contains("key 'measure': missing key 'firmware'"));
+  CHECK_THAT(error("measure:\n  firmware: fw/TDVF.fd\n"), Catch::Contains("missing key 'memory_gib'"));
+  CHECK_THAT(error("measure:\n  firmware: nope.fd\n  memory_gib: 2\n"),
+             Catch::Contains("key 'measure.firmware': no such file"));
+  CHECK_THAT(error("measure:\n  firmware: fw/TDVF.fd\n  memory_gib: 2\n  platform: platform.json\n"
+                   "  acpi_tables: platform.json\n"),
+             Catch::Contains("give platform or acpi_tables, not both"));
+  CHECK_THAT(error("measure:\n  firmware: fw/TDVF.fd\n  memory_gib: 2\n  vcpus: 4\n"),
+             Catch::Contains("key 'measure.vcpus': unknown key"));
+}
