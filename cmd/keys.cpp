@@ -196,11 +196,13 @@ void add_keys(CLI::App& app, Context& ctx) {
     auto vms = keys::KeyStore(dir).list();
     auto servers = keys::running_servers(dir);
     bool sample = std::any_of(servers.begin(), servers.end(), [](const auto& s) { return s.insecure_accept_sample; });
+    // What `keys serve` would do with sample evidence for this VM (a pinned value refuses it).
+    auto sample_accepted = [sample](const keys::VmSummary& v) { return sample && v.pinned.empty(); };
     core::Json doc{{"store", dir.string()}, {"vms", core::Json::array()}, {"servers", core::Json::array()}};
     for (const auto& s : servers) doc["servers"].push_back(s.to_json());
     for (const auto& v : vms) {
       auto j = v.to_json();
-      j["sample_evidence_accepted"] = sample && v.pinned.empty();
+      j["sample_evidence_accepted"] = sample_accepted(v);
       doc["vms"].push_back(j);
     }
     ctx.out().emit("tdxctl.keys.list/1", doc, [&](std::ostream& os) {
@@ -215,7 +217,7 @@ void add_keys(CLI::App& app, Context& ctx) {
                v.mr_td_values ? std::to_string(v.mr_td_values) + " pinned" : "any",
                v.rtmrs_pinned ? "pinned" : "any", v.mr_config_id_pinned ? "pinned" : "any",
                v.policy_sha256.substr(0, 12),
-               !sample ? "refused" : v.pinned.empty() ? "ACCEPTED (insecure)" : "refused (policy pins)"});
+               sample_accepted(v) ? "ACCEPTED (insecure)" : sample ? "refused (policy pins)" : "refused"});
       }
       if (vms.empty())
         os << "no VMs registered in " << dir.string() << "\n";

@@ -121,42 +121,33 @@ void add_image_measure(CLI::App* group, Context& ctx) {
       "  tdxctl image measure ... --compare-event-log CCEL");
   m->callback([args, &ctx] {
     // With -c the launch inputs come from host.yaml, as `td launch -c` reads
-    // them; a flag given as well overrides its value.
-    auto a = *args;
-    uint64_t memory_bytes = 0;
+    // them; --firmware, --memory or a capture flag given as well overrides it.
+    const auto& a = *args;
+    measure::MeasureFiles files;
     if (!a.config.empty()) {
       td::SpecOverrides o;
       o.config = a.config;
       o.firmware = a.firmware;
-      auto from = core::value_or_throw(td::measure_inputs(ctx.root(), td::make_spec(o)));
-      a.firmware = from.firmware;
-      a.kernel = from.boot.kernel.path.string();
-      a.initrd = from.boot.initrd.path.string();
-      a.cmdline = from.boot.cmdline;
-      memory_bytes = from.memory_bytes;
-      if (a.platform.empty() && a.acpi_tables.empty()) a.platform = from.platform, a.acpi_tables = from.acpi_tables;
+      files = core::value_or_throw(td::measure_inputs(ctx.root(), td::make_spec(o)));
     } else {
       for (auto [flag, value] : {std::pair{"--firmware", &a.firmware}, std::pair{"--kernel", &a.kernel},
                                  std::pair{"--memory", &a.memory}})
         if (value->empty())
           throw core::Failure(core::Category::usage, "measure.missing_input",
                               fmt::format("{} is required without -c (or give -c host.yaml)", flag));
+      files.firmware = a.firmware;
+      files.kernel = a.kernel;
+      files.initrd = a.initrd;
+      files.cmdline = a.cmdline;
     }
+    if (!a.platform.empty() || !a.acpi_tables.empty()) files.platform = a.platform, files.acpi_tables = a.acpi_tables;
     if (!a.memory.empty()) {
       auto memory = core::parse_size(a.memory);
       if (!memory || *memory == 0)
         throw core::Failure(core::Category::usage, "measure.memory",
                             fmt::format("--memory '{}': expected a size such as 2G or 2048M", a.memory));
-      memory_bytes = *memory;
+      files.memory_bytes = *memory;
     }
-    measure::MeasureFiles files;
-    files.firmware = a.firmware;
-    files.kernel = a.kernel;
-    files.initrd = a.initrd;
-    files.cmdline = a.cmdline;
-    files.memory_bytes = memory_bytes;
-    files.platform = a.platform;
-    files.acpi_tables = a.acpi_tables;
     files.legacy_qemu = a.legacy_qemu;
     auto p = core::value_or_throw(measure::predict_from_files(files));
     auto doc = measure::prediction_to_json(p);

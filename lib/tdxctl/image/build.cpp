@@ -215,7 +215,7 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
 // files: image.yaml's measure: section and the bytes of the files it names.
 std::string compute_measure_digest(const ImageConfig& c) {
   if (!c.measure) return "";
-  Json j = c.to_json()["measure"];
+  Json j = c.measure->to_json();
   for (auto [key, path] : {std::pair{"firmware", &c.measure->firmware}, std::pair{"platform", &c.measure->platform},
                            std::pair{"acpi_tables", &c.measure->acpi_tables}})
     if (!path->empty()) j[std::string(key) + "_sha256"] = file_digest(*path, "SHA256").value_or("unreadable");

@@ -33,6 +33,13 @@ std::filesystem::path relative_to(const std::filesystem::path& yaml, const std::
 
 } // namespace
 
+core::Json MeasureShape::to_json() const {
+  return core::Json{{"firmware", firmware.string()},
+                    {"memory_gib", memory_gib},
+                    {"platform", platform.string()},
+                    {"acpi_tables", acpi_tables.string()}};
+}
+
 core::Json ImageConfig::to_json() const {
   core::Json files_json = core::Json::array();
   for (auto& f : files)
@@ -69,11 +76,7 @@ core::Json ImageConfig::to_json() const {
             {"disable_ssh_password", disable_ssh_password},
             {"module_sig_enforce", module_sig_enforce}}},
           {"volumes", vols},
-          {"measure", measure ? core::Json{{"firmware", measure->firmware.string()},
-                                           {"memory_gib", measure->memory_gib},
-                                           {"platform", measure->platform.string()},
-                                           {"acpi_tables", measure->acpi_tables.string()}}
-                              : core::Json()},
+          {"measure", measure ? measure->to_json() : core::Json()},
           {"unlock",
            {{"nonce_endpoint", unlock.nonce_endpoint},
             {"attestation_endpoint", unlock.attestation_endpoint},

@@ -47,6 +47,7 @@ struct MeasureShape {
   std::filesystem::path firmware;
   int memory_gib = 0;
   std::filesystem::path platform, acpi_tables; // at most one; empty: none (RTMR0 unknown)
+  core::Json to_json() const;
 };
 
 struct ImageConfig {

@@ -1,11 +1,12 @@
 // The launch inputs `image measure -c` predicts from (see the header).
 #include "tdxctl/td/measure_inputs.hpp"
 
+#include "tdxctl/td/boot_files.hpp"
 #include "tdxctl/td/lifecycle.hpp"
 
 namespace tdx::td {
 
-core::Result<MeasureInputs> measure_inputs(const core::Root& root, const TdSpec& spec) {
+core::Result<measure::MeasureFiles> measure_inputs(const core::Root& root, const TdSpec& spec) {
   if (spec.boot != BootMode::direct)
     return core::fail(core::Category::invalid_input, "measure.boot_firmware",
                       "td.boot is firmware: the image's own bootloader boots, and only TDVF's direct kernel "
@@ -14,13 +15,15 @@ core::Result<MeasureInputs> measure_inputs(const core::Root& root, const TdSpec&
   auto boot = read_direct_boot(spec.image);
   if (!boot) return std::unexpected(boot.error());
   if (auto ok = verify_direct_boot(*boot); !ok) return std::unexpected(ok.error());
-  MeasureInputs in;
-  in.firmware = resolve_firmware(root, spec);
-  in.boot = std::move(*boot);
-  in.memory_bytes = static_cast<uint64_t>(spec.memory_gib) << 30;
-  in.platform = spec.measure_platform;
-  in.acpi_tables = spec.measure_acpi_tables;
-  return in;
+  measure::MeasureFiles files;
+  files.firmware = resolve_firmware(root, spec);
+  files.kernel = boot->kernel.path;
+  files.initrd = boot->initrd.path;
+  files.cmdline = boot->cmdline;
+  files.memory_bytes = static_cast<uint64_t>(spec.memory_gib) << 30;
+  files.platform = spec.measure_platform;
+  files.acpi_tables = spec.measure_acpi_tables;
+  return files;
 }
 
 } // namespace tdx::td

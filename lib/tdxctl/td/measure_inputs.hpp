@@ -8,25 +8,17 @@
 
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/core/root.hpp"
-#include "tdxctl/td/boot_files.hpp"
+#include "tdxctl/measure/predict_files.hpp"
 #include "tdxctl/td/spec.hpp"
-
-#include <cstdint>
-#include <string>
 
 namespace tdx::td {
 
-struct MeasureInputs {
-  std::string firmware;   // the TDVF path launch would use
-  DirectBoot boot;        // kernel, initrd, command line (digests verified)
-  uint64_t memory_bytes = 0;
-  std::string platform;   // td.measure.platform, or ""
-  std::string acpi_tables; // td.measure.acpi_tables, or ""
-};
-
-// measure.boot_firmware (invalid_input) when td.boot is firmware: the image's
-// own bootloader boots, which is not what the prediction models. Otherwise
-// read_direct_boot's and verify_direct_boot's errors.
-core::Result<MeasureInputs> measure_inputs(const core::Root& root, const TdSpec& spec);
+// The files to predict from: the firmware launch resolves, the manifest's
+// kernel, initrd and command line (digests verified), td.memory_gib and
+// td.measure's capture. measure.boot_firmware (invalid_input) when td.boot
+// is firmware: the image's own bootloader boots, which is not what the
+// prediction models. Otherwise read_direct_boot's and verify_direct_boot's
+// errors.
+core::Result<measure::MeasureFiles> measure_inputs(const core::Root& root, const TdSpec& spec);
 
 } // namespace tdx::td
