@@ -177,6 +177,13 @@ TEST_CASE("image measure -c host.yaml predicts what td launch -c boots: the same
   auto changed = test::run_tdxctl({"image", "measure", "-c", (dir / "host.yaml").string()});
   CHECK(changed.exit_status == 3);
   CHECK_THAT(changed.err, Catch::Contains("tdx.qcow2.vmlinuz"));
+  // An image without a manifest: the hint names what measure can use, not
+  // launch's td.boot: firmware (which measure refuses).
+  test::put(dir.path(), "bare.yaml", "td:\n  image: bare.qcow2\n");
+  auto bare_image = test::run_tdxctl({"image", "measure", "-c", (dir / "bare.yaml").string()});
+  CHECK(bare_image.exit_status == 3);
+  CHECK_THAT(bare_image.err, Catch::Contains("bare.qcow2.manifest.json") && Catch::Contains("--kernel") &&
+                                 !Catch::Contains("td.boot: firmware"));
   // td.boot: firmware boots the image's own bootloader: nothing to predict.
   test::put(dir.path(), "host.yaml", "td:\n  image: tdx.qcow2\n  boot: firmware\n");
   auto firmware_boot = test::run_tdxctl({"image", "measure", "-c", (dir / "host.yaml").string()});

@@ -13,7 +13,14 @@ core::Result<measure::MeasureFiles> measure_inputs(const core::Root& root, const
                       "boot (kernel, initrd and command line from the image's manifest) can be predicted",
                       "set td.boot: direct, or measure the pieces with --firmware, --kernel, --initrd and --cmdline");
   auto boot = read_direct_boot(spec.image);
-  if (!boot) return std::unexpected(boot.error());
+  if (!boot) {
+    // launch's hint offers td.boot: firmware, which has nothing to predict.
+    auto e = boot.error();
+    if (e.code == "td.boot_manifest_missing" || e.code == "td.boot_files_missing")
+      e.hint = "build the image with `tdxctl image build` (it records the kernel, initrd and command line in "
+               "the manifest), or measure the pieces with --firmware, --kernel, --initrd and --cmdline";
+    return std::unexpected(std::move(e));
+  }
   if (auto ok = verify_direct_boot(*boot); !ok) return std::unexpected(ok.error());
   measure::MeasureFiles files;
   files.firmware = resolve_firmware(root, spec);
