@@ -6,6 +6,7 @@
 #include "tdxctl/quote/batch.hpp"
 #include "tdxctl/td/console.hpp"
 #include "tdxctl/td/console_log.hpp"
+#include "tdxctl/td/kubevirt.hpp"
 #include "tdxctl/td/lifecycle.hpp"
 
 #include <unistd.h>
@@ -76,39 +77,87 @@ core::Json domain_json(const td::RenderedDomain& d) {
   return j;
 }
 
+void add_schema_option(CLI::App* c, std::string& schema) {
+  c->add_option("--schema", schema, "Also validate against this RelaxNG schema (libvirt's domain.rng)")
+      ->type_name("RNG");
+}
+
+void print_libvirt(Context& ctx, const td::SpecOverrides& overrides, const std::string& schema) {
+  auto spec = td::make_spec(overrides);
+  auto d = core::value_or_throw(td::prepare_domain(ctx.root(), spec, "kvm", overrides.config));
+  if (!schema.empty()) core::value_or_throw(td::validate_domain_xml(d.xml, schema));
+  warn_insecure(d);
+  auto doc = domain_json(d);
+  doc["policy"] = d.policy.empty() ? core::Json(nullptr) : core::Json(d.policy);
+  doc["mr_config_id"] = d.mr_config_id.empty() ? core::Json(nullptr) : core::Json(d.mr_config_id);
+  doc["boot"] = d.boot ? d.boot->to_json() : core::Json{{"mode", "firmware"}};
+  if (!schema.empty()) doc["validated_against"] = schema;
+  doc["xml"] = d.xml;
+  ctx.out().emit("tdxctl.td.xml/1", doc, [&](std::ostream& os) { os << d.xml; });
+}
+
 } // namespace
 
 void add_td(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("td", "The TD through libvirt: render, launch, stop, status");
   group->require_subcommand(1);
 
-  // xml
+  // xml (libvirt) and render (libvirt or KubeVirt)
   {
     struct Args {
       td::SpecOverrides spec;
       std::string schema;
+      std::string format = "libvirt";
+      std::string kernel_container;
     };
-    auto args = std::make_shared<Args>();
+    auto xml_args = std::make_shared<Args>();
     auto* c = group->add_subcommand("xml", "Print the TD domain XML (no libvirt needed)");
-    add_spec_options(c, args->spec);
-    c->add_option("--schema", args->schema,
-                  "Also validate against this RelaxNG schema (libvirt's domain.rng)")
-        ->type_name("RNG");
+    add_spec_options(c, xml_args->spec);
+    add_schema_option(c, xml_args->schema);
     c->footer("Examples:\n  tdxctl td xml -c /etc/tdxctl/host.yaml\n"
               "  tdxctl td xml --image td.qcow2 --config-volume cfg.qcow2 --gpu all-bound "
               "--bridge br0\n  tdxctl td xml --no-tdx --image td.qcow2 -o json");
-    c->callback([args, &ctx] {
+    c->callback([xml_args, &ctx] { print_libvirt(ctx, xml_args->spec, xml_args->schema); });
+
+    auto args = std::make_shared<Args>();
+    auto* r = group->add_subcommand(
+        "render", "Print the TD for libvirt (domain XML, as td xml) or KubeVirt (a VirtualMachine)");
+    add_spec_options(r, args->spec);
+    r->add_option("--format", args->format,
+                  "libvirt (default): the domain XML; kubevirt: a kubevirt.io/v1 VirtualMachine in "
+                  "YAML, with what KubeVirt cannot express listed")
+        ->check(CLI::IsMember({"libvirt", "kubevirt"}))
+        ->type_name("FORMAT");
+    add_schema_option(r, args->schema);
+    r->add_option("--kernel-container", args->kernel_container,
+                  "kubevirt: container image holding the direct-boot kernel and initrd under /boot "
+                  "(KubeVirt's kernelBoot); without it direct boot is listed as unmapped")
+        ->type_name("IMAGE");
+    r->footer("Examples:\n  tdxctl td render --format kubevirt -c /etc/tdxctl/host.yaml > td.yaml\n"
+              "  tdxctl td render --format kubevirt -c host.yaml --name td-0 -o json | jq .unmapped\n"
+              "  tdxctl td render -c host.yaml --schema /usr/share/libvirt/schemas/domain.rng");
+    r->callback([args, &ctx] {
+      if (args->format == "libvirt") {
+        if (!args->kernel_container.empty())
+          throw core::Failure(core::Category::usage, "td.render_flag",
+                              "--kernel-container applies to --format kubevirt only");
+        print_libvirt(ctx, args->spec, args->schema);
+        return;
+      }
+      if (!args->schema.empty())
+        throw core::Failure(core::Category::usage, "td.render_flag",
+                            "--schema validates libvirt domain XML; it does not apply to --format kubevirt",
+                            "validate the manifest with `kubectl apply --dry-run=server -f FILE`");
       auto spec = td::make_spec(args->spec);
+      auto devices = core::value_or_throw(td::resolve_devices(ctx.root(), spec));
       auto d = core::value_or_throw(td::prepare_domain(ctx.root(), spec, "kvm", args->spec.config));
-      if (!args->schema.empty()) core::value_or_throw(td::validate_domain_xml(d.xml, args->schema));
+      auto k = core::value_or_throw(
+          td::render_kubevirt(ctx.root(), spec, d, devices, {args->kernel_container}));
       warn_insecure(d);
-      auto doc = domain_json(d);
-      doc["policy"] = d.policy.empty() ? core::Json(nullptr) : core::Json(d.policy);
-      doc["mr_config_id"] = d.mr_config_id.empty() ? core::Json(nullptr) : core::Json(d.mr_config_id);
-      doc["boot"] = d.boot ? d.boot->to_json() : core::Json{{"mode", "firmware"}};
-      if (!args->schema.empty()) doc["validated_against"] = args->schema;
-      doc["xml"] = d.xml;
-      ctx.out().emit("tdxctl.td.xml/1", doc, [&](std::ostream& os) { os << d.xml; });
+      if (!k.unmapped.empty())
+        std::cerr << "note: " << k.unmapped.size()
+                  << " TD setting(s) have no KubeVirt form; the manifest's header (JSON: unmapped) lists them\n";
+      ctx.out().emit("tdxctl.td.kubevirt/1", k.to_json(), [&](std::ostream& os) { os << k.to_yaml(); });
     });
   }
 

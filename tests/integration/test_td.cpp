@@ -8,6 +8,9 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <map>
 
 using namespace tdx;
 namespace fs = std::filesystem;
@@ -283,4 +286,101 @@ TEST_CASE("td xml and host check take the QGS as PATH or unix:PATH, and refuse v
                                  "--qgs-socket", "vsock:2:4050"});
   CHECK(check.exit_status == 2);
   CHECK_THAT(check.err, Catch::Contains("libvirt's quoteGenerationService takes only a UNIX socket path"));
+}
+
+namespace {
+
+// Validates a VirtualMachine (JSON) with tests/kubevirt/validate.py against
+// KubeVirt's published OpenAPI schema, strictly; returns its report.
+core::Completed validate_kubevirt(const fs::path& dir, const nlohmann::json& manifest) {
+  test::put(dir, "vm.json", manifest.dump());
+  core::Command c;
+  c.argv = {"python3", (test::tests_dir() / "kubevirt/validate.py").string(),
+            (test::testdata() / "kubevirt/swagger.json").string(), (dir / "vm.json").string()};
+  auto r = core::RealRunner().run(c);
+  REQUIRE(r);
+  return *r;
+}
+
+} // namespace
+
+TEST_CASE("td render --format kubevirt: a VirtualMachine KubeVirt's OpenAPI schema accepts, nothing dropped silently") {
+  Volumes v;
+  core::TempDir root;
+  test::make_ready_host(root.path()); // one H100 (10de:2330) on vfio-pci at 0000:18:00.0
+  // An excerpt of pci.ids (Debian's pci.ids package), as the device plugin reads it.
+  test::put(root.path(), "usr/share/misc/pci.ids",
+            "# excerpt\n10b5  Broadcom / LSI\n\t2330  Not NVIDIA\n10de  NVIDIA Corporation\n"
+            "\t2324  GH100 [H800]\n\t2330  GH100[H100 SXM5 80GB]\n\t\t10de 16c1  H100 SXM5 80GB\n"
+            "10df  Emulex Corporation\n");
+  auto r = test::run_tdxctl(cat({"--root", root.path().string(), "td", "render", "--format", "kubevirt", "-o",
+                                 "json", "--bridge", "br0", "--gpu", "18:00.0", "--name", "td-0",
+                                 "--cache-volume", (v.dir.path() / "cache.img").string()},
+                                v.flags));
+  INFO(r.err);
+  REQUIRE(r.exit_status == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["schema"] == "tdxctl.td.kubevirt/1");
+  auto& vm = doc["manifest"];
+  auto report = validate_kubevirt(v.dir.path(), vm);
+  INFO(report.out + report.err);
+  CHECK(report.exit_status == 0);
+
+  auto& domain = vm["spec"]["template"]["spec"]["domain"];
+  CHECK(domain["launchSecurity"] == nlohmann::json{{"tdx", nlohmann::json::object()}});
+  CHECK(domain["firmware"]["bootloader"]["efi"]["persistent"] == false);
+  CHECK(domain["memory"]["guest"] == "2Gi");
+  CHECK(domain["cpu"]["cores"] == 2);
+  CHECK(domain["devices"]["hostDevices"][0]["deviceName"] == "nvidia.com/GH100H100_SXM5_80GB");
+  CHECK(domain["devices"]["disks"][1]["disk"]["readonly"] == true);
+  CHECK(vm["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "td-0-root");
+  CHECK(doc["claims"][0]["path"] == (v.dir.path() / "td.qcow2").string());
+  CHECK(doc["cluster"]["feature_gates"] == nlohmann::json{"WorkloadEncryptionTDX", "HostDevices", "VSOCK"});
+  CHECK(doc["cluster"]["qgs_socket_path"] == "/var/run/tdx-qgs/qgs.socket");
+  CHECK(doc["cluster"]["permitted_host_devices"][0]["pciVendorSelector"] == "10DE:2330");
+  // mrConfigId and the host-file direct boot have no KubeVirt form: reported, with why.
+  std::map<std::string, std::string> unmapped;
+  for (auto& u : doc["unmapped"]) unmapped[u["key"].get<std::string>()] = u["reason"].get<std::string>();
+  REQUIRE(unmapped.count("td.mr_config_id") == 1);
+  CHECK_THAT(unmapped["td.mr_config_id"], Catch::Contains("no mrConfigId"));
+  CHECK(unmapped.count("td.boot") == 1);
+  CHECK(unmapped.count("td.gpu_mmio_gib") == 1);
+  CHECK_THAT(r.err, Catch::Contains("have no KubeVirt form"));
+
+  // With a kernel container, direct boot maps to kernelBoot with the manifest's command line.
+  auto kb = test::run_tdxctl(cat({"td", "render", "--format", "kubevirt", "-o", "json", "--kernel-container",
+                                  "registry.example/td-kernel:1"}, v.flags));
+  REQUIRE(kb.exit_status == 0);
+  auto kdoc = nlohmann::json::parse(kb.out);
+  auto& boot = kdoc["manifest"]["spec"]["template"]["spec"]["domain"]["firmware"]["kernelBoot"];
+  CHECK(boot["kernelArgs"] == "root=/dev/mapper/root ro console=ttyS0");
+  CHECK(boot["container"]["kernelPath"] == "/boot/td.qcow2.vmlinuz");
+  CHECK(validate_kubevirt(v.dir.path(), kdoc["manifest"]).exit_status == 0);
+
+  // The text form is YAML with the same manifest, after comments saying the same.
+  auto text = test::run_tdxctl(cat({"td", "render", "--format", "kubevirt"}, v.flags));
+  REQUIRE(text.exit_status == 0);
+  CHECK_THAT(text.out, Catch::Contains("# Not expressible in KubeVirt, so not in this manifest:"));
+  CHECK_THAT(text.out, Catch::Contains("#   td.mr_config_id = "));
+  auto yaml = YAML::Load(text.out);
+  CHECK(yaml["apiVersion"].as<std::string>() == "kubevirt.io/v1");
+  CHECK(yaml["spec"]["template"]["spec"]["domain"]["launchSecurity"]["tdx"].IsMap());
+
+  // The validator is not vacuous: a field KubeVirt does not define fails it.
+  domain["launchSecurity"] = {{"tdx", {{"mrConfigId", "x"}}}};
+  CHECK(validate_kubevirt(v.dir.path(), vm).exit_status == 1);
+}
+
+TEST_CASE("td render --format kubevirt refuses names Kubernetes refuses and flags of the other format") {
+  Volumes v;
+  auto bad = test::run_tdxctl(cat({"td", "render", "--format", "kubevirt", "--name", "My_TD"}, v.flags));
+  CHECK(bad.exit_status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("'My_TD' is not a Kubernetes name"));
+  auto schema = test::run_tdxctl(cat({"td", "render", "--format", "kubevirt", "--schema", "x.rng"}, v.flags));
+  CHECK(schema.exit_status == 2);
+  CHECK_THAT(schema.err, Catch::Contains("does not apply to --format kubevirt"));
+  // --format libvirt is td xml.
+  auto libvirt = test::run_tdxctl(cat({"td", "render"}, v.flags));
+  REQUIRE(libvirt.exit_status == 0);
+  CHECK_THAT(libvirt.out, Catch::StartsWith("<?xml"));
 }
