@@ -22,6 +22,7 @@ struct BuildArgs {
   bool force = false;
   uint32_t argon2_memory_kib = 262144;
   uint32_t argon2_iterations = 0;
+  bool reproducible = false;
 };
 
 void add_build(CLI::App* group, Context& ctx) {
@@ -50,6 +51,9 @@ void add_build(CLI::App* group, Context& ctx) {
   build->add_option("--argon2-iterations", args->argon2_iterations,
                     "Fixed argon2id iterations (default: benchmarked to 2 s)")
       ->type_name("N");
+  build->add_flag("--reproducible", args->reproducible,
+                  "Derive the LUKS volume key and every header salt from the unlock key, so the same "
+                  "base, image.yaml and key give a byte-identical image (needs --argon2-iterations)");
   build->add_flag("--force", args->force, "Replace an existing output and key file");
   build->footer(
       "image.yaml keys: base.path, base.sha256, output, root_size, compress, hostname,\n"
@@ -89,6 +93,14 @@ void add_build(CLI::App* group, Context& ctx) {
     req.force = args->force ? core::Force::yes : core::Force::no;
     req.unlock_cost.memory_kib = args->argon2_memory_kib;
     req.unlock_cost.iterations = args->argon2_iterations;
+    req.reproducible = args->reproducible;
+    // Checked before the build starts, not after minutes of it: a benchmarked
+    // cost differs from machine to machine, and so would the header.
+    if (req.reproducible && req.unlock_cost.iterations == 0)
+      throw core::Failure(core::Category::usage, "image.reproducible.cost",
+                          "--reproducible needs a fixed argon2 cost: the benchmarked one differs between "
+                          "machines and runs",
+                          "pass --argon2-iterations N (and --argon2-memory KIB), the same for every rebuild");
     if (!std::getenv("LIBGUESTFS_BACKEND")) setenv("LIBGUESTFS_BACKEND", "direct", 0);
     auto sink = ctx.progress();
     auto bp = image::make_build_plan(req, ctx.runner(), *sink);

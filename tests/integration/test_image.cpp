@@ -107,6 +107,11 @@ TEST_CASE("image build refuses bad inputs before any output appears", "[guestfs]
   CHECK(r.exit_status == 2);
   CHECK_THAT(r.err, Catch::Contains("missing key 'ca_cert'"));
   refused_without_output("noca");
+  // --reproducible with a benchmarked KDF cost could never reproduce: refused at once.
+  r = test::run_tdxctl({"image", "build", "-c", yaml("rep", sha256_of(base), good_unlock), "--reproducible"}, {}, env);
+  CHECK(r.exit_status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--argon2-iterations"));
+  refused_without_output("rep");
 }
 
 TEST_CASE("image build makes a LUKS2-rooted image that dm-crypt opens, inspect and verify agree",

@@ -242,6 +242,30 @@ Json predict_measure(const BuildState& s) {
   return doc;
 }
 
+// copy_file_range's fallback where the kernel refuses it (Linux >= 5.19
+// across filesystems): read and write through one buffer, advancing both
+// offsets; returns the bytes copied, or -1 with errno.
+ssize_t copy_by_buffer(int in, off64_t& in_off, int out, off64_t& out_off, uint64_t left) {
+  std::vector<char> buf(std::min<uint64_t>(left, 8u << 20));
+  ssize_t done = 0;
+  while (left > 0) {
+    ssize_t r = ::pread(in, buf.data(), std::min<uint64_t>(left, buf.size()), in_off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return done > 0 ? done : r;
+    for (ssize_t w = 0; w < r;) {
+      ssize_t n = ::pwrite(out, buf.data() + w, static_cast<size_t>(r - w), out_off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return -1;
+      w += n;
+      out_off += n;
+    }
+    in_off += r;
+    left -= static_cast<uint64_t>(r);
+    done += r;
+  }
+  return done;
+}
+
 void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uint64_t to_off,
                 uint64_t length) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -257,6 +281,8 @@ void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uin
   while (left > 0) {
     // copy_file_range keeps it in the kernel (and reflinks where the fs can).
     ssize_t n = copy_file_range(in, &in_off, out, &out_off, std::min<uint64_t>(left, 1ull << 30), 0);
+    if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL))
+      n = copy_by_buffer(in, in_off, out, out_off, left); // --build-dir on another filesystem
     if (n <= 0) {
       int e = errno;
       ::close(in);
@@ -781,6 +807,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
         o.label = s->request.config.luks_label;
         o.unlock_cost = s->request.unlock_cost;
         o.recovery_cost = s->request.unlock_cost;
+        o.reproducible = s->request.reproducible;
         s->luks = core::value_or_throw(write_luks_volume(s->root_img, s->root_luks, s->key,
                                                          s->recovery.empty() ? nullptr : &s->recovery, o,
                                                          *s->progress));
@@ -814,6 +841,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
             {"initrd", {{"file", s->initrd_name}, {"sha384", s->initrd_sha384}}},
             {"boot_files", Json::object()},
             {"source_date_epoch", s->epoch},
+            {"reproducible", s->request.reproducible},
             {"root_fs_sha256", s->root_fs_sha256},
             {"boot_fs_sha256", s->boot_fs_sha256},
             {"kernel_cmdline", s->cmdline},

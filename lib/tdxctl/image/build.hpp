@@ -26,6 +26,10 @@ struct BuildRequest {
   // next to tdxctl_binary, else ../libexec/tdxctl/ from it (the DEB layout).
   std::filesystem::path guest_binary;
   Argon2Cost unlock_cost;
+  // The LUKS volume key, salts and stripes derived from the unlock key, so
+  // the same inputs and key give a byte-identical image (needs a fixed
+  // argon2 cost: unlock_cost.iterations > 0).
+  bool reproducible = false;
   core::Force force = core::Force::no;
 };
 

@@ -4,13 +4,21 @@
 // xts_encrypt.cpp with the volume key libcryptsetup generated. This keeps the
 // header byte-compatible with `cryptsetup open` while the bulk work runs at
 // AES-NI speed on the build host instead of dm-crypt in an emulated VM.
+//
+// A reproducible volume (options.reproducible) is formatted the same way with
+// a derived volume key and fixed KDF costs; luks_deterministic.cpp then
+// replaces what libcryptsetup drew at random, and libcryptsetup itself checks
+// the result before the data area is written.
 #include "tdxctl/image/luks_writer.hpp"
 
+#include "tdxctl/image/luks_deterministic.hpp"
 #include "tdxctl/image/xts_encrypt.hpp"
 
 #include <libcryptsetup.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -18,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace tdx::image {
 namespace {
@@ -65,6 +74,64 @@ crypt_pbkdf_type pbkdf_of(const Argon2Cost& cost) {
   return p;
 }
 
+core::Error reproducible_error(const std::string& message) {
+  return core::Error{Category::failed, "image.luks.reproducible", message, {}};
+}
+
+// The argon2 cost a reproducible keyslot records: what was asked, within
+// libcryptsetup's fixed limit of 4 lanes (lib/crypto_backend/pbkdf_check.c),
+// but not lowered to this host's CPU count or RAM as libcryptsetup does.
+DeterministicKeyslot fixed_keyslot(int slot, std::string_view passphrase, const Argon2Cost& cost) {
+  return {slot, passphrase, cost.memory_kib, std::min<uint32_t>(cost.parallel_threads, 4)};
+}
+
+// The headers and keyslots area, to notice libcryptsetup repairing a header
+// copy while loading (which it would do silently, with a fresh random salt).
+core::Result<std::vector<char>> read_head(int fd, uint64_t size) {
+  std::vector<char> buf(size);
+  if (::pread(fd, buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size()))
+    return std::unexpected(reproducible_error("reading back the LUKS2 header area failed"));
+  return buf;
+}
+
+// libcryptsetup's word on the rewritten header: it loads (both checksums and
+// the JSON), every keyslot yields exactly the derived volume key, and loading
+// changed nothing on disk.
+core::Result<void> verify_reproducible(const std::filesystem::path& output, int fd, const LuksInfo& info,
+                                       const VolumeKey& expect, std::string_view unlock_key,
+                                       const core::Secret* recovery) {
+  auto before = read_head(fd, info.data_offset);
+  if (!before) return std::unexpected(before.error());
+  crypt_device* raw = nullptr;
+  if (int rc = crypt_init(&raw, output.c_str()); rc < 0)
+    return std::unexpected(crypt_error("image.luks.init", "libcryptsetup cannot open " + output.string(), rc));
+  Crypt cd(raw);
+  if (int rc = crypt_load(cd.get(), CRYPT_LUKS2, nullptr); rc < 0)
+    return std::unexpected(reproducible_error("verify: libcryptsetup does not load the rewritten header of " +
+                                              output.string() + ": " + std::strerror(-rc)));
+  auto check = [&](int slot, std::string_view pass, const std::string& what) -> core::Result<void> {
+    VolumeKey got;
+    int rc = crypt_volume_key_get(cd.get(), slot, reinterpret_cast<char*>(got.bytes), &got.size,
+                                  pass.data(), pass.size());
+    if (rc < 0)
+      return std::unexpected(reproducible_error("verify: the rewritten " + what + " keyslot does not open: " +
+                                                std::strerror(-rc)));
+    if (got.size != expect.size || CRYPTO_memcmp(got.bytes, expect.bytes, got.size) != 0)
+      return std::unexpected(reproducible_error("verify: the rewritten " + what +
+                                                " keyslot yields a different volume key"));
+    return {};
+  };
+  TDX_TRY(check(info.unlock_keyslot, unlock_key, "unlock"));
+  if (info.recovery_keyslot >= 0) TDX_TRY(check(info.recovery_keyslot, recovery->reveal(), "recovery"));
+  cd.reset();
+  auto after = read_head(fd, info.data_offset);
+  if (!after) return std::unexpected(after.error());
+  if (*before != *after)
+    return std::unexpected(reproducible_error("verify: libcryptsetup rewrote the header while loading it "
+                                              "(it rejected one of the two copies)"));
+  return {};
+}
+
 } // namespace
 
 core::Json LuksInfo::to_json() const {
@@ -98,6 +165,28 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
                       plaintext.string() + ": size " + std::to_string(payload) +
                           " is not a non-zero multiple of the " +
                           std::to_string(options.sector_size) + "-byte encryption sector");
+  const bool has_recovery = recovery && !recovery->empty();
+  if (options.reproducible &&
+      (options.unlock_cost.iterations == 0 || (has_recovery && options.recovery_cost.iterations == 0)))
+    return core::fail(Category::invalid_input, "image.luks.reproducible_cost",
+                      "reproducible builds need a fixed argon2 cost (--argon2-iterations): without it "
+                      "libcryptsetup benchmarks the keyslots on this host",
+                      "set --argon2-iterations (argon2id passes per keyslot, e.g. 4)");
+
+  // A reproducible volume's key is derived, never drawn; the UUID salts the
+  // derivation, so it is fixed first (lower case, as libcryptsetup stores it).
+  VolumeKey vk;
+  std::string seed_uuid = options.uuid;
+  if (options.reproducible) {
+    if (seed_uuid.empty()) {
+      auto derived = derive_luks_uuid(unlock_key.reveal());
+      if (!derived) return std::unexpected(derived.error());
+      seed_uuid = *derived;
+    }
+    std::transform(seed_uuid.begin(), seed_uuid.end(), seed_uuid.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    TDX_TRY(derive_volume_key({unlock_key.reveal(), seed_uuid}, {vk.bytes, vk.size}));
+  }
 
   Fd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (out.fd < 0 || ftruncate(out.fd, static_cast<off_t>(luks_volume_size(payload))) != 0)
@@ -116,8 +205,9 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
   params.label = options.label.empty() ? nullptr : options.label.c_str();
   params.data_alignment = header_area / 512;
   if (int rc = crypt_format(cd.get(), CRYPT_LUKS2, "aes", "xts-plain64",
-                            options.uuid.empty() ? nullptr : options.uuid.c_str(), nullptr, 64,
-                            &params);
+                            seed_uuid.empty() ? nullptr : seed_uuid.c_str(),
+                            options.reproducible ? reinterpret_cast<const char*>(vk.bytes) : nullptr,
+                            vk.size, &params);
       rc < 0)
     return std::unexpected(crypt_error("image.luks.format", "crypt_format on " + output.string(), rc));
 
@@ -132,7 +222,7 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
       crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, nullptr, 0, key.data(), key.size());
   if (info.unlock_keyslot < 0)
     return std::unexpected(crypt_error("image.luks.keyslot", "adding the unlock keyslot", info.unlock_keyslot));
-  if (recovery && !recovery->empty()) {
+  if (has_recovery) {
     auto recovery_pbkdf = pbkdf_of(options.recovery_cost);
     if (int rc = crypt_set_pbkdf_type(cd.get(), &recovery_pbkdf); rc < 0)
       return std::unexpected(crypt_error("image.luks.pbkdf", "setting the recovery keyslot cost", rc));
@@ -143,13 +233,22 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
       return std::unexpected(crypt_error("image.luks.keyslot", "adding the recovery keyslot", info.recovery_keyslot));
   }
 
-  VolumeKey vk;
-  // Unlocking the fresh keyslot proves the header is complete before any data is written.
-  if (int rc = crypt_volume_key_get(cd.get(), info.unlock_keyslot, reinterpret_cast<char*>(vk.bytes),
-                                    &vk.size, key.data(), key.size());
-      rc < 0)
-    return std::unexpected(crypt_error("image.luks.volume_key", "reading back the volume key", rc));
-  cd.reset();
+  if (options.reproducible) {
+    cd.reset();
+    std::vector<DeterministicKeyslot> slots{fixed_keyslot(info.unlock_keyslot, key, options.unlock_cost)};
+    if (has_recovery)
+      slots.push_back(fixed_keyslot(info.recovery_keyslot, recovery->reveal(), options.recovery_cost));
+    TDX_TRY(make_luks_deterministic(output, {key, seed_uuid}, {vk.bytes, vk.size}, slots));
+    // Checked here, before the data area, so a bad header never gets that far.
+    TDX_TRY(verify_reproducible(output, out.fd, info, vk, key, recovery));
+  } else {
+    // Unlocking the fresh keyslot proves the header is complete before any data is written.
+    if (int rc = crypt_volume_key_get(cd.get(), info.unlock_keyslot, reinterpret_cast<char*>(vk.bytes),
+                                      &vk.size, key.data(), key.size());
+        rc < 0)
+      return std::unexpected(crypt_error("image.luks.volume_key", "reading back the volume key", rc));
+    cd.reset();
+  }
 
   XtsJob job;
   job.in_fd = in.fd;

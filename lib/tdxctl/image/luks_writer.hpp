@@ -28,6 +28,11 @@ struct LuksOptions {
   Argon2Cost unlock_cost;
   Argon2Cost recovery_cost;
   unsigned threads = 0;
+  // The same unlock key, recovery passphrase, plaintext and options give the
+  // same volume, byte for byte: the volume key and every salt and stripe are
+  // derived from the unlock key (luks_deterministic.hpp). Needs fixed argon2
+  // costs (iterations > 0); an empty uuid is derived from the key too.
+  bool reproducible = false;
 };
 
 struct LuksInfo {
@@ -50,6 +55,9 @@ uint64_t luks_volume_size(uint64_t payload_bytes);
 // whose data area is `plaintext` encrypted. The unlock key goes into one
 // argon2id keyslot, the optional recovery passphrase into a second one. The
 // volume key exists only in locked-down memory for the duration of the call.
+// With options.reproducible the finished header is checked by libcryptsetup
+// (it loads, and every keyslot yields the derived volume key) before any
+// data is written; a mismatch is an error with code image.luks.reproducible.
 core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
                                          const std::filesystem::path& output,
                                          const core::Secret& unlock_key,
