@@ -103,18 +103,4 @@ core::Bytes hex_arg(const std::string& text, const char* option, size_t want) {
   return *bytes;
 }
 
-void add_unbuilt_verbs(CLI::App* group,
-                       const std::vector<std::pair<std::string, std::string>>& verbs) {
-  for (const auto& [name, help] : verbs) {
-    auto* verb = group->add_subcommand(name, help + " (not built yet)");
-    verb->allow_extras();
-    std::string full = "tdxctl " + group->get_name() + " " + name;
-    verb->callback([full] {
-      throw core::Failure(core::Category::usage, "command.not_built",
-                          full + " is not built yet in this version of tdxctl",
-                          "see 'tdxctl --help' for the commands that are available");
-    });
-  }
-}
-
 } // namespace tdx::cmd

@@ -66,10 +66,6 @@ const std::string* man_sections_of(const CLI::App* group);
 // A hex flag value of exactly `want` bytes (0: any length); usage error otherwise.
 core::Bytes hex_arg(const std::string& text, const char* option, size_t want);
 
-// Registers verbs of a group that later work will fill in; invoking one
-// says it is not built yet and exits 2 (never a silent success).
-void add_unbuilt_verbs(CLI::App* group, const std::vector<std::pair<std::string, std::string>>& verbs);
-
 // Command groups (one file each).
 void add_host(CLI::App& app, Context& ctx);
 void add_image(CLI::App& app, Context& ctx);

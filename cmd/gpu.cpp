@@ -57,7 +57,7 @@ void add_bind(CLI::App* gpu, Context& ctx) {
   c->footer("Examples:\n  tdxctl gpu bind --all\n  tdxctl gpu bind 0000:18:00.0 --dry-run\n"
             "  tdxctl gpu bind --all --persist -o json");
   c->callback([args, &ctx] {
-    args->req.force = args->force ? gpu::Force::yes : gpu::Force::no;
+    args->req.force = args->force ? core::Force::yes : core::Force::no;
     args->req.persist = args->persist ? gpu::Persist::yes : gpu::Persist::no;
     auto plan = core::value_or_throw(gpu::plan_bind(ctx.root(), ctx.runner(), args->req));
     ctx.run_plan(plan.plan, "tdxctl.gpu.bind/1", {{"groups", plan.groups}});
@@ -76,7 +76,7 @@ void add_unbind(CLI::App* gpu, Context& ctx) {
   c->add_flag("--force", args->force, "Unbind even if a VM holds the VFIO group");
   c->footer("Examples:\n  tdxctl gpu unbind --all\n  tdxctl gpu unbind 18:00.0 --dry-run");
   c->callback([args, &ctx] {
-    args->req.force = args->force ? gpu::Force::yes : gpu::Force::no;
+    args->req.force = args->force ? core::Force::yes : core::Force::no;
     auto plan = core::value_or_throw(gpu::plan_unbind(ctx.root(), args->req));
     ctx.run_plan(plan.plan, "tdxctl.gpu.unbind/1", {{"groups", plan.groups}});
   });
@@ -125,7 +125,7 @@ void add_ppcie(CLI::App* gpu, Context& ctx) {
                    "  tdxctl gpu ppcie on --all --dry-run"
                  : "Examples:\n  tdxctl gpu ppcie off --all");
     c->callback([args, mode, &ctx] {
-      args->req.force = args->force ? gpu::Force::yes : gpu::Force::no;
+      args->req.force = args->force ? core::Force::yes : core::Force::no;
       auto plan = core::value_or_throw(
           gpu::plan_ppcie(ctx.root(), ctx.runner(), args->req, mode, ctx.dry_run()));
       ctx.run_plan(plan.plan, "tdxctl.gpu.ppcie/1",
@@ -166,7 +166,7 @@ void add_cc(CLI::App* gpu, Context& ctx) {
     add_mode_common(c, *args, true);
     c->footer(verb.footer);
     c->callback([args, mode = verb.mode, &ctx] {
-      args->req.force = args->force ? gpu::Force::yes : gpu::Force::no;
+      args->req.force = args->force ? core::Force::yes : core::Force::no;
       auto plan = core::value_or_throw(
           gpu::plan_cc(ctx.root(), ctx.runner(), args->req, mode, ctx.dry_run()));
       ctx.run_plan(plan.plan, "tdxctl.gpu.cc/1",

@@ -6,8 +6,6 @@
 #include "tdxctl/core/log.hpp"
 #include "tdxctl/core/terminal_text.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <csignal>
 #include <iostream>
 

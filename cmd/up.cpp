@@ -61,7 +61,7 @@ void add_up(CLI::App& app, Context& ctx) {
                "INSECURE development profile: the TD as a plain VM (e.g. libvirt's test driver)");
   up->add_flag("--autostart", args->options.autostart, "Start the TD when the host boots");
   up->footer("Stages: host, gpu, volumes, network, td, attest. Progress on stderr; a summary table "
-             "(or one JSON document tdxctl.up/v1 with \"changed\") on stdout.\n"
+             "(or one JSON document tdxctl.up/1 with \"changed\") on stdout.\n"
              "Examples:\n  tdxctl up --dry-run\n  tdxctl up -c /etc/tdxctl/host.yaml --attest -o json\n"
              "  tdxctl --root /tmp/fixture --connect test:///default up -c host.yaml --no-tdx");
   up->callback([args, &ctx] {

@@ -103,6 +103,11 @@ TEST_CASE("td xml: bad input is exit 2 with the key named") {
   auto y = test::run_tdxctl({"td", "xml", "-c", (v.dir.path() / "host.yaml").string()});
   CHECK(y.exit_status == 2);
   CHECK_THAT(y.err, Catch::Contains("host.yaml:2:15: key 'td.memory_gib'"));
+  // A misspelt section is refused as `up` and `config check` refuse it.
+  test::put(v.dir.path(), "host.yaml", "td:\n  memory_gib: 2\nnetwrok:\n  mode: bridge\n");
+  auto section = test::run_tdxctl({"td", "xml", "-c", (v.dir.path() / "host.yaml").string()});
+  CHECK(section.exit_status == 2);
+  CHECK_THAT(section.err, Catch::Contains("host.yaml:3:1: key 'netwrok': unknown key"));
 }
 
 TEST_CASE("td launch --no-tdx on test:///default defines and starts in one invocation") {

@@ -135,7 +135,7 @@ TEST_CASE("up --dry-run, up, up again, down: host state after each", "[up][integ
   INFO(dry.err);
   REQUIRE(dry.exit_status == 0);
   auto plan = Json::parse(dry.out);
-  CHECK(plan["schema"] == "tdxctl.up/v1");
+  CHECK(plan["schema"] == "tdxctl.up/1");
   CHECK(plan["dry_run"] == true);
   CHECK(plan["changed"] == false);
   std::vector<std::string> names;
@@ -207,7 +207,7 @@ TEST_CASE("up --dry-run, up, up again, down: host state after each", "[up][integ
   INFO(down.err);
   REQUIRE(down.exit_status == 0);
   auto d = Json::parse(down.out);
-  CHECK(d["schema"] == "tdxctl.down/v1");
+  CHECK(d["schema"] == "tdxctl.down/1");
   CHECK(d["changed"] == true);
   CHECK(stage(d, "td")["status"] == "changed");
   CHECK(stage(d, "network")["status"] == "changed");
@@ -232,7 +232,7 @@ TEST_CASE("up refuses before any change when the host is not ready (exit 3)", "[
                              "up", "-c", (vols.path() / "host.yaml").string(), "--no-tdx"});
   CHECK(r.exit_status == 3);
   auto doc = Json::parse(r.out); // exactly one document, the up report
-  CHECK(doc["schema"] == "tdxctl.up/v1");
+  CHECK(doc["schema"] == "tdxctl.up/1");
   CHECK(doc["changed"] == false);
   CHECK(doc["stages"].size() == 1);
   CHECK(doc["stages"][0]["status"] == "failed");

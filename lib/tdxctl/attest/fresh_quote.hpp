@@ -13,10 +13,13 @@
 
 namespace tdx::attest {
 
+// The vsock port the guest's `tdxctl-guest quote serve --vsock` listens on.
+inline constexpr uint32_t k_quote_port = 4050;
+
 struct FreshQuoteRequest {
   std::string connect_uri; // libvirt, for the domain's vsock CID
   std::string domain;
-  uint32_t port = 4050;
+  uint32_t port = k_quote_port;
   std::string unix_socket; // instead of vsock when set
   int timeout_s = 300;     // waiting for the endpoint to answer
   std::string collateral;

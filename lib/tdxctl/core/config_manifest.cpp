@@ -13,14 +13,6 @@
 
 namespace tdx::core {
 
-std::string sha384_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha384(), nullptr) != 1)
-    throw Failure(Category::failed, "openssl.sha384", "SHA-384 digest failed");
-  return to_hex({md, len});
-}
-
 std::string content_manifest(const std::string& label, std::vector<ManifestEntry> entries) {
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -5,6 +5,8 @@
 // reads back (volume inspect), and tdxctl-guest over the mounted volume
 // before it trusts a byte of it. It lives in core so the guest slice has it.
 
+#include "tdxctl/core/digest.hpp"
+
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -24,6 +26,5 @@ struct ManifestEntry {
   std::string_view content;
 };
 std::string content_manifest(const std::string& label, std::vector<ManifestEntry> entries);
-std::string sha384_hex(std::string_view data);
 
 } // namespace tdx::core

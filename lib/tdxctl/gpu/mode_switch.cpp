@@ -19,14 +19,14 @@ std::vector<std::string> ppcie_mode_args(const std::string& address, const std::
 }
 
 static core::Result<void> check_switchable(const core::Root& root,
-                                           const std::vector<GpuDevice>& devices, Force force) {
+                                           const std::vector<GpuDevice>& devices, core::Force force) {
   for (const auto& d : devices)
     if (d.pci.driver == "nvidia" || d.pci.driver == "nvidia-nvswitch")
       return core::fail(Category::not_ready, "gpu.bound_to_nvidia",
                         d.pci.address + " (" + d.model + ") is bound to " + d.pci.driver +
                             "; the admin tool cannot switch a device its driver holds",
                         "run 'tdxctl gpu bind " + d.pci.address + "' (or --all) first");
-  if (force == Force::yes) return {};
+  if (force == core::Force::yes) return {};
   auto files = scan_device_files(root);
   for (const auto& d : devices)
     for (const auto& f : device_users(root, d.pci, files))

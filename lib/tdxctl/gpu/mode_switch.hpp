@@ -20,7 +20,7 @@ struct ModeRequest {
   std::vector<std::string> devices;
   bool all = false;
   std::string admin_tool; // --admin-tool (file or directory); "" = env / defaults
-  Force force = Force::no; // switch even if a VM holds the device's VFIO group
+  core::Force force = core::Force::no; // switch even if a VM holds the device's VFIO group
 };
 
 struct ModePlan {

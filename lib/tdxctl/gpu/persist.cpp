@@ -5,10 +5,8 @@
 // content is kept in memory for rollback.
 #include "tdxctl/gpu/persist.hpp"
 
-#include "tdxctl/core/build_info.hpp"
 #include "tdxctl/core/fs.hpp"
-
-#include <kainjow/mustache.hpp>
+#include "tdxctl/core/templates.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -19,44 +17,6 @@ namespace tdx::gpu {
 namespace fs = std::filesystem;
 using core::Category;
 using core::Failure;
-
-fs::path template_dir() {
-  if (const char* env = std::getenv("TDXCTL_TEMPLATE_DIR"); env && *env) return env;
-  std::error_code ec;
-  if (fs::is_directory(core::build_info::template_dir, ec)) return core::build_info::template_dir;
-  return fs::path(core::build_info::source_dir) / "templates";
-}
-
-static kainjow::mustache::data to_data(const core::Json& j) {
-  using kainjow::mustache::data;
-  if (j.is_object()) {
-    data d;
-    for (auto it = j.begin(); it != j.end(); ++it) d.set(it.key(), to_data(it.value()));
-    return d;
-  }
-  if (j.is_array()) {
-    data list{data::type::list};
-    for (const auto& v : j) list.push_back(to_data(v));
-    return list;
-  }
-  if (j.is_boolean()) return j.get<bool>() ? data{data::type::bool_true} : data{data::type::bool_false};
-  if (j.is_string()) return data{j.get<std::string>()};
-  return data{j.dump()};
-}
-
-std::string render_template(const std::string& name, const core::Json& data) {
-  auto path = template_dir() / name;
-  auto text = core::read_file(path);
-  if (!text)
-    throw Failure(Category::not_ready, "template.missing", "template " + path.string() +
-                                                               " is missing",
-                  "reinstall tdxctl, or point TDXCTL_TEMPLATE_DIR at its templates/");
-  kainjow::mustache::mustache tmpl(*text);
-  if (!tmpl.is_valid())
-    throw Failure(Category::failed, "template.invalid",
-                  "template " + path.string() + ": " + tmpl.error_message());
-  return tmpl.render(to_data(data));
-}
 
 std::vector<std::string> persisted_addresses(const core::Root& root) {
   std::vector<std::string> out;
@@ -108,12 +68,12 @@ std::vector<core::Step> persist_steps(const core::Root& root,
   core::Json devices = core::Json::array();
   for (const auto& a : addresses) devices.push_back({{"address", a}});
   steps.push_back(file_step(root, "persist.rules", persist_rules_path,
-                            render_template("gpu/70-tdxctl-vfio-pci.rules.mustache",
+                            core::render_template("gpu/70-tdxctl-vfio-pci.rules.mustache",
                                             {{"devices", devices}})));
   steps.push_back(file_step(root, "persist.modprobe", persist_modprobe_path,
-                            render_template("gpu/tdxctl-vfio-pci.conf.mustache", core::Json::object())));
+                            core::render_template("gpu/tdxctl-vfio-pci.conf.mustache", core::Json::object())));
   steps.push_back(file_step(root, "persist.kvm_rules", kvm_rules_path,
-                            render_template("gpu/60-tdxctl-vfio-kvm.rules.mustache", core::Json::object())));
+                            core::render_template("gpu/60-tdxctl-vfio-kvm.rules.mustache", core::Json::object())));
   return steps;
 }
 

@@ -18,10 +18,6 @@ inline constexpr const char* persist_rules_path = "/etc/udev/rules.d/70-tdxctl-v
 inline constexpr const char* persist_modprobe_path = "/etc/modprobe.d/tdxctl-vfio-pci.conf";
 inline constexpr const char* kvm_rules_path = "/etc/udev/rules.d/60-tdxctl-vfio-kvm.rules";
 
-// TDXCTL_TEMPLATE_DIR, else the installed template dir, else the source tree's.
-std::filesystem::path template_dir();
-// Renders templates/<name> with kainjow::mustache; Failure if missing or invalid.
-std::string render_template(const std::string& name, const core::Json& data);
 
 // The addresses the persisted rule file lists now (empty if none).
 std::vector<std::string> persisted_addresses(const core::Root& root);

@@ -111,7 +111,7 @@ core::Result<VfioPlan> plan_bind(const core::Root& root, core::ProcessRunner& ru
   std::vector<const sysfs::PciDevice*> changing;
   for (const auto& g : *groups)
     for (const auto& m : g.members) {
-      if (m.vendor != nvidia_vendor && request.force == Force::no)
+      if (m.vendor != nvidia_vendor && request.force == core::Force::no)
         return core::fail(Category::not_ready, "gpu.group_shared",
                           fmt::format("IOMMU group {} also holds {} (vendor 0x{:04x}, class "
                                       "0x{:06x}), which binding would take from the host",
@@ -120,7 +120,7 @@ core::Result<VfioPlan> plan_bind(const core::Root& root, core::ProcessRunner& ru
                           "to pass that device through too");
       if (m.driver != "vfio-pci") changing.push_back(&m);
     }
-  if (request.force == Force::no) {
+  if (request.force == core::Force::no) {
     auto ok = refuse_in_use(root, changing, "bind", in_use_hint);
     if (!ok) return std::unexpected(ok.error());
   }
@@ -165,7 +165,7 @@ core::Result<VfioPlan> plan_unbind(const core::Root& root, const UnbindRequest& 
   for (const auto& g : *groups)
     for (const auto& m : g.members)
       if (m.driver == "vfio-pci" || m.driver_override == "vfio-pci") changing.push_back(&m);
-  if (request.force == Force::no) {
+  if (request.force == core::Force::no) {
     auto ok = refuse_in_use(root, changing, "unbind", in_use_hint);
     if (!ok) return std::unexpected(ok.error());
   }

@@ -5,6 +5,7 @@
 // host. Refusals (no IOMMU group, a device in use, a foreign device in the
 // group) are decided while planning, so --dry-run reports them too.
 
+#include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/plan.hpp"
 #include "tdxctl/core/root.hpp"
 #include "tdxctl/core/runner.hpp"
@@ -14,20 +15,19 @@
 
 namespace tdx::gpu {
 
-enum class Force { no, yes };
 enum class Persist { no, yes };
 
 struct BindRequest {
   std::vector<std::string> devices; // BDFs (short or full)
   bool all = false;
-  Force force = Force::no;     // bind even if in use or sharing a group with a non-NVIDIA device
+  core::Force force = core::Force::no;     // bind even if in use or sharing a group with a non-NVIDIA device
   Persist persist = Persist::no;
 };
 
 struct UnbindRequest {
   std::vector<std::string> devices;
   bool all = false;
-  Force force = Force::no; // unbind even if a VM holds the VFIO group
+  core::Force force = core::Force::no; // unbind even if a VM holds the VFIO group
 };
 
 struct VfioPlan {

@@ -18,9 +18,11 @@
 #include "tdxctl/image/build.hpp"
 
 #include "tdxctl/core/build_info.hpp"
+#include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/hex.hpp"
 #include <spdlog/spdlog.h>
 #include "tdxctl/core/secret.hpp"
+#include "tdxctl/core/templates.hpp"
 #include "tdxctl/image/build_namespace.hpp"
 #include "tdxctl/image/customise.hpp"
 #include "tdxctl/image/ext4_mkfs.hpp"
@@ -145,20 +147,8 @@ core::Result<std::string> file_digest(const fs::path& path, const char* algorith
   return digest_and_copy(path, algorithm, -1);
 }
 
-static std::string sha256_hex(std::string_view data) {
-  unsigned char md[32];
-  EVP_Digest(data.data(), data.size(), md, nullptr, EVP_sha256(), nullptr);
-  return core::to_hex(core::Bytes(md, md + 32));
-}
-
-static std::string sha384_hex(std::string_view data) {
-  unsigned char md[48];
-  EVP_Digest(data.data(), data.size(), md, nullptr, EVP_sha384(), nullptr);
-  return core::to_hex(core::Bytes(md, md + 48));
-}
-
 std::string derive_uuid(const std::string& digest_hex, const std::string& purpose) {
-  auto h = sha256_hex(digest_hex + "\n" + purpose);
+  auto h = core::sha256_hex(digest_hex + "\n" + purpose);
   auto bytes = *core::from_hex(h.substr(0, 32));
   bytes[6] = static_cast<uint8_t>((bytes[6] & 0x0f) | 0x50); // version 5 layout
   bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3f) | 0x80); // RFC 4122 variant
@@ -204,11 +194,11 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
   if (!c.unlock.ca_cert.empty()) add(c.unlock.ca_cert);
   for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount", "grub-cmdline.cfg",
                     "verify-volume.service", "volume.mount", "encrypted-volume.mount", "config-copy.mount", "sshd-hardening.conf"})
-    add(template_dir() / "image" / (std::string(name) + ".mustache"));
-  add(template_dir() / "tdxctl-quote-serve.service");
+    add(core::template_dir() / "image" / (std::string(name) + ".mustache"));
+  add(core::template_dir() / "tdxctl-quote-serve.service");
   j["file_contents"] = contents;
   j["tdxctl_version"] = core::build_info::version;
-  return sha256_hex(j.dump());
+  return core::sha256_hex(j.dump());
 }
 
 // What OUTPUT.measure.json is predicted from besides the image's own boot
@@ -219,7 +209,7 @@ std::string compute_measure_digest(const ImageConfig& c) {
   for (auto [key, path] : {std::pair{"firmware", &c.measure->firmware}, std::pair{"platform", &c.measure->platform},
                            std::pair{"acpi_tables", &c.measure->acpi_tables}})
     if (!path->empty()) j[std::string(key) + "_sha256"] = file_digest(*path, "SHA256").value_or("unreadable");
-  return sha256_hex(j.dump());
+  return core::sha256_hex(j.dump());
 }
 
 fs::path measure_output(const fs::path& output) { return fs::path(output.string() + ".measure.json"); }
@@ -496,7 +486,7 @@ CustomiseSpec prepare_customisation(BuildState& s) {
   }
   // The quote service `tdxctl up --attest` asks over vsock, enabled.
   gen("/etc/systemd/system/tdxctl-quote-serve.service",
-      core::value_or_throw(core::read_file(template_dir() / "tdxctl-quote-serve.service")), 0644);
+      core::value_or_throw(core::read_file(core::template_dir() / "tdxctl-quote-serve.service")), 0644);
   spec.links.emplace_back("/etc/systemd/system/tdxctl-quote-serve.service",
                           "/etc/systemd/system/multi-user.target.wants/tdxctl-quote-serve.service");
   gen("/etc/default/grub.d/90-tdxctl.cfg", render_template("grub-cmdline.cfg", {{"cmdline", s.cmdline}}), 0644);
@@ -555,7 +545,7 @@ Json write_boot_outputs(BuildState& s) {
   };
   Json files{{"kernel", entry(kernel->target(), s.kernel_sha384)},
              {"initrd", entry(initrd->target(), s.initrd_sha384)},
-             {"cmdline", entry(cmdline.target(), sha384_hex(s.cmdline))}};
+             {"cmdline", entry(cmdline.target(), core::sha384_hex(s.cmdline))}};
   kernel->commit();
   initrd->commit();
   cmdline.commit();

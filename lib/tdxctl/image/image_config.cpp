@@ -8,6 +8,7 @@
 
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
+#include "tdxctl/measure/predict_files.hpp"
 #include "tdxctl/unlock/containerd_volume.hpp"
 #include "tdxctl/unlock/unlock_config.hpp"
 
@@ -290,9 +291,7 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
     if (!measure.has("firmware")) measure.error("", "missing key 'firmware' (the TDVF the TD boots)");
     if (auto g = measure.integer("memory_gib", 1, 8192)) m.memory_gib = static_cast<int>(*g);
     else if (!measure.has("memory_gib")) measure.error("", "missing key 'memory_gib' (as td.memory_gib in host.yaml)");
-    if (measure.has("platform") && measure.has("acpi_tables"))
-      measure.error("acpi_tables", "give platform or acpi_tables, not both: a platform capture already holds "
-                                   "the ACPI tables");
+    measure::check_one_rtmr0_capture(measure);
     c.measure = m;
   }
 

@@ -8,9 +8,6 @@
 
 namespace tdx::image {
 
-// TDXCTL_TEMPLATE_DIR, else the installed template dir, else the source tree's.
-std::filesystem::path template_dir();
-
 // Renders templates/image/<name>.mustache with plain (non-HTML) escaping.
 // Failure(not_ready) when the template is missing or does not parse.
 // Keys given as "name" with value "" are false for sections.

@@ -3,6 +3,7 @@
 // another user, is refused (the keys may already have leaked; the operator
 // must look), never silently used or "fixed".
 #include "tdxctl/keys/key_store.hpp"
+#include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/unique_fd.hpp"
 
 #include "tdxctl/policy/policy_file.hpp"
@@ -125,10 +126,6 @@ bool same_secret(const core::Secret& a, const core::Secret& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.reveal().data(), b.reveal().data(), a.size()) == 0;
 }
 
-std::string sha256_hex(std::string_view text) {
-  return core::to_hex(quote::sha256({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
-}
-
 quote::Policy parse_stored_policy(const std::string& text, const std::string& name) {
   return policy::parse_policy(text, name);
 }
@@ -203,7 +200,7 @@ core::Result<std::optional<StoredVm>> KeyStore::load(std::string_view name) cons
   } catch (const Failure& f) {
     return std::unexpected(f.error());
   }
-  out.policy_sha256 = sha256_hex(*text);
+  out.policy_sha256 = core::sha256_hex(*text);
   return std::optional<StoredVm>(std::move(out));
 }
 
@@ -244,7 +241,7 @@ core::Plan KeyStore::plan_add(std::shared_ptr<const Registration> reg, core::For
     if (!existing) return false;
     bool ck_same = existing->containerd_key.has_value() == reg->containerd_key.has_value() &&
                    (!reg->containerd_key || same_secret(*existing->containerd_key, *reg->containerd_key));
-    return same_secret(existing->key, reg->key) && ck_same && existing->policy_sha256 == sha256_hex(reg->policy_yaml);
+    return same_secret(existing->key, reg->key) && ck_same && existing->policy_sha256 == core::sha256_hex(reg->policy_yaml);
   };
   core::Step step;
   step.id = "keys.add." + reg->name;
@@ -256,7 +253,7 @@ core::Plan KeyStore::plan_add(std::shared_ptr<const Registration> reg, core::For
                                          ? core::Json::array({k_key_file, k_containerd_key_file, k_policy_file})
                                          : core::Json::array({k_key_file, k_policy_file})},
                            {"mode", "0600"},
-                           {"policy_sha256", sha256_hex(reg->policy_yaml)},
+                           {"policy_sha256", core::sha256_hex(reg->policy_yaml)},
                            {"force", force == core::Force::yes}};
   step.is_done = same;
   step.apply = [dir, reg, force] {

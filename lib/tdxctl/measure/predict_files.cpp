@@ -2,6 +2,7 @@
 #include "tdxctl/measure/predict_files.hpp"
 
 #include "tdxctl/capture/platform.hpp"
+#include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 
@@ -41,6 +42,12 @@ core::Result<Prediction> predict_from_files(const MeasureFiles& f) {
     in.platform.fw_cfg[std::string(capture::kAcpiTablesFile)] = std::vector<uint8_t>(tables->begin(), tables->end());
   }
   return predict_direct_boot(in);
+}
+
+void check_one_rtmr0_capture(config::Section& measure) {
+  if (measure.has("platform") && measure.has("acpi_tables"))
+    measure.error("acpi_tables",
+                  "give platform or acpi_tables, not both: a platform capture already holds the ACPI tables");
 }
 
 } // namespace tdx::measure

@@ -11,6 +11,10 @@
 #include <filesystem>
 #include <string>
 
+namespace tdx::config {
+class Section;
+}
+
 namespace tdx::measure {
 
 struct MeasureFiles {
@@ -22,6 +26,11 @@ struct MeasureFiles {
   std::filesystem::path acpi_tables; // `tdxctl-guest measure acpi`, or empty (not with platform)
   bool legacy_qemu = false;
 };
+
+// image.yaml's `measure:` and host.yaml's `td.measure:` name RTMR0's inputs
+// one way: a platform capture (which already holds the ACPI tables) or the
+// ACPI tables alone. Both set is an error recorded on the section.
+void check_one_rtmr0_capture(config::Section& measure);
 
 // read_file's errors name the file; predict_direct_boot's name the input.
 core::Result<Prediction> predict_from_files(const MeasureFiles& files);

@@ -5,6 +5,7 @@
 // inet_pton; the host.yaml section through the shared YamlReader.
 #include "tdxctl/net/network_spec.hpp"
 
+#include "tdxctl/config/host_yaml.hpp"
 #include "tdxctl/config/yaml_reader.hpp"
 
 #include <arpa/inet.h>
@@ -261,6 +262,7 @@ void read_network_section(config::Section& network, NetRequest& request) {
 
 void load_network_section(const std::filesystem::path& host_yaml, NetRequest& request) {
   auto reader = config::YamlReader::load(host_yaml);
+  reader.root().allow_only(config::k_host_yaml_sections);
   auto network = reader.root().section("network");
   read_network_section(network, request);
   // Catch cross-field problems here too, so they carry the file name.

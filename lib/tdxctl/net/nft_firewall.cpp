@@ -8,6 +8,7 @@
 // and `net up` refuses until it is open (foreign_forward.hpp).
 #include "tdxctl/net/nft_firewall.hpp"
 
+#include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/root.hpp"
 
@@ -25,12 +26,8 @@ const char* backend_name(FirewallBackend backend) {
   return backend == FirewallBackend::iptables ? "iptables" : "nftables";
 }
 
-std::string nft_digest(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  return core::to_hex(std::span<const uint8_t>(md, 16));
-}
+// The first 16 bytes of the ruleset's SHA-256: enough to tell our table from an edited one.
+std::string nft_digest(const std::string& text) { return core::sha256_hex(text).substr(0, 32); }
 
 std::string render_nft_table(const NetSpec& spec) {
   // nft has no escape inside a quoted string, so the quotes only hold

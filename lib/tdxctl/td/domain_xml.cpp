@@ -9,8 +9,9 @@
 // ACPI tables and RTMR0.
 #include "tdxctl/td/domain_xml.hpp"
 
-#include "tdxctl/core/build_info.hpp"
+#include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/fs.hpp"
+#include "tdxctl/core/templates.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/td/console_log.hpp"
 
@@ -82,13 +83,6 @@ std::string hex2(int v) {
   return buf;
 }
 
-std::string sha384_hex(const unsigned char* data, size_t size) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data, size, md, &len, EVP_sha384(), nullptr);
-  return core::to_hex({md, len});
-}
-
 // qcow2 files start with "QFI\xfb"; anything else (or a file not there yet)
 // falls back to the extension. Volumes are raw unless they say otherwise.
 std::string disk_format(const std::string& path, const std::string& fallback) {
@@ -142,14 +136,6 @@ struct DiskSpec {
 
 } // namespace
 
-std::filesystem::path template_dir() {
-  if (const char* env = std::getenv("TDXCTL_TEMPLATE_DIR"); env && *env) return env;
-  std::error_code ec;
-  std::filesystem::path installed = core::build_info::template_dir;
-  if (std::filesystem::exists(installed / "td.xml", ec)) return installed;
-  return std::filesystem::path(core::build_info::source_dir) / "templates";
-}
-
 core::Result<std::string> topology_digest(const std::string& xml) {
   DocPtr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
                            XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
@@ -174,7 +160,7 @@ core::Result<std::string> topology_digest(const std::string& xml) {
   xmlChar* out = nullptr;
   int size = xmlC14NDocDumpMemory(doc.get(), nullptr, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, &out);
   if (size < 0) return fail(Category::failed, "td.c14n", "cannot canonicalise the domain XML");
-  std::string digest = "sha384:" + sha384_hex(out, static_cast<size_t>(size));
+  std::string digest = "sha384:" + core::sha384_hex({reinterpret_cast<const char*>(out), static_cast<size_t>(size)});
   xmlFree(out);
   return digest;
 }
@@ -201,7 +187,7 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
   }
   result.mr_config_id = mr_config_id;
 
-  auto skeleton = template_dir() / "td.xml";
+  auto skeleton = core::template_dir() / "td.xml";
   DocPtr doc(xmlReadFile(skeleton.c_str(), nullptr,
                          XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
                              XML_PARSE_NOWARNING),

@@ -39,10 +39,6 @@ struct RenderedDomain {
   std::filesystem::path console_log_dir;
 };
 
-// Directory of runtime templates: $TDXCTL_TEMPLATE_DIR, the installed
-// directory, or the source tree's templates/.
-std::filesystem::path template_dir();
-
 // Renders the domain. The mrConfigId defaults to the config volume's
 // manifest digest (an error when that manifest is missing or malformed).
 // Under td.boot: direct, <os> gets <kernel>, <initrd> and <cmdline> from the

@@ -5,10 +5,12 @@
 // each sorted by address, because the PCIe topology (and RTMR0) follows it.
 #include "tdxctl/td/spec.hpp"
 
+#include "tdxctl/config/host_yaml.hpp"
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/host/qgs_address.hpp"
+#include "tdxctl/measure/predict_files.hpp"
 #include "tdxctl/net/network_spec.hpp"
 #include "tdxctl/sysfs/pci.hpp"
 
@@ -137,9 +139,7 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
     measure.allow_only({"platform", "acpi_tables"});
     if (auto v = measure.str("platform")) spec.measure_platform = *v;
     if (auto v = measure.str("acpi_tables")) spec.measure_acpi_tables = *v;
-    if (measure.has("platform") && measure.has("acpi_tables"))
-      measure.error("acpi_tables", "give platform or acpi_tables, not both: a platform capture already "
-                                   "holds the ACPI tables");
+    measure::check_one_rtmr0_capture(measure);
   }
 
   for (const char* key : {"gpus", "nvswitches"}) {
@@ -188,6 +188,7 @@ TdSpec load_td_spec(const std::filesystem::path& path) {
   auto reader = config::YamlReader::load(path);
   TdSpec spec;
   auto root = reader.root();
+  root.allow_only(config::k_host_yaml_sections);
   auto td = root.section("td");
   if (!td.present()) {
     td.error("", "missing section 'td'");

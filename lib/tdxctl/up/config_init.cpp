@@ -5,7 +5,9 @@
 // operator reviews, not an action.
 #include "tdxctl/up/config_init.hpp"
 
+#include "tdxctl/attest/fresh_quote.hpp"
 #include "tdxctl/gpu/inventory.hpp"
+#include "tdxctl/volume/cache_volume.hpp"
 
 #include <fmt/format.h>
 
@@ -76,7 +78,7 @@ std::string render_host_yaml(const HostFacts& f) {
          "# td.config_volume below; the seed is never written here (a 0600 file).\n"
          "# config:\n#   hostname: miner-0\n#   miner_ss58: 5...\n#   miner_seed_file: /etc/tdxctl/miner-seed\n"
          "#   vm_ip: 192.168.100.2/24\n#   gateway: 192.168.100.1\n#   dns: host\n\n";
-  std::string cache_size = "5000G";
+  std::string cache_size = volume::k_cache_default_size;
   out += "volumes:\n  format: qcow2\n";
   if (f.free_bytes) {
     out += fmt::format("  # {} GiB free under {} (volumes are sparse: they grow as the guest writes).\n",
@@ -100,7 +102,7 @@ std::string render_host_yaml(const HostFacts& f) {
   if (!f.gpus.empty()) out += "  gpus: all-bound   # every NVIDIA GPU/NVSwitch on vfio-pci\n";
   out += "\n# `tdxctl up --attest`: verify a fresh quote from the running TD.\n"
          "# attest:\n#   collateral: /var/cache/tdxctl/collateral/FMSPC\n#   policy: /etc/tdxctl/policy.yaml\n"
-         "#   port: 4050\n#   timeout: 300\n";
+         "#   port: " + std::to_string(attest::k_quote_port) + "\n#   timeout: 300\n";
   return out;
 }
 

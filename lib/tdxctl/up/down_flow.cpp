@@ -14,7 +14,7 @@ namespace tdx::up {
 
 FlowReport run_down(const FlowEnv& env, const HostFile& file, const DownOptions& options) {
   FlowReport report;
-  report.schema = "tdxctl.down/v1";
+  report.schema = "tdxctl.down/1";
   report.dry_run = env.dry_run == core::DryRun::yes;
   StageRunner run(env, report);
 
@@ -45,7 +45,7 @@ FlowReport run_down(const FlowEnv& env, const HostFile& file, const DownOptions&
   } else if (!options.release_gpus) {
     run.skip("gpu", "GPUs stay on vfio-pci (--release-gpus gives them back to their drivers)");
   } else {
-    gpu::UnbindRequest req{file.gpu->devices, file.gpu->all, gpu::Force::no};
+    gpu::UnbindRequest req{file.gpu->devices, file.gpu->all, core::Force::no};
     if (!run.run("gpu", {[&env, req] { return core::value_or_throw(gpu::plan_unbind(env.root, req)).plan; }}))
       return report;
   }

@@ -4,6 +4,7 @@
 // line to fix at once (mold's "report all, then stop").
 #include "tdxctl/up/host_file.hpp"
 
+#include "tdxctl/config/host_yaml.hpp"
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/policy/policy_file.hpp"
@@ -130,7 +131,7 @@ HostFile parse_host_file(std::string_view text, const std::string& name,
                          const fs::path& base_dir) {
   auto reader = config::YamlReader::parse(text, name);
   auto root = reader.root();
-  root.allow_only({"host", "gpu", "config", "volumes", "network", "td", "attest"});
+  root.allow_only(config::k_host_yaml_sections);
   HostFile out;
   out.path = name;
 
@@ -192,10 +193,10 @@ core::Json HostFile::summary() const {
   if (!td.config_volume.empty())
     vols["config"] = {{"path", td.config_volume}, {"create", config.has_value()}};
   if (!td.cache_volume.empty())
-    vols["cache"] = {{"path", td.cache_volume}, {"size", volumes.cache_size.empty() ? "5000G" : volumes.cache_size}};
+    vols["cache"] = {{"path", td.cache_volume}, {"size", volumes.cache_size.empty() ? volume::k_cache_default_size : volumes.cache_size}};
   if (!td.containerd_volume.empty())
     vols["containerd"] = {{"path", td.containerd_volume},
-                          {"size", volumes.containerd_size.empty() ? "500G" : volumes.containerd_size}};
+                          {"size", volumes.containerd_size.empty() ? volume::k_containerd_default_size : volumes.containerd_size}};
   j["volumes"] = vols;
   if (network) {
     j["network"] = {{"mode", net::mode_name(network->mode)}};

@@ -10,6 +10,7 @@
 // collateral, the GPU admin tool) are taken relative to the directory holding host.yaml, so a
 // host.yaml and the files it names can be moved together.
 
+#include "tdxctl/attest/fresh_quote.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/host/check.hpp"
 #include "tdxctl/net/network_spec.hpp"
@@ -56,7 +57,7 @@ struct AttestConfig {
   std::string policy;            // policy.yaml (empty: TCB status and signatures only)
   std::vector<std::string> accept; // acceptable TCB statuses (empty: the policy's)
   bool allow_debug = false;
-  uint32_t port = 4050;          // the guest's `quote serve --vsock` port
+  uint32_t port = attest::k_quote_port;          // the guest's `quote serve --vsock` port
   std::string unix_socket;       // instead: a UNIX socket (local use, tests)
   int timeout_s = 300;           // how long to wait for the endpoint
   std::string at;                // verification time (replaying recorded collateral)

@@ -165,7 +165,7 @@ void attest_stage(const FlowEnv& env, const HostFile& file, const UpOptions& opt
 
 FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& options) {
   FlowReport report;
-  report.schema = "tdxctl.up/v1";
+  report.schema = "tdxctl.up/1";
   report.dry_run = env.dry_run == core::DryRun::yes;
   StageRunner run(env, report);
 
@@ -174,13 +174,13 @@ FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& opt
   if (!file.gpu) {
     run.skip("gpu", "no gpu: section");
   } else {
-    gpu::BindRequest bind{file.gpu->devices, file.gpu->all, gpu::Force::no,
+    gpu::BindRequest bind{file.gpu->devices, file.gpu->all, core::Force::no,
                           file.gpu->persist ? gpu::Persist::yes : gpu::Persist::no};
     std::vector<PlanFn> plans{[&env, bind] {
       return core::value_or_throw(gpu::plan_bind(env.root, env.effects, bind)).plan;
     }};
     if (file.gpu->mode) {
-      gpu::ModeRequest modes{file.gpu->devices, file.gpu->all, file.gpu->admin_tool, gpu::Force::no};
+      gpu::ModeRequest modes{file.gpu->devices, file.gpu->all, file.gpu->admin_tool, core::Force::no};
       auto mode = *file.gpu->mode;
       plans.push_back([&env, modes, mode] {
         if (mode == GpuMode::ppcie)

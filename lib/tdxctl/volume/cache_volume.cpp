@@ -85,7 +85,7 @@ struct CacheBuild {
 CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::ProcessRunner& runner) {
   bool containerd = request.kind == CacheKind::containerd;
   std::vector<std::string> errors;
-  auto size_text = request.size.empty() ? std::string(containerd ? "500G" : "5000G") : request.size;
+  auto size_text = request.size.empty() ? std::string(containerd ? k_containerd_default_size : k_cache_default_size) : request.size;
   auto size = parse_size(size_text);
   if (!size) errors.push_back("--size: " + size.error().message);
   else if (*size < (64ull << 20))

@@ -16,6 +16,11 @@ namespace tdx::volume {
 
 enum class CacheKind { cache, containerd };
 
+// The sizes the replaced scripts gave the volumes (sparse: nothing is
+// allocated until the guest writes).
+inline constexpr const char* k_cache_default_size = "5000G";
+inline constexpr const char* k_containerd_default_size = "500G";
+
 struct CacheVolumeRequest {
   std::filesystem::path output;
   CacheKind kind = CacheKind::cache;

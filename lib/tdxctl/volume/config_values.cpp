@@ -5,6 +5,7 @@
 // the VM's subnet. Messages never contain the seed.
 #include "tdxctl/volume/config_values.hpp"
 
+#include "tdxctl/config/host_yaml.hpp"
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/ss58.hpp"
 
@@ -150,6 +151,7 @@ void read_config_section(config::Section& section, const std::filesystem::path& 
 void load_config_section(const std::filesystem::path& yaml, ConfigInput& input) {
   auto reader = config::YamlReader::load(yaml);
   auto root = reader.root();
+  root.allow_only(config::k_host_yaml_sections);
   auto section = root.section("config");
   if (!section.present()) {
     root.error("config", "no 'config:' section (the tdx-config volume's values)");

@@ -7,8 +7,8 @@
 #include "tdxctl/volume/config_volume.hpp"
 
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/templates.hpp"
 
-#include <kainjow/mustache.hpp>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -25,18 +25,11 @@ using core::Category;
 using core::Failure;
 
 std::string render_netplan(const ConfigValues& values) {
-  kainjow::mustache::mustache tmpl(load_template("network-config.yaml.mustache"));
-  if (!tmpl.is_valid())
-    throw Failure(Category::failed, "template.invalid",
-                  "network-config.yaml.mustache: " + tmpl.error_message());
-  kainjow::mustache::data dns{kainjow::mustache::data::type::list};
-  for (const auto& d : values.dns) dns << kainjow::mustache::data(d);
-  kainjow::mustache::data data;
-  data.set("address", values.vm_ip.address);
-  data.set("prefix", std::to_string(values.vm_ip.prefix));
-  data.set("gateway", values.gateway);
-  data.set("dns", dns);
-  return tmpl.render(data);
+  return core::render_template("network-config.yaml.mustache",
+                               {{"address", values.vm_ip.address},
+                                {"prefix", std::to_string(values.vm_ip.prefix)},
+                                {"gateway", values.gateway},
+                                {"dns", values.dns}});
 }
 
 std::vector<ConfigFile> render_config_files(const ConfigValues& values) {

@@ -246,7 +246,8 @@ void check_netplan(const std::string& text, std::vector<VolumeCheck>& checks) {
   add("netplan.initramfs_layout", cidr && gw,
       cidr && gw ? "the initramfs parser reads address " + address + ", gateway " + gateway
                  : "the initramfs line parser would read address '" + address + "', gateway '" +
-                       gateway + "': not the layout it needs (§4.2)");
+                       gateway + "': it needs one IPv4 address with its prefix under addresses: and "
+                       "one IPv4 gateway after via:");
 }
 
 } // namespace

@@ -111,19 +111,4 @@ void make_sparse(const fs::path& path, uint64_t size) {
   ::close(fd);
 }
 
-std::string load_template(const std::string& name) {
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("TDXCTL_TEMPLATE_DIR"); env && *env) dirs.emplace_back(env);
-  dirs.emplace_back(core::build_info::template_dir);
-  dirs.emplace_back(fs::path(core::build_info::source_dir) / "templates");
-  for (const auto& d : dirs) {
-    std::error_code ec;
-    if (fs::is_regular_file(d / name, ec)) return core::value_or_throw(core::read_file(d / name));
-  }
-  throw Failure(Category::not_ready, "template.missing",
-                "template " + name + " not found in " + dirs.front().string() + " or " +
-                    dirs.back().string(),
-                "reinstall tdxctl, or point TDXCTL_TEMPLATE_DIR at the templates directory");
-}
-
 } // namespace tdx::volume

@@ -37,10 +37,6 @@ void check_room(const std::filesystem::path& dir, uint64_t needed, uint64_t size
 // A sparse file of `size` bytes at `path` (created or truncated), mode 0600.
 void make_sparse(const std::filesystem::path& path, uint64_t size);
 
-// The text of template `name`: $TDXCTL_TEMPLATE_DIR, then the installed
-// template directory, then the source tree's templates/.
-std::string load_template(const std::string& name);
-
 // "16 MiB", "5000 GiB": for messages.
 std::string human_bytes(uint64_t bytes);
 

@@ -126,7 +126,7 @@ TEST_CASE("cc on refuses a device a VM holds, and --dry-run runs nothing") {
   CHECK_THAT(busy.error().message, Catch::Contains("qemu-system-x86 (pid 4242) holds /dev/vfio/47"));
   CHECK(hgx::tool_calls(board.tool_dir).empty());
 
-  req.force = gpu::Force::yes;
+  req.force = core::Force::yes;
   core::RecordingRunner recorder;
   auto dry = gpu::plan_cc(board.root, recorder, req, gpu::CcMode::on, core::DryRun::yes);
   REQUIRE(dry);

@@ -122,7 +122,7 @@ TEST_CASE("gpu bind refuses a device held by a process, naming it, unless --forc
   CHECK_THAT(sw.error().message, Catch::Contains("nvidia-fabricma (pid 91)"));
 
   hgx::KernelEmulator kernel(dir.path());
-  gpu::BindRequest forced{{"0000:5d:00.0"}, false, gpu::Force::yes};
+  gpu::BindRequest forced{{"0000:5d:00.0"}, false, core::Force::yes};
   auto plan = gpu::plan_bind(root, runner, forced);
   REQUIRE(plan);
   apply(plan->plan);
@@ -203,7 +203,7 @@ TEST_CASE("gpu unbind --all gives devices back to their drivers and drops persis
   core::Root root(dir.path());
   core::RecordingRunner runner;
   hgx::KernelEmulator kernel(dir.path());
-  gpu::BindRequest req{{"0000:ba:00.0", "0000:05:00.0"}, false, gpu::Force::no, gpu::Persist::yes};
+  gpu::BindRequest req{{"0000:ba:00.0", "0000:05:00.0"}, false, core::Force::no, gpu::Persist::yes};
   auto bind = gpu::plan_bind(root, runner, req);
   REQUIRE(bind);
   apply(bind->plan);

@@ -238,7 +238,7 @@ TEST_CASE("td.qgs_socket: unix:PATH renders as the path; vsock is refused at its
 TEST_CASE("host.yaml td: section loads, and bad keys are named with their position") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml",
-            "net:\n  anything: goes\n"
+            "attest:\n  anything: goes\n" // other sections are their readers' business
             "td:\n  name: prod\n  vcpus: 8\n  memory_gib: 64\n  gpus: [18:00.0]\n"
             "  network:\n    bridge: br-tdx\n  qgs_socket: none\n");
   auto spec = td::load_td_spec(dir.path() / "host.yaml");
