@@ -338,6 +338,9 @@ TEST_CASE("td render --format kubevirt: a VirtualMachine KubeVirt's OpenAPI sche
   CHECK(domain["cpu"]["cores"] == 2);
   CHECK(domain["devices"]["hostDevices"][0]["deviceName"] == "nvidia.com/GH100H100_SXM5_80GB");
   CHECK(domain["devices"]["disks"][1]["disk"]["readonly"] == true);
+  // The serials libvirt gives: the guest finds its volumes by them.
+  CHECK(domain["devices"]["disks"][0]["serial"] == "td-root");
+  CHECK(domain["devices"]["disks"][2]["serial"] == "td-cache");
   CHECK(vm["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "td-0-root");
   CHECK(doc["claims"][0]["path"] == (v.dir.path() / "td.qcow2").string());
   CHECK(doc["cluster"]["feature_gates"] == nlohmann::json{"WorkloadEncryptionTDX", "HostDevices", "VSOCK"});
@@ -350,6 +353,8 @@ TEST_CASE("td render --format kubevirt: a VirtualMachine KubeVirt's OpenAPI sche
   CHECK_THAT(unmapped["td.mr_config_id"], Catch::Contains("no mrConfigId"));
   CHECK(unmapped.count("td.boot") == 1);
   CHECK(unmapped.count("td.gpu_mmio_gib") == 1);
+  CHECK(unmapped.count("td.network.bridge") == 1);
+  CHECK(doc["cluster"]["permitted_host_devices"][0]["externalResourceProvider"] == true);
   CHECK_THAT(r.err, Catch::Contains("have no KubeVirt form"));
 
   // With a kernel container, direct boot maps to kernelBoot with the manifest's command line.
@@ -384,6 +389,11 @@ TEST_CASE("td render --format kubevirt refuses names Kubernetes refuses and flag
   auto schema = test::run_tdxctl(cat({"td", "render", "--format", "kubevirt", "--schema", "x.rng"}, v.flags));
   CHECK(schema.exit_status == 2);
   CHECK_THAT(schema.err, Catch::Contains("does not apply to --format kubevirt"));
+  // A kernel container means nothing to a TD that boots its disk's bootloader.
+  auto kc = test::run_tdxctl(cat({"td", "render", "--format", "kubevirt", "--boot", "firmware", "--kernel-container",
+                                  "registry.example/k:1"}, v.flags));
+  CHECK(kc.exit_status == 2);
+  CHECK_THAT(kc.err, Catch::Contains("td.boot: firmware"));
   // --format libvirt is td xml.
   auto libvirt = test::run_tdxctl(cat({"td", "render"}, v.flags));
   REQUIRE(libvirt.exit_status == 0);

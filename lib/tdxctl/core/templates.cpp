@@ -13,7 +13,10 @@ namespace tdx::core {
 std::filesystem::path template_dir() {
   if (const char* env = std::getenv("TDXCTL_TEMPLATE_DIR"); env && *env) return env;
   std::error_code ec;
-  if (std::filesystem::is_directory(build_info::template_dir, ec)) return build_info::template_dir;
+  // The installed set only when it is there (td.xml ships with every one), so
+  // an empty or stale directory does not shadow the build tree's.
+  if (std::filesystem::exists(std::filesystem::path(build_info::template_dir) / "td.xml", ec))
+    return build_info::template_dir;
   return std::filesystem::path(build_info::source_dir) / "templates";
 }
 

@@ -11,8 +11,8 @@
 
 namespace tdx::core {
 
-// $TDXCTL_TEMPLATE_DIR when set; else the installed directory when it
-// exists; else the source tree's templates/ (running from a build tree).
+// $TDXCTL_TEMPLATE_DIR when set; else the installed directory when it holds
+// the templates; else the source tree's templates/ (running from a build tree).
 std::filesystem::path template_dir();
 
 // The text of template `name` (relative to template_dir()). Failure

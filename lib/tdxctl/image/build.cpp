@@ -184,19 +184,21 @@ std::string compute_inputs_digest(const ImageConfig& c, const std::string& base_
   j.erase("output");
   j.erase("measure"); // the launch shape predicted for, not the image's content (measure_digest)
   j["base"] = base_sha;
-  Json contents = Json::object();
-  auto add = [&](const fs::path& p) {
+  // Files by what they are for (their content in place of the host path),
+  // so the same inputs in another directory or checkout give the same digest.
+  auto content = [](const fs::path& p) {
     auto d = file_digest(p, "SHA256");
-    contents[p.string()] = d ? *d : std::string("unreadable");
+    return d ? "sha256:" + *d : std::string("unreadable");
   };
-  for (auto& f : c.files) add(f.source);
-  for (auto& d : c.debs) add(d);
-  if (!c.unlock.ca_cert.empty()) add(c.unlock.ca_cert);
+  for (auto& f : j["files"]) f["source"] = content(f["source"].get<std::string>());
+  for (auto& d : j["debs"]) d = content(d.get<std::string>());
+  if (!c.unlock.ca_cert.empty()) j["unlock"]["ca_cert"] = content(c.unlock.ca_cert);
+  Json templates = Json::object();
   for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount", "grub-cmdline.cfg",
                     "verify-volume.service", "volume.mount", "encrypted-volume.mount", "config-copy.mount", "sshd-hardening.conf"})
-    add(core::template_dir() / "image" / (std::string(name) + ".mustache"));
-  add(core::template_dir() / "tdxctl-quote-serve.service");
-  j["file_contents"] = contents;
+    templates[name] = content(core::template_dir() / "image" / (std::string(name) + ".mustache"));
+  templates["tdxctl-quote-serve.service"] = content(core::template_dir() / "tdxctl-quote-serve.service");
+  j["templates"] = templates;
   j["tdxctl_version"] = core::build_info::version;
   return core::sha256_hex(j.dump());
 }
@@ -677,7 +679,10 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
     if (old) {
       try {
         auto m = Json::parse(*old);
-        if (m.value("inputs_digest", "") == s->inputs_digest && m.value("measure_digest", "") == s->measure_digest) {
+        // --reproducible changes the LUKS layer, not the inputs: an image built
+        // without it is not what a reproducible rebuild asks for.
+        if (m.value("inputs_digest", "") == s->inputs_digest && m.value("measure_digest", "") == s->measure_digest &&
+            m.value("reproducible", false) == request.reproducible) {
           bp.up_to_date = true;
           s->manifest = m;
         }
@@ -798,6 +803,7 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
         o.unlock_cost = s->request.unlock_cost;
         o.recovery_cost = s->request.unlock_cost;
         o.reproducible = s->request.reproducible;
+        o.seed_context = s->inputs_digest;
         s->luks = core::value_or_throw(write_luks_volume(s->root_img, s->root_luks, s->key,
                                                          s->recovery.empty() ? nullptr : &s->recovery, o,
                                                          *s->progress));

@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -460,6 +461,20 @@ core::Result<void> make_luks_deterministic(const std::filesystem::path& volume, 
     TDX_TRY(pwrite_all(fd.fd, volume, c->json.data(), c->json.size(), at + bin_header));
   }
   if (fsync(fd.fd) != 0) return std::unexpected(io_error(volume, "fsync"));
+  return {};
+}
+
+core::Result<void> stretch_luks_seed(std::string_view unlock_key, std::string_view uuid, std::string_view context,
+                                     uint32_t time, uint32_t memory_kib, uint32_t lanes,
+                                     std::span<unsigned char> out) {
+  std::string salt = "tdxctl luks2 seed\n" + std::string(uuid) + "\n" + std::string(context);
+  unsigned char salt_digest[32];
+  SHA256(reinterpret_cast<const unsigned char*>(salt.data()), salt.size(), salt_digest);
+  int rc = argon2id_hash_raw(time, memory_kib, std::clamp<uint32_t>(lanes, 1, 4), unlock_key.data(),
+                             unlock_key.size(), salt_digest, sizeof salt_digest, out.data(), out.size());
+  if (rc != ARGON2_OK)
+    return core::fail(core::Category::failed, "image.luks.reproducible",
+                      std::string("stretching the unlock key (argon2id) failed: ") + argon2_error_message(rc));
   return {};
 }
 

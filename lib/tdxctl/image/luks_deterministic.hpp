@@ -7,9 +7,11 @@
 // on them (keyslot areas, digest, checksums) is recomputed, so the same key
 // and plaintext give the same volume, byte for byte.
 //
-// The unlock key is 32 random bytes: salts derived from it protect it as well
-// as random salts would (nobody can precompute anything without the key, and
-// anybody with it can open the volume anyway).
+// The seed is argon2id of the unlock key at the keyslot's own cost, salted by
+// the UUID and the image's inputs digest (luks_writer.cpp): salts derived from
+// it protect the key as well as random salts would (nobody can precompute
+// anything without the key, anybody with it can open the volume anyway, and
+// guessing a weak key through the header costs an argon2id per guess).
 
 #include "tdxctl/core/error.hpp"
 
@@ -25,9 +27,19 @@ namespace tdx::image {
 // input key material and the volume's UUID as salt, so one key used for two
 // volumes still gives two volume keys. Each purpose has its own info label.
 struct LuksSeed {
-  std::string_view unlock_key; // the Secret's locked bytes, never a copy
+  std::string_view unlock_key; // locked bytes: the seed stretched from the unlock key, never a copy
   std::string_view uuid;       // lower-case, as libcryptsetup stores it
 };
+
+// The seed of a reproducible volume: argon2id(unlock key, salt =
+// SHA-256("tdxctl luks2 seed\n" uuid "\n" context), time, memory, lanes
+// capped at 4) into `out` (32 bytes). Guessing a weak key file through the
+// header then costs an argon2id per guess, as through the keyslot; `context`
+// (the image's inputs digest) keeps one key reused for other contents from
+// giving the same volume key.
+core::Result<void> stretch_luks_seed(std::string_view unlock_key, std::string_view uuid, std::string_view context,
+                                     uint32_t time, uint32_t memory_kib, uint32_t lanes,
+                                     std::span<unsigned char> out);
 
 // HKDF-SHA256(key = seed.unlock_key, salt = seed.uuid, info = label) into `out`.
 core::Result<void> derive_luks_bytes(const LuksSeed& seed, std::string_view label,

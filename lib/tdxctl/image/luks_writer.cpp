@@ -74,6 +74,19 @@ crypt_pbkdf_type pbkdf_of(const Argon2Cost& cost) {
   return p;
 }
 
+// A reproducible volume's seed (stretch_luks_seed) at the unlock keyslot's
+// own fixed cost, salted by the UUID and the build's context.
+core::Result<void> stretch_seed(std::string_view unlock_key, const std::string& uuid, const LuksOptions& o,
+                                VolumeKey& seed) {
+  seed.size = 32;
+  return stretch_luks_seed(unlock_key, uuid, o.seed_context, o.unlock_cost.iterations, o.unlock_cost.memory_kib,
+                           o.unlock_cost.parallel_threads, {seed.bytes, seed.size});
+}
+
+LuksSeed seed_of(const VolumeKey& seed, const std::string& uuid) {
+  return {std::string_view(reinterpret_cast<const char*>(seed.bytes), seed.size), uuid};
+}
+
 core::Error reproducible_error(const std::string& message) {
   return core::Error{Category::failed, "image.luks.reproducible", message, {}};
 }
@@ -175,17 +188,21 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
 
   // A reproducible volume's key is derived, never drawn; the UUID salts the
   // derivation, so it is fixed first (lower case, as libcryptsetup stores it).
-  VolumeKey vk;
+  VolumeKey vk, seed;
   std::string seed_uuid = options.uuid;
   if (options.reproducible) {
-    if (seed_uuid.empty()) {
-      auto derived = derive_luks_uuid(unlock_key.reveal());
+    auto lower = [](std::string t) {
+      std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return t;
+    };
+    seed_uuid = lower(seed_uuid);
+    TDX_TRY(stretch_seed(unlock_key.reveal(), seed_uuid, options, seed));
+    if (seed_uuid.empty()) { // derived from the stretched seed, never from the key itself
+      auto derived = derive_luks_uuid(std::string_view(reinterpret_cast<const char*>(seed.bytes), seed.size));
       if (!derived) return std::unexpected(derived.error());
-      seed_uuid = *derived;
+      seed_uuid = lower(*derived);
     }
-    std::transform(seed_uuid.begin(), seed_uuid.end(), seed_uuid.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    TDX_TRY(derive_volume_key({unlock_key.reveal(), seed_uuid}, {vk.bytes, vk.size}));
+    TDX_TRY(derive_volume_key(seed_of(seed, seed_uuid), {vk.bytes, vk.size}));
   }
 
   Fd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -238,7 +255,7 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
     std::vector<DeterministicKeyslot> slots{fixed_keyslot(info.unlock_keyslot, key, options.unlock_cost)};
     if (has_recovery)
       slots.push_back(fixed_keyslot(info.recovery_keyslot, recovery->reveal(), options.recovery_cost));
-    TDX_TRY(make_luks_deterministic(output, {key, seed_uuid}, {vk.bytes, vk.size}, slots));
+    TDX_TRY(make_luks_deterministic(output, seed_of(seed, seed_uuid), {vk.bytes, vk.size}, slots));
     // Checked here, before the data area, so a bad header never gets that far.
     TDX_TRY(verify_reproducible(output, out.fd, info, vk, key, recovery));
   } else {

@@ -30,9 +30,13 @@ struct LuksOptions {
   unsigned threads = 0;
   // The same unlock key, recovery passphrase, plaintext and options give the
   // same volume, byte for byte: the volume key and every salt and stripe are
-  // derived from the unlock key (luks_deterministic.hpp). Needs fixed argon2
-  // costs (iterations > 0); an empty uuid is derived from the key too.
+  // derived (luks_deterministic.hpp) from a seed that argon2id stretches from
+  // the unlock key at the keyslot's cost. Needs fixed argon2 costs
+  // (iterations > 0); an empty uuid is derived from the seed too.
   bool reproducible = false;
+  // Mixed into a reproducible volume's seed (the image's inputs digest), so
+  // the same key for different contents never gives the same volume key.
+  std::string seed_context;
 };
 
 struct LuksInfo {

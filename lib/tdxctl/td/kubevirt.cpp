@@ -37,7 +37,9 @@ void add_disk(KubevirtRender& r, Json& disks, Json& volumes, const std::string& 
   if (path.empty()) return;
   Json target = {{"bus", "virtio"}};
   if (read_only) target["readonly"] = true;
-  Json disk = {{"name", role}, {"disk", target}};
+  // The serial libvirt gives it too: the guest finds its volumes as
+  // /dev/disk/by-id/virtio-td-ROLE (the containerd volume only that way).
+  Json disk = {{"name", role}, {"disk", target}, {"serial", "td-" + role}};
   if (boot_order > 0) disk["bootOrder"] = boot_order;
   disks.push_back(disk);
   std::string claim = r.name + "-" + role;
@@ -72,8 +74,11 @@ core::Result<Json> host_devices(KubevirtRender& r, const core::Root& root,
     list.push_back({{"name", name}, {"deviceName", resource}});
   }
   for (const auto& [selector, resource] : selectors)
-    r.permitted_host_devices.push_back(
-        {{"pciVendorSelector", selector}, {"resourceName", resource}, {"externalResourceProvider", true}});
+    // NVIDIA's device plugin provides its resources (external); any other
+    // device is KubeVirt's own to allocate.
+    r.permitted_host_devices.push_back({{"pciVendorSelector", selector},
+                                        {"resourceName", resource},
+                                        {"externalResourceProvider", resource.starts_with("nvidia.com/")}});
   return list;
 }
 
@@ -108,6 +113,9 @@ Json interfaces(KubevirtRender& r, const TdSpec& spec, Json& networks) {
     // The pod network with masquerade is KubeVirt's NAT, as tdxctl's bridge is.
     list.push_back({{"name", "default"}, {"masquerade", Json::object()}, {"macAddress", spec.net.mac}});
     networks.push_back({{"name", "default"}, {"pod", Json::object()}});
+    unmapped(r, "td.network.bridge", spec.net.source,
+             "the pod network with masquerade stands in for the host bridge's NAT; the port forwards "
+             "of network: become a Kubernetes Service");
   } else if (spec.net.mode == NetMode::macvtap) {
     unmapped(r, "td.network.macvtap", spec.net.source,
              "KubeVirt attaches macvtap through its macvtap binding plugin and a Multus "
@@ -126,6 +134,11 @@ void unmapped_measurements(KubevirtRender& r, const TdSpec& spec, const Rendered
     unmapped(r, "td.mr_owner_config", *spec.mr_owner_config, "KubeVirt's TDX API has no mrOwnerConfig");
   if (spec.debug)
     unmapped(r, "td.debug", "true", "KubeVirt's TDX API has no DEBUG attribute: the TD starts without it");
+  if (!spec.measure_platform.empty() || !spec.measure_acpi_tables.empty())
+    unmapped(r, spec.measure_platform.empty() ? "td.measure.acpi_tables" : "td.measure.platform",
+             spec.measure_platform.empty() ? spec.measure_acpi_tables : spec.measure_platform,
+             "a capture from a libvirt TD: KubeVirt's virtual hardware differs, so RTMR0 needs a capture "
+             "from a KubeVirt TD");
   if (spec.no_tdx)
     unmapped(r, "td.no_tdx", "true",
              "rendered without launchSecurity: a plain VM, not a trust domain (insecure)");
@@ -181,6 +194,11 @@ core::Result<KubevirtRender> render_kubevirt(const core::Root& root, const TdSpe
                                              const RenderedDomain& domain,
                                              const std::vector<PassthroughDevice>& devices,
                                              const KubevirtOptions& options) {
+  if (!options.kernel_container.empty() && !domain.boot)
+    return fail(Category::usage, "td.render_flag",
+                "--kernel-container names the direct-boot kernel, but this TD boots the disk's own "
+                "bootloader (td.boot: firmware)",
+                "drop --kernel-container, or boot directly (--boot direct)");
   KubevirtRender r;
   r.name = domain.name;
   if (!valid_kubernetes_name(r.name))
@@ -199,7 +217,11 @@ core::Result<KubevirtRender> render_kubevirt(const core::Root& root, const TdSpe
   auto hostdevs = host_devices(r, root, devices);
   if (!hostdevs) return std::unexpected(hostdevs.error());
 
-  Json devs = {{"disks", disks}, {"autoattachVSOCK", true}};
+  // No display and no balloon, as tdxctl's libvirt TD.
+  Json devs = {{"disks", disks},
+               {"autoattachVSOCK", true},
+               {"autoattachGraphicsDevice", false},
+               {"autoattachMemBalloon", false}};
   if (!hostdevs->empty()) devs["hostDevices"] = *hostdevs;
   auto nics = interfaces(r, spec, networks);
   if (nics.empty()) devs["autoattachPodInterface"] = false;
@@ -266,8 +288,11 @@ std::string KubevirtRender::to_yaml() const {
   if (!qgs_socket.empty())
     c.push_back("  confidentialCompute.tdx.attestation.qgsSocketPath: " + qgs_socket);
   for (const auto& d : permitted_host_devices)
-    c.push_back("  permittedHostDevices.pciHostDevices: " + d["pciVendorSelector"].get<std::string>() +
-                " as " + d["resourceName"].get<std::string>() + " (NVIDIA's KubeVirt device plugin)");
+    c.push_back("  permittedHostDevices.pciHostDevices: " + d["pciVendorSelector"].get<std::string>() + " as " +
+                d["resourceName"].get<std::string>() +
+                (d["externalResourceProvider"].get<bool>()
+                     ? ", externalResourceProvider: true (NVIDIA's KubeVirt device plugin)"
+                     : ", externalResourceProvider: false"));
   c.push_back("");
   c.push_back("Each disk is a PVC holding the file tdxctl would attach:");
   for (const auto& claim : claims)

@@ -73,8 +73,9 @@ std::string nvidia_resource_name(std::string_view pci_ids, uint16_t device);
 
 // `domain` is what render_domain made of `spec` (name, mrConfigId, boot);
 // `devices` the resolved passthrough list. Errors: td.kubevirt_name
-// (invalid_input) for a name Kubernetes refuses; td.device_missing (not_ready)
-// for a device sysfs does not show.
+// (invalid_input) for a name Kubernetes refuses; td.render_flag (usage) for
+// --kernel-container without direct boot; td.device_missing (not_ready) for a
+// device sysfs does not show.
 core::Result<KubevirtRender> render_kubevirt(const core::Root& root, const TdSpec& spec,
                                              const RenderedDomain& domain,
                                              const std::vector<PassthroughDevice>& devices,

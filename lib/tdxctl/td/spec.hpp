@@ -75,8 +75,9 @@ struct TdSpec {
 // `network:` section (the one `net up` and `up` build from), the TD's NIC is
 // attached to what it describes: the bridge, or a macvtap on its
 // public_interface, and td.network may then only set `mac`. Without it, the
-// older td.network.{bridge,macvtap} keys still work. Other sections are
-// ignored. Throws Failure(invalid_input) naming file:line:col and the key.
+// older td.network.{bridge,macvtap} keys still work. Other known sections are
+// left to their readers; an unknown top-level section is an error, as in
+// `up`. Throws Failure(invalid_input) naming file:line:col and the key.
 TdSpec load_td_spec(const std::filesystem::path& path);
 
 // The per-key part on a section of an open document (errors go to its

@@ -53,7 +53,7 @@ struct StageReport {
 };
 
 struct FlowReport {
-  std::string schema; // tdxctl.up/v1 | tdxctl.down/v1
+  std::string schema; // tdxctl.up/1 | tdxctl.down/1
   bool dry_run = false;
   bool changed = false;
   std::vector<StageReport> stages;

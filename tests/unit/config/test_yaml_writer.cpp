@@ -23,10 +23,21 @@ TEST_CASE("to_yaml round-trips through a YAML reader, strings quoted, order kept
   CHECK(text.find("b:") < text.find("a:"));
 }
 
-TEST_CASE("to_yaml comments: every line of a comment stays a comment") {
-  auto text = config::to_yaml(core::Json{{"k", "v"}}, {"one", "two\nkind: Secret", ""});
-  CHECK(text.starts_with("# one\n# two\n# kind: Secret\n#\n"));
+TEST_CASE("to_yaml comments: every line of a comment stays a comment, whatever breaks it") {
+  auto text = config::to_yaml(core::Json{{"k", "v"}},
+                              {"one", "two\nkind: Secret", "", "cr\rcr: 1", "nel\xC2\x85nel: 1",
+                               "ls\xE2\x80\xA8ls: 1", "ps\xE2\x80\xA9ps: 1"});
+  CHECK(text.starts_with("# one\n# two\n# kind: Secret\n#\n# cr\n# cr: 1\n# nel\n# nel: 1\n# ls\n# ls: 1\n"
+                         "# ps\n# ps: 1\n"));
   auto y = YAML::Load(text);
   CHECK_FALSE(y["kind"]);
   CHECK(y["k"].as<std::string>() == "v");
+}
+
+TEST_CASE("to_yaml: keys a YAML 1.1 reader would misread are quoted; non-ASCII values escaped") {
+  auto text = config::to_yaml(core::Json{{"on", 1}, {"kubevirt.io/domain", "td"}, {"p", "a\xE2\x80\xA8" "b"}});
+  CHECK(text.find("\"on\": 1") != std::string::npos);
+  CHECK(text.find("kubevirt.io/domain: \"td\"") != std::string::npos);
+  CHECK(text.find("\\u2028") != std::string::npos);
+  CHECK(YAML::Load(text)["p"].as<std::string>() == "a\xE2\x80\xA8" "b");
 }

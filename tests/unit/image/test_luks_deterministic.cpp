@@ -89,9 +89,20 @@ std::string volume_key_of(const fs::path& volume, int slot, const std::string& p
   return vk;
 }
 
+// The seed write_luks_volume stretches from `key` at the unlock keyslot's cost.
+std::string seed_of(const std::string& key, const std::string& volume_uuid) {
+  auto o = options(true);
+  std::string seed(32, '\0');
+  REQUIRE(image::stretch_luks_seed(key, volume_uuid, o.seed_context, o.unlock_cost.iterations,
+                                   o.unlock_cost.memory_kib, o.unlock_cost.parallel_threads,
+                                   {reinterpret_cast<unsigned char*>(seed.data()), seed.size()}));
+  return seed;
+}
+
 std::string derived_key(const std::string& key) {
   std::string vk(64, '\0');
-  REQUIRE(image::derive_volume_key({key, uuid}, {reinterpret_cast<unsigned char*>(vk.data()), vk.size()}));
+  auto seed = seed_of(key, uuid);
+  REQUIRE(image::derive_volume_key({seed, uuid}, {reinterpret_cast<unsigned char*>(vk.data()), vk.size()}));
   return vk;
 }
 
@@ -182,6 +193,13 @@ TEST_CASE("a different unlock key gives a different reproducible LUKS2 header an
   CHECK(same_sectors == 0);
   CHECK(volume_key_of(c.path, 0, key_b) == derived_key(key_b));
   CHECK(volume_key_of(c.path, 1, recovery_pass) == derived_key(key_b));
+
+  // The same key and UUID for other contents (another inputs digest): another volume key.
+  auto other = options(true);
+  other.seed_context = "another inputs digest";
+  auto d = build(plain, dir / "d.luks", key_a, true, other);
+  CHECK(volume_key_of(d.path, 0, key_a) != derived_key(key_a));
+  CHECK(d.bytes.compare(header_bytes, 4096, a.bytes, header_bytes, 4096) != 0);
 }
 
 TEST_CASE("without reproducible, two LUKS2 volumes of the same input differ", "[luks][reproducible]") {
@@ -198,14 +216,14 @@ TEST_CASE("without reproducible, two LUKS2 volumes of the same input differ", "[
   CHECK(volume_key_of(a.path, 1, recovery_pass) == vk);
 }
 
-TEST_CASE("a reproducible LUKS2 volume without a UUID gets one derived from the key",
+TEST_CASE("a reproducible LUKS2 volume without a UUID gets one derived from the stretched key",
           "[luks][reproducible]") {
   core::TempDir dir;
   auto plain = make_plaintext(dir.path());
   auto o = options(true);
   o.uuid.clear();
   auto a = build(plain, dir / "a.luks", key_a, false, o);
-  auto expect = image::derive_luks_uuid(key_a);
+  auto expect = image::derive_luks_uuid(seed_of(key_a, ""));
   REQUIRE(expect);
   CHECK(a.info.uuid == *expect);
   CHECK(expect->size() == 36);
