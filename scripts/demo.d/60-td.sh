@@ -1,4 +1,4 @@
-# demo: the TD domain through libvirt (render, validate, launch with --no-tdx on the test driver)
+# demo: the TD domain through libvirt (render, validate, KubeVirt, launch with --no-tdx on the test driver)
 set -euo pipefail
 data=$PWD/tests/data
 boot_files=$PWD/tests/support/boot-files-stand-in.sh
@@ -30,6 +30,9 @@ YAML
 # The TD domain XML, validated against libvirt 12.8's schema.
 show tdxctl td xml -c host.yaml --schema "$data/libvirt-schemas/domain.rng"
 show tdxctl -o json td xml -c host.yaml --debug --qgs-socket /run/tdx-qgs/qgs.socket
+# The same TD as a KubeVirt VirtualMachine; what KubeVirt cannot express
+# (mrConfigId, the TDVF file, the vsock CID, ...) is listed in its header.
+show tdxctl td render --format kubevirt -c host.yaml
 # A kernel that no longer matches the image's manifest is refused (exit 3)...
 printf 'patched' >> td.qcow2.vmlinuz
 show tdxctl --connect test:///default td launch -c host.yaml --no-tdx

@@ -104,7 +104,8 @@ std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& 
   if (auto v = attest.str("trust_root")) out.trust_root = *v;
   for (auto* p : {&out.collateral, &out.policy, &out.unix_socket, &out.trust_root})
     make_absolute(*p, base_dir);
-  if (!out.collateral.empty() && !fs::is_directory(out.collateral))
+  std::error_code ec; // a name too long for the kernel is "not a directory", not an exception
+  if (!out.collateral.empty() && !fs::is_directory(out.collateral, ec))
     attest.error("collateral", out.collateral + " is not a directory (fill it with `tdxctl collateral fetch`)");
   if (!out.policy.empty()) {
     try {

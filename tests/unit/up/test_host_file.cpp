@@ -268,3 +268,9 @@ TEST_CASE("per-key errors and cross-checks come in one report", "[up]") {
   CHECK_THAT(m, Catch::Contains("key 'td.gpus': expected PCI addresses"));
   CHECK_THAT(m, !Catch::Contains("bus3 is not in gpu.devices")); // reported once, as malformed
 }
+
+TEST_CASE("host.yaml: a path the kernel refuses (name too long) is a named error, not an exception") {
+  auto msg = error_of("attest:\n  collateral: /" + std::string(5000, 'c') + "\n");
+  CHECK_THAT(msg, Catch::Contains("key 'attest.collateral'"));
+  CHECK_THAT(msg, Catch::Contains("is not a directory"));
+}
