@@ -149,10 +149,9 @@ void add_td(CLI::App& app, Context& ctx) {
                             "--schema validates libvirt domain XML; it does not apply to --format kubevirt",
                             "validate the manifest with `kubectl apply --dry-run=server -f FILE`");
       auto spec = td::make_spec(args->spec);
-      auto devices = core::value_or_throw(td::resolve_devices(ctx.root(), spec));
       auto d = core::value_or_throw(td::prepare_domain(ctx.root(), spec, "kvm", args->spec.config));
       auto k = core::value_or_throw(
-          td::render_kubevirt(ctx.root(), spec, d, devices, {args->kernel_container}));
+          td::render_kubevirt(ctx.root(), spec, d, {args->kernel_container}));
       warn_insecure(d);
       if (!k.unmapped.empty())
         std::cerr << "note: " << k.unmapped.size()

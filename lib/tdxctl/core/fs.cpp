@@ -184,4 +184,27 @@ fs::path memory_backed_dir() {
   return {};
 }
 
+bool pread_full(int fd, void* buf, size_t len, uint64_t offset) {
+  auto* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::pread(fd, p, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = ENODATA;
+    if (n <= 0) return false;
+    p += n, len -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+bool pwrite_full(int fd, const void* buf, size_t len, uint64_t offset) {
+  const auto* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::pwrite(fd, p, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n, len -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
 } // namespace tdx::core

@@ -50,6 +50,11 @@ void write_file_atomic(const std::filesystem::path& target, std::string_view dat
                        Force force);
 Result<std::string> read_file(const std::filesystem::path& path);
 
+// Exactly `len` bytes at `offset`, retried over short transfers and EINTR;
+// false with errno set otherwise (ENODATA: the file ended first).
+bool pread_full(int fd, void* buf, size_t len, uint64_t offset);
+bool pwrite_full(int fd, const void* buf, size_t len, uint64_t offset);
+
 // The one work directory of tdxctl (image build, volume staging, probes):
 // made with mkdtemp (0700, owned by us, a fresh name nobody could have
 // prepared) in `parent` (default $TMPDIR or /tmp), and removed with its

@@ -244,14 +244,8 @@ ssize_t copy_by_buffer(int in, off64_t& in_off, int out, off64_t& out_off, uint6
     ssize_t r = ::pread(in, buf.data(), std::min<uint64_t>(left, buf.size()), in_off);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return done > 0 ? done : r;
-    for (ssize_t w = 0; w < r;) {
-      ssize_t n = ::pwrite(out, buf.data() + w, static_cast<size_t>(r - w), out_off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return -1;
-      w += n;
-      out_off += n;
-    }
-    in_off += r;
+    if (!core::pwrite_full(out, buf.data(), static_cast<size_t>(r), static_cast<uint64_t>(out_off))) return -1;
+    in_off += r, out_off += r;
     left -= static_cast<uint64_t>(r);
     done += r;
   }

@@ -18,7 +18,9 @@
 // H(be32(j) || block), truncated for a short last block.
 #include "tdxctl/image/luks_deterministic.hpp"
 
+#include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/image/xts_encrypt.hpp"
 
@@ -62,14 +64,6 @@ core::Error error(const std::string& message) {
 core::Error io_error(const std::filesystem::path& path, const std::string& what) {
   return error(path.string() + ": " + what + ": " + std::strerror(errno));
 }
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 // Key material: locked in RAM and wiped when dropped. The lock is best
 // effort (RLIMIT_MEMLOCK may refuse the AF buffer); the wipe is not.
@@ -205,29 +199,17 @@ uint64_t u64_of(const Json& j) {
 
 core::Result<void> pwrite_all(int fd, const std::filesystem::path& path, const unsigned char* data,
                               size_t size, uint64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::unexpected(io_error(path, "writing at byte " + std::to_string(offset)));
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
+  if (!core::pwrite_full(fd, data, size, offset))
+    return std::unexpected(io_error(path, "writing at byte " + std::to_string(offset)));
   return {};
 }
 
 core::Result<void> pread_all(int fd, const std::filesystem::path& path, unsigned char* data,
                              size_t size, uint64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pread(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(io_error(path, "reading at byte " + std::to_string(offset)));
-    if (n == 0) return std::unexpected(error(path.string() + ": ends before byte " + std::to_string(offset)));
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return {};
+  if (core::pread_full(fd, data, size, offset)) return {};
+  if (errno == ENODATA)
+    return std::unexpected(error(path.string() + ": ends before byte " + std::to_string(offset + size)));
+  return std::unexpected(io_error(path, "reading at byte " + std::to_string(offset)));
 }
 
 // One header copy as read: binary part and JSON area.
@@ -403,12 +385,12 @@ core::Result<std::string> derive_luks_uuid(std::string_view unlock_key) {
 core::Result<void> make_luks_deterministic(const std::filesystem::path& volume, const LuksSeed& seed,
                                            std::span<const unsigned char> volume_key,
                                            std::span<const DeterministicKeyslot> keyslots) {
-  Fd fd(::open(volume.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd.fd < 0) return std::unexpected(io_error(volume, "open"));
-  auto primary = read_copy(fd.fd, volume, 0, "LUKS\xba\xbe", 0);
+  core::UniqueFd fd(::open(volume.c_str(), O_RDWR | O_CLOEXEC));
+  if (fd.get() < 0) return std::unexpected(io_error(volume, "open"));
+  auto primary = read_copy(fd.get(), volume, 0, "LUKS\xba\xbe", 0);
   if (!primary) return std::unexpected(primary.error());
   const uint64_t hdr_size = primary->json.size() + bin_header;
-  auto secondary = read_copy(fd.fd, volume, hdr_size, "SKUL\xba\xbe", hdr_size);
+  auto secondary = read_copy(fd.get(), volume, hdr_size, "SKUL\xba\xbe", hdr_size);
   if (!secondary) return std::unexpected(secondary.error());
 
   const auto& area = primary->json;
@@ -418,7 +400,7 @@ core::Result<void> make_luks_deterministic(const std::filesystem::path& volume, 
     return std::unexpected(error(volume.string() + ": the LUKS2 JSON area does not parse"));
 
   try {
-    TDX_TRY(fill_keyslots_area(fd.fd, volume, seed, 2 * hdr_size, u64_of(j.at("config").at("keyslots_size"))));
+    TDX_TRY(fill_keyslots_area(fd.get(), volume, seed, 2 * hdr_size, u64_of(j.at("config").at("keyslots_size"))));
 
     for (auto& [id, ks] : j.at("keyslots").items()) {
       int slot = std::stoi(id);
@@ -426,7 +408,7 @@ core::Result<void> make_luks_deterministic(const std::filesystem::path& volume, 
                                [&](const DeterministicKeyslot& k) { return k.slot == slot; });
       if (want == keyslots.end())
         return std::unexpected(error("keyslot " + id + " has no passphrase to re-derive it with"));
-      TDX_TRY(rederive_keyslot(fd.fd, volume, seed, slot, ks, *want, volume_key));
+      TDX_TRY(rederive_keyslot(fd.get(), volume, seed, slot, ks, *want, volume_key));
     }
     for (const auto& want : keyslots)
       if (!j.at("keyslots").contains(std::to_string(want.slot)))
@@ -457,10 +439,10 @@ core::Result<void> make_luks_deterministic(const std::filesystem::path& volume, 
   TDX_TRY(seal_copy(*secondary, salt, json_area));
   for (auto* c : {&*primary, &*secondary}) {
     uint64_t at = c == &*primary ? 0 : hdr_size;
-    TDX_TRY(pwrite_all(fd.fd, volume, c->bin.data(), c->bin.size(), at));
-    TDX_TRY(pwrite_all(fd.fd, volume, c->json.data(), c->json.size(), at + bin_header));
+    TDX_TRY(pwrite_all(fd.get(), volume, c->bin.data(), c->bin.size(), at));
+    TDX_TRY(pwrite_all(fd.get(), volume, c->json.data(), c->json.size(), at + bin_header));
   }
-  if (fsync(fd.fd) != 0) return std::unexpected(io_error(volume, "fsync"));
+  if (fsync(fd.get()) != 0) return std::unexpected(io_error(volume, "fsync"));
   return {};
 }
 

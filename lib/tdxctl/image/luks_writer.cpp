@@ -11,6 +11,7 @@
 // the result before the data area is written.
 #include "tdxctl/image/luks_writer.hpp"
 
+#include "tdxctl/core/unique_fd.hpp"
 #include "tdxctl/image/luks_deterministic.hpp"
 #include "tdxctl/image/xts_encrypt.hpp"
 
@@ -38,14 +39,6 @@ struct CryptFree {
   void operator()(crypt_device* cd) const { crypt_free(cd); }
 };
 using Crypt = std::unique_ptr<crypt_device, CryptFree>;
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 // The volume key, locked in RAM and wiped on every exit path.
 struct VolumeKey {
@@ -166,12 +159,12 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
                                          core::ProgressSink& progress) {
   if (unlock_key.empty())
     return core::fail(Category::invalid_input, "image.key.empty", "the unlock key is empty");
-  Fd in(::open(plaintext.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.fd < 0)
+  core::UniqueFd in(::open(plaintext.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0)
     return core::fail(Category::invalid_input, "image.plaintext.open",
                       plaintext.string() + ": " + std::strerror(errno));
   struct stat st{};
-  fstat(in.fd, &st);
+  fstat(in.get(), &st);
   uint64_t payload = static_cast<uint64_t>(st.st_size);
   if (payload == 0 || payload % options.sector_size != 0)
     return core::fail(Category::invalid_input, "image.plaintext.size",
@@ -205,8 +198,8 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
     TDX_TRY(derive_volume_key(seed_of(seed, seed_uuid), {vk.bytes, vk.size}));
   }
 
-  Fd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (out.fd < 0 || ftruncate(out.fd, static_cast<off_t>(luks_volume_size(payload))) != 0)
+  core::UniqueFd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (out.get() < 0 || ftruncate(out.get(), static_cast<off_t>(luks_volume_size(payload))) != 0)
     return core::fail(Category::failed, "image.luks.create",
                       output.string() + ": " + std::strerror(errno));
 
@@ -257,7 +250,7 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
       slots.push_back(fixed_keyslot(info.recovery_keyslot, recovery->reveal(), options.recovery_cost));
     TDX_TRY(make_luks_deterministic(output, seed_of(seed, seed_uuid), {vk.bytes, vk.size}, slots));
     // Checked here, before the data area, so a bad header never gets that far.
-    TDX_TRY(verify_reproducible(output, out.fd, info, vk, key, recovery));
+    TDX_TRY(verify_reproducible(output, out.get(), info, vk, key, recovery));
   } else {
     // Unlocking the fresh keyslot proves the header is complete before any data is written.
     if (int rc = crypt_volume_key_get(cd.get(), info.unlock_keyslot, reinterpret_cast<char*>(vk.bytes),
@@ -268,14 +261,14 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
   }
 
   XtsJob job;
-  job.in_fd = in.fd;
-  job.out_fd = out.fd;
+  job.in_fd = in.get();
+  job.out_fd = out.get();
   job.out_offset = info.data_offset;
   job.length = payload;
   job.sector_size = options.sector_size;
   job.threads = options.threads;
   TDX_TRY(xts_encrypt(job, {vk.bytes, vk.size}, progress));
-  if (fsync(out.fd) != 0)
+  if (fsync(out.get()) != 0)
     return core::fail(Category::failed, "image.luks.sync", output.string() + ": " + std::strerror(errno));
   return info;
 }

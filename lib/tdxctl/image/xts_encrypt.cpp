@@ -20,6 +20,8 @@
 // here: page faults cost more than the copies they save.
 #include "tdxctl/image/xts_encrypt.hpp"
 
+#include "tdxctl/core/fs.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -93,27 +95,6 @@ struct Buffer {
   unsigned char* data;
 };
 
-bool read_full(int fd, unsigned char* buf, size_t len, uint64_t offset) {
-  while (len > 0) {
-    ssize_t n = pread(fd, buf, len, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) errno = ENODATA; // the file ended early
-    if (n <= 0) return false;
-    buf += n, len -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
-bool write_full(int fd, const unsigned char* buf, size_t len, uint64_t offset) {
-  while (len > 0) {
-    ssize_t n = pwrite(fd, buf, len, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    buf += n, len -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
-  }
-  return true;
-}
-
 } // namespace
 
 core::Result<void> xts_encrypt_buffer(std::span<const unsigned char> volume_key,
@@ -166,14 +147,14 @@ core::Result<void> xts_encrypt(const XtsJob& job, std::span<const unsigned char>
       if (chunk >= chunks) break;
       uint64_t pos = chunk * job.chunk_bytes;
       size_t len = static_cast<size_t>(std::min<uint64_t>(job.chunk_bytes, job.length - pos));
-      if (!read_full(job.in_fd, buf.data, len, job.in_offset + pos))
+      if (!core::pread_full(job.in_fd, buf.data, len, job.in_offset + pos))
         return record(core::Error{Category::failed, "image.xts.read",
                                   "cannot read the plaintext at byte " + std::to_string(pos) +
                                       ": " + std::strerror(errno)});
       // In place: OpenSSL's XTS takes in == out.
       auto r = run_units(ctx->get(), job.sector_size, pos / 512, buf.data, buf.data, len);
       if (!r) return record(r.error());
-      if (!write_full(job.out_fd, buf.data, len, job.out_offset + pos))
+      if (!core::pwrite_full(job.out_fd, buf.data, len, job.out_offset + pos))
         return record(core::Error{Category::failed, "image.xts.write",
                                   "cannot write the encrypted data at byte " +
                                       std::to_string(pos) + ": " + std::strerror(errno)});

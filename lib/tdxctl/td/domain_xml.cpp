@@ -186,6 +186,7 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
     }
   }
   result.mr_config_id = mr_config_id;
+  result.devices = devices;
 
   auto skeleton = core::template_dir() / "td.xml";
   DocPtr doc(xmlReadFile(skeleton.c_str(), nullptr,

@@ -32,6 +32,7 @@ struct RenderedDomain {
   std::string policy;          // "0x10000000", empty under --no-tdx
   std::string mr_config_id;    // base64, empty when none
   std::optional<DirectBoot> boot; // td.boot: direct; none under td.boot: firmware
+  std::vector<PassthroughDevice> devices; // the hostdevs, in the order rendered
   bool insecure = false;
   bool debug = false;
   // console_log_dir under the Root (set by prepare_domain): `td launch`

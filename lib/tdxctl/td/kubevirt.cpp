@@ -192,7 +192,6 @@ std::string nvidia_resource_name(std::string_view pci_ids, uint16_t device) {
 
 core::Result<KubevirtRender> render_kubevirt(const core::Root& root, const TdSpec& spec,
                                              const RenderedDomain& domain,
-                                             const std::vector<PassthroughDevice>& devices,
                                              const KubevirtOptions& options) {
   if (!options.kernel_container.empty() && !domain.boot)
     return fail(Category::usage, "td.render_flag",
@@ -214,6 +213,7 @@ core::Result<KubevirtRender> render_kubevirt(const core::Root& root, const TdSpe
   add_disk(r, disks, volumes, "cache", spec.cache_volume, false, 0);
   add_disk(r, disks, volumes, "containerd", spec.containerd_volume, false, 0);
 
+  const auto& devices = domain.devices;
   auto hostdevs = host_devices(r, root, devices);
   if (!hostdevs) return std::unexpected(hostdevs.error());
 

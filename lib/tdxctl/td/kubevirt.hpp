@@ -71,14 +71,13 @@ bool valid_kubernetes_name(std::string_view name);
 // dropped; the 4 hex digits when pci.ids lacks it. `pci_ids` is the file's text.
 std::string nvidia_resource_name(std::string_view pci_ids, uint16_t device);
 
-// `domain` is what render_domain made of `spec` (name, mrConfigId, boot);
-// `devices` the resolved passthrough list. Errors: td.kubevirt_name
+// `domain` is what render_domain made of `spec` (name, mrConfigId, boot,
+// the resolved passthrough devices). Errors: td.kubevirt_name
 // (invalid_input) for a name Kubernetes refuses; td.render_flag (usage) for
 // --kernel-container without direct boot; td.device_missing (not_ready) for a
 // device sysfs does not show.
 core::Result<KubevirtRender> render_kubevirt(const core::Root& root, const TdSpec& spec,
                                              const RenderedDomain& domain,
-                                             const std::vector<PassthroughDevice>& devices,
                                              const KubevirtOptions& options);
 
 } // namespace tdx::td
