@@ -2,6 +2,7 @@
 #include "context.hpp"
 
 #include "tdxctl/attest/domain_vsock.hpp"
+#include "tdxctl/attest/fresh_quote.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/measure/event_log.hpp"
@@ -16,11 +17,10 @@
 #include "tdxctl/quote/service_fetch.hpp"
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/quote/verify.hpp"
+#include "tdxctl/quote/verify_settings.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-
-#include <openssl/rand.h>
 
 #include <csignal>
 #include <iostream>
@@ -125,11 +125,10 @@ void add_show(CLI::App* group, Context& ctx) {
 void add_verify(CLI::App* group, Context& ctx) {
   struct Args {
     std::vector<std::string> files;
-    std::string collateral, at, policy, nonce, user_data, report_data, trust_root, event_log;
+    quote::VerifySettings settings;
+    std::string nonce, user_data, report_data, event_log;
     std::string format = "auto";
-    std::vector<std::string> accept;
-    bool allow_expired = false, jsonl_stdin = false, allow_debug = false, cold = false;
-    bool json_array = false;
+    bool jsonl_stdin = false, json_array = false;
     unsigned jobs = 0;
   };
   auto args = std::make_shared<Args>();
@@ -140,14 +139,14 @@ void add_verify(CLI::App* group, Context& ctx) {
   verify->add_flag("--jsonl", args->jsonl_stdin,
                    "Read a JSON-lines stream of quotes from stdin (base64 strings or "
                    "{\"name\",\"quote\"} objects)");
-  verify->add_option("--collateral", args->collateral,
+  verify->add_option("--collateral", args->settings.collateral,
                      "Collateral: one set's directory, or the cache of `collateral fetch` (each quote "
                      "then uses its FMSPC's set)")
       ->required()->type_name("DIR");
-  verify->add_option("--at", args->at, "Verification time (RFC 3339 UTC or Unix seconds; default now)")
+  verify->add_option("--at", args->settings.at, "Verification time (RFC 3339 UTC or Unix seconds; default now)")
       ->type_name("TIME");
-  add_accept_option(verify, args->accept);
-  verify->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
+  add_accept_option(verify, args->settings.accept);
+  verify->add_option("--policy", args->settings.policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
   verify->add_option("--nonce", args->nonce, "Expect REPORTDATA = SHA-512(nonce || user data)")
       ->type_name("HEX");
   verify->add_option("--user-data", args->user_data, "User data appended to the nonce")->type_name("HEX");
@@ -156,15 +155,15 @@ void add_verify(CLI::App* group, Context& ctx) {
   verify->add_option("--event-log", args->event_log,
                      "The TD's CC event log: its replayed RTMRs must equal the quote's")
       ->type_name("FILE")->check(CLI::ExistingFile);
-  verify->add_flag("--allow-debug", args->allow_debug, "Accept a TD with TDATTRIBUTES.DEBUG set");
-  verify->add_option("--trust-root", args->trust_root,
+  verify->add_flag("--allow-debug", args->settings.allow_debug, "Accept a TD with TDATTRIBUTES.DEBUG set");
+  verify->add_option("--trust-root", args->settings.trust_root,
                      "Pin this root CA instead of Intel's (test CAs only)")->type_name("FILE");
-  verify->add_flag("--allow-expired-collateral", args->allow_expired,
+  verify->add_flag("--allow-expired-collateral", args->settings.allow_expired_collateral,
                    "Report expired collateral (collateral_expired) instead of failing");
   add_choice(verify, "--format", args->format, {"auto", "binary", "base64", "hex"},
              "Input encoding (default: detected)");
   verify->add_option("-j,--jobs", args->jobs, "Worker threads for many quotes (default: all cores)");
-  verify->add_flag("--cold", args->cold, "Re-verify collateral and PCK chains for every quote");
+  verify->add_flag("--cold", args->settings.cold, "Re-verify collateral and PCK chains for every quote");
   verify->add_flag("--json-array", args->json_array,
                    "One JSON array of per-quote reports, for one quote or many (implies -o json; "
                    "default for several quotes: JSON lines)");
@@ -178,10 +177,7 @@ void add_verify(CLI::App* group, Context& ctx) {
     if (args->files.empty() && !args->jsonl_stdin)
       throw core::Failure(core::Category::usage, "quote.no_input", "no quote given",
                           "pass quote files, - for stdin, or --jsonl");
-    quote::Policy policy;
-    if (!args->policy.empty()) policy = policy::load_policy(args->policy);
-    if (!args->accept.empty()) policy.accept_tcb = args->accept;
-    if (args->allow_debug) policy.allow_debug = true;
+    auto policy = policy::appraisal_policy(args->settings);
     if (!args->nonce.empty()) {
       auto nonce = hex_arg(args->nonce, "--nonce", 0);
       auto user = args->user_data.empty() ? core::Bytes{} : hex_arg(args->user_data, "--user-data", 0);
@@ -201,78 +197,72 @@ void add_verify(CLI::App* group, Context& ctx) {
       auto log = core::value_or_throw(measure::parse_event_log(core::as_bytes(bytes), args->event_log));
       core::value_or_throw(measure::pin_replayed_rtmrs(policy, log, args->event_log));
     }
-    quote::VerifyOptions options;
-    options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
-    options.allow_expired_collateral = args->allow_expired;
-    options.warm = !args->cold;
-    options.cache_decoded = args->cold; // still every signature per quote; identical bytes decoded once
-    auto trust = args->trust_root.empty() ? quote::Trust::intel()
-                                          : core::value_or_throw(quote::Trust::from_file(args->trust_root));
-    auto verifiers = core::value_or_throw(quote::VerifierSet::open(args->collateral, std::move(trust), options));
+    auto verifiers = core::value_or_throw(quote::make_verifier(args->settings));
+    std::string verify_time = quote::format_time(verifiers->options().at);
     auto format = core::value_or_throw(quote::parse_input_format(args->format));
 
+    // One file named alone: its report is the whole document (with errors
+    // as exit codes); anything else is a batch, streamed in input order.
+    bool single = args->files.size() == 1 && !args->jsonl_stdin && !args->json_array;
+    if (single) {
+      auto report = quote::verify_input(*verifiers, policy, {args->files[0], read_input(args->files[0])}, format);
+      if (report.input_error) throw core::Failure(*report.input_error);
+      auto doc = report.to_json();
+      doc["verify_time"] = verify_time;
+      ctx.out().emit("tdxctl.quote.verify/1", doc, [&](std::ostream& os) { report.print(os); });
+      if (!report.accepted())
+        throw core::Failure(core::Error{
+            core::Category::failed, report.verdict.verified ? "quote.rejected" : "quote.verification_failed",
+            fmt::format("quote {}: {}", report.name,
+                        report.verdict.verified ? "rejected by policy" : "verification failed"),
+            "", true});
+      return;
+    }
     std::vector<quote::VerifyInput> inputs;
-    for (const auto& f : args->files) inputs.push_back({f, read_input(f)});
+    for (const auto& f : args->files)
+      inputs.push_back(f == "-" ? quote::VerifyInput{f, read_input(f)} : quote::VerifyInput{f, {}, true});
     if (args->jsonl_stdin) {
       auto more = core::value_or_throw(quote::read_jsonl_inputs(read_input("-"), "stdin"));
-      inputs.insert(inputs.end(), more.begin(), more.end());
+      inputs.insert(inputs.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
-    auto reports = quote::verify_all(*verifiers, policy, inputs, format, args->jobs);
-    size_t accepted = 0, invalid = 0, no_collateral = 0;
-    for (const auto& r : reports) {
-      accepted += r.accepted();
-      if (r.input_error) ++(r.input_error->category == core::Category::not_ready ? no_collateral : invalid);
-    }
-    bool single = reports.size() == 1 && !args->jsonl_stdin && !args->json_array;
-    if (single && reports[0].input_error) throw core::Failure(*reports[0].input_error);
-    if (single) {
-      auto doc = reports[0].to_json();
-      doc["verify_time"] = quote::format_time(options.at);
-      ctx.out().emit("tdxctl.quote.verify/1", doc, [&](std::ostream& os) { reports[0].print(os); });
-    } else if (ctx.out().json()) {
-      // Each quote a self-contained document: as JSON lines (a stream a
-      // consumer can read as it comes), or all in one array (--json-array:
-      // one parse for any number of quotes, as Ansible's from_json needs).
-      auto array = core::Json::array();
-      for (const auto& r : reports) {
-        core::Json line{{"schema", "tdxctl.quote.verify/1"}};
-        auto report = r.to_json();
-        for (auto& [k, v] : report.items()) line[k] = v;
-        line["verify_time"] = quote::format_time(options.at);
-        if (args->json_array) array.push_back(std::move(line));
-        else std::cout << line.dump(-1, ' ', false, core::Json::error_handler_t::replace) << "\n";
-      }
-      if (args->json_array) std::cout << array.dump(2, ' ', false, core::Json::error_handler_t::replace) << "\n";
-    } else {
-      ctx.out().emit("tdxctl.quote.verify/1", {}, [&](std::ostream& os) {
-        for (const auto& r : reports) r.print(os);
-        os << accepted << " of " << reports.size() << " quotes accepted\n";
-      });
-    }
-    if (accepted != reports.size()) {
+    // Each quote a self-contained document: as JSON lines (a stream a
+    // consumer can read as it comes), or all in one array (--json-array:
+    // one parse for any number of quotes, as Ansible's from_json needs).
+    bool json = ctx.out().json(), array = args->json_array;
+    quote::ReportRenderer render = [&](size_t index, const quote::VerifyReport& r, std::string& out) {
+      if (!json) return quote::append_report_text(r, out);
+      if (array) out += index == 0 ? "[\n" : ",\n";
+      quote::append_report_json(r, verify_time, array ? 2 : -1, out);
+      if (!array) out += '\n';
+    };
+    quote::OutputSink sink = [](std::string_view chunk) {
+      std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    };
+    auto counts = quote::verify_stream(*verifiers, policy, inputs, format, args->jobs, render, sink);
+    if (array) std::cout << (counts.total == 0 ? "[]\n" : "\n]\n");
+    if (!json) std::cout << counts.accepted << " of " << counts.total << " quotes accepted\n";
+    std::cout.flush();
+    if (counts.accepted != counts.total) {
       // Not a verdict when no quote could be checked: bad input (2), or no collateral (3).
-      auto category = invalid == reports.size()         ? core::Category::invalid_input
-                      : no_collateral == reports.size() ? core::Category::not_ready
-                                                        : core::Category::failed;
-      throw core::Failure(core::Error{
-          category,
-          single ? (reports[0].verdict.verified ? "quote.rejected" : "quote.verification_failed")
-                 : "quote.some_rejected",
-          single ? fmt::format("quote {}: {}", reports[0].name,
-                               reports[0].verdict.verified ? "rejected by policy" : "verification failed")
-                 : fmt::format("{} of {} quotes not accepted", reports.size() - accepted, reports.size()),
-          "", true});
+      auto category = counts.invalid == counts.total         ? core::Category::invalid_input
+                      : counts.no_collateral == counts.total ? core::Category::not_ready
+                                                             : core::Category::failed;
+      throw core::Failure(core::Error{category, "quote.some_rejected",
+                                      fmt::format("{} of {} quotes not accepted", counts.total - counts.accepted,
+                                                  counts.total),
+                                      "", true});
     }
   });
 }
 
 void add_fetch(CLI::App* group, Context& ctx) {
   struct Args {
-    std::string unix_path, vsock, nonce, out, collateral, at, policy, trust_root;
+    std::string unix_path, vsock, nonce, out;
     std::string from, gpu_ids, cacert, cert, key, td;
-    uint32_t port = 4050;
-    std::vector<std::string> accept, headers;
-    bool verify = false, force = false, allow_debug = false;
+    uint32_t port = attest::k_quote_port;
+    quote::VerifySettings settings;
+    std::vector<std::string> headers;
+    bool verify = false, force = false;
   };
   auto args = std::make_shared<Args>();
   auto* fetch = group->add_subcommand("fetch", "Fetch a fresh quote from a running TD, bound to a nonce");
@@ -297,14 +287,14 @@ void add_fetch(CLI::App* group, Context& ctx) {
   fetch->add_option("--out", args->out, "Save the quote here, only once every check passed")->required()->type_name("FILE");
   fetch->add_flag("--force", args->force, "Replace an existing --out file");
   fetch->add_flag("--verify", args->verify, "Also verify the quote with DCAP collateral (the nonce binding is always checked)");
-  fetch->add_option("--collateral", args->collateral,
+  fetch->add_option("--collateral", args->settings.collateral,
                     "Collateral for --verify: one set's directory, or the cache of `collateral fetch`")
       ->type_name("DIR");
-  fetch->add_option("--at", args->at, "Verification time (default now)")->type_name("TIME");
-  fetch->add_option("--policy", args->policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
-  add_accept_option(fetch, args->accept);
-  fetch->add_flag("--allow-debug", args->allow_debug, "Accept a debug TD");
-  fetch->add_option("--trust-root", args->trust_root, "Pin this root CA instead of Intel's (tests)")->type_name("FILE");
+  fetch->add_option("--at", args->settings.at, "Verification time (default now)")->type_name("TIME");
+  fetch->add_option("--policy", args->settings.policy, "Appraisal policy (policy.yaml)")->type_name("FILE");
+  add_accept_option(fetch, args->settings.accept);
+  fetch->add_flag("--allow-debug", args->settings.allow_debug, "Accept a debug TD");
+  fetch->add_option("--trust-root", args->settings.trust_root, "Pin this root CA instead of Intel's (tests)")->type_name("FILE");
   fetch->footer("Examples:\n  tdxctl quote fetch --vsock 3:4050 --out td.quote --verify --collateral DIR");
   fetch->callback([args, &ctx] {
     if (args->unix_path.empty() && args->vsock.empty() && args->from.empty() && args->td.empty())
@@ -313,12 +303,11 @@ void add_fetch(CLI::App* group, Context& ctx) {
     if (!args->td.empty())
       args->vsock = fmt::format("{}:{}", core::value_or_throw(attest::domain_vsock_cid(ctx.connect_uri(), args->td)),
                                 args->port);
-    if (args->verify && args->collateral.empty())
+    if (args->verify && args->settings.collateral.empty())
       throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");
     std::array<uint8_t, 32> nonce{};
     if (args->nonce.empty()) {
-      if (RAND_bytes(nonce.data(), 32) != 1)
-        throw core::Failure(core::Category::failed, "quote.rand", "no randomness for the nonce");
+      nonce = core::value_or_throw(quote::random_nonce());
     } else {
       auto n = hex_arg(args->nonce, "--nonce", 32);
       std::copy(n.begin(), n.end(), nonce.begin());
@@ -366,16 +355,9 @@ void add_fetch(CLI::App* group, Context& ctx) {
       ctx.out().emit("tdxctl.quote.fetch/1", doc, saved_line);
       return;
     }
-    quote::Policy policy;
-    if (!args->policy.empty()) policy = policy::load_policy(args->policy);
-    if (!args->accept.empty()) policy.accept_tcb = args->accept;
-    if (args->allow_debug) policy.allow_debug = true;
+    auto policy = policy::appraisal_policy(args->settings);
     policy.report_data = expected_rd;
-    quote::VerifyOptions options;
-    options.at = args->at.empty() ? time(nullptr) : core::value_or_throw(quote::parse_verify_time(args->at));
-    auto trust = args->trust_root.empty() ? quote::Trust::intel()
-                                          : core::value_or_throw(quote::Trust::from_file(args->trust_root));
-    auto verifiers = core::value_or_throw(quote::VerifierSet::open(args->collateral, std::move(trust), options));
+    auto verifiers = core::value_or_throw(quote::make_verifier(args->settings));
     auto report = quote::verify_input(*verifiers, policy, {args->out, std::string(bytes.begin(), bytes.end())},
                                       quote::InputFormat::binary);
     if (report.accepted()) save();

@@ -8,10 +8,7 @@
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/batch.hpp"
 #include "tdxctl/quote/channel.hpp"
-#include "tdxctl/quote/verifier_set.hpp"
-#include "tdxctl/quote/verify.hpp"
-
-#include <openssl/rand.h>
+#include "tdxctl/quote/verify_settings.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -39,27 +36,12 @@ core::Result<FreshQuoteResult> fetch_and_verify(const FreshQuoteRequest& r) {
   // the policy does not cost the whole wait.
   quote::Policy policy;
   try {
-    if (!r.policy.empty()) policy = policy::load_policy(r.policy);
+    policy = policy::appraisal_policy(r.verify);
   } catch (const core::Failure& f) {
     return std::unexpected(f.error());
   }
-  if (!r.accept.empty()) policy.accept_tcb = r.accept;
-  if (r.allow_debug) policy.allow_debug = true;
-  quote::VerifyOptions options;
-  options.at = time(nullptr);
-  if (!r.at.empty()) {
-    auto at = quote::parse_verify_time(r.at);
-    if (!at) return std::unexpected(at.error());
-    options.at = *at;
-  }
-  auto trust = quote::Trust::intel();
-  if (!r.trust_root.empty()) {
-    auto t = quote::Trust::from_file(r.trust_root);
-    if (!t) return std::unexpected(t.error());
-    trust = std::move(*t);
-  }
   // One set, or the collateral cache (the set for this host's FMSPC).
-  auto verifier = quote::VerifierSet::open(r.collateral, std::move(trust), options);
+  auto verifier = quote::make_verifier(r.verify);
   if (!verifier) return std::unexpected(verifier.error());
 
   uint32_t cid = 0;
@@ -72,9 +54,9 @@ core::Result<FreshQuoteResult> fetch_and_verify(const FreshQuoteRequest& r) {
     out.endpoint = "unix " + r.unix_socket;
   }
 
-  std::array<uint8_t, 32> nonce{};
-  if (RAND_bytes(nonce.data(), 32) != 1)
-    return fail(Category::failed, "attest.rand", "no randomness for the nonce");
+  auto random = quote::random_nonce();
+  if (!random) return std::unexpected(random.error());
+  const std::array<uint8_t, 32>& nonce = *random;
   out.nonce_hex = core::to_hex(nonce);
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(r.timeout_s);
@@ -98,7 +80,7 @@ core::Result<FreshQuoteResult> fetch_and_verify(const FreshQuoteRequest& r) {
   out.verification = report.to_json();
   if (out.accepted) {
     out.summary = "fresh quote from " + out.endpoint + " verified against " +
-                  (r.policy.empty() ? std::string("the TCB status") : r.policy);
+                  (r.verify.policy.empty() ? std::string("the TCB status") : r.verify.policy);
   } else if (report.input_error && report.input_error->category == Category::not_ready) {
     out.summary = report.input_error->message; // no collateral for the TD's platform
   } else if (report.input_error) {

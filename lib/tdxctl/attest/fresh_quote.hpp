@@ -6,6 +6,7 @@
 
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/core/output.hpp"
+#include "tdxctl/quote/verify_settings.hpp"
 
 #include <cstdint>
 #include <string>
@@ -22,12 +23,7 @@ struct FreshQuoteRequest {
   uint32_t port = k_quote_port;
   std::string unix_socket; // instead of vsock when set
   int timeout_s = 300;     // waiting for the endpoint to answer
-  std::string collateral;
-  std::string policy;      // policy.yaml, may be empty
-  std::vector<std::string> accept;
-  bool allow_debug = false;
-  std::string at;          // verification time; empty: now
-  std::string trust_root;  // empty: Intel's root CA
+  quote::VerifySettings verify;
 };
 
 struct FreshQuoteResult {

@@ -5,13 +5,12 @@
 
 #include "tdxctl/core/cleanup.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -107,13 +106,54 @@ void write_file_atomic(const fs::path& target, std::string_view data, mode_t mod
 }
 
 Result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  std::string out;
+  if (auto r = read_file_into(path, out); !r) return std::unexpected(r.error());
+  return out;
+}
+
+// open/fstat/read rather than a stream: one allocation sized from the
+// file, and no locale or stream buffer per file (batches read thousands).
+// Files that report no size (pipes, /proc) are read to their end.
+Result<void> read_file_into(const fs::path& path, std::string& out) {
+  auto unreadable = [&] {
     return fail(Category::invalid_input, "file.unreadable",
                 "cannot read " + path.string() + ": " + std::strerror(errno));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  };
+  out.clear();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return unreadable();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    errno = e;
+    return unreadable();
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    errno = EISDIR;
+    return unreadable();
+  }
+  size_t size = S_ISREG(st.st_mode) && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+  out.resize(std::max<size_t>(size + 1, 4096)); // +1: a file that grew is read to its end
+  size_t have = 0;
+  for (;;) {
+    if (have == out.size()) out.resize(out.size() * 2);
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      errno = e;
+      out.clear();
+      return unreadable();
+    }
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(have);
+  return {};
 }
 
 TempDir::TempDir(const fs::path& parent, std::string_view prefix) {

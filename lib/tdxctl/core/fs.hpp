@@ -49,6 +49,8 @@ void refuse_existing(const std::filesystem::path& target, Force force);
 void write_file_atomic(const std::filesystem::path& target, std::string_view data, mode_t mode,
                        Force force);
 Result<std::string> read_file(const std::filesystem::path& path);
+// The same into `out` (replaced; its capacity is reused, for readers of many files).
+Result<void> read_file_into(const std::filesystem::path& path, std::string& out);
 
 // Exactly `len` bytes at `offset`, retried over short transfers and EINTR;
 // false with errno set otherwise (ENODATA: the file ended first).

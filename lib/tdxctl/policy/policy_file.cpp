@@ -96,4 +96,12 @@ quote::Policy parse_policy(std::string_view text, const std::string& name) {
   return read(reader);
 }
 
+quote::Policy appraisal_policy(const quote::VerifySettings& settings) {
+  quote::Policy policy;
+  if (!settings.policy.empty()) policy = load_policy(settings.policy);
+  if (!settings.accept.empty()) policy.accept_tcb = settings.accept;
+  if (settings.allow_debug) policy.allow_debug = true;
+  return policy;
+}
+
 } // namespace tdx::policy

@@ -1,39 +1,31 @@
 #pragma once
 // Verifying one quote or many: decode, parse, DCAP-verify and appraise each
-// input into a self-contained report (one JSON line each in batch mode), on
-// a pool of worker threads that share one Verifier (collateral checked once,
-// PCK chains cached).
+// input into a self-contained report, on a pool of worker threads that share
+// one VerifierSet (collateral checked once, PCK chains cached). A batch is a
+// stream: each worker reads its own input, renders its report, and the
+// rendered reports leave in input order while later ones are still being
+// verified, so memory stays flat for any number of quotes.
 
 #include "tdxctl/core/error.hpp"
-#include "tdxctl/core/output.hpp"
 #include "tdxctl/quote/policy.hpp"
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/quote/verifier_set.hpp"
 #include "tdxctl/quote/verify.hpp"
+#include "tdxctl/quote/verify_report.hpp"
 
 #include <functional>
-#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tdx::quote {
 
 struct VerifyInput {
   std::string name;    // file name, "-" or "stdin:LINE"
-  std::string content; // raw file content (binary, base64 or hex)
-};
-
-struct VerifyReport {
-  std::string name;
-  // The quote did not decode or parse (invalid_input), or no collateral
-  // for its platform was found (not_ready).
-  std::optional<core::Error> input_error;
-  std::optional<Quote> quote;
-  Verdict verdict;
-  PolicyResult policy;
-  bool accepted() const { return !input_error && verdict.verified && policy.passed; }
-  core::Json to_json() const;
-  void print(std::ostream& os) const;
+  std::string content; // raw content (binary, base64 or hex)
+  // Read `name` when a worker reaches this input (content is then unused):
+  // a batch of files never holds them all at once.
+  bool from_file = false;
 };
 
 VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const VerifyInput& input,
@@ -43,13 +35,24 @@ VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const 
 VerifyReport verify_input(const VerifierSet& verifiers, const Policy& policy, const VerifyInput& input,
                           InputFormat format);
 
-// Verifies all inputs on `jobs` threads (0 = all cores); results in input order.
-std::vector<VerifyReport> verify_all(const Verifier& verifier, const Policy& policy,
-                                     const std::vector<VerifyInput>& inputs, InputFormat format,
-                                     unsigned jobs);
-std::vector<VerifyReport> verify_all(const VerifierSet& verifiers, const Policy& policy,
-                                     const std::vector<VerifyInput>& inputs, InputFormat format,
-                                     unsigned jobs);
+struct BatchCounts {
+  size_t total = 0, accepted = 0;
+  size_t invalid = 0;       // did not decode or parse
+  size_t no_collateral = 0; // no collateral set for the quote's platform
+};
+
+// Renders the finished report of inputs[index] by appending to `out` (a
+// worker's buffer, reused); called on worker threads, in any order.
+using ReportRenderer = std::function<void(size_t index, const VerifyReport& report, std::string& out)>;
+// Takes rendered output in input order, a chunk at a time, never from two
+// threads at once.
+using OutputSink = std::function<void(std::string_view chunk)>;
+
+// Verifies every input on `jobs` threads (0 = all cores). The calling thread
+// is one of the workers; everything is written to `sink` before it returns.
+BatchCounts verify_stream(const VerifierSet& verifiers, const Policy& policy,
+                          const std::vector<VerifyInput>& inputs, InputFormat format, unsigned jobs,
+                          const ReportRenderer& render, const OutputSink& sink);
 
 // A JSON-lines stream: each line a JSON string (base64 quote) or an object
 // {"name": ..., "quote": "<base64>"}. Errors name the line.

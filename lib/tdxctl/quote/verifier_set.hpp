@@ -28,6 +28,8 @@ public:
   // quote's FMSPC (not_ready, naming the FMSPC and the fetch command, when
   // the cache has none). Thread-safe. `what` names the quote in messages.
   core::Result<const Verifier*> for_quote(const Quote& quote, std::string_view what) const;
+  // What every Verifier of the set was opened with (the time, above all).
+  const VerifyOptions& options() const { return m_options; }
 
 private:
   VerifierSet(std::filesystem::path dir, Trust trust, VerifyOptions options)

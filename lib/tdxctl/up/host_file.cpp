@@ -86,30 +86,31 @@ std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& 
   attest.allow_only({"collateral", "policy", "accept", "allow_debug", "port", "unix", "timeout",
                      "at", "trust_root"});
   AttestConfig out;
-  if (auto v = attest.str("collateral")) out.collateral = *v;
+  auto& verify = out.verify;
+  if (auto v = attest.str("collateral")) verify.collateral = *v;
   else attest.error("", "attest.collateral is required: the directory `tdxctl collateral fetch` filled");
-  if (auto v = attest.str("policy")) out.policy = *v;
+  if (auto v = attest.str("policy")) verify.policy = *v;
   if (auto v = attest.strings("accept")) {
     if (auto bad = quote::unknown_tcb_status(*v); !bad.empty()) attest.error("accept", bad);
-    out.accept = *v;
+    verify.accept = *v;
   }
-  if (auto v = attest.boolean("allow_debug")) out.allow_debug = *v;
+  if (auto v = attest.boolean("allow_debug")) verify.allow_debug = *v;
   if (auto v = attest.integer("port", 1, 0xffffffff)) out.port = static_cast<uint32_t>(*v);
   if (auto v = attest.str("unix")) out.unix_socket = *v;
   if (auto v = attest.integer("timeout", 0, 86400)) out.timeout_s = static_cast<int>(*v);
   if (auto v = attest.str("at")) {
     if (auto t = quote::parse_verify_time(*v); !t) attest.error("at", t.error().message);
-    else out.at = *v;
+    else verify.at = *v;
   }
-  if (auto v = attest.str("trust_root")) out.trust_root = *v;
-  for (auto* p : {&out.collateral, &out.policy, &out.unix_socket, &out.trust_root})
+  if (auto v = attest.str("trust_root")) verify.trust_root = *v;
+  for (auto* p : {&verify.collateral, &verify.policy, &out.unix_socket, &verify.trust_root})
     make_absolute(*p, base_dir);
   std::error_code ec; // a name too long for the kernel is "not a directory", not an exception
-  if (!out.collateral.empty() && !fs::is_directory(out.collateral, ec))
-    attest.error("collateral", out.collateral + " is not a directory (fill it with `tdxctl collateral fetch`)");
-  if (!out.policy.empty()) {
+  if (!verify.collateral.empty() && !fs::is_directory(verify.collateral, ec))
+    attest.error("collateral", verify.collateral + " is not a directory (fill it with `tdxctl collateral fetch`)");
+  if (!verify.policy.empty()) {
     try {
-      policy::load_policy(out.policy);
+      policy::load_policy(verify.policy);
     } catch (const core::Failure& f) {
       attest.error("policy", f.error().message);
     }

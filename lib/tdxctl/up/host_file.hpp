@@ -53,15 +53,12 @@ struct VolumesConfig {
 
 // `attest:`: how `up --attest` fetches and verifies a fresh quote.
 struct AttestConfig {
-  std::string collateral;        // directory from `tdxctl collateral fetch`
-  std::string policy;            // policy.yaml (empty: TCB status and signatures only)
-  std::vector<std::string> accept; // acceptable TCB statuses (empty: the policy's)
-  bool allow_debug = false;
+  // collateral (required), policy, accept, allow_debug, at (replaying
+  // recorded collateral) and trust_root (tests), as `quote verify` takes them.
+  quote::VerifySettings verify;
   uint32_t port = attest::k_quote_port;          // the guest's `quote serve --vsock` port
   std::string unix_socket;       // instead: a UNIX socket (local use, tests)
   int timeout_s = 300;           // how long to wait for the endpoint
-  std::string at;                // verification time (replaying recorded collateral)
-  std::string trust_root;        // pin another root CA (tests)
 };
 
 struct HostFile {

@@ -127,18 +127,22 @@ void attest_stage(const FlowEnv& env, const HostFile& file, const UpOptions& opt
                                "--attest needs an attest: section in " + file.path.string(),
                                "add attest.collateral (and attest.policy) to host.yaml"});
   const auto& a = *file.attest;
-  attest::FreshQuoteRequest req{env.connect_uri, domain, a.port, a.unix_socket,
-                                options.attest_timeout_s >= 0 ? options.attest_timeout_s : a.timeout_s,
-                                a.collateral, a.policy, a.accept, a.allow_debug, a.at, a.trust_root};
+  attest::FreshQuoteRequest req;
+  req.connect_uri = env.connect_uri;
+  req.domain = domain;
+  req.port = a.port;
+  req.unix_socket = a.unix_socket;
+  req.timeout_s = options.attest_timeout_s >= 0 ? options.attest_timeout_s : a.timeout_s;
+  req.verify = a.verify;
   StageReport stage{"attest", "planned", {}, {}, core::Json::array(), core::Json::object()};
   std::string what = "fetch a quote bound to a fresh nonce from " +
                      (a.unix_socket.empty() ? "domain " + domain + " (vsock port " + std::to_string(a.port) + ")"
                                             : a.unix_socket) +
-                     " and verify it" + (a.policy.empty() ? "" : " against " + a.policy);
+                     " and verify it" + (a.verify.policy.empty() ? "" : " against " + a.verify.policy);
   if (run.dry_run()) {
     stage.steps.push_back({"attest.quote", what, "planned", {}});
     stage.plan.push_back({{"id", "attest.quote"}, {"kind", "check"}, {"summary", what},
-                          {"detail", {{"collateral", a.collateral}, {"policy", a.policy}}}});
+                          {"detail", {{"collateral", a.verify.collateral}, {"policy", a.verify.policy}}}});
     return run.record(std::move(stage));
   }
   run.log("==> attest: waiting up to " + std::to_string(req.timeout_s) + " s for the TD's attestation endpoint");
