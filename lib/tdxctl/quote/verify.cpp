@@ -610,6 +610,132 @@ std::shared_ptr<const PckChain> Verifier::pck_chain(const Quote& q, const Prepar
   return m_pck_cache.emplace(key, std::move(chain)).first->second;
 }
 
+namespace {
+
+// Step 4a: the collateral is for this quote's kind and platform.
+std::optional<StepFailure> check_collateral_matches(const Quote& q, const TcbInfo& tcb, const QeIdentity& qe,
+                                                    const PckInfo& pck) {
+  if (q.is_tdx() != (tcb.id == "TDX") || (q.is_tdx() && tcb.version < 3))
+    return failure("tcb_info", "TCB_INFO_MISMATCH",
+                   fmt::format("tcb_info.json is for {} (version {}) but the quote is {}", tcb.id, tcb.version,
+                               q.is_tdx() ? "TDX" : "SGX"));
+  if (tcb.fmspc != pck.fmspc)
+    return failure("tcb_info", "TCB_INFO_MISMATCH",
+                   fmt::format("the PCK certificate's FMSPC is {} but tcb_info.json is for FMSPC {}",
+                               core::to_hex(pck.fmspc), core::to_hex(tcb.fmspc)));
+  if (tcb.pce_id != pck.pce_id)
+    return failure("tcb_info", "TCB_INFO_MISMATCH",
+                   fmt::format("the PCK certificate's PCE-ID is {} but tcb_info.json has {}",
+                               core::to_hex(pck.pce_id), core::to_hex(tcb.pce_id)));
+  const char* want_qe = q.is_tdx() ? "TD_QE" : "QE";
+  if (qe.id != want_qe || (q.is_tdx() && qe.version != 2))
+    return failure("qe_identity", "QE_IDENTITY_MISMATCH",
+                   fmt::format("qe_identity.json is '{}' version {}; a {} quote needs '{}'{}", qe.id, qe.version,
+                               q.is_tdx() ? "TDX" : "SGX", want_qe, q.is_tdx() ? " version 2" : ""));
+  return std::nullopt;
+}
+
+// Step 4b: the TDX module that signed the TD report is the one TCB info names.
+std::optional<StepFailure> check_tdx_module(const Quote& q, const TcbInfo& tcb) {
+  if (!q.td || !tcb.tdx_module) return std::nullopt;
+  ModuleIdentity expected = *tcb.tdx_module;
+  uint8_t major = q.td->tee_tcb_svn[1];
+  if (major > 0) {
+    if (!tcb.has_module_identities)
+      return failure("tcb_info", "TCB_INFO_MISMATCH",
+                     "TEE_TCB_SVN[1] > 0 but tcb_info.json has no tdxModuleIdentities");
+    const ModuleIdentity* m = find_module(tcb, major);
+    if (!m)
+      return failure("quote", "TDX_MODULE_MISMATCH",
+                     fmt::format("tcb_info.json has no TDX module identity {}", module_id(major)));
+    expected = *m;
+  }
+  if (q.td->mr_signer_seam != expected.mrsigner)
+    return failure("quote", "TDX_MODULE_MISMATCH",
+                   fmt::format("MRSIGNERSEAM is {}; the TDX module identity expects {}",
+                               core::to_hex(q.td->mr_signer_seam), core::to_hex(expected.mrsigner)));
+  for (size_t i = 0; i < 8; ++i) {
+    uint8_t seam = q.td->seam_attributes[i];
+    if (seam != 0 || (seam & expected.attributes_mask[i]) != (expected.attributes[i] & expected.attributes_mask[i]))
+      return failure("quote", "TDX_MODULE_MISMATCH",
+                     fmt::format("SEAMATTRIBUTES is {}; expected zero and {} under mask {}",
+                                 core::to_hex(q.td->seam_attributes), core::to_hex(expected.attributes),
+                                 core::to_hex(expected.attributes_mask)));
+  }
+  return std::nullopt;
+}
+
+// Step 4c: the QE report is signed by the PCK key, binds the attestation
+// key, and comes from the enclave QE identity describes.
+std::optional<StepFailure> check_qe_report(const Quote& q, EVP_PKEY* pck_key, const QeIdentity& qe) {
+  if (!verify_raw_ecdsa(pck_key, q.qe_report_bytes(), q.qe_report_signature))
+    return failure("quote", "INVALID_QE_REPORT_SIGNATURE",
+                   "the QE report signature does not verify with the PCK certificate's key");
+  Bytes bound(q.attestation_key.begin(), q.attestation_key.end());
+  bound.insert(bound.end(), q.qe_auth_data.begin(), q.qe_auth_data.end());
+  auto digest = sha256(bound);
+  if (std::memcmp(digest.data(), q.qe_report.report_data.data(), 32) != 0)
+    return failure("quote", "INVALID_QE_REPORT_DATA",
+                   fmt::format("QE report data[0..32] is {} but SHA-256(attestation key || QE auth data) is {}",
+                               core::to_hex(std::span(q.qe_report.report_data).first(32)), core::to_hex(digest)));
+  const auto& r = q.qe_report;
+  bool misc_ok = true, attr_ok = true;
+  for (size_t i = 0; i < 4; ++i)
+    misc_ok &= ((static_cast<uint8_t>(r.misc_select >> (8 * i)) & qe.miscselect_mask[i]) == qe.miscselect[i]);
+  for (size_t i = 0; i < 16; ++i) attr_ok &= ((r.attributes[i] & qe.attributes_mask[i]) == qe.attributes[i]);
+  std::string why = !misc_ok                        ? "MISCSELECT does not match under the mask"
+                    : !attr_ok                      ? "ATTRIBUTES do not match under the mask"
+                    : r.mr_signer != qe.mrsigner    ? fmt::format("MRSIGNER is {}, expected {}", core::to_hex(r.mr_signer), core::to_hex(qe.mrsigner))
+                    : r.isv_prod_id != qe.isvprodid ? fmt::format("ISVPRODID is {}, expected {}", r.isv_prod_id, qe.isvprodid)
+                                                    : "";
+  if (!why.empty()) return failure("qe_identity", "QE_IDENTITY_MISMATCH", "QE report: " + why);
+  return std::nullopt;
+}
+
+// Step 4d: the quote itself, under the attestation key.
+std::optional<StepFailure> check_quote_signature(const Quote& q) {
+  PkeyPtr att_key = p256_key_from_raw(q.attestation_key);
+  if (!att_key)
+    return failure("quote", "UNSUPPORTED_QUOTE_FORMAT", "the attestation key is not a valid P-256 point");
+  if (!verify_raw_ecdsa(att_key.get(), q.signed_region(), q.signature))
+    return failure("quote", "INVALID_QUOTE_SIGNATURE",
+                   fmt::format("the quote signature over bytes [0, {}) does not verify with the attestation key",
+                               q.signed_len));
+  return std::nullopt;
+}
+
+// Step 5: the TCB level of the platform (and for TD 1.5 quotes, of the
+// current module, which can turn OutOfDate into "relaunch advised").
+std::optional<StepFailure> evaluate_verdict_tcb(const Quote& q, const TcbInfo& tcb, const QeIdentity& qe,
+                                                const PckInfo& pck, Verdict& v) {
+  const Blob<16>* tee = q.td ? &q.td->tee_tcb_svn : nullptr;
+  auto not_supported = [&](std::string_view which) {
+    return failure("tcb_evaluation", "TCB_NOT_SUPPORTED",
+                   fmt::format("no TCB level of tcb_info.json (FMSPC {}) matches the platform's {} "
+                               "(PCK SGX components, PCESVN {}, {}QE ISVSVN {})",
+                               core::to_hex(tcb.fmspc), which, pck.pcesvn,
+                               tee ? "TEE_TCB_SVN " + core::to_hex(*tee) + ", " : "", q.qe_report.isv_svn));
+  };
+  auto launch = evaluate_tcb(tcb, &qe, pck, tee, q.qe_report.isv_svn);
+  if (!launch) return not_supported("TCB");
+  v.tcb = *launch;
+  if (!(q.td && q.td->tee_tcb_svn2 && q.body_type >= 3)) return std::nullopt;
+  auto current = evaluate_tcb(tcb, &qe, pck, &*q.td->tee_tcb_svn2, q.qe_report.isv_svn);
+  if (!current) return not_supported("current TCB (TEE_TCB_SVN2)");
+  v.launch = *launch;
+  v.current = *current;
+  auto is_ood = [](const std::string& s) { return s == "OutOfDate" || s == "OutOfDateConfigurationNeeded"; };
+  auto is_cfg = [](const std::string& s) { return s.find("Configuration") != std::string::npos; };
+  static const std::set<std::string> current_ok{"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
+                                                "ConfigurationAndSWHardeningNeeded"};
+  if (is_ood(launch->status) && current_ok.contains(current->status))
+    v.tcb.status = (is_cfg(launch->status) || is_cfg(current->status)) ? "TDRelaunchAdvisedConfigurationNeeded"
+                                                                        : "TDRelaunchAdvised";
+  return std::nullopt;
+}
+
+} // namespace
+
 Verdict Verifier::verify(const Quote& q) const {
   Verdict v;
   auto fail_at = [&](StepFailure f) {
@@ -638,116 +764,13 @@ Verdict Verifier::verify(const Quote& q) const {
   const TcbInfo& tcb = *c->tcb;
   const QeIdentity& qe = *c->qe;
   v.tcb_evaluation_data_number = tcb.evaluation_data_number;
-  // 4. Quote against PCK and collateral.
-  if (q.is_tdx() != (tcb.id == "TDX") || (q.is_tdx() && tcb.version < 3))
-    return fail_at(failure("tcb_info", "TCB_INFO_MISMATCH",
-                           fmt::format("tcb_info.json is for {} (version {}) but the quote is {}",
-                                       tcb.id, tcb.version, q.is_tdx() ? "TDX" : "SGX")));
-  if (tcb.fmspc != chain->info.fmspc)
-    return fail_at(failure("tcb_info", "TCB_INFO_MISMATCH",
-                           fmt::format("the PCK certificate's FMSPC is {} but tcb_info.json is for "
-                                       "FMSPC {}",
-                                       core::to_hex(chain->info.fmspc), core::to_hex(tcb.fmspc))));
-  if (tcb.pce_id != chain->info.pce_id)
-    return fail_at(failure("tcb_info", "TCB_INFO_MISMATCH",
-                           fmt::format("the PCK certificate's PCE-ID is {} but tcb_info.json has {}",
-                                       core::to_hex(chain->info.pce_id), core::to_hex(tcb.pce_id))));
-  const char* want_qe = q.is_tdx() ? "TD_QE" : "QE";
-  if (qe.id != want_qe || (q.is_tdx() && qe.version != 2))
-    return fail_at(failure("qe_identity", "QE_IDENTITY_MISMATCH",
-                           fmt::format("qe_identity.json is '{}' version {}; a {} quote needs '{}'{}",
-                                       qe.id, qe.version, q.is_tdx() ? "TDX" : "SGX", want_qe,
-                                       q.is_tdx() ? " version 2" : "")));
-  if (q.td && tcb.tdx_module) {
-    ModuleIdentity expected = *tcb.tdx_module;
-    uint8_t major = q.td->tee_tcb_svn[1];
-    if (major > 0) {
-      if (!tcb.has_module_identities)
-        return fail_at(failure("tcb_info", "TCB_INFO_MISMATCH",
-                               "TEE_TCB_SVN[1] > 0 but tcb_info.json has no tdxModuleIdentities"));
-      const ModuleIdentity* m = find_module(tcb, major);
-      if (!m)
-        return fail_at(failure("quote", "TDX_MODULE_MISMATCH",
-                               fmt::format("tcb_info.json has no TDX module identity {}", module_id(major))));
-      expected = *m;
-    }
-    if (q.td->mr_signer_seam != expected.mrsigner)
-      return fail_at(failure("quote", "TDX_MODULE_MISMATCH",
-                             fmt::format("MRSIGNERSEAM is {}; the TDX module identity expects {}",
-                                         core::to_hex(q.td->mr_signer_seam), core::to_hex(expected.mrsigner))));
-    for (size_t i = 0; i < 8; ++i) {
-      uint8_t seam = q.td->seam_attributes[i];
-      if (seam != 0 || (seam & expected.attributes_mask[i]) != (expected.attributes[i] & expected.attributes_mask[i]))
-        return fail_at(failure("quote", "TDX_MODULE_MISMATCH",
-                               fmt::format("SEAMATTRIBUTES is {}; expected zero and {} under mask {}",
-                                           core::to_hex(q.td->seam_attributes), core::to_hex(expected.attributes),
-                                           core::to_hex(expected.attributes_mask))));
-    }
-  }
-  if (!verify_raw_ecdsa(chain->key.get(), q.qe_report_bytes(), q.qe_report_signature))
-    return fail_at(failure("quote", "INVALID_QE_REPORT_SIGNATURE",
-                           "the QE report signature does not verify with the PCK certificate's key"));
-  {
-    Bytes bound(q.attestation_key.begin(), q.attestation_key.end());
-    bound.insert(bound.end(), q.qe_auth_data.begin(), q.qe_auth_data.end());
-    auto digest = sha256(bound);
-    if (std::memcmp(digest.data(), q.qe_report.report_data.data(), 32) != 0)
-      return fail_at(failure("quote", "INVALID_QE_REPORT_DATA",
-                             fmt::format("QE report data[0..32] is {} but SHA-256(attestation key || "
-                                         "QE auth data) is {}",
-                                         core::to_hex(std::span(q.qe_report.report_data).first(32)),
-                                         core::to_hex(digest))));
-  }
-  {
-    const auto& r = q.qe_report;
-    bool misc_ok = true, attr_ok = true;
-    for (size_t i = 0; i < 4; ++i)
-      misc_ok &= ((static_cast<uint8_t>(r.misc_select >> (8 * i)) & qe.miscselect_mask[i]) == qe.miscselect[i]);
-    for (size_t i = 0; i < 16; ++i) attr_ok &= ((r.attributes[i] & qe.attributes_mask[i]) == qe.attributes[i]);
-    std::string why = !misc_ok                         ? "MISCSELECT does not match under the mask"
-                      : !attr_ok                       ? "ATTRIBUTES do not match under the mask"
-                      : r.mr_signer != qe.mrsigner     ? fmt::format("MRSIGNER is {}, expected {}", core::to_hex(r.mr_signer), core::to_hex(qe.mrsigner))
-                      : r.isv_prod_id != qe.isvprodid  ? fmt::format("ISVPRODID is {}, expected {}", r.isv_prod_id, qe.isvprodid)
-                                                       : "";
-    if (!why.empty())
-      return fail_at(failure("qe_identity", "QE_IDENTITY_MISMATCH", "QE report: " + why));
-  }
-  PkeyPtr att_key = p256_key_from_raw(q.attestation_key);
-  if (!att_key)
-    return fail_at(failure("quote", "UNSUPPORTED_QUOTE_FORMAT",
-                           "the attestation key is not a valid P-256 point"));
-  if (!verify_raw_ecdsa(att_key.get(), q.signed_region(), q.signature))
-    return fail_at(failure("quote", "INVALID_QUOTE_SIGNATURE",
-                           fmt::format("the quote signature over bytes [0, {}) does not verify with "
-                                       "the attestation key",
-                                       q.signed_len)));
+  // 4. The quote against the PCK certificate and the collateral, in QVL's order.
+  if (auto f = check_collateral_matches(q, tcb, qe, chain->info)) return fail_at(*f);
+  if (auto f = check_tdx_module(q, tcb)) return fail_at(*f);
+  if (auto f = check_qe_report(q, chain->key.get(), qe)) return fail_at(*f);
+  if (auto f = check_quote_signature(q)) return fail_at(*f);
   // 5. TCB evaluation.
-  const Blob<16>* tee = q.td ? &q.td->tee_tcb_svn : nullptr;
-  auto launch = evaluate_tcb(tcb, &qe, chain->info, tee, q.qe_report.isv_svn);
-  auto not_supported = [&](std::string_view which) {
-    return failure("tcb_evaluation", "TCB_NOT_SUPPORTED",
-                   fmt::format("no TCB level of tcb_info.json (FMSPC {}) matches the platform's {} "
-                               "(PCK SGX components, PCESVN {}, {}QE ISVSVN {})",
-                               core::to_hex(tcb.fmspc), which, chain->info.pcesvn,
-                               tee ? "TEE_TCB_SVN " + core::to_hex(*tee) + ", " : "",
-                               q.qe_report.isv_svn));
-  };
-  if (!launch) return fail_at(not_supported("TCB"));
-  v.tcb = *launch;
-  if (q.td && q.td->tee_tcb_svn2 && q.body_type >= 3) {
-    auto current = evaluate_tcb(tcb, &qe, chain->info, &*q.td->tee_tcb_svn2, q.qe_report.isv_svn);
-    if (!current) return fail_at(not_supported("current TCB (TEE_TCB_SVN2)"));
-    v.launch = *launch;
-    v.current = *current;
-    auto is_ood = [](const std::string& s) { return s == "OutOfDate" || s == "OutOfDateConfigurationNeeded"; };
-    auto is_cfg = [](const std::string& s) { return s.find("Configuration") != std::string::npos; };
-    static const std::set<std::string> current_ok{"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
-                                                  "ConfigurationAndSWHardeningNeeded"};
-    if (is_ood(launch->status) && current_ok.contains(current->status))
-      v.tcb.status = (is_cfg(launch->status) || is_cfg(current->status))
-                         ? "TDRelaunchAdvisedConfigurationNeeded"
-                         : "TDRelaunchAdvised";
-  }
+  if (auto f = evaluate_verdict_tcb(q, tcb, qe, chain->info, v)) return fail_at(*f);
   v.verified = true;
   v.status = v.tcb.status;
   return v;
