@@ -9,6 +9,8 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tdx::config {
 
@@ -50,6 +52,21 @@ inline const std::initializer_list<SectionKeys> host_yaml_keys = {
     {"network", host_keys::network}, {"td", host_keys::td},
     {"td.network", host_keys::td_network}, {"td.measure", host_keys::td_measure},
     {"attest", host_keys::attest}};
+
+// One entry of the documentation: keys (dotted) that share one text.
+struct KeyDoc {
+  std::vector<std::string> keys;
+  std::string_view text;
+};
+// Every key of `sections`, in their order, with the text `texts` gives its
+// dotted name or, when it has none, joined to the entry before it in its
+// section; a key that is itself a mapping with its own entry in `sections`
+// is documented by that entry's keys. Throws Failure when a text names a key
+// no reader accepts or a section's first key has no text: the page would
+// have drifted from the readers.
+std::vector<KeyDoc> document_keys(
+    const std::vector<std::pair<std::string_view, std::string_view>>& texts,
+    std::initializer_list<SectionKeys> sections = host_yaml_keys);
 
 // `path` made absolute against `base_dir`: the directory of the host.yaml it
 // was written in, or the working directory for a flag. libvirt resolves a
