@@ -1,7 +1,6 @@
 // tdxctl quote: TDX quotes: generate in a guest, fetch from a guest, show and verify
 #include "context.hpp"
 
-#include "tdxctl/attest/domain_vsock.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/measure/event_log.hpp"
@@ -16,6 +15,7 @@
 #include "tdxctl/quote/service_fetch.hpp"
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/quote/verify.hpp"
+#include "tdxctl/td/vsock.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -311,7 +311,7 @@ void add_fetch(CLI::App* group, Context& ctx) {
       throw core::Failure(core::Category::usage, "quote.no_channel",
                           "give --td NAME, --vsock CID:PORT, --unix PATH or --from URL");
     if (!args->td.empty())
-      args->vsock = fmt::format("{}:{}", core::value_or_throw(attest::domain_vsock_cid(ctx.connect_uri(), args->td)),
+      args->vsock = fmt::format("{}:{}", core::value_or_throw(td::vsock_cid(ctx.connect_uri(), args->td)),
                                 args->port);
     if (args->verify && args->collateral.empty())
       throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");
