@@ -4,6 +4,7 @@
 // completions/ and man/ are compared with this output by a test.
 #include "context.hpp"
 
+#include "tdxctl/config/host_yaml.hpp"
 #include "tdxctl/core/build_info.hpp"
 
 #include <algorithm>
@@ -268,37 +269,41 @@ void man_common_tail(std::ostringstream& s, const std::string& group) {
   s << ".BR virsh (1),\n.BR cryptsetup (8),\n.BR driverctl (8)\n";
 }
 
-// Every host.yaml key (DESIGN: "every key is documented in the man page"),
-// for tdxctl-up(1) and tdxctl-config(1).
+// What each host.yaml key means (DESIGN: "every key is documented in the man
+// page"), for tdxctl-up(1) and tdxctl-config(1). The keys listed come from
+// the readers' own lists (config::host_yaml_keys): a key without a text here
+// is listed with the key before it, and a text for a key no reader accepts
+// stops the generator, so the page cannot drift from what is read.
 void man_host_yaml(std::ostringstream& s) {
-  struct Key {
-    const char* key;
-    const char* text;
-  };
-  static const Key keys[] = {
+  static const std::vector<std::pair<std::string_view, std::string_view>> texts = {
       {"host.require_attestation", "true: the QGS socket must exist (the host check fails otherwise). Default false."},
       {"gpu.devices", "all, or a list of PCI addresses (0000:18:00.0 or 18:00.0) bound to vfio-pci with their whole IOMMU groups."},
+      {"gpu.persist", "true: also keep the vfio-pci binding across reboots (udev rule, modprobe.d)."},
       {"gpu.mode", "ppcie: switch the devices to protected-PCIe mode after binding (HGX boards: GPUs with NVSwitches), as tdxctl gpu ppcie on; cc: CC mode per GPU (GPUs without NVSwitches), as tdxctl gpu cc on; off: CC and PPCIe off, as tdxctl gpu cc off. Absent: the modes are left as they are. Needs gpu.admin_tool or $TDXCTL_GPU_ADMIN_TOOL. tdxctl config init picks ppcie when the host has NVSwitches, else cc."},
       {"gpu.ppcie", "The older spelling: true is gpu.mode: ppcie, false leaves the modes as they are. Still read; giving it with gpu.mode is an error."},
-      {"gpu.persist", "true: also keep the vfio-pci binding across reboots (udev rule, modprobe.d)."},
       {"gpu.admin_tool", "nvidia_gpu_tools.py, or its directory."},
-      {"config.hostname, config.miner_ss58, config.miner_seed_file, config.vm_ip, config.gateway, config.dns",
-       "The tdx-config volume's values, as for tdxctl volume config create. With this section, up creates td.config_volume when absent. The seed is never read from host.yaml. config.vm_ip and config.gateway must agree with network.vm_address and network.bridge_address."},
+      {"config.hostname", "The tdx-config volume's values, as for tdxctl volume config create. With this section, up creates td.config_volume when absent. config.vm_ip and config.gateway must agree with network.vm_address and network.bridge_address."},
+      {"config.miner_seed", "Refused: the seed is never read from host.yaml (config files get copied and shared). Put it in a 0600 file named by config.miner_seed_file, or in $TDXCTL_MINER_SEED."},
       {"volumes.format", "qcow2 (default) or raw, for volumes up creates."},
-      {"volumes.cache_size, volumes.containerd_size", "Virtual sizes (default 5000G and 500G); the volumes are sparse."},
-      {"network.mode, network.bridge, network.bridge_address, network.vm_address, network.tap, network.tap_user, network.public_interface, network.forwards, network.macvtap, network.firewall",
-       "As the flags of tdxctl net up. This section is also where the TD's NIC comes from: a bridge NIC on network.bridge, or a macvtap on network.public_interface. network.vm_address must be a host address in the bridge subnet; forwards must not overlap."},
-      {"td.*", "name, vcpus, memory_gib, image, config_volume, cache_volume, containerd_volume, gpus, nvswitches, firmware, boot, qgs_socket, mr_config_id, mr_owner, mr_owner_config, vsock_cid, gpu_mmio_gib, debug, no_tdx: as the flags of tdxctl td launch. td.measure.platform (or td.measure.acpi_tables): the capture from tdxctl-guest measure platform (or acpi) of a TD of this shape, which tdxctl image measure -c uses for RTMR0. td.boot: direct (default) boots the kernel, initrd and command line named, with their SHA-384, under boot_files in IMAGE.manifest.json (as tdxctl image build writes them beside the image); td launch refuses any whose digest changed. firmware boots the image's own bootloader. With a network: section, td.network may only set mac; without one, td.network.bridge or td.network.macvtap attach the NIC (older files). Disk paths must be distinct; td.gpus must be among gpu.devices."},
+      {"volumes.cache_size", "Virtual sizes (default 5000G and 500G); the volumes are sparse."},
+      {"network.mode", "As the flags of tdxctl net up. This section is also where the TD's NIC comes from: a bridge NIC on network.bridge, or a macvtap on network.public_interface. network.vm_address must be a host address in the bridge subnet; forwards must not overlap."},
+      {"td.name", "As the flags of tdxctl td launch. td.boot: direct (default) boots the kernel, initrd and command line named, with their SHA-384, under boot_files in IMAGE.manifest.json (as tdxctl image build writes them beside the image); td launch refuses any whose digest changed. firmware boots the image's own bootloader. Disk paths must be distinct; td.gpus must be among gpu.devices."},
+      {"td.network.bridge", "The NIC. With a network: section, td.network may only set mac; without one, td.network.bridge or td.network.macvtap attach the NIC (older files)."},
+      {"td.measure.platform", "The capture from tdxctl-guest measure platform (or acpi) of a TD of this shape, which tdxctl image measure -c uses for RTMR0; give one of the two."},
       {"attest.collateral", "Directory filled by tdxctl collateral fetch (required for --attest)."},
-      {"attest.policy, attest.accept, attest.allow_debug", "Appraisal policy (policy.yaml), acceptable TCB statuses, whether a debug TD passes."},
-      {"attest.port, attest.unix", "The guest's quote serve endpoint: vsock port (default 4050; the CID comes from the domain), or a UNIX socket."},
+      {"attest.policy", "Appraisal policy (policy.yaml), acceptable TCB statuses, whether a debug TD passes."},
+      {"attest.port", "The guest's quote serve endpoint: vsock port (default 4050; the CID comes from the domain), or a UNIX socket."},
       {"attest.timeout", "Seconds to wait for the endpoint (default 300; --timeout overrides)."},
-      {"attest.at, attest.trust_root", "Verification time and root CA: for replaying recorded collateral in tests."},
+      {"attest.at", "Verification time and root CA: for replaying recorded collateral in tests."},
   };
-  s << ".SH HOST.YAML\nRead in one pass; every unknown key, bad value and failed cross-check is "
+  s << ".SH HOST.YAML\nRead in one pass, by every command that reads it; every unknown key, bad value and failed cross-check is "
        "reported at once as FILE:LINE:COL: key 'a.b': message (exit 2). Relative paths are "
        "relative to the directory of host.yaml.\n";
-  for (const auto& k : keys) s << ".TP\n\\fB" << roff_escape(k.key) << "\\fR\n" << roff_escape(k.text) << "\n";
+  for (const auto& doc : config::document_keys(texts)) {
+    std::string keys;
+    for (const auto& k : doc.keys) keys += (keys.empty() ? "" : ", ") + k;
+    s << ".TP\n\\fB" << roff_escape(keys) << "\\fR\n" << roff_escape(std::string(doc.text)) << "\n";
+  }
 }
 
 } // namespace

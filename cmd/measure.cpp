@@ -13,6 +13,7 @@
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/policy/policy_init.hpp"
 #include "tdxctl/td/measure_inputs.hpp"
+#include "tdxctl/up/host_file.hpp"
 
 #include <fmt/format.h>
 
@@ -126,9 +127,8 @@ void add_image_measure(CLI::App* group, Context& ctx) {
     measure::MeasureFiles files;
     if (!a.config.empty()) {
       td::SpecOverrides o;
-      o.config = a.config;
       o.firmware = a.firmware;
-      files = core::value_or_throw(td::measure_inputs(ctx.root(), td::make_spec(o)));
+      files = core::value_or_throw(td::measure_inputs(ctx.root(), up::load_td_spec(a.config, o)));
     } else {
       for (auto [flag, value] : {std::pair{"--firmware", &a.firmware}, std::pair{"--kernel", &a.kernel},
                                  std::pair{"--memory", &a.memory}})

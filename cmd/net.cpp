@@ -3,6 +3,7 @@
 
 #include "tdxctl/net/network_spec.hpp"
 #include "tdxctl/net/recipes.hpp"
+#include "tdxctl/up/host_file.hpp"
 
 namespace tdx::cmd {
 
@@ -51,7 +52,9 @@ void add_net(CLI::App& app, Context& ctx) {
              "  tdxctl net up -c /etc/tdxctl/host.yaml --dry-run\n  tdxctl net up --mode macvtap --public-interface eth0 -o json");
   up->callback([args, &ctx] {
     net::NetRequest request;
-    if (!args->config.empty()) net::load_network_section(args->config, request);
+    if (!args->config.empty())
+      if (auto from_file = up::load_host_file(args->config, up::HostFileUse::network).network)
+        request = *from_file;
     auto& f = args->flags;
     auto given = [&](int i) { return args->given[i]->count() > 0; };
     if (given(0)) request.mode = args->mode == "macvtap" ? net::Mode::macvtap : net::Mode::bridge;

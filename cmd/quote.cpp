@@ -1,7 +1,6 @@
 // tdxctl quote: TDX quotes: generate in a guest, fetch from a guest, show and verify
 #include "context.hpp"
 
-#include "tdxctl/attest/domain_vsock.hpp"
 #include "tdxctl/attest/fresh_quote.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
@@ -18,6 +17,7 @@
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/quote/verify.hpp"
 #include "tdxctl/quote/verify_settings.hpp"
+#include "tdxctl/td/vsock.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -301,7 +301,7 @@ void add_fetch(CLI::App* group, Context& ctx) {
       throw core::Failure(core::Category::usage, "quote.no_channel",
                           "give --td NAME, --vsock CID:PORT, --unix PATH or --from URL");
     if (!args->td.empty())
-      args->vsock = fmt::format("{}:{}", core::value_or_throw(attest::domain_vsock_cid(ctx.connect_uri(), args->td)),
+      args->vsock = fmt::format("{}:{}", core::value_or_throw(td::vsock_cid(ctx.connect_uri(), args->td)),
                                 args->port);
     if (args->verify && args->settings.collateral.empty())
       throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");

@@ -8,6 +8,7 @@
 #include "tdxctl/td/console_log.hpp"
 #include "tdxctl/td/kubevirt.hpp"
 #include "tdxctl/td/lifecycle.hpp"
+#include "tdxctl/up/host_file.hpp"
 
 #include <unistd.h>
 
@@ -17,9 +18,17 @@ namespace tdx::cmd {
 
 namespace {
 
-void add_spec_options(CLI::App* c, td::SpecOverrides& o) {
-  c->add_option("-c,--config", o.config, "host.yaml whose td: section describes the TD")
+// -c and the flags that describe the TD.
+struct SpecArgs {
+  std::string config;
+  td::SpecOverrides flags;
+  td::TdSpec spec() const { return up::load_td_spec(config, flags); }
+};
+
+void add_spec_options(CLI::App* c, SpecArgs& args) {
+  c->add_option("-c,--config", args.config, "host.yaml whose td: section describes the TD")
       ->type_name("FILE");
+  auto& o = args.flags;
   c->add_option("--name", o.name, "Domain name (default td)");
   c->add_option("--vcpus", o.vcpus, "vCPUs (default 32)")->check(CLI::Range(1, 512));
   c->add_option("--memory-gib", o.memory_gib, "Memory in GiB (default 100)")
@@ -82,9 +91,8 @@ void add_schema_option(CLI::App* c, std::string& schema) {
       ->type_name("RNG");
 }
 
-void print_libvirt(Context& ctx, const td::SpecOverrides& overrides, const std::string& schema) {
-  auto spec = td::make_spec(overrides);
-  auto d = core::value_or_throw(td::prepare_domain(ctx.root(), spec, "kvm", overrides.config));
+void print_libvirt(Context& ctx, const SpecArgs& args, const std::string& schema) {
+  auto d = core::value_or_throw(td::prepare_domain(ctx.root(), args.spec(), "kvm", args.config));
   if (!schema.empty()) core::value_or_throw(td::validate_domain_xml(d.xml, schema));
   warn_insecure(d);
   auto doc = domain_json(d);
@@ -105,7 +113,7 @@ void add_td(CLI::App& app, Context& ctx) {
   // xml (libvirt) and render (libvirt or KubeVirt)
   {
     struct Args {
-      td::SpecOverrides spec;
+      SpecArgs spec;
       std::string schema;
       std::string format = "libvirt";
       std::string kernel_container;
@@ -148,7 +156,7 @@ void add_td(CLI::App& app, Context& ctx) {
         throw core::Failure(core::Category::usage, "td.render_flag",
                             "--schema validates libvirt domain XML; it does not apply to --format kubevirt",
                             "validate the manifest with `kubectl apply --dry-run=server -f FILE`");
-      auto spec = td::make_spec(args->spec);
+      auto spec = args->spec.spec();
       auto d = core::value_or_throw(td::prepare_domain(ctx.root(), spec, "kvm", args->spec.config));
       auto k = core::value_or_throw(
           td::render_kubevirt(ctx.root(), spec, d, {args->kernel_container}));
@@ -163,7 +171,7 @@ void add_td(CLI::App& app, Context& ctx) {
   // launch
   {
     struct Args {
-      td::SpecOverrides spec;
+      SpecArgs spec;
       bool autostart = false;
       bool require_attestation = false;
     };
@@ -179,7 +187,7 @@ void add_td(CLI::App& app, Context& ctx) {
               "  tdxctl --connect test:///default td launch --no-tdx --image td.qcow2 "
               "--firmware OVMF.fd");
     c->callback([args, &ctx] {
-      auto spec = td::make_spec(args->spec);
+      auto spec = args->spec.spec();
       auto conn = td::Connection::open(ctx.connect_uri());
       core::value_or_throw(td::preflight(
           ctx.root(), spec, {args->require_attestation, true, ctx.connect_uri()}));
@@ -214,7 +222,7 @@ void add_td(CLI::App& app, Context& ctx) {
   {
     struct Args {
       std::string name;
-      td::SpecOverrides spec;
+      SpecArgs spec;
     };
     auto args = std::make_shared<Args>();
     auto* c = group->add_subcommand(
@@ -228,7 +236,7 @@ void add_td(CLI::App& app, Context& ctx) {
       std::optional<td::RenderedDomain> expected;
       if (!args->spec.config.empty())
         expected = core::value_or_throw(td::prepare_domain(
-            ctx.root(), td::make_spec(args->spec), conn->domain_type(), args->spec.config));
+            ctx.root(), args->spec.spec(), conn->domain_type(), args->spec.config));
       std::string name = !args->name.empty() ? args->name : expected ? expected->name : "td";
       auto st = core::value_or_throw(td::domain_status(*conn, name));
       if (expected) st.expected_digest = expected->topology_digest;

@@ -1,6 +1,7 @@
 // tdxctl volume: create, inspect and verify the tdx-config and tdx-cache volumes.
 #include "context.hpp"
 
+#include "tdxctl/up/host_file.hpp"
 #include "tdxctl/volume/cache_volume.hpp"
 #include "tdxctl/volume/config_volume.hpp"
 #include "tdxctl/volume/inspect.hpp"
@@ -77,7 +78,8 @@ void add_config_create(CLI::App* config, Context& ctx) {
             "  tdxctl volume config create -c /etc/tdxctl/host.yaml -o config.qcow2");
   c->callback([args, &ctx] {
     auto input = args->input;
-    if (!args->yaml.empty()) volume::load_config_section(args->yaml, input);
+    if (!args->yaml.empty())
+      volume::fill_unset(input, *up::load_host_file(args->yaml, up::HostFileUse::config_volume).config);
     auto values = std::make_shared<const volume::ConfigValues>(
         core::value_or_throw(volume::resolve_config(input, ctx.root())));
     volume::ConfigVolumeRequest req{args->output, format_of(args->format),

@@ -3,12 +3,12 @@
 // failure (bad collateral, a rejected quote) is final and reported at once.
 #include "tdxctl/attest/fresh_quote.hpp"
 
-#include "tdxctl/attest/domain_vsock.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/batch.hpp"
 #include "tdxctl/quote/channel.hpp"
 #include "tdxctl/quote/verify_settings.hpp"
+#include "tdxctl/td/vsock.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -46,7 +46,7 @@ core::Result<FreshQuoteResult> fetch_and_verify(const FreshQuoteRequest& r) {
 
   uint32_t cid = 0;
   if (r.unix_socket.empty()) {
-    auto c = domain_vsock_cid(r.connect_uri, r.domain);
+    auto c = td::vsock_cid(r.connect_uri, r.domain);
     if (!c) return std::unexpected(c.error());
     cid = *c;
     out.endpoint = "vsock " + std::to_string(cid) + ":" + std::to_string(r.port);

@@ -227,8 +227,7 @@ core::Result<NetSpec> validate(const NetRequest& r) {
 }
 
 void read_network_section(config::Section& network, NetRequest& request) {
-  network.allow_only({"mode", "bridge", "bridge_address", "vm_address", "tap", "tap_user",
-                      "public_interface", "forwards", "macvtap", "firewall"});
+  network.allow_only(config::host_keys::network);
   if (auto v = network.str("mode")) {
     if (*v == "bridge") request.mode = Mode::bridge;
     else if (*v == "macvtap") request.mode = Mode::macvtap;
@@ -258,17 +257,6 @@ void read_network_section(config::Section& network, NetRequest& request) {
       if (auto parsed = parse_port_forward(f); !parsed) network.error("forwards", parsed.error().message);
     request.forwards = *v;
   }
-}
-
-void load_network_section(const std::filesystem::path& host_yaml, NetRequest& request) {
-  auto reader = config::YamlReader::load(host_yaml);
-  reader.root().allow_only(config::k_host_yaml_sections);
-  auto network = reader.root().section("network");
-  read_network_section(network, request);
-  // Catch cross-field problems here too, so they carry the file name.
-  if (reader.errors().empty())
-    if (auto spec = validate(request); !spec) network.error("", spec.error().message);
-  reader.check();
 }
 
 } // namespace tdx::net

@@ -7,7 +7,6 @@
 #include "tdxctl/core/error.hpp"
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -87,12 +86,10 @@ core::Result<void> check_ifname(const std::string& what, const std::string& name
 // unchecked value is ever written into a rule.
 const std::string& rule_ifname(const std::string& name);
 
-// Reads the `network:` section of a host.yaml into `request` (keys absent in
-// the file keep their current value); every bad key is reported with
-// file:line:col before failing (Failure, invalid_input).
-void load_network_section(const std::filesystem::path& host_yaml, NetRequest& request);
-// The per-key part of the same, on a section of an open document (errors
-// go to its reader; the cross-checks of validate() are the caller's).
+// Reads the `network:` section of host.yaml (up::load_host_file's one pass)
+// into `request`; keys absent in the file keep their current value. Each bad
+// key is recorded in the section's reader with file:line:col; the
+// cross-checks of validate() are the caller's.
 void read_network_section(config::Section& network, NetRequest& request);
 
 } // namespace tdx::net

@@ -55,9 +55,9 @@ std::string Domain::tdxctl_metadata(bool config) const {
   return out;
 }
 
-std::shared_ptr<Connection> Connection::open(const std::string& uri) {
+std::shared_ptr<Connection> Connection::open(const std::string& uri, Access access) {
   virSetErrorFunc(nullptr, quiet_libvirt);
-  virConnectPtr conn = virConnectOpen(uri.c_str());
+  virConnectPtr conn = access == Access::read_only ? virConnectOpenReadOnly(uri.c_str()) : virConnectOpen(uri.c_str());
   if (!conn)
     throw core::Failure(Category::not_ready, "td.connect",
                         "cannot connect to libvirt at " + uri + ": " + libvirt_error(),

@@ -33,10 +33,14 @@ private:
   virDomainPtr m_dom;
 };
 
+// read_only: for lookups only; libvirt grants it to users who may not manage
+// domains (qemu:///system without polkit rights).
+enum class Access { read_write, read_only };
+
 class Connection {
 public:
   // Throws Failure(not_ready) naming the URI and libvirt's reason.
-  static std::shared_ptr<Connection> open(const std::string& uri);
+  static std::shared_ptr<Connection> open(const std::string& uri, Access access = Access::read_write);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();

@@ -101,10 +101,7 @@ static bool valid_mac(const std::string& mac) {
 }
 
 void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
-  td.allow_only({"name", "vcpus", "memory_gib", "image", "config_volume", "cache_volume",
-                 "containerd_volume", "gpus", "nvswitches", "network", "firmware", "boot", "qgs_socket",
-                 "mr_config_id", "mr_owner", "mr_owner_config", "vsock_cid", "gpu_mmio_gib",
-                 "debug", "no_tdx", "measure"});
+  td.allow_only(config::host_keys::td);
   if (auto v = td.str("name")) {
     if (valid_domain_name(*v)) spec.name = *v;
     else td.error("name", std::string(domain_name_rule) + ", got '" + *v + "'");
@@ -136,7 +133,7 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   if (auto v = td.boolean("debug")) spec.debug = *v;
   if (auto v = td.boolean("no_tdx")) spec.no_tdx = *v;
   if (auto measure = td.section("measure"); measure.present()) {
-    measure.allow_only({"platform", "acpi_tables"});
+    measure.allow_only(config::host_keys::td_measure);
     if (auto v = measure.str("platform")) spec.measure_platform = *v;
     if (auto v = measure.str("acpi_tables")) spec.measure_acpi_tables = *v;
     measure::check_one_rtmr0_capture(measure);
@@ -157,9 +154,9 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
   if (!net.present()) return;
   if (network_from_top) {
     // One source of truth for the NIC: the section `net up` builds from.
-    net.allow_only({"mac"});
+    net.allow_only(config::host_keys::td_network_with_top);
   } else {
-    net.allow_only({"bridge", "macvtap", "mac"});
+    net.allow_only(config::host_keys::td_network);
     auto bridge = net.str("bridge");
     auto macvtap = net.str("macvtap");
     if (bridge && macvtap) net.error("macvtap", "give either 'bridge' or 'macvtap', not both");
@@ -176,7 +173,7 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
 void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir) {
   for (auto* p : {&spec.image, &spec.config_volume, &spec.cache_volume, &spec.containerd_volume, &spec.firmware,
                   &spec.measure_platform, &spec.measure_acpi_tables})
-    if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (base_dir / *p).lexically_normal().string();
+    *p = config::absolute_path(*p, base_dir);
 }
 
 void attach_to_network(TdSpec& spec, const net::NetRequest& network) {
@@ -184,33 +181,7 @@ void attach_to_network(TdSpec& spec, const net::NetRequest& network) {
   else spec.net = {NetMode::macvtap, network.public_interface, spec.net.mac};
 }
 
-TdSpec load_td_spec(const std::filesystem::path& path) {
-  auto reader = config::YamlReader::load(path);
-  TdSpec spec;
-  auto root = reader.root();
-  root.allow_only(config::k_host_yaml_sections);
-  auto td = root.section("td");
-  if (!td.present()) {
-    td.error("", "missing section 'td'");
-    reader.check();
-  }
-  auto network = root.section("network");
-  read_td_section(td, spec, network.present());
-  make_paths_absolute(spec, std::filesystem::absolute(path).parent_path());
-  if (network.present()) {
-    net::NetRequest request;
-    net::read_network_section(network, request);
-    if (request.mode == net::Mode::macvtap && request.public_interface.empty())
-      network.error("public_interface", "a macvtap TD needs the parent device named here "
-                                        "(td launch does not guess the default route)");
-    attach_to_network(spec, request);
-  }
-  reader.check();
-  return spec;
-}
-
-TdSpec make_spec(const SpecOverrides& o) {
-  TdSpec spec = o.config.empty() ? TdSpec{} : load_td_spec(o.config);
+TdSpec make_spec(const SpecOverrides& o, TdSpec spec) {
   auto bad = [](const std::string& msg) {
     throw core::Failure(Category::invalid_input, "td.bad_flag", msg);
   };
@@ -221,20 +192,16 @@ TdSpec make_spec(const SpecOverrides& o) {
     if (!b64) bad(b64.error().message);
     out = *b64;
   };
-  // A flag names a file relative to where tdxctl runs; libvirt would read it
-  // relative to its own directory, and its schema takes only absolute paths.
-  auto absolute = [](const std::string& path) {
-    return std::filesystem::absolute(path).lexically_normal().string();
-  };
   if (!o.name.empty()) {
     if (!valid_domain_name(o.name)) bad("--name: " + std::string(domain_name_rule) + ", got '" + o.name + "'");
     spec.name = o.name;
   }
-  if (!o.image.empty()) spec.image = absolute(o.image);
-  if (!o.config_volume.empty()) spec.config_volume = absolute(o.config_volume);
-  if (!o.cache_volume.empty()) spec.cache_volume = absolute(o.cache_volume);
-  if (!o.containerd_volume.empty()) spec.containerd_volume = absolute(o.containerd_volume);
-  if (!o.firmware.empty()) spec.firmware = absolute(o.firmware);
+  // A path flag names a file relative to where tdxctl runs.
+  if (!o.image.empty()) spec.image = config::absolute_path(o.image);
+  if (!o.config_volume.empty()) spec.config_volume = config::absolute_path(o.config_volume);
+  if (!o.cache_volume.empty()) spec.cache_volume = config::absolute_path(o.cache_volume);
+  if (!o.containerd_volume.empty()) spec.containerd_volume = config::absolute_path(o.containerd_volume);
+  if (!o.firmware.empty()) spec.firmware = config::absolute_path(o.firmware);
   if (!o.boot.empty()) {
     if (auto mode = parse_boot_mode(o.boot)) spec.boot = *mode;
     else bad("--boot: expected direct or firmware, got '" + o.boot + "'");

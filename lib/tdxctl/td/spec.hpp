@@ -71,21 +71,16 @@ struct TdSpec {
   bool no_tdx = false;        // plain VM: development only, insecure
 };
 
-// Reads the `td:` section of a host.yaml. When the file has a top-level
-// `network:` section (the one `net up` and `up` build from), the TD's NIC is
-// attached to what it describes: the bridge, or a macvtap on its
-// public_interface, and td.network may then only set `mac`. Without it, the
-// older td.network.{bridge,macvtap} keys still work. Other known sections are
-// left to their readers; an unknown top-level section is an error, as in
-// `up`. Throws Failure(invalid_input) naming file:line:col and the key.
-TdSpec load_td_spec(const std::filesystem::path& path);
-
-// The per-key part on a section of an open document (errors go to its
-// reader). network_from_top: the NIC comes from the top-level section.
+// The per-key part of host.yaml's `td:` section, on a section of the document
+// up::load_host_file read (errors go to its reader). network_from_top: the
+// file has a top-level `network:` section (the one `net up` and `up` build
+// from); the TD's NIC is then attached to what it describes
+// (attach_to_network) and td.network may only set `mac`. Without it, the
+// older td.network.{bridge,macvtap} keys still work.
 void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top);
 // Relative image, volume, firmware and capture paths taken as relative to `base_dir` (the
 // directory of the host.yaml they came from), so a file and the disks it
-// names move together; `td` and `up` read the same file the same way.
+// names move together.
 void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir);
 // Attaches the TD's NIC to the network `net up` builds from `network`.
 void attach_to_network(TdSpec& spec, const net::NetRequest& network);
@@ -95,10 +90,9 @@ void attach_to_network(TdSpec& spec, const net::NetRequest& network);
 inline constexpr const char* domain_name_rule = "expected letters, digits, '_', '.' or '-' (at most 63)";
 bool valid_domain_name(std::string_view name);
 
-// Command-line values laid over the config (or the embedded defaults).
-// Empty strings, empty lists, zeros and false mean "not given".
+// Command-line values laid over host.yaml's td: section (or the embedded
+// defaults). Empty strings, empty lists, zeros and false mean "not given".
 struct SpecOverrides {
-  std::string config; // host.yaml with a td: section; empty: embedded defaults
   std::string name, image, config_volume, cache_volume, containerd_volume, firmware;
   std::string boot; // direct | firmware (CLI11 checks the value)
   std::vector<std::string> gpus, nvswitches;
@@ -108,8 +102,9 @@ struct SpecOverrides {
   int vcpus = 0, memory_gib = 0, vsock_cid = 0;
   bool debug = false, no_tdx = false;
 };
-// Throws Failure(invalid_input) for a bad config or flag value.
-TdSpec make_spec(const SpecOverrides& overrides);
+// `base` with the flags laid over it; a path flag is made absolute against
+// the working directory. Throws Failure(invalid_input) for a bad flag value.
+TdSpec make_spec(const SpecOverrides& overrides, TdSpec base = {});
 
 // Accepts 96 hex digits (a SHA-384) or base64 of 48 bytes; returns base64.
 core::Result<std::string> parse_measurement(const std::string& text, const std::string& what);

@@ -4,6 +4,7 @@
 // digest, so a change of virtual hardware is visible before it breaks the
 // TD's RTMR0 reference values.
 #include "tdxctl/td/lifecycle.hpp"
+#include "tdxctl/td/vsock.hpp"
 
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
@@ -108,7 +109,8 @@ core::Result<DomainStatus> domain_status(const Connection& conn, const std::stri
     if (defined != st.topology_digest) st.pending_digest = defined;
   }
 
-  XPathDoc xml(dom->xml());
+  auto xml_text = dom->xml();
+  XPathDoc xml(xml_text);
   if (!xml.ok()) throw core::Failure(Category::failed, "td.xml_parse", "libvirt returned bad XML");
   st.tdx = !xml.nodes("/domain/launchSecurity[@type='tdx']").empty();
   if (dom->active()) {
@@ -122,8 +124,7 @@ core::Result<DomainStatus> domain_status(const Connection& conn, const std::stri
     st.console = xml.text("/domain/devices/console/source/@path");
     if (st.console.empty()) st.console = xml.text("/domain/devices/console/@tty");
   }
-  std::string cid = xml.text("/domain/devices/vsock/cid/@address");
-  if (!cid.empty()) st.vsock_cid = std::stoi(cid);
+  if (auto cid = vsock_cid_from_xml(xml_text, name)) st.vsock_cid = static_cast<int>(*cid);
   for (auto* d : xml.nodes("/domain/devices/disk")) {
     std::string src = xml.text("source/@file", d);
     if (src.empty()) src = xml.text("source/@dev", d);

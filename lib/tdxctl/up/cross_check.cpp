@@ -98,7 +98,8 @@ void cross_check(const HostFile& file, config::Section& root) {
     check_config_against_network(*file.config, *file.network, root.section("config"));
   auto td = root.section("td");
   check_paths(file.td, td);
-  if (file.config && file.td.config_volume.empty())
+  // Without td: (volume config create -c, net up -c) there is no TD to write it for.
+  if (file.config && root.has("td") && file.td.config_volume.empty())
     root.error("config", "a config: section needs td.config_volume, the file to write the "
                          "tdx-config volume to");
   if (file.gpu && !file.gpu->all && !file.td.gpus.empty() && file.td.gpus[0] != "all-bound")

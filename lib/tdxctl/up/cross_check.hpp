@@ -14,7 +14,8 @@ namespace tdx::up {
 // network.vm_address outside network.bridge_address's subnet, overlapping
 // network.forwards, config.vm_ip / config.gateway disagreeing with the
 // network, two of td.image / td.*_volume on one path, td.gpus not among
-// gpu.devices, a config: section with no td.config_volume to write.
+// gpu.devices, a config: section with no td.config_volume to write (when
+// the file has a td: section).
 void cross_check(const HostFile& file, config::Section& root);
 
 } // namespace tdx::up

@@ -22,13 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void make_absolute(std::string& path, const fs::path& base_dir) {
-  if (!path.empty() && fs::path(path).is_relative()) path = (base_dir / path).lexically_normal().string();
-}
-
-std::optional<GpuConfig> read_gpu(config::Section gpu, const fs::path& base_dir) {
+std::optional<GpuConfig> read_gpu(config::Section gpu) {
   if (!gpu.present()) return std::nullopt;
-  gpu.allow_only({"devices", "persist", "mode", "ppcie", "admin_tool"});
+  gpu.allow_only(config::host_keys::gpu);
   GpuConfig out;
   auto devices = gpu.strings("devices");
   if (!devices || devices->empty()) {
@@ -61,12 +57,11 @@ std::optional<GpuConfig> read_gpu(config::Section gpu, const fs::path& base_dir)
     else if (*v) out.mode = GpuMode::ppcie;
   }
   if (auto v = gpu.str("admin_tool")) out.admin_tool = *v;
-  make_absolute(out.admin_tool, base_dir);
   return out;
 }
 
 void read_volumes(config::Section volumes, VolumesConfig& out) {
-  volumes.allow_only({"format", "cache_size", "containerd_size"});
+  volumes.allow_only(config::host_keys::volumes);
   if (auto v = volumes.str("format")) {
     if (*v == "qcow2") out.format = volume::VolumeFormat::qcow2;
     else if (*v == "raw") out.format = volume::VolumeFormat::raw;
@@ -81,10 +76,9 @@ void read_volumes(config::Section volumes, VolumesConfig& out) {
   }
 }
 
-std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& base_dir) {
+std::optional<AttestConfig> read_attest(config::Section attest) {
   if (!attest.present()) return std::nullopt;
-  attest.allow_only({"collateral", "policy", "accept", "allow_debug", "port", "unix", "timeout",
-                     "at", "trust_root"});
+  attest.allow_only(config::host_keys::attest);
   AttestConfig out;
   auto& verify = out.verify;
   if (auto v = attest.str("collateral")) verify.collateral = *v;
@@ -103,8 +97,13 @@ std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& 
     else verify.at = *v;
   }
   if (auto v = attest.str("trust_root")) verify.trust_root = *v;
-  for (auto* p : {&verify.collateral, &verify.policy, &out.unix_socket, &verify.trust_root})
-    make_absolute(*p, base_dir);
+  return out;
+}
+
+// The files attest: names must be there to read; checked once their paths
+// are absolute.
+void check_attest_files(const AttestConfig& out, config::Section attest) {
+  const auto& verify = out.verify;
   std::error_code ec; // a name too long for the kernel is "not a directory", not an exception
   if (!verify.collateral.empty() && !fs::is_directory(verify.collateral, ec))
     attest.error("collateral", verify.collateral + " is not a directory (fill it with `tdxctl collateral fetch`)");
@@ -115,7 +114,35 @@ std::optional<AttestConfig> read_attest(config::Section attest, const fs::path& 
       attest.error("policy", f.error().message);
     }
   }
-  return out;
+}
+
+// Every path the file names, made absolute against its directory in this
+// one place, so a host.yaml and the files it names can move together.
+void make_paths_absolute(HostFile& file, const fs::path& base_dir) {
+  if (file.gpu) file.gpu->admin_tool = config::absolute_path(file.gpu->admin_tool, base_dir);
+  if (file.config && file.config->seed_file != "-") // "-": stdin
+    file.config->seed_file = config::absolute_path(file.config->seed_file, base_dir);
+  td::make_paths_absolute(file.td, base_dir);
+  if (file.attest)
+    for (auto* p : {&file.attest->verify.collateral, &file.attest->verify.policy, &file.attest->unix_socket,
+                    &file.attest->verify.trust_root})
+      *p = config::absolute_path(*p, base_dir);
+}
+
+// What the command reading the file cannot do without, reported with the
+// file's other problems.
+void check_needs(const HostFile& file, config::Section& root, HostFileUse use) {
+  bool needs_td = use == HostFileUse::host_flow || use == HostFileUse::td;
+  if (needs_td && !root.has("td")) root.error("td", "a 'td:' section is required (at least td.image)");
+  if (use == HostFileUse::config_volume && !file.config)
+    root.error("config", "no 'config:' section (the tdx-config volume's values)");
+  // `up` takes the parent from the default route when net up resolves it;
+  // a TD launched alone has no such step.
+  if (use == HostFileUse::td && file.network && file.network->mode == net::Mode::macvtap &&
+      file.network->public_interface.empty())
+    root.section("network").error("public_interface",
+                                  "a macvtap TD needs the parent device named here "
+                                  "(td launch does not guess the default route)");
 }
 
 } // namespace
@@ -130,7 +157,7 @@ const char* gpu_mode_name(GpuMode mode) {
 }
 
 HostFile parse_host_file(std::string_view text, const std::string& name,
-                         const fs::path& base_dir) {
+                         const fs::path& base_dir, HostFileUse use) {
   auto reader = config::YamlReader::parse(text, name);
   auto root = reader.root();
   root.allow_only(config::k_host_yaml_sections);
@@ -138,15 +165,15 @@ HostFile parse_host_file(std::string_view text, const std::string& name,
   out.path = name;
 
   auto host = root.section("host");
-  host.allow_only({"require_attestation"});
+  host.allow_only(config::host_keys::host);
   if (auto v = host.boolean("require_attestation")) out.require_attestation = *v;
 
-  out.gpu = read_gpu(root.section("gpu"), base_dir);
+  out.gpu = read_gpu(root.section("gpu"));
 
   auto config = root.section("config");
   if (config.present()) {
     volume::ConfigInput input;
-    volume::read_config_section(config, base_dir, input);
+    volume::read_config_section(config, input);
     out.config = input;
   }
   read_volumes(root.section("volumes"), out.volumes);
@@ -159,27 +186,32 @@ HostFile parse_host_file(std::string_view text, const std::string& name,
   }
 
   auto td = root.section("td");
-  if (!td.present()) root.error("td", "a 'td:' section is required (at least td.image)");
   td::read_td_section(td, out.td, network.present());
-  td::make_paths_absolute(out.td, base_dir);
   if (out.network) td::attach_to_network(out.td, *out.network);
 
-  out.attest = read_attest(root.section("attest"), base_dir);
+  out.attest = read_attest(root.section("attest"));
+  make_paths_absolute(out, base_dir);
+  if (out.attest) check_attest_files(*out.attest, root.section("attest"));
 
   // Cross-checks run even after per-key errors, so one pass shows every
   // problem; each skips values that did not parse (reported already).
+  check_needs(out, root, use);
   cross_check(out, root);
   reader.check();
   return out;
 }
 
-HostFile load_host_file(const fs::path& path) {
+HostFile load_host_file(const fs::path& path, HostFileUse use) {
   auto text = core::read_file(path);
   if (!text)
     throw core::Failure(core::Category::invalid_input, "config.unreadable", text.error().message,
                         "pass the host.yaml to use with -c/--config, or write one with "
                         "`tdxctl config init`");
-  return parse_host_file(*text, path.string(), fs::absolute(path).parent_path());
+  return parse_host_file(*text, path.string(), fs::absolute(path).parent_path(), use);
+}
+
+td::TdSpec load_td_spec(const fs::path& config, const td::SpecOverrides& flags) {
+  return td::make_spec(flags, config.empty() ? td::TdSpec{} : load_host_file(config, HostFileUse::td).td);
 }
 
 } // namespace tdx::up

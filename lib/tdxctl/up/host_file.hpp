@@ -1,14 +1,19 @@
 #pragma once
-// host.yaml as one model: the file is read in ONE YamlReader pass and each
-// section is handed to the reader its command group already has (config ->
-// volume, network -> net, td -> td, attest -> quote policy), so an unknown
-// key anywhere, a bad value and a failed cross-check (VM address outside the
-// bridge subnet, overlapping forwards, two volumes on one path, ...) are all
-// reported together, each with file:line:col and the dotted key.
+// host.yaml as one model, and the one loader of it: every command that reads
+// the file (up, down, config check, td, image measure, net up, volume config
+// create) reads it here, in ONE YamlReader pass, and each section is handed
+// to the reader its command group already has (config -> volume, network ->
+// net, td -> td, attest -> quote policy). So an unknown key anywhere, a bad
+// value and a failed cross-check (VM address outside the bridge subnet,
+// overlapping forwards, two volumes on one path, ...) are the same errors
+// whichever command reads the file, all reported together, each with
+// file:line:col and the dotted key. The groups receive their own section
+// (file.td, file.network, file.config) and never open the file themselves.
 //
 // Relative paths in the file (images, volumes, seed file, policy,
-// collateral, the GPU admin tool) are taken relative to the directory holding host.yaml, so a
-// host.yaml and the files it names can be moved together.
+// collateral, the GPU admin tool) are made absolute once, here, against the
+// directory holding host.yaml, so a host.yaml and the files it names can be
+// moved together.
 
 #include "tdxctl/attest/fresh_quote.hpp"
 #include "tdxctl/core/output.hpp"
@@ -61,6 +66,16 @@ struct AttestConfig {
   int timeout_s = 300;           // how long to wait for the endpoint
 };
 
+// Which command reads the file: what it cannot do without is checked in the
+// same pass as everything else.
+enum class HostFileUse {
+  host_flow,     // up, down, config check: td: is required
+  td,            // td xml/render/launch/status, image measure: td: is required, and a
+                 // macvtap network: names its public_interface
+  network,       // net up: nothing is required
+  config_volume, // volume config create: config: is required
+};
+
 struct HostFile {
   std::filesystem::path path;
   bool require_attestation = false; // host.require_attestation
@@ -68,7 +83,7 @@ struct HostFile {
   std::optional<volume::ConfigInput> config; // present: create the config volume
   VolumesConfig volumes;
   std::optional<net::NetRequest> network;
-  td::TdSpec td;
+  td::TdSpec td; // the defaults when the file has no td: (for uses that need none)
   std::optional<AttestConfig> attest;
 
   // What the file asks for, for `config check` and the JSON documents.
@@ -78,8 +93,14 @@ struct HostFile {
 
 // Throws Failure(invalid_input, exit 2) listing every problem as
 // file:line:col: key 'a.b': message.
-HostFile load_host_file(const std::filesystem::path& path);
+HostFile load_host_file(const std::filesystem::path& path,
+                        HostFileUse use = HostFileUse::host_flow);
 HostFile parse_host_file(std::string_view text, const std::string& name,
-                         const std::filesystem::path& base_dir);
+                         const std::filesystem::path& base_dir,
+                         HostFileUse use = HostFileUse::host_flow);
+
+// The TD a `td` or `image measure` command describes: the flags laid over
+// `config`'s td: section, or over the embedded defaults when `config` is empty.
+td::TdSpec load_td_spec(const std::filesystem::path& config, const td::SpecOverrides& flags = {});
 
 } // namespace tdx::up

@@ -117,10 +117,8 @@ std::vector<std::string> host_resolvers(const core::Root& root) {
   return servers;
 }
 
-void read_config_section(config::Section& section, const std::filesystem::path& base_dir,
-                         ConfigInput& input) {
-  section.allow_only({"hostname", "miner_ss58", "miner_seed_file", "vm_ip", "gateway", "dns",
-                      "miner_seed"});
+void read_config_section(config::Section& section, ConfigInput& input) {
+  section.allow_only(config::host_keys::config);
   if (section.has("miner_seed"))
     section.error("miner_seed", "the miner seed is not read from host.yaml (config files get "
                                 "copied and shared); put it in a 0600 file and set "
@@ -129,36 +127,29 @@ void read_config_section(config::Section& section, const std::filesystem::path& 
     auto value = section.str(key);
     if (!value) return;
     if (auto r = check(*value); !r) section.error(key, r.error().message);
-    if (field.empty()) field = *value;
+    field = *value;
   };
   take("hostname", input.hostname, check_hostname);
   take("miner_ss58", input.miner_ss58, core::check_ss58_hotkey);
-  if (auto file = section.str("miner_seed_file"); file && input.seed_file.empty()) {
-    // Relative to the YAML file, so host.yaml and its seed file travel together.
-    std::filesystem::path p(*file);
-    input.seed_file = (p.is_absolute() || *file == "-") ? *file : (base_dir / p).string();
-  }
+  if (auto file = section.str("miner_seed_file")) input.seed_file = *file;
   take("vm_ip", input.vm_ip, parse_ipv4_cidr);
   take("gateway", input.gateway, parse_ipv4);
   if (auto dns = section.strings("dns")) {
     for (const auto& d : *dns)
       if (d != "host")
         if (auto r = parse_ipv4(d); !r) section.error("dns", r.error().message);
-    if (input.dns.empty()) input.dns = *dns;
+    input.dns = *dns;
   }
 }
 
-void load_config_section(const std::filesystem::path& yaml, ConfigInput& input) {
-  auto reader = config::YamlReader::load(yaml);
-  auto root = reader.root();
-  root.allow_only(config::k_host_yaml_sections);
-  auto section = root.section("config");
-  if (!section.present()) {
-    root.error("config", "no 'config:' section (the tdx-config volume's values)");
-    reader.check();
-  }
-  read_config_section(section, yaml.parent_path(), input);
-  reader.check();
+void fill_unset(ConfigInput& flags, const ConfigInput& file) {
+  for (auto [field, from] : {std::pair{&flags.hostname, &file.hostname},
+                             std::pair{&flags.miner_ss58, &file.miner_ss58},
+                             std::pair{&flags.seed_file, &file.seed_file},
+                             std::pair{&flags.vm_ip, &file.vm_ip},
+                             std::pair{&flags.gateway, &file.gateway}})
+    if (field->empty()) *field = *from;
+  if (flags.dns.empty()) flags.dns = file.dns;
 }
 
 core::Result<ConfigValues> resolve_config(const ConfigInput& input, const core::Root& root) {

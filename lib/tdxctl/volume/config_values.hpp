@@ -8,7 +8,6 @@
 #include "tdxctl/core/secret.hpp"
 
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,15 +52,14 @@ struct ConfigInput {
   std::vector<std::string> dns; // addresses, or the single word "host"
 };
 
-// Fills the fields of `input` that are still empty from the `config:`
-// section of a host.yaml, validating each value where it is written (errors
-// name file:line:col and the key). A seed written inline is refused.
-void load_config_section(const std::filesystem::path& yaml, ConfigInput& input);
-// The same, on a section of a document already open (host.yaml read in one
-// pass by `tdxctl up`); errors are recorded in the section's reader, and a
-// relative miner_seed_file is taken relative to `base_dir`.
-void read_config_section(config::Section& section, const std::filesystem::path& base_dir,
-                         ConfigInput& input);
+// Reads host.yaml's `config:` section (up::load_host_file's one pass) into
+// `input`, validating each value where it is written (errors go to the
+// section's reader with file:line:col and the key). A seed written inline is
+// refused. miner_seed_file is kept as written: the loader makes it absolute.
+void read_config_section(config::Section& section, ConfigInput& input);
+// Flags win over the file: every field of `flags` still empty takes the
+// file's value.
+void fill_unset(ConfigInput& flags, const ConfigInput& file);
 
 // Validated values, ready to be written.
 struct ConfigValues {

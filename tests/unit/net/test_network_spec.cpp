@@ -1,6 +1,7 @@
 // Forward specs, addresses and the host.yaml network: section.
 #include "support/fixtures.hpp"
 #include "tdxctl/net/network_spec.hpp"
+#include "tdxctl/up/host_file.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -68,8 +69,7 @@ TEST_CASE("host.yaml network: section, with every bad key reported by line") {
   test::put(dir.path(), "host.yaml",
             "td:\n  name: x\nnetwork:\n  mode: bridge\n  bridge: br-test\n  bridge_address: 10.9.0.1/24\n"
             "  vm_address: 10.9.0.2\n  public_interface: eth7\n  forwards: [tcp/6443, udp/51820]\n");
-  net::NetRequest r;
-  net::load_network_section(dir / "host.yaml", r);
+  auto r = *up::load_host_file(dir / "host.yaml", up::HostFileUse::network).network;
   CHECK(r.bridge == "br-test");
   CHECK(r.bridge_address == "10.9.0.1/24");
   CHECK(r.public_interface == "eth7");
@@ -77,9 +77,8 @@ TEST_CASE("host.yaml network: section, with every bad key reported by line") {
 
   test::put(dir.path(), "bad.yaml",
             "network:\n  mode: slirp\n  brdge: x\n  forwards:\n    - tcp/99999\n");
-  net::NetRequest r2;
   try {
-    net::load_network_section(dir / "bad.yaml", r2);
+    up::load_host_file(dir / "bad.yaml", up::HostFileUse::network);
     FAIL("expected a failure");
   } catch (const core::Failure& f) {
     const auto& m = f.error().message;
@@ -123,9 +122,8 @@ TEST_CASE("interface names: only kernel-valid names that cannot change a rule, e
 TEST_CASE("host.yaml network: an injected interface name is refused at its line") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml", "network:\n  bridge: 'x\"accept#'\n  tap: ok0\n  public_interface: 'eth0 '\n");
-  net::NetRequest r;
   try {
-    net::load_network_section(dir / "host.yaml", r);
+    up::load_host_file(dir / "host.yaml", up::HostFileUse::network);
     FAIL("expected a failure");
   } catch (const core::Failure& f) {
     CHECK(f.error().category == core::Category::invalid_input);

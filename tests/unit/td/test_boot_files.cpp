@@ -9,6 +9,7 @@
 #include "tdxctl/core/config_manifest.hpp"
 #include "tdxctl/td/boot_files.hpp"
 #include "tdxctl/td/lifecycle.hpp"
+#include "tdxctl/up/host_file.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -98,10 +99,10 @@ TEST_CASE("td.boot: firmware keeps the disk boot and needs no manifest") {
   CHECK(td::preflight(core::Root(), spec, {false, false, "test:///default"}));
 
   test::put(dir.path(), "host.yaml", "td:\n  boot: firmware\n");
-  CHECK(td::load_td_spec(dir.path() / "host.yaml").boot == td::BootMode::firmware);
+  CHECK(up::load_td_spec(dir.path() / "host.yaml").boot == td::BootMode::firmware);
   test::put(dir.path(), "bad.yaml", "td:\n  boot: bios\n");
   try {
-    td::load_td_spec(dir.path() / "bad.yaml");
+    up::load_td_spec(dir.path() / "bad.yaml");
     FAIL("td.boot: bios was accepted");
   } catch (const core::Failure& f) {
     CHECK(f.error().category == core::Category::invalid_input);

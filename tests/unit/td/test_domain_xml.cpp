@@ -5,6 +5,7 @@
 #include "td_fixtures.hpp"
 #include "tdxctl/td/domain_xml.hpp"
 #include "tdxctl/td/lifecycle.hpp"
+#include "tdxctl/up/host_file.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -216,7 +217,7 @@ TEST_CASE("measurements accept 96 hex digits or base64 of exactly 48 bytes") {
 TEST_CASE("td.qgs_socket: unix:PATH renders as the path; vsock is refused at its key") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml", "td:\n  qgs_socket: unix:/run/qgs/qgs.sock\n");
-  CHECK(td::load_td_spec(dir.path() / "host.yaml").qgs_socket == "/run/qgs/qgs.sock");
+  CHECK(up::load_td_spec(dir.path() / "host.yaml").qgs_socket == "/run/qgs/qgs.sock");
   auto spec = test::make_volumes(dir.path());
   spec.net = {td::NetMode::bridge, "br-tdx", "52:54:00:12:34:56"};
   spec.qgs_socket = "/run/qgs/qgs.sock";
@@ -225,7 +226,7 @@ TEST_CASE("td.qgs_socket: unix:PATH renders as the path; vsock is refused at its
 
   test::put(dir.path(), "vsock.yaml", "td:\n  qgs_socket: vsock:2:4050\n");
   try {
-    td::load_td_spec(dir.path() / "vsock.yaml");
+    up::load_td_spec(dir.path() / "vsock.yaml");
     FAIL("a vsock QGS was accepted");
   } catch (const core::Failure& f) {
     CHECK(f.error().category == core::Category::invalid_input);
@@ -238,10 +239,9 @@ TEST_CASE("td.qgs_socket: unix:PATH renders as the path; vsock is refused at its
 TEST_CASE("host.yaml td: section loads, and bad keys are named with their position") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml",
-            "attest:\n  anything: goes\n" // other sections are their readers' business
             "td:\n  name: prod\n  vcpus: 8\n  memory_gib: 64\n  gpus: [18:00.0]\n"
             "  network:\n    bridge: br-tdx\n  qgs_socket: none\n");
-  auto spec = td::load_td_spec(dir.path() / "host.yaml");
+  auto spec = up::load_td_spec(dir.path() / "host.yaml");
   CHECK(spec.name == "prod");
   CHECK(spec.vcpus == 8);
   CHECK(spec.gpus == std::vector<std::string>{"0000:18:00.0"});
@@ -249,7 +249,7 @@ TEST_CASE("host.yaml td: section loads, and bad keys are named with their positi
   CHECK(spec.qgs_socket.empty());
   test::put(dir.path(), "bad.yaml", "td:\n  vcpu: 8\n  gpus: [zz]\n  network:\n    bridge: a\n    macvtap: b\n");
   try {
-    td::load_td_spec(dir.path() / "bad.yaml");
+    up::load_td_spec(dir.path() / "bad.yaml");
     FAIL("expected an error");
   } catch (const core::Failure& f) {
     CHECK(f.error().category == core::Category::invalid_input);
@@ -257,19 +257,23 @@ TEST_CASE("host.yaml td: section loads, and bad keys are named with their positi
     CHECK_THAT(f.error().message, Catch::Contains("td.gpus"));
     CHECK_THAT(f.error().message, Catch::Contains("td.network.macvtap"));
   }
+  // The other sections are checked as `config check` checks them: one loader.
+  test::put(dir.path(), "other.yaml", "attest:\n  anything: goes\ntd:\n  name: prod\n");
+  CHECK_THROWS_WITH(up::load_td_spec(dir.path() / "other.yaml"),
+                    Catch::Contains("other.yaml:2:3: key 'attest.anything': unknown key"));
 }
 
 TEST_CASE("host.yaml td.measure names a capture; it and the firmware are taken from the file's directory") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml",
             "td:\n  firmware: fw/TDVF.fd\n  measure:\n    platform: captures/platform.json\n");
-  auto spec = td::load_td_spec(dir.path() / "host.yaml");
+  auto spec = up::load_td_spec(dir.path() / "host.yaml");
   CHECK(spec.firmware == (dir.path() / "fw/TDVF.fd").string());
   CHECK(spec.measure_platform == (dir.path() / "captures/platform.json").string());
   CHECK(spec.measure_acpi_tables.empty());
   test::put(dir.path(), "both.yaml", "td:\n  measure:\n    platform: p.json\n    acpi_tables: a.bin\n    acpi: x\n");
   try {
-    td::load_td_spec(dir.path() / "both.yaml");
+    up::load_td_spec(dir.path() / "both.yaml");
     FAIL("expected an error");
   } catch (const core::Failure& f) {
     CHECK_THAT(f.error().message, Catch::Contains("key 'td.measure.acpi_tables': give platform or acpi_tables"));

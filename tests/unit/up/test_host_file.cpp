@@ -192,11 +192,11 @@ TEST_CASE("without network:, td.network still attaches the NIC (td launch -c fil
 TEST_CASE("td launch -c reads the NIC from the top-level network: section", "[up][td]") {
   core::TempDir dir;
   test::put(dir.path(), "host.yaml", "network:\n  bridge: br9\ntd:\n  image: td.qcow2\n");
-  auto spec = td::load_td_spec(dir.path() / "host.yaml");
+  auto spec = up::load_td_spec(dir.path() / "host.yaml");
   CHECK(spec.net.mode == td::NetMode::bridge);
   CHECK(spec.net.source == "br9");
   test::put(dir.path(), "mv.yaml", "network:\n  mode: macvtap\ntd:\n  image: td.qcow2\n");
-  CHECK_THROWS_WITH(td::load_td_spec(dir.path() / "mv.yaml"),
+  CHECK_THROWS_WITH(up::load_td_spec(dir.path() / "mv.yaml"),
                     Catch::Contains("key 'network.public_interface': a macvtap TD needs the parent device"));
 }
 
@@ -273,4 +273,47 @@ TEST_CASE("host.yaml: a path the kernel refuses (name too long) is a named error
   auto msg = error_of("attest:\n  collateral: /" + std::string(5000, 'c') + "\n");
   CHECK_THAT(msg, Catch::Contains("key 'attest.collateral'"));
   CHECK_THAT(msg, Catch::Contains("is not a directory"));
+}
+
+TEST_CASE("one loader: every command sees the same file the same way (issue 18)", "[up][td][net][volume]") {
+  core::TempDir dir;
+  // A relative td.image is taken from the file's directory by every use,
+  // and an unknown top-level key is the same error for td as for config check.
+  test::put(dir.path() / "conf", "host.yaml", "td:\n  image: tdx.qcow2\n");
+  CHECK(up::load_td_spec(dir.path() / "conf/host.yaml").image == (dir.path() / "conf/tdx.qcow2").string());
+  CHECK(up::load_host_file(dir.path() / "conf/host.yaml").td.image == (dir.path() / "conf/tdx.qcow2").string());
+  test::put(dir.path() / "conf", "extra.yaml", "td:\n  image: tdx.qcow2\nextra: 1\n");
+  for (auto use : {up::HostFileUse::host_flow, up::HostFileUse::td, up::HostFileUse::network,
+                   up::HostFileUse::config_volume})
+    CHECK_THROWS_WITH(up::load_host_file(dir.path() / "conf/extra.yaml", use),
+                      Catch::Contains("extra.yaml:3:1: key 'extra': unknown key"));
+  // A flag path is made absolute against the working directory.
+  td::SpecOverrides flags;
+  flags.image = "img.qcow2";
+  CHECK(up::load_td_spec(dir.path() / "conf/host.yaml", flags).image ==
+        (std::filesystem::current_path() / "img.qcow2").string());
+}
+
+TEST_CASE("what each use needs from the file is reported with the rest", "[up]") {
+  auto error_for = [](const std::string& text, up::HostFileUse use) {
+    try {
+      up::parse_host_file(text, "host.yaml", "/etc/tdxctl", use);
+    } catch (const core::Failure& f) {
+      return f.error().message;
+    }
+    return std::string();
+  };
+  const std::string net_only = "network:\n  mode: macvtap\n";
+  CHECK(error_for(net_only, up::HostFileUse::network).empty());
+  CHECK_THAT(error_for(net_only, up::HostFileUse::host_flow), Catch::Contains("a 'td:' section is required"));
+  CHECK_THAT(error_for(net_only + "td:\n  name: x\n", up::HostFileUse::td),
+             Catch::Contains("key 'network.public_interface': a macvtap TD needs the parent device"));
+  CHECK(error_for(net_only + "td:\n  name: x\n", up::HostFileUse::host_flow).empty());
+  CHECK_THAT(error_for(net_only, up::HostFileUse::config_volume), Catch::Contains("no 'config:' section"));
+  // A config: section without td: is what volume config create -c reads; with
+  // td:, the TD must name the volume to write.
+  const std::string config_only = "config:\n  hostname: miner-0\n";
+  CHECK(error_for(config_only, up::HostFileUse::config_volume).empty());
+  CHECK_THAT(error_for(config_only + "td:\n  name: x\n", up::HostFileUse::config_volume),
+             Catch::Contains("a config: section needs td.config_volume"));
 }

@@ -2,6 +2,8 @@
 // guest's (process-config.py), and every problem is reported at once.
 #include "tdxctl/volume/config_values.hpp"
 
+#include "tdxctl/up/host_file.hpp"
+
 #include "support/fixtures.hpp"
 
 #include <catch2/catch.hpp>
@@ -101,9 +103,8 @@ TEST_CASE("volume: host.yaml config: section: positions in errors, inline seeds 
   core::TempDir dir;
   test::put(dir.path(), "host.yaml",
             "config:\n  hostname: UPPER\n  miner_seed: abc\n  vm_ip: 10.0.0.5\n  colour: red\n");
-  ConfigInput in;
   try {
-    load_config_section(dir.path() / "host.yaml", in);
+    up::load_host_file(dir.path() / "host.yaml", up::HostFileUse::config_volume);
     FAIL("expected an error");
   } catch (const core::Failure& f) {
     const auto& m = f.error().message;
@@ -119,9 +120,23 @@ TEST_CASE("volume: host.yaml config: section: positions in errors, inline seeds 
                 "  dns: [1.1.1.1, 9.9.9.9]\n");
   ConfigInput flags;
   flags.hostname = "from-flag";
-  load_config_section(dir.path() / "good.yaml", flags);
+  fill_unset(flags, *up::load_host_file(dir.path() / "good.yaml", up::HostFileUse::config_volume).config);
   CHECK(flags.hostname == "from-flag");
   CHECK(flags.miner_ss58 == k_alice);
   CHECK(flags.seed_file == (dir.path() / "seed.hex").string());
   CHECK(flags.dns == std::vector<std::string>{"1.1.1.1", "9.9.9.9"});
+}
+
+TEST_CASE("volume: fill_unset: a flag wins, the file fills what no flag gave", "[volume]") {
+  ConfigInput flags;
+  flags.hostname = "from-flag";
+  flags.dns = {"8.8.8.8"};
+  ConfigInput file{"from-file", k_alice, "/etc/tdxctl/seed.hex", "10.0.0.5/24", "10.0.0.1", {"1.1.1.1"}};
+  fill_unset(flags, file);
+  CHECK(flags.hostname == "from-flag");
+  CHECK(flags.miner_ss58 == k_alice);
+  CHECK(flags.seed_file == "/etc/tdxctl/seed.hex");
+  CHECK(flags.vm_ip == "10.0.0.5/24");
+  CHECK(flags.gateway == "10.0.0.1");
+  CHECK(flags.dns == std::vector<std::string>{"8.8.8.8"});
 }

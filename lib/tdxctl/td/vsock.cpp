@@ -1,9 +1,7 @@
-// Looking up a TD's vsock CID through libvirt (read-only connection) and
-// libxml2 XPath on the domain XML; never string matching on XML.
-#include "tdxctl/attest/domain_vsock.hpp"
+// Looking up a TD's vsock CID through a td::Connection and libxml2 XPath on
+// the domain XML; never string matching on XML.
+#include "tdxctl/td/vsock.hpp"
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
@@ -12,7 +10,7 @@
 
 #include <fmt/format.h>
 
-namespace tdx::attest {
+namespace tdx::td {
 
 core::Result<uint32_t> vsock_cid_from_xml(const std::string& xml, const std::string& domain) {
   std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
@@ -35,19 +33,18 @@ core::Result<uint32_t> vsock_cid_from_xml(const std::string& xml, const std::str
   return static_cast<uint32_t>(cid);
 }
 
-core::Result<uint32_t> domain_vsock_cid(const std::string& uri, const std::string& domain) {
-  std::unique_ptr<virConnect, decltype(&virConnectClose)> conn(
-      virConnectOpenReadOnly(uri.empty() ? nullptr : uri.c_str()), virConnectClose);
-  if (!conn)
-    return core::fail(core::Category::not_ready, "td.libvirt",
-                      fmt::format("cannot connect to libvirt{}", uri.empty() ? "" : " at " + uri));
-  std::unique_ptr<virDomain, decltype(&virDomainFree)> dom(virDomainLookupByName(conn.get(), domain.c_str()), virDomainFree);
+core::Result<uint32_t> vsock_cid(const Connection& conn, const std::string& domain) {
+  auto dom = conn.lookup(domain);
   if (!dom) return core::fail(core::Category::not_ready, "td.not_found", fmt::format("no libvirt domain named {}", domain));
-  char* xml = virDomainGetXMLDesc(dom.get(), 0);
-  if (!xml) return core::fail(core::Category::failed, "td.xml", fmt::format("cannot read the XML of domain {}", domain));
-  std::string text(xml);
-  free(xml);
-  return vsock_cid_from_xml(text, domain);
+  return vsock_cid_from_xml(dom->xml(), domain);
 }
 
-} // namespace tdx::attest
+core::Result<uint32_t> vsock_cid(const std::string& uri, const std::string& domain) {
+  try {
+    return vsock_cid(*Connection::open(uri, Access::read_only), domain);
+  } catch (const core::Failure& f) { // libvirt's reason, as a value for callers that report it
+    return std::unexpected(f.error());
+  }
+}
+
+} // namespace tdx::td
