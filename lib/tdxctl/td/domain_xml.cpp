@@ -280,10 +280,10 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
     ports.place(disk);
   }
 
-  if (spec.net.mode != NetMode::none) {
+  if (spec.net.mode != net::Mode::none) {
     xmlNodePtr iface = xmlNewNode(nullptr, X("interface"));
     xmlAddPrevSibling(first_tail, iface);
-    bool bridge = spec.net.mode == NetMode::bridge;
+    bool bridge = spec.net.mode == net::Mode::bridge;
     xmlNewProp(iface, X("type"), X(bridge ? "bridge" : "direct"));
     add(iface, "mac", {{"address", spec.net.mac}});
     if (bridge) add(iface, "source", {{"bridge", spec.net.source}});

@@ -218,7 +218,7 @@ FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& opt
 
   auto spec = std::make_shared<td::TdSpec>(file.td);
   if (options.no_tdx) spec->no_tdx = true, spec->debug = false;
-  if (spec->net.mode == td::NetMode::macvtap && spec->net.source.empty())
+  if (spec->net.mode == net::Mode::macvtap && spec->net.source.empty())
     spec->net.source = net_summary->value("public_interface", std::string());
   // The digest the volumes stage wrote (or will write) is what the manifest
   // holds; taking it from there lets --dry-run render the real XML too.

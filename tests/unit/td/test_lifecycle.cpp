@@ -23,7 +23,7 @@ TEST_CASE("no-tdx lifecycle on test:///default: define, start, status, stop, und
   auto spec = test::make_volumes(dir.path());
   spec.name = "td-lifecycle";
   spec.no_tdx = true;
-  spec.net = {td::NetMode::bridge, "br0", "52:54:00:12:34:56"};
+  spec.net = {net::Mode::bridge, "br0", "52:54:00:12:34:56"};
   // Volumes are plain paths in the temp dir; the Root there takes the
   // firmware and the console log directory (var/log/tdxctl).
   core::Root host(dir.path());
