@@ -2,6 +2,7 @@
 // volume (qcow2 and raw) and a config volume, through the same library calls
 // as `tdxctl volume ... create`. Targets (issue #4): cache <= 2 s and <= 64 MiB
 // allocated; config <= 1 s. Usage: bench_volume [DIR] (default: the temp dir).
+#include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/volume/cache_volume.hpp"
 #include "tdxctl/volume/config_volume.hpp"
@@ -37,11 +38,11 @@ int main(int argc, char** argv) {
       auto out = dir / (std::string("cache.") + volume::format_name(format));
       double s = timed([&] {
         auto planned = volume::plan_cache_volume(
-            {out, volume::CacheKind::cache, "5000G", "", format, core::Force::no}, runner);
+            {out, volume::CacheKind::cache, "5000G", "", format, core::Force::no}, runner, runner);
         planned.plan.apply(core::DryRun::no, *sink);
       });
       report((std::string("cache 5000G ") + volume::format_name(format)).c_str(), s,
-             volume::allocated_bytes(out), 2.0, 64ull << 20);
+             core::allocated_bytes(out), 2.0, 64ull << 20);
     }
     auto values = std::make_shared<volume::ConfigValues>();
     values->hostname = "bench-0";
@@ -53,10 +54,10 @@ int main(int argc, char** argv) {
     auto out = dir / "config.qcow2";
     double s = timed([&] {
       auto planned = volume::plan_config_volume({out, volume::VolumeFormat::qcow2, core::Force::no},
-                                                values, runner);
+                                                values, runner, runner);
       planned.plan.apply(core::DryRun::no, *sink);
     });
-    report("config 16M qcow2", s, volume::allocated_bytes(out), 1.0, 0);
+    report("config 16M qcow2", s, core::allocated_bytes(out), 1.0, 0);
     return ok ? 0 : 1;
   } catch (const core::Failure& f) {
     std::fprintf(stderr, "bench_volume: %s\n", f.error().message.c_str());

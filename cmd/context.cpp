@@ -1,5 +1,6 @@
 // Context: built lazily so that --root is validated only by commands that
-// use it, and the runner is a RecordingRunner whenever --dry-run is given.
+// use it, and the effects runner is a RecordingRunner whenever --dry-run is
+// given (the probe runner is always the real one).
 #include "context.hpp"
 
 #include <fmt/format.h>
@@ -20,12 +21,12 @@ const core::Output& Context::out() {
   return *m_out;
 }
 
-core::ProcessRunner& Context::runner() {
-  if (!m_runner) {
-    if (opts.dry_run) m_runner = std::make_unique<core::RecordingRunner>();
-    else m_runner = std::make_unique<core::RealRunner>();
+core::ProcessRunner& Context::effects() {
+  if (opts.dry_run) {
+    if (!m_effects) m_effects = std::make_unique<core::RecordingRunner>();
+    return *m_effects;
   }
-  return *m_runner;
+  return m_probe;
 }
 
 std::string Context::connect_uri() const {

@@ -1,8 +1,8 @@
 #pragma once
 // Global options and the per-invocation Context every command handler gets:
-// the Root, the output format, the process runner (recording under
-// --dry-run), progress and the libvirt URI. Command files take what they need
-// from here and call one lib/ function.
+// the Root, the output format, the probe and effects runners (the latter
+// recording under --dry-run), progress and the libvirt URI. Command files
+// take what they need from here and call one lib/ function.
 
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/output.hpp"
@@ -37,7 +37,12 @@ public:
 
   const core::Root& root();
   const core::Output& out();
-  core::ProcessRunner& runner(); // RealRunner, or a RecordingRunner under --dry-run
+  // The process seam, handed to lib as parameters. probe(): read-only
+  // commands (qemu-img info, iptables-save), which run even under --dry-run
+  // because a plan must read the truth. effects(): commands that change
+  // things; a RecordingRunner under --dry-run.
+  core::ProcessRunner& probe() { return m_probe; }
+  core::ProcessRunner& effects();
   core::DryRun dry_run() const { return opts.dry_run ? core::DryRun::yes : core::DryRun::no; }
   std::string connect_uri() const;
   std::unique_ptr<core::ProgressSink> progress() const;
@@ -50,7 +55,8 @@ public:
 private:
   std::optional<core::Root> m_root;
   std::optional<core::Output> m_out;
-  std::unique_ptr<core::ProcessRunner> m_runner;
+  core::RealRunner m_probe;
+  std::unique_ptr<core::ProcessRunner> m_effects;
 };
 
 // Options with a fixed set of values, remembered for completions and man pages.

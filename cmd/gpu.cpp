@@ -35,7 +35,7 @@ void add_list(CLI::App* gpu, Context& ctx) {
   c->footer("Examples:\n  tdxctl gpu list\n  tdxctl gpu list -o json\n"
             "  tdxctl --root /tmp/capture gpu list");
   c->callback([args, &ctx] {
-    auto devices = core::value_or_throw(gpu::list_with_modes(ctx.root(), ctx.runner(), args->admin_tool));
+    auto devices = core::value_or_throw(gpu::list_with_modes(ctx.root(), ctx.effects(), args->admin_tool));
     ctx.out().emit("tdxctl.gpu.list/1", {{"devices", gpu::to_json(devices)}},
                    [&](std::ostream& os) { gpu::print_table(os, devices, !args->no_header); });
   });
@@ -59,7 +59,7 @@ void add_bind(CLI::App* gpu, Context& ctx) {
   c->callback([args, &ctx] {
     args->req.force = args->force ? core::Force::yes : core::Force::no;
     args->req.persist = args->persist ? gpu::Persist::yes : gpu::Persist::no;
-    auto plan = core::value_or_throw(gpu::plan_bind(ctx.root(), ctx.runner(), args->req));
+    auto plan = core::value_or_throw(gpu::plan_bind(ctx.root(), ctx.effects(), args->req));
     ctx.run_plan(plan.plan, "tdxctl.gpu.bind/1", {{"groups", plan.groups}});
   });
 }
@@ -103,7 +103,7 @@ void add_mode_status(CLI::App* group, Context& ctx, const std::string& schema) {
                                                  "(all devices when none are named)");
   add_mode_common(status, *args, false);
   status->callback([args, &ctx, schema] {
-    auto devices = core::value_or_throw(gpu::mode_status(ctx.root(), ctx.runner(), args->req));
+    auto devices = core::value_or_throw(gpu::mode_status(ctx.root(), ctx.effects(), args->req));
     ctx.out().emit(schema, {{"devices", gpu::to_json(devices)}},
                    [&](std::ostream& os) { gpu::print_table(os, devices); });
   });
@@ -127,7 +127,7 @@ void add_ppcie(CLI::App* gpu, Context& ctx) {
     c->callback([args, mode, &ctx] {
       args->req.force = args->force ? core::Force::yes : core::Force::no;
       auto plan = core::value_or_throw(
-          gpu::plan_ppcie(ctx.root(), ctx.runner(), args->req, mode, ctx.dry_run()));
+          gpu::plan_ppcie(ctx.root(), ctx.effects(), args->req, mode, ctx.dry_run()));
       ctx.run_plan(plan.plan, "tdxctl.gpu.ppcie/1",
                    {{"mode", mode == gpu::PpcieMode::on ? "on" : "off"},
                     {"devices", gpu::to_json(plan.devices)}});
@@ -168,7 +168,7 @@ void add_cc(CLI::App* gpu, Context& ctx) {
     c->callback([args, mode = verb.mode, &ctx] {
       args->req.force = args->force ? core::Force::yes : core::Force::no;
       auto plan = core::value_or_throw(
-          gpu::plan_cc(ctx.root(), ctx.runner(), args->req, mode, ctx.dry_run()));
+          gpu::plan_cc(ctx.root(), ctx.effects(), args->req, mode, ctx.dry_run()));
       ctx.run_plan(plan.plan, "tdxctl.gpu.cc/1",
                    {{"mode", gpu::cc_mode_name(mode)}, {"devices", gpu::to_json(plan.devices)}});
     });

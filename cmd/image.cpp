@@ -103,7 +103,7 @@ void add_build(CLI::App* group, Context& ctx) {
                           "pass --argon2-iterations N (and --argon2-memory KIB), the same for every rebuild");
     if (!std::getenv("LIBGUESTFS_BACKEND")) setenv("LIBGUESTFS_BACKEND", "direct", 0);
     auto sink = ctx.progress();
-    auto bp = image::make_build_plan(req, ctx.runner(), *sink);
+    auto bp = image::make_build_plan(req, ctx.effects(), *sink);
     auto report = bp.plan.apply(ctx.dry_run(), *sink);
     auto doc = report.to_json();
     doc["output"] = req.output.string();
@@ -156,8 +156,7 @@ void add_image(CLI::App& app, Context& ctx) {
   inspect->footer("Examples:\n  tdxctl image inspect tdx-guest.qcow2\n  tdxctl image inspect tdx-guest.qcow2 -o json");
   inspect->callback([image_path, &ctx] {
     if (!std::getenv("LIBGUESTFS_BACKEND")) setenv("LIBGUESTFS_BACKEND", "direct", 0);
-    core::RealRunner runner; // read-only: runs under --dry-run too
-    auto report = image::inspect_image(*image_path, runner);
+    auto report = image::inspect_image(*image_path, ctx.probe());
     ctx.out().emit("tdxctl.image.inspect/1", report.doc, [&](std::ostream& os) { report.print(os); });
     if (!report.manifest_ok)
       throw core::Failure(core::Error{core::Category::failed, "image.manifest.mismatch",
@@ -180,7 +179,7 @@ void add_image(CLI::App& app, Context& ctx) {
   verify->callback([vargs, &ctx] {
     if (!std::getenv("LIBGUESTFS_BACKEND")) setenv("LIBGUESTFS_BACKEND", "direct", 0);
     auto key = core::value_or_throw(core::Secret::from_file(vargs->key_file, "unlock key"));
-    auto report = image::verify_image(vargs->image, key);
+    auto report = image::verify_image(vargs->image, key, ctx.probe());
     ctx.out().emit("tdxctl.image.verify/1", report.to_json(), [&](std::ostream& os) { report.print(os); });
     if (!report.ok())
       throw core::Failure(core::Error{core::Category::failed, "image.verify.failed",

@@ -9,13 +9,6 @@ namespace tdx::cmd {
 
 namespace {
 
-// iptables-save and friends must read the live state even under --dry-run,
-// where ctx.runner() only records: planning needs the truth.
-core::ProcessRunner& probe_runner() {
-  static core::RealRunner runner;
-  return runner;
-}
-
 struct UpArgs {
   std::string config;
   std::string mode = "bridge";
@@ -67,7 +60,7 @@ void add_net(CLI::App& app, Context& ctx) {
     if (given(7)) request.forwards = f.forwards;
     if (given(8)) request.macvtap = f.macvtap;
     if (given(9)) request.firewall = f.firewall;
-    net::NetEnv env{ctx.root(), probe_runner(), ctx.runner()};
+    net::NetEnv env{ctx.root(), ctx.probe(), ctx.effects()};
     auto plan = net::plan_up(env, request);
     ctx.run_plan(plan.plan, "tdxctl.net.up/1", *plan.summary);
   });
@@ -75,7 +68,7 @@ void add_net(CLI::App& app, Context& ctx) {
   auto* down = group->add_subcommand("down", "Remove exactly what net up created and restore ip_forward");
   down->footer("Examples:\n  tdxctl net down\n  tdxctl net down --dry-run");
   down->callback([&ctx] {
-    net::NetEnv env{ctx.root(), probe_runner(), ctx.runner()};
+    net::NetEnv env{ctx.root(), ctx.probe(), ctx.effects()};
     auto plan = net::plan_down(env);
     ctx.run_plan(plan.plan, "tdxctl.net.down/1", *plan.summary);
   });
@@ -83,7 +76,7 @@ void add_net(CLI::App& app, Context& ctx) {
   auto* status = group->add_subcommand("status", "Show the links, addresses, forwarding and each tdxctl rule with its counters");
   status->footer("Examples:\n  tdxctl net status\n  tdxctl net status -o json");
   status->callback([&ctx] {
-    net::NetEnv env{ctx.root(), probe_runner(), ctx.runner()};
+    net::NetEnv env{ctx.root(), ctx.probe(), ctx.effects()};
     auto doc = net::net_status(env);
     ctx.out().emit("tdxctl.net.status/1", doc, [&](std::ostream& os) { net::print_status(os, doc); });
   });

@@ -190,7 +190,7 @@ void add_td(CLI::App& app, Context& ctx) {
       auto spec = args->spec.spec();
       auto conn = td::Connection::open(ctx.connect_uri());
       core::value_or_throw(td::preflight(
-          ctx.root(), spec, {args->require_attestation, true, ctx.connect_uri()}));
+          ctx.root(), ctx.probe(), spec, {args->require_attestation, true, ctx.connect_uri()}));
       auto d = core::value_or_throw(
           td::prepare_domain(ctx.root(), spec, conn->domain_type(), args->spec.config));
       warn_insecure(d);

@@ -226,7 +226,10 @@ void add_unlock(CLI::App& app, Context& ctx) {
       return;
     }
     req->device_wait = std::chrono::seconds(*wait_s);
-    auto report = unlock::run_unlock(ctx.root(), *req);
+    // unlock has no plan to print: it acts at boot and --dry-run does not
+    // apply to it, so its one command (mke2fs on a new containerd volume)
+    // runs through the real runner whatever the flag says.
+    auto report = unlock::run_unlock(ctx.root(), *req, ctx.probe());
     ctx.out().emit("tdxctl.unlock/1", report.to_json(), [&](std::ostream& os) {
       if (report.luks.already_active) {
         os << "/dev/mapper/" << report.name << " is already active; nothing to do\n";

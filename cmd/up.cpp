@@ -9,13 +9,6 @@ namespace tdx::cmd {
 
 namespace {
 
-// Planning must read the live state (iptables-save, qemu-img info) even
-// under --dry-run, where ctx.runner() only records.
-core::ProcessRunner& probe_runner() {
-  static core::RealRunner runner;
-  return runner;
-}
-
 std::string host_yaml(Context& ctx, const std::string& given) {
   return given.empty() ? ctx.root().path(up::default_host_yaml).string() : given;
 }
@@ -31,7 +24,7 @@ void emit(Context& ctx, const up::FlowReport& report) {
 
 template <class Fn> void with_env(Context& ctx, Fn fn) {
   auto sink = ctx.progress();
-  up::FlowEnv env{ctx.root(), probe_runner(), ctx.runner(), *sink,
+  up::FlowEnv env{ctx.root(), ctx.probe(), ctx.effects(), *sink,
                   ctx.opts.quiet ? nullptr : &std::cerr, ctx.connect_uri(), ctx.dry_run()};
   fn(env);
 }

@@ -1,6 +1,7 @@
 // tdxctl volume: create, inspect and verify the tdx-config and tdx-cache volumes.
 #include "context.hpp"
 
+#include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/up/host_file.hpp"
 #include "tdxctl/volume/cache_volume.hpp"
 #include "tdxctl/volume/config_volume.hpp"
@@ -84,7 +85,7 @@ void add_config_create(CLI::App* config, Context& ctx) {
         core::value_or_throw(volume::resolve_config(input, ctx.root())));
     volume::ConfigVolumeRequest req{args->output, format_of(args->format),
                                     args->force ? core::Force::yes : core::Force::no};
-    auto planned = volume::plan_config_volume(req, values, ctx.runner());
+    auto planned = volume::plan_config_volume(req, values, ctx.probe(), ctx.effects());
     core::Json extra{{"path", req.output.string()},
                      {"format", args->format},
                      {"sha384", planned.digest},
@@ -123,13 +124,13 @@ void add_cache_create(CLI::App* cache, Context& ctx) {
     req.kind = args->kind == "containerd" ? volume::CacheKind::containerd : volume::CacheKind::cache;
     req.format = format_of(args->format);
     req.force = args->force ? core::Force::yes : core::Force::no;
-    auto planned = volume::plan_cache_volume(req, ctx.runner());
+    auto planned = volume::plan_cache_volume(req, ctx.probe(), ctx.effects());
     ctx.run_plan(planned.plan, "tdxctl.volume.cache.create/1",
                  {{"path", req.output.string()},
                   {"format", args->format},
                   {"label", planned.label},
                   {"size_bytes", planned.size},
-                  {"allocated_bytes", volume::allocated_bytes(req.output)}});
+                  {"allocated_bytes", core::allocated_bytes(req.output)}});
   });
 }
 
@@ -140,7 +141,7 @@ void add_inspect_verify(CLI::App* group, Context& ctx) {
                  "with libguestfs; secrets are redacted");
   i->add_option("path", *path, "Volume file")->required()->type_name("PATH");
   i->callback([path, &ctx] {
-    auto report = volume::inspect_volume(*path);
+    auto report = volume::inspect_volume(ctx.probe(), *path);
     ctx.out().emit("tdxctl.volume.inspect/1", report.to_json(),
                    [&](std::ostream& os) { report.print(os); });
   });
@@ -161,7 +162,7 @@ void add_inspect_verify(CLI::App* group, Context& ctx) {
     auto kind = args->kind == "config"       ? volume::VerifyKind::config
                 : args->kind == "containerd" ? volume::VerifyKind::containerd
                                              : volume::VerifyKind::cache;
-    auto report = volume::verify_volume(args->path, kind, args->label);
+    auto report = volume::verify_volume(ctx.probe(), args->path, kind, args->label);
     ctx.out().emit("tdxctl.volume.verify/1", report.to_json(),
                    [&](std::ostream& os) { report.print(os); });
     if (!report.ok())

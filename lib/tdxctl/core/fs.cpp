@@ -4,6 +4,7 @@
 #include "tdxctl/core/fs.hpp"
 
 #include "tdxctl/core/cleanup.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +20,13 @@
 namespace tdx::core {
 
 namespace fs = std::filesystem;
+
+void make_sparse(int fd, uint64_t size, const fs::path& shown) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0)
+    throw Failure(Category::failed, "file.sparse",
+                  "cannot make " + shown.string() + " a sparse file of " + std::to_string(size) +
+                      " bytes: " + std::strerror(errno));
+}
 
 void refuse_existing(const fs::path& target, Force force) {
   std::error_code ec;
@@ -207,6 +215,12 @@ int TempDir::create_file(std::string_view name, mode_t mode) const {
     throw Failure(Category::failed, "workdir.create_file",
                   "cannot create " + (m_path / n).string() + ": " + std::strerror(errno));
   return fd;
+}
+
+fs::path TempDir::create_sparse(std::string_view name, mode_t mode, uint64_t size) const {
+  UniqueFd fd(create_file(name, mode));
+  make_sparse(fd.get(), size, m_path / name);
+  return m_path / name;
 }
 
 fs::path TempDir::create_dir(std::string_view name) const {

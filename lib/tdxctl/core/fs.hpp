@@ -6,6 +6,7 @@
 
 #include "tdxctl/core/error.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ private:
   bool m_committed = false;
 };
 
+// Sets the open file `fd` to `size` bytes without allocating them (ftruncate:
+// a sparse file). Failure file.sparse naming `shown` otherwise.
+void make_sparse(int fd, uint64_t size, const std::filesystem::path& shown);
+
 // Refuse to go on when `target` exists and `force` is no: the shared wording.
 void refuse_existing(const std::filesystem::path& target, Force force);
 
@@ -76,6 +81,8 @@ public:
   // Creates the file `name` (a plain name, no '/') exclusively, never through
   // a symlink; returns its read-write fd (O_CLOEXEC), which the caller closes.
   int create_file(std::string_view name, mode_t mode) const;
+  // create_file, made a sparse file of `size` bytes and closed; returns its path.
+  std::filesystem::path create_sparse(std::string_view name, mode_t mode, uint64_t size) const;
   // Creates the private (0700) subdirectory `name`; returns its path.
   std::filesystem::path create_dir(std::string_view name) const;
 

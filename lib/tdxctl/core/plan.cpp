@@ -8,6 +8,12 @@
 
 namespace tdx::core {
 
+Json command_detail(const Command& command) {
+  Json detail{{"argv", command.argv}};
+  if (!command.stdin_data.empty() && !command.stdin_is_secret) detail["stdin"] = command.stdin_data;
+  return detail;
+}
+
 Json PlanReport::to_json() const {
   Json steps_json = Json::array();
   for (const auto& s : steps) {

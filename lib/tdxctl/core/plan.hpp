@@ -8,6 +8,7 @@
 
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/core/progress.hpp"
+#include "tdxctl/core/runner.hpp"
 
 #include <functional>
 #include <string>
@@ -26,6 +27,11 @@ struct Step {
   std::function<void()> apply;   // throws Failure when it cannot
   std::function<void()> undo;    // best-effort rollback (may be empty)
 };
+
+// A command step's detail: the argv, and the stdin unless it is a secret.
+// Build the Command once (with placeholders such as $WORK for paths made only
+// when the step applies) so the plan shows what apply runs.
+Json command_detail(const Command& command);
 
 struct StepOutcome {
   std::string id;

@@ -100,7 +100,20 @@ Result<int> Root::open_file(std::string_view abs, int flags, mode_t mode) const 
   return fail(Category::failed, "root.open", "cannot open " + shown + ": " + std::strerror(err));
 }
 
-Result<void> Root::write_pseudo(std::string_view abs, std::string_view value) const {
+namespace {
+
+// A written value for messages: the text of a sysfs-style value, or only its
+// size for a binary blob.
+std::string shown_data(std::string_view data) {
+  std::string_view text = data.ends_with('\n') ? data.substr(0, data.size() - 1) : data;
+  for (unsigned char c : text)
+    if (c < 0x20 || c > 0x7e) return std::to_string(data.size()) + " bytes";
+  return "'" + std::string(text) + "'";
+}
+
+} // namespace
+
+Result<void> Root::write(std::string_view abs, std::string_view data) const {
   // O_NONBLOCK: a FIFO planted in a fixture fails (ENXIO) instead of hanging.
   auto fd = open_file(abs, O_WRONLY | O_TRUNC | O_NONBLOCK);
   if (!fd) return std::unexpected(fd.error());
@@ -110,14 +123,12 @@ Result<void> Root::write_pseudo(std::string_view abs, std::string_view value) co
     ::close(*fd);
     return fail(Category::failed, "root.not_file", "refusing to write " + shown + ": not a regular file");
   }
-  std::string data(value);
-  data += '\n';
   ssize_t n = ::write(*fd, data.data(), data.size());
   int err = errno;
   ::close(*fd);
   if (n != static_cast<ssize_t>(data.size()))
     return fail(Category::failed, "root.write",
-                "writing '" + std::string(value) + "' to " + shown + " failed: " +
+                "writing " + shown_data(data) + " to " + shown + " failed: " +
                     (n < 0 ? std::strerror(err) : "short write"));
   return {};
 }

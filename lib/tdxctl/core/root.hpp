@@ -42,10 +42,13 @@ public:
   // root, root.open (failed) otherwise; both name the path and errno.
   Result<int> open_file(std::string_view abs, int flags, mode_t mode = 0) const;
 
-  // The one writer for pseudo-files (/proc/sys, /sys attributes and their
-  // stand-ins in fixture trees): `value` plus a newline into an existing
-  // regular file opened with open_file(). Never creates a file.
-  Result<void> write_pseudo(std::string_view abs, std::string_view value) const;
+  // The one writer for pseudo-files (/proc/sys, /sys and configfs
+  // attributes, and their stand-ins in fixture trees): exactly `data`, in
+  // one write(2), into an existing regular file opened with open_file(), so
+  // never through a link out of --root and never creating a file. sysfs and
+  // /proc/sys values end in "\n" as echo writes them; a configfs blob is
+  // written as it is.
+  Result<void> write(std::string_view abs, std::string_view data) const;
   // Its reading counterpart, for a value that is later written back: the
   // first line, trimmed, of a regular file opened with open_file().
   Result<std::string> read_pseudo(std::string_view abs) const;

@@ -283,18 +283,6 @@ void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uin
   ::close(out);
 }
 
-// A new sparse intermediate in the work directory (created there exclusively,
-// never through a link); returns its path.
-fs::path new_sparse(const core::TempDir& work, const char* name, uint64_t size) {
-  int fd = work.create_file(name, 0600);
-  int rc = ftruncate(fd, static_cast<off_t>(size));
-  int err = errno;
-  ::close(fd);
-  if (rc != 0)
-    throw Failure(Category::failed, "image.file.create", (work / name).string() + ": " + std::strerror(err));
-  return work / name;
-}
-
 // The base image, copied into the work directory and hashed in one pass: a
 // base swapped or rewritten after the plan checked it is caught, and nothing
 // outside the private directory is read again.
@@ -571,7 +559,7 @@ void make_filesystem(BuildState& s, const fs::path& tree, const char* name, uint
   o.label = label;
   o.inode_size = s.inode_size;
   o.timestamp = s.epoch;
-  make_ext4_from_tree(*s.runner, tree, new_sparse(*s.work, name, 0), o);
+  make_ext4_from_tree(*s.runner, tree, s.work->create_sparse(name, 0600, 0), o);
 }
 
 void build_filesystems(BuildState& s) {
@@ -593,7 +581,7 @@ void layout_disk(BuildState& s) {
   uint64_t root_size = (luks_volume_size(s.root_size) + mib - 1) / mib * mib;
   uint64_t esp_start = mib, boot_start = esp_start + esp_size, root_start = boot_start + boot_size;
   uint64_t total = root_start + root_size + mib; // room for the backup GPT
-  new_sparse(*s.work, "disk.raw", total);
+  s.work->create_sparse("disk.raw", 0600, total);
   std::ostringstream script;
   script << "label: gpt\nlabel-id: " << derive_uuid(s.inputs_digest, "disk") << "\nunit: sectors\n"
          << "start=" << esp_start / 512 << ", size=" << esp_size / 512 << ", type=" << esp_type
@@ -759,9 +747,9 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
   add("parts.extract", "file", "copy the root, /boot and ESP filesystems out of the base",
       {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"esp", "$WORK/esp.img"}},
       [s] {
-        new_sparse(*s->work, "esp.img", s->esp.size);
-        new_sparse(*s->work, "boot.img", s->boot.size);
-        new_sparse(*s->work, "root.img", s->root.size);
+        s->work->create_sparse("esp.img", 0600, s->esp.size);
+        s->work->create_sparse("boot.img", 0600, s->boot.size);
+        s->work->create_sparse("root.img", 0600, s->root.size);
         copy_range(s->base_raw, s->esp.start, s->esp_img, 0, s->esp.size);
         copy_range(s->base_raw, s->boot.start, s->boot_img, 0, s->boot.size);
         copy_range(s->base_raw, s->root.start, s->root_img, 0, s->root.size);

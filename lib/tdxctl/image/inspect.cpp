@@ -5,6 +5,7 @@
 // mistake in the userspace encryption path cannot hide behind our own code.
 #include "tdxctl/image/inspect.hpp"
 
+#include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/image/build.hpp"
 #include "tdxctl/guestfs/session.hpp"
@@ -27,13 +28,9 @@ using core::Json;
 
 namespace {
 
-std::string image_format(const fs::path& image, core::ProcessRunner& runner) {
-  auto info = core::run_checked(runner, {{"qemu-img", "info", "--output=json", image.string()}}, "qemu-img info");
-  try {
-    return Json::parse(info.out).value("format", "raw");
-  } catch (const Json::exception& e) {
-    throw Failure(Category::failed, "image.qemu_img.json", std::string("qemu-img info output: ") + e.what());
-  }
+std::string image_format(const fs::path& image, core::ProcessRunner& probe) {
+  auto format = core::value_or_throw(core::disk_info(probe, image)).format;
+  return format.empty() ? "raw" : format;
 }
 
 std::string find_luks(Guestfs& g) {
@@ -61,11 +58,11 @@ void InspectReport::print(std::ostream& out) const {
   out << "manifest: " << doc["manifest"]["status"].get<std::string>() << "\n";
 }
 
-InspectReport inspect_image(const fs::path& image, core::ProcessRunner& runner) {
+InspectReport inspect_image(const fs::path& image, core::ProcessRunner& probe) {
   if (!fs::is_regular_file(image))
     throw Failure(Category::invalid_input, "image.missing", image.string() + ": no such image");
   InspectReport r;
-  auto format = image_format(image, runner);
+  auto format = image_format(image, probe);
   Guestfs g;
   g.add_drive(image, true, format);
   g.launch();
@@ -160,11 +157,10 @@ VerifyCheck initramfs_runs_tdxctl(Guestfs& g, const std::string& initrd) {
 
 } // namespace
 
-VerifyReport verify_image(const fs::path& image, const core::Secret& key) {
+VerifyReport verify_image(const fs::path& image, const core::Secret& key, core::ProcessRunner& probe) {
   if (!fs::is_regular_file(image))
     throw Failure(Category::invalid_input, "image.missing", image.string() + ": no such image");
-  core::RealRunner runner;
-  auto format = image_format(image, runner);
+  auto format = image_format(image, probe);
   VerifyReport r;
   Guestfs g;
   g.add_drive(image, true, format);

@@ -19,8 +19,9 @@ struct InspectReport {
 };
 
 // No key needed. Reads IMAGE.manifest.json beside the image when present and
-// checks the image SHA-256 and LUKS UUID against it.
-InspectReport inspect_image(const std::filesystem::path& image, core::ProcessRunner& runner);
+// checks the image SHA-256 and LUKS UUID against it. `probe` runs qemu-img
+// info (read-only, so also under --dry-run).
+InspectReport inspect_image(const std::filesystem::path& image, core::ProcessRunner& probe);
 
 struct VerifyCheck {
   std::string name;
@@ -37,6 +38,8 @@ struct VerifyReport {
 
 // Opens the LUKS2 root with the kernel's dm-crypt in the libguestfs
 // appliance, fscks it, and checks crypttab/fstab/unlock files/initramfs.
-VerifyReport verify_image(const std::filesystem::path& image, const core::Secret& key);
+// `probe` runs qemu-img info; nothing reaches the image.
+VerifyReport verify_image(const std::filesystem::path& image, const core::Secret& key,
+                          core::ProcessRunner& probe);
 
 } // namespace tdx::image

@@ -22,7 +22,14 @@ namespace tdx::net {
 using core::Category;
 using core::fail;
 
-const char* mode_name(Mode mode) { return mode == Mode::bridge ? "bridge" : "macvtap"; }
+const char* mode_name(Mode mode) {
+  switch (mode) {
+  case Mode::none: return "none";
+  case Mode::bridge: return "bridge";
+  case Mode::macvtap: return "macvtap";
+  }
+  return "none";
+}
 
 std::string ipv4_text(uint32_t address) {
   in_addr a{htonl(address)};
@@ -178,6 +185,10 @@ core::Result<void> check_overlaps(const std::vector<PortForward>& forwards) {
 }
 
 core::Result<NetSpec> validate(const NetRequest& r) {
+  // Every later step branches on bridge or else macvtap: none stops here.
+  if (r.mode == Mode::none)
+    return fail(Category::invalid_input, "net.bad_mode", "network mode none leaves net up nothing to build",
+                "expected bridge or macvtap");
   NetSpec s;
   s.mode = r.mode;
   const auto& check_name = check_ifname;

@@ -16,7 +16,10 @@ class Section;
 
 namespace tdx::net {
 
-enum class Mode { bridge, macvtap };
+// How a TD is networked: a private bridge with NAT (and the tap on it), a
+// macvtap on a public interface, or (a TD's spec only) no NIC at all. `net
+// up` builds bridge or macvtap; td renders all three.
+enum class Mode { none, bridge, macvtap };
 const char* mode_name(Mode mode);
 
 // An IPv4 address with a prefix length ("192.168.100.1/24").

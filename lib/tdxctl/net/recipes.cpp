@@ -52,7 +52,7 @@ void write_ip_forward(const core::Root& root, const std::string& value) {
   if (value != "0" && value != "1")
     throw Failure(Category::invalid_input, "net.sysctl",
                   "refusing to write '" + value + "' to " + root.path(kIpForward).string(), "expected 0 or 1");
-  auto written = root.write_pseudo(kIpForward, value);
+  auto written = root.write(kIpForward, value + "\n");
   if (!written) {
     auto error = written.error();
     if (error.code != "root.escape") error.code = "net.sysctl";

@@ -30,18 +30,6 @@ core::Error unavailable(std::string message, std::string hint = {}) {
                      std::move(hint)};
 }
 
-core::Result<void> write_all(const std::filesystem::path& path, std::span<const uint8_t> data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(unavailable(fmt::format("cannot open {}: {}", path.string(), strerror(errno))));
-  ssize_t n = ::write(fd, data.data(), data.size());
-  int err = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(data.size()))
-    return std::unexpected(unavailable(fmt::format("writing {} bytes to {} failed: {}", data.size(),
-                                                   path.string(), n < 0 ? strerror(err) : "short write")));
-  return {};
-}
-
 core::Result<core::Bytes> read_all(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::unexpected(unavailable(fmt::format("cannot open {}: {}", path.string(), strerror(errno))));
@@ -98,7 +86,12 @@ core::Result<core::Bytes> generate_quote(const core::Root& root, std::span<const
   if (prov != "tdx_guest")
     return std::unexpected(unavailable(fmt::format("{}/provider is '{}'; expected tdx_guest (not a TDX guest?)",
                                                    dir.string(), prov)));
-  TDX_TRY(write_all(dir / "inblob", report_data));
+  // Through core::Root, the one pseudo-file writer: never a link out of --root.
+  auto written = root.write(std::string(tsm_dir) + "/" + name + "/inblob",
+                            {reinterpret_cast<const char*>(report_data.data()), report_data.size()});
+  if (!written)
+    return std::unexpected(written.error().code == "root.escape" ? written.error()
+                                                                 : unavailable(written.error().message));
   auto gen_before = read_all(dir / "generation");
   if (!gen_before) return std::unexpected(gen_before.error());
   auto quote = read_all(dir / "outblob");

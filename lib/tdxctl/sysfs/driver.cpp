@@ -15,7 +15,7 @@ using core::Category;
 using core::Failure;
 
 void write_attribute(const core::Root& root, const std::string& path, std::string_view value) {
-  auto written = root.write_pseudo(path, value);
+  auto written = root.write(path, std::string(value) + "\n");
   if (written) return;
   auto error = written.error();
   if (error.code == "root.open")

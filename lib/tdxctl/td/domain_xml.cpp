@@ -10,6 +10,7 @@
 #include "tdxctl/td/domain_xml.hpp"
 
 #include "tdxctl/core/digest.hpp"
+#include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/templates.hpp"
 #include "tdxctl/core/hex.hpp"
@@ -23,7 +24,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <sys/stat.h>
 
@@ -81,18 +81,6 @@ std::string hex2(int v) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "0x%02x", v);
   return buf;
-}
-
-// qcow2 files start with "QFI\xfb"; anything else (or a file not there yet)
-// falls back to the extension. Volumes are raw unless they say otherwise.
-std::string disk_format(const std::string& path, const std::string& fallback) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  if (in && in.read(magic, 4) && std::string(magic, 4) == std::string("QFI\xfb", 4)) return "qcow2";
-  if (in) return "raw";
-  if (path.ends_with(".qcow2")) return "qcow2";
-  if (path.ends_with(".raw") || path.ends_with(".img")) return "raw";
-  return fallback;
 }
 
 bool is_block_device(const std::string& path) {
@@ -267,7 +255,8 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
     xmlAddPrevSibling(first_tail, disk);
     xmlNewProp(disk, X("type"), X(block ? "block" : "file"));
     xmlNewProp(disk, X("device"), X("disk"));
-    std::string format = disk_format(d.path, d.root ? "qcow2" : "raw");
+    // Volumes are raw unless they say otherwise.
+    std::string format = core::sniff_disk_format(d.path, d.root ? "qcow2" : "raw");
     std::string role = d.role;
     if (role == "config")
       add(disk, "driver", {{"name", "qemu"}, {"type", format}, {"cache", "none"}});
@@ -280,10 +269,10 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
     ports.place(disk);
   }
 
-  if (spec.net.mode != NetMode::none) {
+  if (spec.net.mode != net::Mode::none) {
     xmlNodePtr iface = xmlNewNode(nullptr, X("interface"));
     xmlAddPrevSibling(first_tail, iface);
-    bool bridge = spec.net.mode == NetMode::bridge;
+    bool bridge = spec.net.mode == net::Mode::bridge;
     xmlNewProp(iface, X("type"), X(bridge ? "bridge" : "direct"));
     add(iface, "mac", {{"address", spec.net.mac}});
     if (bridge) add(iface, "source", {{"bridge", spec.net.source}});

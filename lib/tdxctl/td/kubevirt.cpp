@@ -109,14 +109,14 @@ Json firmware(KubevirtRender& r, const TdSpec& spec, const RenderedDomain& domai
 
 Json interfaces(KubevirtRender& r, const TdSpec& spec, Json& networks) {
   Json list = Json::array();
-  if (spec.net.mode == NetMode::bridge) {
+  if (spec.net.mode == net::Mode::bridge) {
     // The pod network with masquerade is KubeVirt's NAT, as tdxctl's bridge is.
     list.push_back({{"name", "default"}, {"masquerade", Json::object()}, {"macAddress", spec.net.mac}});
     networks.push_back({{"name", "default"}, {"pod", Json::object()}});
     unmapped(r, "td.network.bridge", spec.net.source,
              "the pod network with masquerade stands in for the host bridge's NAT; the port forwards "
              "of network: become a Kubernetes Service");
-  } else if (spec.net.mode == NetMode::macvtap) {
+  } else if (spec.net.mode == net::Mode::macvtap) {
     unmapped(r, "td.network.macvtap", spec.net.source,
              "KubeVirt attaches macvtap through its macvtap binding plugin and a Multus "
              "NetworkAttachmentDefinition, which tdxctl does not know; add both by hand");

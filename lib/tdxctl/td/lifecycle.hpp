@@ -7,6 +7,7 @@
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/core/plan.hpp"
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/core/runner.hpp"
 #include "tdxctl/td/connection.hpp"
 #include "tdxctl/td/domain_xml.hpp"
 #include "tdxctl/td/spec.hpp"
@@ -38,8 +39,9 @@ struct LaunchChecks {
 // or volume, a config volume that does not match its manifest, under
 // td.boot: direct a missing image manifest or a kernel, initrd or command line
 // whose SHA-384 differs from it (boot_files.hpp), missing firmware, a missing
-// QGS socket under --require-attestation.
-core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
+// QGS socket under --require-attestation. `probe` runs the read-only
+// commands (qemu-img info of a config volume that needs reading back).
+core::Result<void> preflight(const core::Root& root, core::ProcessRunner& probe, const TdSpec& spec,
                              const LaunchChecks& checks);
 
 // SHA-384 of a file, streamed (hex).

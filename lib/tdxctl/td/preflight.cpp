@@ -57,7 +57,7 @@ static bool path_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
+core::Result<void> preflight(const core::Root& root, core::ProcessRunner& probe, const TdSpec& spec,
                              const LaunchChecks& checks) {
   if (checks.require_attestation && spec.no_tdx)
     return fail(Category::usage, "td.contradiction",
@@ -180,7 +180,7 @@ core::Result<void> preflight(const core::Root& root, const TdSpec& spec,
     if (*want != *have) {
       std::optional<volume::VolumeReport> report;
       try {
-        report = volume::inspect_volume(spec.config_volume);
+        report = volume::inspect_volume(probe, spec.config_volume);
       } catch (const core::Failure& e) {
         // The appliance not starting says nothing about the volume.
         if (e.error().code.starts_with("image.guestfs.launch") || e.error().code == "image.guestfs.create")

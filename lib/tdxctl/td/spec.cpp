@@ -22,15 +22,6 @@ namespace tdx::td {
 using core::Category;
 using core::fail;
 
-const char* net_mode_name(NetMode mode) {
-  switch (mode) {
-  case NetMode::none: return "none";
-  case NetMode::bridge: return "bridge";
-  case NetMode::macvtap: return "macvtap";
-  }
-  return "none";
-}
-
 const char* boot_mode_name(BootMode mode) {
   return mode == BootMode::firmware ? "firmware" : "direct";
 }
@@ -160,8 +151,8 @@ void read_td_section(config::Section& td, TdSpec& spec, bool network_from_top) {
     auto bridge = net.str("bridge");
     auto macvtap = net.str("macvtap");
     if (bridge && macvtap) net.error("macvtap", "give either 'bridge' or 'macvtap', not both");
-    else if (bridge) spec.net = {NetMode::bridge, *bridge, spec.net.mac};
-    else if (macvtap) spec.net = {NetMode::macvtap, *macvtap, spec.net.mac};
+    else if (bridge) spec.net = {net::Mode::bridge, *bridge, spec.net.mac};
+    else if (macvtap) spec.net = {net::Mode::macvtap, *macvtap, spec.net.mac};
   }
   if (auto mac = net.str("mac")) {
     if (valid_mac(*mac)) spec.net.mac = *mac;
@@ -177,8 +168,8 @@ void make_paths_absolute(TdSpec& spec, const std::filesystem::path& base_dir) {
 }
 
 void attach_to_network(TdSpec& spec, const net::NetRequest& network) {
-  if (network.mode == net::Mode::bridge) spec.net = {NetMode::bridge, network.bridge, spec.net.mac};
-  else spec.net = {NetMode::macvtap, network.public_interface, spec.net.mac};
+  if (network.mode == net::Mode::bridge) spec.net = {net::Mode::bridge, network.bridge, spec.net.mac};
+  else spec.net = {net::Mode::macvtap, network.public_interface, spec.net.mac};
 }
 
 TdSpec make_spec(const SpecOverrides& o, TdSpec spec) {
@@ -209,8 +200,8 @@ TdSpec make_spec(const SpecOverrides& o, TdSpec spec) {
   if (!o.gpus.empty()) spec.gpus = o.gpus;
   if (!o.nvswitches.empty()) spec.nvswitches = o.nvswitches;
   if (!o.bridge.empty() && !o.macvtap.empty()) bad("--bridge and --macvtap exclude each other");
-  if (!o.bridge.empty()) spec.net = {NetMode::bridge, o.bridge, spec.net.mac};
-  if (!o.macvtap.empty()) spec.net = {NetMode::macvtap, o.macvtap, spec.net.mac};
+  if (!o.bridge.empty()) spec.net = {net::Mode::bridge, o.bridge, spec.net.mac};
+  if (!o.macvtap.empty()) spec.net = {net::Mode::macvtap, o.macvtap, spec.net.mac};
   if (!o.mac.empty()) {
     if (!valid_mac(o.mac))
       bad("--mac: expected a lower-case MAC address like 52:54:00:12:34:56, got '" + o.mac + "'");

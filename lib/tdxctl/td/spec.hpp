@@ -6,6 +6,7 @@
 
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/net/network_spec.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -17,14 +18,8 @@
 namespace tdx::config {
 class Section;
 }
-namespace tdx::net {
-struct NetRequest;
-}
 
 namespace tdx::td {
-
-enum class NetMode { none, bridge, macvtap };
-const char* net_mode_name(NetMode mode);
 
 // direct: TDVF boots the kernel, initrd and command line named in the image's
 // manifest (what TDX measurement tooling predicts); firmware: TDVF boots the
@@ -34,7 +29,7 @@ const char* boot_mode_name(BootMode mode);
 std::optional<BootMode> parse_boot_mode(std::string_view text);
 
 struct NetSpec {
-  NetMode mode = NetMode::none;
+  net::Mode mode = net::Mode::none;
   std::string source;                    // bridge name, or the macvtap lower device
   std::string mac = "52:54:00:12:34:56"; // the address today's guests and DHCP reservations know
 };

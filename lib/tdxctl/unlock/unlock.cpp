@@ -36,7 +36,7 @@ core::Json UnlockReport::to_json() const {
                     {"files", files_json}};
 }
 
-UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r) {
+UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r, core::ProcessRunner& runner) {
   auto config = core::value_or_throw(load_unlock_config(r.config_file));
   UnlockReport report;
   report.test_passphrase = r.test_passphrase;
@@ -104,7 +104,6 @@ UnlockReport run_unlock(const core::Root& root, const UnlockRequest& r) {
                               config.containerd_disk,
                           "register a containerd key for this VM with the key service");
     VolumeRequest volume{config.containerd_disk, config.containerd_name, r.device_wait, r.test_passphrase};
-    core::RealRunner runner;
     auto opened = open_encrypted_volume(root, volume, *released->containerd_key, runner);
     released->containerd_key.reset();
     report.containerd = core::value_or_throw(std::move(opened));

@@ -46,7 +46,8 @@ struct UnlockReport {
   core::Json to_json() const; // no secrets in it
 };
 
-// Throws core::Failure on any failure (the caller powers off).
-UnlockReport run_unlock(const core::Root& root, const UnlockRequest& request);
+// Throws core::Failure on any failure (the caller powers off). `runner`
+// makes the containerd volume's filesystem on its first use (mke2fs).
+UnlockReport run_unlock(const core::Root& root, const UnlockRequest& request, core::ProcessRunner& runner);
 
 } // namespace tdx::unlock

@@ -244,7 +244,7 @@ core::Json HostFile::summary() const {
                                                                          : core::Json(network->public_interface);
   }
   j["td"] = {{"name", td.name}, {"vcpus", td.vcpus}, {"memory_gib", td.memory_gib},
-             {"image", td.image}, {"gpus", td.gpus}, {"nic", td::net_mode_name(td.net.mode)},
+             {"image", td.image}, {"gpus", td.gpus}, {"nic", net::mode_name(td.net.mode)},
              {"tdx", !td.no_tdx}};
   j["attest"] = attest.has_value();
   return j;

@@ -83,7 +83,8 @@ std::vector<PlanFn> volume_plans(const FlowEnv& env, const HostFile& file, const
     auto values = std::make_shared<const volume::ConfigValues>(
         core::value_or_throw(volume::resolve_config(*file.config, env.root)));
     auto planned = std::make_shared<volume::ConfigVolumePlan>(
-        volume::plan_config_volume({td.config_volume, file.volumes.format, force}, values, env.effects));
+        volume::plan_config_volume({td.config_volume, file.volumes.format, force}, values, env.probe,
+                                   env.effects));
     results.config_digest = planned->digest;
     plans.push_back([planned] { return planned->plan; });
   } else if (!td.config_volume.empty()) {
@@ -108,7 +109,7 @@ std::vector<PlanFn> volume_plans(const FlowEnv& env, const HostFile& file, const
     volume::CacheVolumeRequest req{path, kind, size, {}, file.volumes.format, force};
     plans.push_back([req, &env] {
       try {
-        return volume::plan_cache_volume(req, env.effects).plan;
+        return volume::plan_cache_volume(req, env.probe, env.effects).plan;
       } catch (const core::Failure& f) {
         throw core::Failure(in_up_terms(f.error()));
       }
@@ -222,7 +223,7 @@ FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& opt
 
   auto spec = std::make_shared<td::TdSpec>(file.td);
   if (options.no_tdx) spec->no_tdx = true, spec->debug = false;
-  if (spec->net.mode == td::NetMode::macvtap && spec->net.source.empty())
+  if (spec->net.mode == net::Mode::macvtap && spec->net.source.empty())
     spec->net.source = net_summary->value("public_interface", std::string());
   // The digest the volumes stage wrote (or will write) is what the manifest
   // holds; taking it from there lets --dry-run render the real XML too.
@@ -235,7 +236,7 @@ FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& opt
     // The host checks ran in the host stage; the rest of the preflight
     // (devices on vfio-pci, disks present, manifest) needs the stages above
     // applied, so under --dry-run it may have to wait for the real run.
-    if (auto pre = td::preflight(env.root, *spec, {file.require_attestation, false, env.connect_uri}); !pre) {
+    if (auto pre = td::preflight(env.root, env.probe, *spec, {file.require_attestation, false, env.connect_uri}); !pre) {
       if (!(run.dry_run() && run.pending())) throw core::Failure(pre.error());
       run.log("    td: preflight waits for the steps above: " + pre.error().message);
     }

@@ -5,9 +5,10 @@
 // in the background), then qemu-img convert, which skips the holes. Measured:
 // 5000G allocates 13 MiB raw / 14 MiB qcow2 (68 / 373 MiB with defaults).
 #include "tdxctl/volume/cache_volume.hpp"
-#include "tdxctl/core/units.hpp"
 
+#include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/core/units.hpp"
 
 #include <cctype>
 #include <sstream>
@@ -49,32 +50,37 @@ uint64_t cache_space_needed(uint64_t size, VolumeFormat format) {
   return format == VolumeFormat::qcow2 ? 2 * raw + size / (1u << 20) : raw;
 }
 
-std::vector<std::string> cache_mkfs_argv(const std::string& label, const std::string& raw) {
+core::Command cache_mkfs_command(const std::string& label, const fs::path& raw) {
   // -m 0: a data volume needs no blocks reserved for root (5% of 5000G is 250G).
-  return {"mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-m", "0",
-          "-O", "sparse_super2",
-          "-E", "packed_meta_blocks=1,lazy_itable_init=1,lazy_journal_init=1,nodiscard",
-          raw};
+  core::Command cmd{{"mke2fs", "-q", "-F", "-t", "ext4", "-L", label, "-m", "0",
+                     "-O", "sparse_super2",
+                     "-E", "packed_meta_blocks=1,lazy_itable_init=1,lazy_journal_init=1,nodiscard",
+                     raw.string()}};
+  cmd.timeout = std::chrono::minutes(5);
+  return cmd;
 }
 
-std::optional<std::string> quick_label(const fs::path& image, const std::string& format) {
-  core::RealRunner runner;
+std::optional<std::string> quick_label(core::ProcessRunner& probe, const fs::path& image,
+                                       const std::string& format) {
   core::TempDir tmp(parent_dir(image), "." + image.filename().string() + ".probe");
   auto head = tmp / "head.raw";
   // The ext4 superblock is at 1 KiB; 64 KiB covers it for blkid.
   core::Command dd{{"qemu-img", "dd", "-f", format, "-O", "raw", "bs=65536", "count=1",
                     "if=" + image.string(), "of=" + head.string()}};
   dd.timeout = std::chrono::seconds(30);
-  auto r = runner.run(dd);
+  auto r = probe.run(dd);
   if (!r || !r->ok()) return std::nullopt;
   core::Command blkid{{"blkid", "-p", "-s", "LABEL", "-o", "value", head.string()}};
   blkid.timeout = std::chrono::seconds(30);
-  auto b = runner.run(blkid);
+  auto b = probe.run(blkid);
   if (!b || !b->ok()) return std::nullopt;
   return core::trim(b->out);
 }
 
 namespace {
+// qemu-img convert skips the holes: seconds even for 5000G.
+constexpr std::chrono::minutes k_convert_timeout{5};
+
 struct CacheBuild {
   std::optional<core::TempDir> work; // removed with the raw copy, on a signal too
   std::optional<core::AtomicFile> out;
@@ -82,7 +88,8 @@ struct CacheBuild {
 };
 } // namespace
 
-CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::ProcessRunner& runner) {
+CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::ProcessRunner& probe,
+                                  core::ProcessRunner& effects) {
   bool containerd = request.kind == CacheKind::containerd;
   std::vector<std::string> errors;
   auto size_text = request.size.empty() ? std::string(containerd ? k_containerd_default_size : k_cache_default_size) : request.size;
@@ -114,10 +121,10 @@ CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::Proce
   std::error_code ec;
   bool unchanged = false;
   if (fs::exists(fs::symlink_status(output, ec))) {
-    auto info = image_info(output);
+    auto info = core::disk_info(probe, output);
     // A containerd volume in use holds the TD's LUKS2 volume: never inspected, never recreated.
     unchanged = info && info->format == format_name(format) && info->virtual_size == *size &&
-                (containerd || quick_label(output, info->format) == *label);
+                (containerd || quick_label(probe, output, info->format) == *label);
     if (!unchanged) core::refuse_existing(output, request.force);
   }
   auto dir = parent_dir(output);
@@ -130,41 +137,36 @@ CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::Proce
             containerd ? "create a blank sparse " + size_text + " disk (the TD formats it on first boot)"
                        : "create a sparse " + size_text + " disk and an ext4 filesystem labelled " + *label +
                              " with its metadata packed at the start (needs " + human_bytes(needed) + " free)",
-            {{"argv", containerd ? core::Json() : core::Json(cache_mkfs_argv(*label, "$WORK/volume.raw"))},
+            {{"argv", containerd ? core::Json() : core::Json(cache_mkfs_command(*label, "$WORK/volume.raw").argv)},
              {"size_bytes", *size},
              {"space_needed_bytes", needed}},
             done,
             [build, dir, output, format, force = request.force, label = *label, size = *size, containerd,
-             &runner] {
+             &effects] {
               if (format == VolumeFormat::raw) {
                 build->out.emplace(output, 0644, force);
+                core::make_sparse(build->out->fd(), size, build->out->temp_path());
                 build->out->close_fd();
                 build->raw = build->out->temp_path();
               } else {
                 build->work.emplace(dir, "." + output.filename().string() + ".work");
-                ::close(build->work->create_file("volume.raw", 0644));
-                build->raw = build->work->path() / "volume.raw";
+                build->raw = build->work->create_sparse("volume.raw", 0644, size);
               }
-              make_sparse(build->raw, size);
               if (containerd) return;
-              core::Command cmd{cache_mkfs_argv(label, build->raw.string())};
-              cmd.timeout = std::chrono::minutes(5);
-              core::run_checked(runner, cmd, "mke2fs (cache volume)");
+              core::run_checked(effects, cache_mkfs_command(label, build->raw), "mke2fs (cache volume)");
             },
             {}});
   if (format == VolumeFormat::qcow2)
     plan.add({"volume.cache.convert", "command",
               "convert to a thin qcow2 (holes stay unallocated)",
-              {{"argv", {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", "$WORK/volume.raw",
-                         output.string()}}},
+              core::command_detail(qcow2_convert_command("$WORK/volume.raw", output, k_convert_timeout)),
               done,
-              [build, output, force = request.force, &runner] {
+              [build, output, force = request.force, &effects] {
                 build->out.emplace(output, 0644, force);
                 build->out->close_fd();
-                core::Command cmd{{"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
-                                   build->raw.string(), build->out->temp_path().string()}};
-                cmd.timeout = std::chrono::minutes(5);
-                core::run_checked(runner, cmd, "qemu-img convert (cache volume)");
+                core::run_checked(effects,
+                                  qcow2_convert_command(build->raw, build->out->temp_path(), k_convert_timeout),
+                                  "qemu-img convert (cache volume)");
                 build->work.reset(); // the raw copy goes before the rename
               },
               {}});

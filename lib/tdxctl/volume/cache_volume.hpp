@@ -49,16 +49,18 @@ struct CacheVolumePlan {
 
 // Validates and plans (reads only). An existing output with the same format,
 // size and label is "unchanged"; anything else there is an error unless
-// request.force is yes.
-CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::ProcessRunner& runner);
+// request.force is yes. `probe` reads the existing output while planning
+// (qemu-img info, quick_label), even under --dry-run; `effects` runs mke2fs
+// and qemu-img convert when the plan applies.
+CacheVolumePlan plan_cache_volume(const CacheVolumeRequest& request, core::ProcessRunner& probe,
+                                  core::ProcessRunner& effects);
 
-// The mke2fs argv for a cache volume on `raw`.
-std::vector<std::string> cache_mkfs_argv(const std::string& label, const std::string& raw);
+// The mke2fs command for a cache volume on `raw`.
+core::Command cache_mkfs_command(const std::string& label, const std::filesystem::path& raw);
 
 // LABEL of the ext4 filesystem in an image file (qcow2 or raw), read with
-// qemu-img dd + blkid without libguestfs (a read-only probe, run even under
-// --dry-run); nullopt if none.
-std::optional<std::string> quick_label(const std::filesystem::path& image,
+// qemu-img dd + blkid through `probe`, without libguestfs; nullopt if none.
+std::optional<std::string> quick_label(core::ProcessRunner& probe, const std::filesystem::path& image,
                                        const std::string& format);
 
 } // namespace tdx::volume

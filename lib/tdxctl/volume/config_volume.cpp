@@ -6,6 +6,7 @@
 // qcow2. The result is renamed into place only when complete, mode 0600.
 #include "tdxctl/volume/config_volume.hpp"
 
+#include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/templates.hpp"
 
@@ -71,23 +72,30 @@ void write_private(const core::TempDir& dir, const ConfigFile& file) {
     throw Failure(Category::failed, "volume.stage", "cannot write " + (dir / file.name).string());
 }
 
-std::vector<std::string> mkfs_argv(const fs::path& staging, const fs::path& raw) {
-  return {"mke2fs", "-q", "-F", "-t", "ext4", "-L", k_config_label, "-d", staging.string(),
-          "-E", "root_owner=0:0", raw.string()};
+// The steps' commands, each spelled once: the plan shows them with the
+// placeholders $STAGING and $WORK, apply runs them with the real paths.
+core::Command mkfs_command(const fs::path& staging, const fs::path& raw) {
+  core::Command cmd{{"mke2fs", "-q", "-F", "-t", "ext4", "-L", k_config_label, "-d", staging.string(),
+                     "-E", "root_owner=0:0", raw.string()}};
+  cmd.timeout = std::chrono::seconds(60);
+  return cmd;
 }
 
-std::string owner_script(const std::vector<ConfigFile>& files) {
-  std::string script;
+core::Command owner_command(const std::vector<ConfigFile>& files, const fs::path& raw) {
+  core::Command cmd{{"debugfs", "-w", "-f", "-", raw.string()}};
   for (const auto& f : files)
-    script += "sif /" + f.name + " uid 0\nsif /" + f.name + " gid 0\n";
-  return script;
+    cmd.stdin_data += "sif /" + f.name + " uid 0\nsif /" + f.name + " gid 0\n";
+  cmd.timeout = std::chrono::seconds(60);
+  return cmd;
 }
+
+constexpr std::chrono::seconds k_convert_timeout{120};
 
 } // namespace
 
 ConfigVolumePlan plan_config_volume(const ConfigVolumeRequest& request,
                                     std::shared_ptr<const ConfigValues> values,
-                                    core::ProcessRunner& runner) {
+                                    core::ProcessRunner& probe, core::ProcessRunner& effects) {
   auto build = std::make_shared<ConfigBuild>();
   build->files = render_config_files(*values);
   std::vector<ManifestEntry> entries;
@@ -104,7 +112,7 @@ ConfigVolumePlan plan_config_volume(const ConfigVolumeRequest& request,
   bool unchanged = false;
   if (exists && sidecar_exists) {
     auto line = core::read_file(sidecar);
-    auto info = image_info(output);
+    auto info = core::disk_info(probe, output);
     unchanged = line && *line == digest_line(result.digest, output) && info &&
                 info->format == format_name(format);
   }
@@ -139,36 +147,31 @@ ConfigVolumePlan plan_config_volume(const ConfigVolumeRequest& request,
               for (const auto& f : build->files) write_private(*build->staging, f);
               if (format == VolumeFormat::raw) {
                 build->out.emplace(output, 0600, force);
+                core::make_sparse(build->out->fd(), k_config_size, build->out->temp_path());
                 build->out->close_fd();
                 build->raw = build->out->temp_path();
               } else {
-                ::close(build->work->create_file("volume.raw", 0600));
-                build->raw = build->work->path() / "volume.raw";
+                build->raw = build->work->create_sparse("volume.raw", 0600, k_config_size);
               }
-              make_sparse(build->raw, k_config_size);
             },
             {}});
   plan.add({"volume.config.mkfs", "command",
             "make the ext4 filesystem labelled tdx-config from the staging directory, then "
             "remove the staging directory",
-            {{"argv", mkfs_argv("$STAGING", "$WORK/volume.raw")}}, done,
-            [build, &runner] {
-              core::Command cmd{mkfs_argv(build->staging->path(), build->raw)};
-              cmd.timeout = std::chrono::seconds(60);
-              core::run_checked(runner, cmd, "mke2fs (config volume)");
+            core::command_detail(mkfs_command("$STAGING", "$WORK/volume.raw")), done,
+            [build, &effects] {
+              core::run_checked(effects, mkfs_command(build->staging->path(), build->raw),
+                                "mke2fs (config volume)");
               build->staging.reset();
             },
             {}});
   plan.add({"volume.config.owner", "command",
             "make the files root-owned inside the filesystem (debugfs, no mount)",
-            {{"argv", {"debugfs", "-w", "-f", "-", "$WORK/volume.raw"}},
-             {"stdin", owner_script(build->files)}},
+            core::command_detail(owner_command(build->files, "$WORK/volume.raw")),
             done,
-            [build, &runner] {
-              core::Command cmd{{"debugfs", "-w", "-f", "-", build->raw.string()}};
-              cmd.stdin_data = owner_script(build->files);
-              cmd.timeout = std::chrono::seconds(60);
-              auto r = core::run_checked(runner, cmd, "debugfs (config volume owners)");
+            [build, &effects] {
+              auto r = core::run_checked(effects, owner_command(build->files, build->raw),
+                                         "debugfs (config volume owners)");
               // debugfs exits 0 even when a request fails; it reports on stderr.
               if (r.err.find("File not found") != std::string::npos ||
                   r.err.find("read-only") != std::string::npos)
@@ -178,16 +181,14 @@ ConfigVolumePlan plan_config_volume(const ConfigVolumeRequest& request,
             {}});
   if (format == VolumeFormat::qcow2)
     plan.add({"volume.config.convert", "command", "convert the filesystem image to qcow2",
-              {{"argv", {"qemu-img", "convert", "-f", "raw", "-O", "qcow2", "$WORK/volume.raw",
-                         output.string()}}},
+              core::command_detail(qcow2_convert_command("$WORK/volume.raw", output, k_convert_timeout)),
               done,
-              [build, output, force = request.force, &runner] {
+              [build, output, force = request.force, &effects] {
                 build->out.emplace(output, 0600, force);
                 build->out->close_fd();
-                core::Command cmd{{"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
-                                   build->raw.string(), build->out->temp_path().string()}};
-                cmd.timeout = std::chrono::seconds(120);
-                core::run_checked(runner, cmd, "qemu-img convert (config volume)");
+                core::run_checked(effects,
+                                  qcow2_convert_command(build->raw, build->out->temp_path(), k_convert_timeout),
+                                  "qemu-img convert (config volume)");
                 ::chmod(build->out->temp_path().c_str(), 0600);
               },
               {}});

@@ -56,9 +56,11 @@ struct ConfigVolumePlan {
 
 // Plans the creation. Planning reads only: an existing output with the same
 // digest and format makes every step "unchanged"; a different one is an
-// error unless request.force is yes. `values` must outlive the plan.
+// error unless request.force is yes. `values` must outlive the plan. `probe`
+// reads the existing output (qemu-img info) while planning, even under
+// --dry-run; `effects` runs mke2fs, debugfs and qemu-img when it applies.
 ConfigVolumePlan plan_config_volume(const ConfigVolumeRequest& request,
                                     std::shared_ptr<const ConfigValues> values,
-                                    core::ProcessRunner& runner);
+                                    core::ProcessRunner& probe, core::ProcessRunner& effects);
 
 } // namespace tdx::volume

@@ -7,6 +7,7 @@
 #include "tdxctl/volume/inspect.hpp"
 
 #include "tdxctl/config/yaml_reader.hpp"
+#include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/ss58.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/volume/config_values.hpp"
@@ -118,11 +119,11 @@ void VolumeReport::print(std::ostream& out) const {
   if (!checks.empty()) out << (ok() ? "volume is valid\n" : "volume is NOT valid\n");
 }
 
-VolumeReport inspect_volume(const fs::path& path) {
+VolumeReport inspect_volume(core::ProcessRunner& probe, const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     throw Failure(Category::invalid_input, "volume.missing", path.string() + ": no such file");
-  auto info = core::value_or_throw(image_info(path));
+  auto info = core::value_or_throw(core::disk_info(probe, path));
   VolumeReport report;
   report.path = path.string();
   report.format = info.format;
@@ -252,8 +253,9 @@ void check_netplan(const std::string& text, std::vector<VolumeCheck>& checks) {
 
 } // namespace
 
-VolumeReport verify_volume(const fs::path& path, VerifyKind kind, const std::string& label) {
-  auto report = inspect_volume(path);
+VolumeReport verify_volume(core::ProcessRunner& probe, const fs::path& path, VerifyKind kind,
+                           const std::string& label) {
+  auto report = inspect_volume(probe, path);
   auto add = [&](std::string id, bool ok, std::string msg) {
     report.checks.push_back({std::move(id), ok, std::move(msg)});
   };

@@ -47,14 +47,15 @@ struct VolumeReport {
 };
 
 // Opens the image read-only and reports format, sizes, filesystem and (for a
-// tdx-config volume) its files. Errors: invalid_input when the file is not a
+// tdx-config volume) its files. `probe` runs qemu-img info (read-only, so
+// also under --dry-run). Errors: invalid_input when the file is not a
 // readable disk image.
-VolumeReport inspect_volume(const std::filesystem::path& path);
+VolumeReport inspect_volume(core::ProcessRunner& probe, const std::filesystem::path& path);
 
 // inspect_volume plus the checks the guest makes at boot (ext4, label, clean
 // state) and, for config volumes, content validation (§4.4 rules, the netplan
 // layout the initramfs parser needs, file modes and owners, PATH.sha384).
-VolumeReport verify_volume(const std::filesystem::path& path, VerifyKind kind,
+VolumeReport verify_volume(core::ProcessRunner& probe, const std::filesystem::path& path, VerifyKind kind,
                            const std::string& label = {});
 
 } // namespace tdx::volume

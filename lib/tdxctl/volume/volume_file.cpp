@@ -3,17 +3,12 @@
 // 5000G file" is reported up front instead of as a half-made volume.
 #include "tdxctl/volume/volume_file.hpp"
 
-#include "tdxctl/core/build_info.hpp"
 #include "tdxctl/core/fs.hpp"
-#include "tdxctl/core/root.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -29,34 +24,6 @@ const char* format_name(VolumeFormat format) {
 
 fs::path parent_dir(const fs::path& target) {
   return target.parent_path().empty() ? fs::path(".") : target.parent_path();
-}
-
-core::Result<ImageInfo> image_info(const fs::path& path) {
-  core::RealRunner runner;
-  core::Command cmd{{"qemu-img", "info", "--output=json", "--", path.string()}};
-  cmd.timeout = std::chrono::seconds(60);
-  auto done = runner.run(cmd);
-  if (!done) return std::unexpected(done.error());
-  if (!done->ok())
-    return core::fail(Category::invalid_input, "volume.not_an_image",
-                      path.string() + ": qemu-img cannot read it: " + core::trim(done->err));
-  try {
-    auto doc = nlohmann::json::parse(done->out);
-    ImageInfo info;
-    info.format = doc.value("format", "");
-    info.virtual_size = doc.value("virtual-size", uint64_t{0});
-    info.allocated = allocated_bytes(path);
-    return info;
-  } catch (const nlohmann::json::exception& e) {
-    return core::fail(Category::failed, "volume.qemu_img_output",
-                      "qemu-img info printed unexpected output: " + std::string(e.what()));
-  }
-}
-
-uint64_t allocated_bytes(const fs::path& path) {
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<uint64_t>(st.st_blocks) * 512;
 }
 
 std::string human_bytes(uint64_t bytes) {
@@ -99,16 +66,11 @@ void check_room(const fs::path& dir, uint64_t needed, uint64_t size, const std::
                   "(e.g. XFS; ext4 with 4 KiB blocks stops at 16 TiB)");
 }
 
-void make_sparse(const fs::path& path, uint64_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    int err = errno;
-    if (fd >= 0) ::close(fd);
-    throw Failure(Category::failed, "volume.sparse",
-                  "cannot create a " + human_bytes(size) + " sparse file " + path.string() + ": " +
-                      std::strerror(err));
-  }
-  ::close(fd);
+core::Command qcow2_convert_command(const fs::path& raw, const fs::path& qcow2,
+                                    std::chrono::milliseconds timeout) {
+  core::Command cmd{{"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.string(), qcow2.string()}};
+  cmd.timeout = timeout;
+  return cmd;
 }
 
 } // namespace tdx::volume

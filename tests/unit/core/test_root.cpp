@@ -19,15 +19,15 @@ std::string content(const fs::path& p) { return value_or_throw(read_file(p)); }
 
 } // namespace
 
-TEST_CASE("Root::write_pseudo writes an existing file inside the root, never creates one") {
+TEST_CASE("Root::write writes an existing file inside the root, never creates one") {
   TempDir dir;
   tdx::test::put(dir.path(), "root/proc/sys/net/ipv4/ip_forward", "0\n");
   auto root = Root::from_option((dir / "root").string());
-  REQUIRE(root.write_pseudo("/proc/sys/net/ipv4/ip_forward", "1"));
+  REQUIRE(root.write("/proc/sys/net/ipv4/ip_forward", "1\n"));
   CHECK(content(dir / "root/proc/sys/net/ipv4/ip_forward") == "1\n");
   CHECK(root.read_pseudo("/proc/sys/net/ipv4/ip_forward") == "1");
 
-  auto missing = root.write_pseudo("/sys/bus/pci/drivers/vfio-pci/bind", "0000:18:00.0");
+  auto missing = root.write("/sys/bus/pci/drivers/vfio-pci/bind", "0000:18:00.0\n");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == "root.open");
   CHECK(missing.error().message.find("/sys/bus/pci/drivers/vfio-pci/bind: No such file") != std::string::npos);
@@ -36,11 +36,17 @@ TEST_CASE("Root::write_pseudo writes an existing file inside the root, never cre
   // A relative link that stays inside (as in captured sysfs trees) is fine.
   tdx::test::put(dir.path(), "root/sys/devices/pci0000:00/0000:18:00.0/driver_override", "\n");
   tdx::test::link(dir.path(), "root/sys/bus/pci/devices/0000:18:00.0", "../../../devices/pci0000:00/0000:18:00.0");
-  REQUIRE(root.write_pseudo("/sys/bus/pci/devices/0000:18:00.0/driver_override", "vfio-pci"));
+  REQUIRE(root.write("/sys/bus/pci/devices/0000:18:00.0/driver_override", "vfio-pci\n"));
   CHECK(content(dir / "root/sys/devices/pci0000:00/0000:18:00.0/driver_override") == "vfio-pci\n");
+
+  // A configfs blob goes in exactly as given, with no newline added.
+  tdx::test::put(dir.path(), "root/sys/kernel/config/tsm/report/e/inblob", "");
+  std::string blob(64, '\xaa');
+  REQUIRE(root.write("/sys/kernel/config/tsm/report/e/inblob", blob));
+  CHECK(content(dir / "root/sys/kernel/config/tsm/report/e/inblob") == blob);
 }
 
-TEST_CASE("Root::write_pseudo refuses every way out of the root and leaves the target alone") {
+TEST_CASE("Root::write refuses every way out of the root and leaves the target alone") {
   TempDir dir;
   tdx::test::put(dir.path(), "outside/victim", "precious\n");
   tdx::test::put(dir.path(), "outside/ipv4/ip_forward", "precious\n");
@@ -58,7 +64,7 @@ TEST_CASE("Root::write_pseudo refuses every way out of the root and leaves the t
     fs::remove_all(dir / "root/proc/sys/net");
     tdx::test::link(dir.path(), "root/proc/sys/net", (dir / "outside").string());
   }
-  auto w = root.write_pseudo("/proc/sys/net/ipv4/ip_forward", "1");
+  auto w = root.write("/proc/sys/net/ipv4/ip_forward", "1\n");
   REQUIRE_FALSE(w);
   CHECK(w.error().code == "root.escape");
   CHECK(w.error().category == Category::not_ready);
@@ -71,13 +77,13 @@ TEST_CASE("Root::write_pseudo refuses every way out of the root and leaves the t
   CHECK(content(dir / "outside/ipv4/ip_forward") == "precious\n");
 }
 
-TEST_CASE("Root::write_pseudo refuses a FIFO or directory without blocking") {
+TEST_CASE("Root::write refuses a FIFO or directory without blocking") {
   TempDir dir;
   fs::create_directories(dir / "root/sys/x");
   REQUIRE(::mkfifo((dir / "root/sys/fifo").c_str(), 0600) == 0);
   auto root = Root::from_option((dir / "root").string());
-  auto fifo = root.write_pseudo("/sys/fifo", "1");
+  auto fifo = root.write("/sys/fifo", "1\n");
   REQUIRE_FALSE(fifo); // no reader: ENXIO, not a hang
-  auto d = root.write_pseudo("/sys/x", "1");
+  auto d = root.write("/sys/x", "1\n");
   REQUIRE_FALSE(d);
 }

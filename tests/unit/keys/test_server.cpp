@@ -88,6 +88,7 @@ struct GuestRoot {
   fs::path root = tmp / "root";
   std::vector<long> sleeps;
   unlock::UnlockRequest request;
+  core::RecordingRunner runner; // mke2fs of a new containerd volume, never reached under test_passphrase
   GuestRoot(const std::string& conf, const std::string& luks_key = k_root_key) {
     fs::create_directories(root);
     test::make_luks_device(root, k_uuid, luks_key);
@@ -135,9 +136,10 @@ TEST_CASE("keys serve: a real quote from another TD is refused for the binding o
 TEST_CASE("keys serve: sample evidence end to end through run_unlock, with the containerd key", "[keys]") {
   Served s(true);
   GuestRoot g(s.conf(3, true));
-  auto report = unlock::run_unlock(core::Root(g.root), g.request);
+  auto report = unlock::run_unlock(core::Root(g.root), g.request, g.runner);
   CHECK(report.evidence == "sample");
   CHECK(report.containerd_key);
+  CHECK(g.runner.commands().empty()); // --test-passphrase makes no filesystem
   CHECK(report.luks.keyslot == 0); // the released key opens the LUKS2 header
   CHECK(report.attempts.size() == 1);
   auto lines = s.attest_lines();
@@ -166,7 +168,7 @@ TEST_CASE("keys serve without --insecure-accept-sample refuses sample evidence w
   Served s(false);
   GuestRoot g(s.conf(2, true));
   try {
-    unlock::run_unlock(core::Root(g.root), g.request);
+    unlock::run_unlock(core::Root(g.root), g.request, g.runner);
     FAIL("sample evidence released a key");
   } catch (const core::Failure& f) {
     CHECK_THAT(f.error().message, Catch::Contains("HTTP 403"));
@@ -185,7 +187,7 @@ TEST_CASE("a production unlock.conf never sends sample evidence, nor does a TD w
   {
     GuestRoot g(s.conf(2, false)); // TDX_INSECURE_SAMPLE_EVIDENCE=0, no configfs-tsm
     try {
-      unlock::run_unlock(core::Root(g.root), g.request);
+      unlock::run_unlock(core::Root(g.root), g.request, g.runner);
       FAIL("unlocked without evidence");
     } catch (const core::Failure& f) {
       CHECK_THAT(f.error().message, Catch::Contains("configfs-tsm"));
@@ -196,7 +198,7 @@ TEST_CASE("a production unlock.conf never sends sample evidence, nor does a TD w
     GuestRoot g(s.conf(1, true)); // setting on, but this kernel has configfs-tsm
     test::TsmEmulator tsm(g.root, "unlock0", test::sample_quote());
     g.request.tsm_entry = "unlock0";
-    CHECK_THROWS(unlock::run_unlock(core::Root(g.root), g.request));
+    CHECK_THROWS(unlock::run_unlock(core::Root(g.root), g.request, g.runner));
     auto lines = s.attest_lines();
     REQUIRE(lines.size() == 1);
     CHECK(lines[0]["evidence"] == "quote");
@@ -212,7 +214,7 @@ TEST_CASE("keys serve: an unknown VM gets 404 and the client stops at once", "[k
   test::put(g.root, "run/tdx-config/hostname", "tdx-node-9\n");
   test::bind_config_volume(g.root);
   try {
-    unlock::run_unlock(core::Root(g.root), g.request);
+    unlock::run_unlock(core::Root(g.root), g.request, g.runner);
     FAIL("unlocked an unknown VM");
   } catch (const core::Failure& f) {
     CHECK(f.error().code == "unlock.not_found");
@@ -227,7 +229,7 @@ TEST_CASE("keys serve: an unknown VM gets 404 and the client stops at once", "[k
 TEST_CASE("keys serve: a client over its rate gets 429 and backs off", "[keys]") {
   Served s(true, 1); // one request at once, then 0.001/s
   GuestRoot g(s.conf(2, true));
-  CHECK_THROWS(unlock::run_unlock(core::Root(g.root), g.request));
+  CHECK_THROWS(unlock::run_unlock(core::Root(g.root), g.request, g.runner));
   auto lines = s.attest_lines();
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["status"] == 429);

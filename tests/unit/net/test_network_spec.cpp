@@ -62,6 +62,9 @@ TEST_CASE("validate: VM address must be a host in the bridge subnet, forwards mu
   r = {};
   r.bridge_address = "192.168.100.1";
   CHECK(net::validate(r).error().message.find("no prefix length") != std::string::npos);
+  r = {};
+  r.mode = net::Mode::none; // a TD without a NIC: nothing for net up to build
+  CHECK(net::validate(r).error().code == "net.bad_mode");
 }
 
 TEST_CASE("host.yaml network: section, with every bad key reported by line") {

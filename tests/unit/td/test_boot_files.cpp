@@ -21,6 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// These preflights read no volume back, so they run no command.
+core::RecordingRunner probe;
+
 fs::path schema() { return test::testdata() / "libvirt-schemas/domain.rng"; }
 
 td::RenderedDomain render_valid(const td::TdSpec& spec) {
@@ -41,7 +44,7 @@ core::Error render_error(const td::TdSpec& spec) {
 // The preflight without host checks (no TDX here) and with a no-tdx spec.
 core::Error preflight_error(td::TdSpec spec) {
   spec.no_tdx = true;
-  auto r = td::preflight(core::Root(), spec, {false, false, "test:///default"});
+  auto r = td::preflight(core::Root(), probe, spec, {false, false, "test:///default"});
   REQUIRE_FALSE(r);
   return r.error();
 }
@@ -70,7 +73,7 @@ TEST_CASE("direct boot (the default): kernel, initrd and cmdline from the manife
   CHECK(d.boot->cmdline == "root=UUID=0f3c ro console=ttyS0 tdx.x=\"a&b<c>\"");
   CHECK(d.boot->to_json()["kernel"]["sha384"].get<std::string>() ==
         manifest_of(dir.path())["boot_files"]["kernel"]["sha384"].get<std::string>());
-  REQUIRE(td::preflight(core::Root(), spec, {false, false, "test:///default"}));
+  REQUIRE(td::preflight(core::Root(), probe, spec, {false, false, "test:///default"}));
 
   // A relative image path still renders absolute paths (libvirt's absFilePath).
   auto cwd = fs::current_path();
@@ -96,7 +99,7 @@ TEST_CASE("td.boot: firmware keeps the disk boot and needs no manifest") {
   CHECK_THAT(d.xml, Catch::Contains("<boot dev=\"hd\"/>"));
   CHECK_THAT(d.xml, !Catch::Contains("<kernel>"));
   CHECK_FALSE(d.boot);
-  CHECK(td::preflight(core::Root(), spec, {false, false, "test:///default"}));
+  CHECK(td::preflight(core::Root(), probe, spec, {false, false, "test:///default"}));
 
   test::put(dir.path(), "host.yaml", "td:\n  boot: firmware\n");
   CHECK(up::load_td_spec(dir.path() / "host.yaml").boot == td::BootMode::firmware);
@@ -148,7 +151,7 @@ TEST_CASE("launch refuses a kernel, initrd or command line whose digest no longe
       // The command line goes into the XML itself: a changed one is not rendered.
       if (std::string(suffix) == ".cmdline") CHECK(render_error(spec).code == "td.boot_file_mismatch");
       test::put(dir.path(), file.filename().string(), before);
-      CHECK(td::preflight(core::Root(), spec, {false, false, "test:///default"}));
+      CHECK(td::preflight(core::Root(), probe, spec, {false, false, "test:///default"}));
     }
   }
 }

@@ -60,7 +60,7 @@ TEST_CASE("a missing or broken schema is a named input error, not a crash") {
 TEST_CASE("no GPU, bridge, with QGS: valid TDX domain with the manifest as mrConfigId") {
   core::TempDir dir;
   auto spec = test::make_volumes(dir.path());
-  spec.net = {td::NetMode::bridge, "br-tdx", "52:54:00:12:34:56"};
+  spec.net = {net::Mode::bridge, "br-tdx", "52:54:00:12:34:56"};
   auto d = render(core::Root(dir.path()), spec);
   CHECK(d.policy == "0x10000000");
   auto manifest_hex = test::sha384_hex(std::string(4096, 'c'));
@@ -97,7 +97,7 @@ TEST_CASE("one GPU, macvtap, no QGS: valid, one hostdev behind its own root port
   test::make_gpu_host(dir.path(), 1, 0);
   auto spec = test::make_volumes(dir.path());
   spec.gpus = {test::gpu_bdf(0).substr(5)}; // short form accepted
-  spec.net = {td::NetMode::macvtap, "eth0", "52:54:00:12:34:56"};
+  spec.net = {net::Mode::macvtap, "eth0", "52:54:00:12:34:56"};
   spec.qgs_socket.clear();
   auto d = render(core::Root(dir.path()), spec);
   CHECK_THAT(d.xml, Catch::Contains("<interface type=\"direct\">"));
@@ -115,7 +115,7 @@ TEST_CASE("8 GPUs + 4 NVSwitches via all-bound: valid, 12 hostdevs, unique root 
   test::make_gpu_host(dir.path(), 8, 4);
   auto spec = test::make_volumes(dir.path());
   spec.gpus = {"all-bound"};
-  spec.net = {td::NetMode::bridge, "br0", "52:54:00:12:34:56"};
+  spec.net = {net::Mode::bridge, "br0", "52:54:00:12:34:56"};
   spec.mr_owner = core::base64_encode(std::vector<uint8_t>(48, 0xab));
   auto d = render(core::Root(dir.path()), spec);
   CHECK(count(d.xml, "<hostdev") == 12);
@@ -151,7 +151,7 @@ TEST_CASE("debug: sets only the DEBUG bit and marks the name and metadata") {
 TEST_CASE("no-tdx profile: renders a plain VM, labelled insecure, with the same disks and network") {
   core::TempDir dir;
   auto spec = test::make_volumes(dir.path());
-  spec.net = {td::NetMode::bridge, "br0", "52:54:00:12:34:56"};
+  spec.net = {net::Mode::bridge, "br0", "52:54:00:12:34:56"};
   auto tdx_domain = render(core::Root(dir.path()), spec);
   spec.no_tdx = true;
   auto d = render(core::Root(dir.path()), spec);
@@ -219,7 +219,7 @@ TEST_CASE("td.qgs_socket: unix:PATH renders as the path; vsock is refused at its
   test::put(dir.path(), "host.yaml", "td:\n  qgs_socket: unix:/run/qgs/qgs.sock\n");
   CHECK(up::load_td_spec(dir.path() / "host.yaml").qgs_socket == "/run/qgs/qgs.sock");
   auto spec = test::make_volumes(dir.path());
-  spec.net = {td::NetMode::bridge, "br-tdx", "52:54:00:12:34:56"};
+  spec.net = {net::Mode::bridge, "br-tdx", "52:54:00:12:34:56"};
   spec.qgs_socket = "/run/qgs/qgs.sock";
   CHECK_THAT(render(core::Root(dir.path()), spec).xml,
              Catch::Contains("<quoteGenerationService path=\"/run/qgs/qgs.sock\"/>"));
@@ -245,7 +245,7 @@ TEST_CASE("host.yaml td: section loads, and bad keys are named with their positi
   CHECK(spec.name == "prod");
   CHECK(spec.vcpus == 8);
   CHECK(spec.gpus == std::vector<std::string>{"0000:18:00.0"});
-  CHECK(spec.net.mode == td::NetMode::bridge);
+  CHECK(spec.net.mode == net::Mode::bridge);
   CHECK(spec.qgs_socket.empty());
   test::put(dir.path(), "bad.yaml", "td:\n  vcpu: 8\n  gpus: [zz]\n  network:\n    bridge: a\n    macvtap: b\n");
   try {

@@ -23,14 +23,15 @@ TEST_CASE("no-tdx lifecycle on test:///default: define, start, status, stop, und
   auto spec = test::make_volumes(dir.path());
   spec.name = "td-lifecycle";
   spec.no_tdx = true;
-  spec.net = {td::NetMode::bridge, "br0", "52:54:00:12:34:56"};
+  spec.net = {net::Mode::bridge, "br0", "52:54:00:12:34:56"};
   // Volumes are plain paths in the temp dir; the Root there takes the
   // firmware and the console log directory (var/log/tdxctl).
   core::Root host(dir.path());
   test::put(dir.path(), spec.firmware, "fw"); // the firmware is looked for under the Root
   auto conn = td::Connection::open("test:///default");
   REQUIRE(conn->domain_type() == "test");
-  REQUIRE(td::preflight(host, spec, {false, true, "test:///default"}));
+  core::RealRunner probe;
+  REQUIRE(td::preflight(host, probe, spec, {false, true, "test:///default"}));
   auto d = td::prepare_domain(host, spec, conn->domain_type(), "");
   REQUIRE(d);
 
@@ -114,7 +115,8 @@ TEST_CASE("undefine --force destroys a running domain first") {
 }
 
 static core::Error refusal(const core::Root& root, const td::TdSpec& spec, bool require_attestation) {
-  auto r = td::preflight(root, spec, {require_attestation, false, "test:///default"});
+  core::RealRunner probe; // qemu-img info of a config volume read back
+  auto r = td::preflight(root, probe, spec, {require_attestation, false, "test:///default"});
   REQUIRE_FALSE(r);
   return r.error();
 }
@@ -184,7 +186,8 @@ TEST_CASE("refusal: QGS missing under --require-attestation") {
 TEST_CASE("refusal: a TDX launch where libvirt's domain capabilities lack TDX") {
   core::TempDir dir;
   auto spec = test::make_volumes(dir.path());
-  auto r = td::preflight(core::Root(), spec, {false, true, "test:///default"});
+  core::RealRunner probe;
+  auto r = td::preflight(core::Root(), probe, spec, {false, true, "test:///default"});
   REQUIRE_FALSE(r);
   CHECK(r.error().code == "td.libvirt_no_tdx");
   CHECK(r.error().category == core::Category::not_ready);

@@ -30,6 +30,7 @@ struct Rig {
   std::unique_ptr<test::TsmEmulator> tsm;
   std::vector<long> sleeps;
   unlock::UnlockRequest request;
+  core::RecordingRunner runner; // no containerd volume here: nothing to run
 
   explicit Rig(int retries = 3, const std::string& luks_key = "correct horse battery staple") {
     fs::create_directories(root);
@@ -54,7 +55,7 @@ struct Rig {
   }
   core::Error failure() {
     try {
-      unlock::run_unlock(core::Root(root), request);
+      unlock::run_unlock(core::Root(root), request, runner);
     } catch (const core::Failure& f) {
       return f.error();
     }
@@ -96,7 +97,7 @@ TEST_CASE("nonce answers are validated", "[unlock]") {
 
 TEST_CASE("unlock: key released, checked against the LUKS header, /run/chutes written", "[unlock]") {
   Rig rig;
-  auto report = unlock::run_unlock(core::Root(rig.root), rig.request);
+  auto report = unlock::run_unlock(core::Root(rig.root), rig.request, rig.runner);
   auto seen = rig.stub.seen();
   CHECK(seen.nonce_requests == 1);
   CHECK(seen.attest_requests == 1);
@@ -128,7 +129,7 @@ TEST_CASE("unlock: key released, checked against the LUKS header, /run/chutes wr
 TEST_CASE("unlock: no boot token gives an empty boot-token file", "[unlock]") {
   Rig rig;
   rig.stub.boot_token.reset();
-  auto report = unlock::run_unlock(core::Root(rig.root), rig.request);
+  auto report = unlock::run_unlock(core::Root(rig.root), rig.request, rig.runner);
   CHECK_FALSE(report.boot_token);
   CHECK(rig.slurp("run/chutes/boot-token").empty());
 }
@@ -149,7 +150,7 @@ TEST_CASE("unlock: 404 stops after one attempt", "[unlock]") {
 TEST_CASE("unlock: 429 backs off attempt*2 seconds, then 200", "[unlock]") {
   Rig rig;
   rig.stub.attest_statuses = {429, 429};
-  auto report = unlock::run_unlock(core::Root(rig.root), rig.request);
+  auto report = unlock::run_unlock(core::Root(rig.root), rig.request, rig.runner);
   CHECK(rig.sleeps == std::vector<long>{2, 4});
   CHECK(report.attempts.size() == 3);
   CHECK(report.attempts[0].http_status == 429);

@@ -89,7 +89,7 @@ TEST_CASE("a valid host.yaml gives each group its request", "[up]") {
   CHECK(f.td.cache_volume == "/etc/tdxctl/cache.qcow2");
   CHECK(f.td.config_volume == "/var/lib/tdx/config.qcow2");
   // The TD's NIC comes from the top-level network: section; td.network only sets the MAC.
-  CHECK(f.td.net.mode == td::NetMode::bridge);
+  CHECK(f.td.net.mode == net::Mode::bridge);
   CHECK(f.td.net.source == "br-tdx");
   CHECK(f.td.net.mac == "52:54:00:00:00:01");
   CHECK_FALSE(f.attest);
@@ -181,11 +181,11 @@ TEST_CASE("cross-checks name the key, its line and what it must agree with", "[u
 TEST_CASE("without network:, td.network still attaches the NIC (td launch -c files)", "[up]") {
   auto f = parse("td:\n  image: td.qcow2\n  network:\n    macvtap: eth1\n");
   CHECK_FALSE(f.network);
-  CHECK(f.td.net.mode == td::NetMode::macvtap);
+  CHECK(f.td.net.mode == net::Mode::macvtap);
   CHECK(f.td.net.source == "eth1");
   // With network: in macvtap mode the NIC is a macvtap on its public interface.
   auto g = parse("network:\n  mode: macvtap\n  public_interface: eth2\ntd:\n  image: td.qcow2\n");
-  CHECK(g.td.net.mode == td::NetMode::macvtap);
+  CHECK(g.td.net.mode == net::Mode::macvtap);
   CHECK(g.td.net.source == "eth2");
 }
 
@@ -193,7 +193,7 @@ TEST_CASE("td launch -c reads the NIC from the top-level network: section", "[up
   core::TempDir dir;
   test::put(dir.path(), "host.yaml", "network:\n  bridge: br9\ntd:\n  image: td.qcow2\n");
   auto spec = up::load_td_spec(dir.path() / "host.yaml");
-  CHECK(spec.net.mode == td::NetMode::bridge);
+  CHECK(spec.net.mode == net::Mode::bridge);
   CHECK(spec.net.source == "br9");
   test::put(dir.path(), "mv.yaml", "network:\n  mode: macvtap\ntd:\n  image: td.qcow2\n");
   CHECK_THROWS_WITH(up::load_td_spec(dir.path() / "mv.yaml"),

@@ -3,6 +3,7 @@
 #include "tdxctl/volume/cache_volume.hpp"
 
 #include "support/fixtures.hpp"
+#include "tdxctl/core/disk_image.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -47,28 +48,28 @@ TEST_CASE("volume: a 5000G qcow2 cache volume: seconds, a few MiB, label tdx-cac
   auto start = std::chrono::steady_clock::now();
   auto planned = plan_cache_volume({out, CacheKind::cache, "5000G", "", VolumeFormat::qcow2,
                                     core::Force::no},
-                                   runner);
+                                   runner, runner);
   auto sink = core::make_stderr_progress(core::ProgressMode::none);
   CHECK(planned.plan.apply(core::DryRun::no, *sink).changed);
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CHECK(seconds < 10); // target 2 s on an idle machine; CI machines are shared
-  auto info = image_info(out);
+  auto info = core::disk_info(runner, out);
   REQUIRE(info);
   CHECK(info->format == "qcow2");
   CHECK(info->virtual_size == 5000ull << 30);
   CHECK(info->allocated <= 64ull << 20);
-  CHECK(quick_label(out, "qcow2") == "tdx-cache");
+  CHECK(quick_label(runner, out, "qcow2") == "tdx-cache");
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename());
   CHECK(names == std::vector<std::string>{"cache.qcow2"});
   SECTION("the same request again is unchanged, another size is refused") {
     auto again = plan_cache_volume({out, CacheKind::cache, "5000G", "", VolumeFormat::qcow2,
                                     core::Force::no},
-                                   runner);
+                                   runner, runner);
     CHECK_FALSE(again.plan.apply(core::DryRun::no, *sink).changed);
     CHECK_THROWS_WITH(plan_cache_volume({out, CacheKind::cache, "100G", "", VolumeFormat::qcow2,
                                          core::Force::no},
-                                        runner),
+                                        runner, runner),
                       Catch::Contains("already exists"));
   }
 }
@@ -79,25 +80,25 @@ TEST_CASE("volume: containerd preset: a blank 500G disk the TD formats itself, r
   core::RealRunner runner;
   auto planned = plan_cache_volume({out, CacheKind::containerd, "", "", VolumeFormat::raw,
                                     core::Force::no},
-                                   runner);
+                                   runner, runner);
   CHECK(planned.label.empty());
   CHECK(planned.size == 500ull << 30);
   auto sink = core::make_stderr_progress(core::ProgressMode::none);
   planned.plan.apply(core::DryRun::no, *sink);
   CHECK(fs::file_size(out) == 500ull << 30);
-  CHECK(allocated_bytes(out) == 0);
+  CHECK(core::allocated_bytes(out) == 0);
   // Blank: no label, no filesystem; the guest formats only such a disk.
-  CHECK_FALSE(quick_label(out, "raw"));
+  CHECK_FALSE(quick_label(runner, out, "raw"));
   // Once the TD has written its LUKS2 header there, a re-run leaves it alone.
   {
     std::fstream f(out, std::ios::in | std::ios::out | std::ios::binary);
     f.write("LUKS\xba\xbe", 6);
   }
-  auto again = plan_cache_volume({out, CacheKind::containerd, "", "", VolumeFormat::raw, core::Force::no}, runner);
+  auto again = plan_cache_volume({out, CacheKind::containerd, "", "", VolumeFormat::raw, core::Force::no}, runner, runner);
   CHECK(again.plan.steps().front().is_done());
   CHECK_THROWS_WITH(plan_cache_volume({out, CacheKind::containerd, "", "containerd-cache", VolumeFormat::raw,
                                        core::Force::no},
-                                      runner),
+                                      runner, runner),
                     Catch::Contains("it has no label"));
 }
 
@@ -107,7 +108,7 @@ TEST_CASE("volume: invalid cache requests are all reported and leave no file") {
   try {
     plan_cache_volume({dir.path() / "c.qcow2", CacheKind::cache, "lots", "a-label-that-is-too-long",
                        VolumeFormat::qcow2, core::Force::no},
-                      runner);
+                      runner, runner);
     FAIL("expected an error");
   } catch (const core::Failure& f) {
     CHECK(f.error().category == core::Category::invalid_input);
@@ -127,4 +128,58 @@ TEST_CASE("volume: too little free space is a precondition error that says how m
     CHECK(f.error().message.find("a 5000G cache volume needs 1024.0 PiB free in") != std::string::npos);
   }
   CHECK(fs::is_empty(dir.path()));
+}
+
+TEST_CASE("volume: planning reads an existing volume through the probe runner only") {
+  core::TempDir dir;
+  auto out = dir.path() / "cache.qcow2";
+  test::put(dir.path(), "cache.qcow2", "stand-in");
+  core::RecordingRunner probe([](const core::Command& c) {
+    core::Completed done;
+    done.exit_status = 0;
+    if (c.argv[1] == "info") done.out = R"({"format": "qcow2", "virtual-size": 5368709120000})";
+    if (c.argv[0] == "blkid") done.out = "tdx-cache\n";
+    return done;
+  });
+  core::RecordingRunner effects;
+  auto planned = plan_cache_volume({out, CacheKind::cache, "5000G", "", VolumeFormat::qcow2, core::Force::no},
+                                   probe, effects);
+  for (const auto& step : planned.plan.steps()) CHECK(step.is_done());
+  REQUIRE(probe.commands().size() == 3);
+  CHECK(probe.commands()[0].argv == core::disk_info_command(out).argv);
+  CHECK(probe.commands()[1].argv[1] == "dd");
+  CHECK(probe.commands()[2].argv[0] == "blkid");
+  auto sink = core::make_stderr_progress(core::ProgressMode::none);
+  CHECK_FALSE(planned.plan.apply(core::DryRun::yes, *sink).changed);
+  CHECK(effects.commands().empty());
+}
+
+TEST_CASE("volume: each step runs the command its plan detail shows, with the real paths") {
+  core::TempDir dir;
+  auto out = dir.path() / "cache.qcow2";
+  core::RecordingRunner probe, effects;
+  auto planned = plan_cache_volume({out, CacheKind::cache, "64M", "", VolumeFormat::qcow2, core::Force::no},
+                                   probe, effects);
+  CHECK(probe.commands().empty()); // nothing there to read
+  auto sink = core::make_stderr_progress(core::ProgressMode::none);
+  CHECK(planned.plan.apply(core::DryRun::no, *sink).changed);
+  const auto& steps = planned.plan.steps();
+  REQUIRE(steps.size() == 3);
+  REQUIRE(effects.commands().size() == 2);
+  auto shown_mkfs = steps[0].detail["argv"].get<std::vector<std::string>>();
+  auto shown_convert = steps[1].detail["argv"].get<std::vector<std::string>>();
+  auto ran_mkfs = effects.commands()[0].argv;
+  auto ran_convert = effects.commands()[1].argv;
+  // Only the $WORK placeholder and the output's temporary name differ.
+  CHECK(shown_mkfs.back() == "$WORK/volume.raw");
+  CHECK(ran_mkfs.back().ends_with("/volume.raw"));
+  shown_mkfs.pop_back();
+  ran_mkfs.pop_back();
+  CHECK(ran_mkfs == shown_mkfs);
+  CHECK(shown_convert == std::vector<std::string>{"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
+                                                  "$WORK/volume.raw", out.string()});
+  REQUIRE(ran_convert.size() == shown_convert.size());
+  CHECK(std::equal(ran_convert.begin(), ran_convert.end() - 2, shown_convert.begin()));
+  CHECK(ran_convert[6] == effects.commands()[0].argv.back());
+  CHECK(fs::path(ran_convert[7]).parent_path() == dir.path());
 }

@@ -4,6 +4,7 @@
 #include "tdxctl/volume/config_volume.hpp"
 
 #include "support/fixtures.hpp"
+#include "tdxctl/core/disk_image.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -64,7 +65,7 @@ TEST_CASE("volume: a raw config volume: label, files, modes and root owners, rea
   core::TempDir dir;
   auto out = dir.path() / "config.raw";
   core::RealRunner runner;
-  auto planned = plan_config_volume({out, VolumeFormat::raw, core::Force::no}, sample_values(), runner);
+  auto planned = plan_config_volume({out, VolumeFormat::raw, core::Force::no}, sample_values(), runner, runner);
   auto sink = core::make_stderr_progress(core::ProgressMode::none);
   auto report = planned.plan.apply(core::DryRun::no, *sink);
   CHECK(report.changed);
@@ -87,7 +88,7 @@ TEST_CASE("volume: a raw config volume: label, files, modes and root owners, rea
   CHECK(names == std::vector<std::string>{"config.raw", "config.raw.sha384"});
 
   SECTION("the same request again changes nothing") {
-    auto again = plan_config_volume({out, VolumeFormat::raw, core::Force::no}, sample_values(), runner);
+    auto again = plan_config_volume({out, VolumeFormat::raw, core::Force::no}, sample_values(), runner, runner);
     CHECK_FALSE(again.plan.apply(core::DryRun::no, *sink).changed);
   }
   SECTION("different values are refused without --force and replace it with --force") {
@@ -98,9 +99,9 @@ TEST_CASE("volume: a raw config volume: label, files, modes and root owners, rea
     other->vm_ip = sample_values()->vm_ip;
     other->gateway = "192.168.100.1";
     other->dns = {"1.1.1.1"};
-    CHECK_THROWS_WITH(plan_config_volume({out, VolumeFormat::raw, core::Force::no}, other, runner),
+    CHECK_THROWS_WITH(plan_config_volume({out, VolumeFormat::raw, core::Force::no}, other, runner, runner),
                       Catch::Contains("already exists"));
-    auto forced = plan_config_volume({out, VolumeFormat::raw, core::Force::yes}, other, runner);
+    auto forced = plan_config_volume({out, VolumeFormat::raw, core::Force::yes}, other, runner, runner);
     CHECK(forced.plan.apply(core::DryRun::no, *sink).changed);
     CHECK(run({"debugfs", "-R", "cat /hostname", out.string()}) == "miner-1\n");
   }
@@ -110,10 +111,10 @@ TEST_CASE("volume: a qcow2 config volume is a 16 MiB qcow2 with mode 0600") {
   core::TempDir dir;
   auto out = dir.path() / "config.qcow2";
   core::RealRunner runner;
-  auto planned = plan_config_volume({out, VolumeFormat::qcow2, core::Force::no}, sample_values(), runner);
+  auto planned = plan_config_volume({out, VolumeFormat::qcow2, core::Force::no}, sample_values(), runner, runner);
   auto sink = core::make_stderr_progress(core::ProgressMode::none);
   planned.plan.apply(core::DryRun::no, *sink);
-  auto info = image_info(out);
+  auto info = core::disk_info(runner, out);
   REQUIRE(info);
   CHECK(info->format == "qcow2");
   CHECK(info->virtual_size == 16u << 20);
@@ -126,7 +127,7 @@ TEST_CASE("volume: dry run plans and writes nothing") {
   core::TempDir dir;
   auto out = dir.path() / "config.qcow2";
   core::RecordingRunner runner;
-  auto planned = plan_config_volume({out, VolumeFormat::qcow2, core::Force::no}, sample_values(), runner);
+  auto planned = plan_config_volume({out, VolumeFormat::qcow2, core::Force::no}, sample_values(), runner, runner);
   auto sink = core::make_stderr_progress(core::ProgressMode::none);
   auto report = planned.plan.apply(core::DryRun::yes, *sink);
   CHECK(report.dry_run);
