@@ -30,6 +30,7 @@
 #include "tdxctl/image/guest_binary.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/templates.hpp"
+#include "tdxctl/image/unit_names.hpp"
 #include "tdxctl/image/unlock_conf.hpp"
 #include "tdxctl/measure/predict_files.hpp"
 #include "tdxctl/measure/report.hpp"
@@ -301,10 +302,14 @@ void copy_base(BuildState& s) {
 
 // ---- stage: inspect --------------------------------------------------------
 
-void inspect_base(BuildState& s) {
-  Guestfs g;
-  g.add_drive(s.base_raw, true);
-  g.launch();
+Failure base_layout_error(const BuildState& s, const std::string& what) {
+  return Failure(Category::invalid_input, "image.base.layout", s.request.config.base.string() + ": " + what,
+                 "the base must be a GPT disk with an ext4 root, an ext4 /boot and an EFI "
+                 "system partition (the Ubuntu cloud image layout)");
+}
+
+// The one Linux root of the base, its distribution and version noted.
+std::string find_root(Guestfs& g, BuildState& s) {
   auto roots = take_strings(guestfs_inspect_os(g.get()));
   if (roots.size() != 1)
     throw Failure(Category::invalid_input, "image.base.layout",
@@ -318,7 +323,11 @@ void inspect_base(BuildState& s) {
   int major = guestfs_inspect_get_major_version(g.get(), root_dev.c_str());
   int minor = guestfs_inspect_get_minor_version(g.get(), root_dev.c_str());
   s.os_version = std::to_string(major) + "." + std::to_string(minor);
+  return root_dev;
+}
 
+// /boot from the base's fstab; the ESP from it too, else by its GPT type.
+std::pair<std::string, std::string> find_boot_and_esp(Guestfs& g, const std::string& root_dev) {
   auto mounts = take_strings(guestfs_inspect_get_mountpoints(g.get(), root_dev.c_str()));
   std::string boot_dev, esp_dev;
   for (size_t i = 0; i + 1 < mounts.size(); i += 2) {
@@ -331,17 +340,12 @@ void inspect_base(BuildState& s) {
     if (type && esp_dev.empty() && strcasecmp(type, esp_type) == 0) esp_dev = part;
     std::free(type);
   }
-  auto layout_error = [&](const std::string& what) {
-    return Failure(Category::invalid_input, "image.base.layout",
-                   s.request.config.base.string() + ": " + what,
-                   "the base must be a GPT disk with an ext4 root, an ext4 /boot and an EFI "
-                   "system partition (the Ubuntu cloud image layout)");
-  };
-  if (boot_dev.empty()) throw layout_error("no separate /boot partition in /etc/fstab");
-  if (esp_dev.empty()) throw layout_error("no EFI system partition");
-  if (g.vfs_type(root_dev) != "ext4") throw layout_error("the root filesystem is not ext4");
+  return {boot_dev, esp_dev};
+}
 
-  // dm-crypt with 4096-byte sectors needs filesystem blocks of at least that.
+// The root filesystem's size in bytes; dm-crypt with 4096-byte sectors
+// needs filesystem blocks of at least that.
+uint64_t root_fs_bytes(Guestfs& g, const BuildState& s, const std::string& root_dev) {
   auto tune = take_strings(guestfs_tune2fs_l(g.get(), root_dev.c_str()));
   uint64_t block_size = 0, block_count = 0;
   for (size_t i = 0; i + 1 < tune.size(); i += 2) {
@@ -349,24 +353,39 @@ void inspect_base(BuildState& s) {
     if (tune[i] == "Block count") block_count = std::stoull(tune[i + 1]);
   }
   if (block_size < 4096)
-    throw layout_error("the root filesystem's block size is " + std::to_string(block_size) +
-                       "; 4096 is needed for 4096-byte encryption sectors");
+    throw base_layout_error(s, "the root filesystem's block size is " + std::to_string(block_size) +
+                                   "; 4096 is needed for 4096-byte encryption sectors");
+  return block_size * block_count;
+}
 
+void find_extents(Guestfs& g, BuildState& s, const std::string& root_dev, const std::string& boot_dev,
+                  const std::string& esp_dev) {
   auto* parts = guestfs_part_list(g.get(), "/dev/sda");
   if (!parts) g.check(-1, "image.base.partitions", "reading the partition table");
   auto extent = [&](const std::string& dev) {
     int n = guestfs_part_to_partnum(g.get(), dev.c_str());
     for (uint32_t i = 0; i < parts->len; ++i)
-      if (parts->val[i].part_num == n)
-        return Extent{dev, parts->val[i].part_start, parts->val[i].part_size};
-    throw layout_error(dev + " is not a partition of the base disk");
+      if (parts->val[i].part_num == n) return Extent{dev, parts->val[i].part_start, parts->val[i].part_size};
+    throw base_layout_error(s, dev + " is not a partition of the base disk");
   };
   s.root = extent(root_dev);
   s.boot = extent(boot_dev);
   s.esp = extent(esp_dev);
   guestfs_free_partition_list(parts);
+}
 
-  uint64_t fs_bytes = block_size * block_count;
+void inspect_base(BuildState& s) {
+  Guestfs g;
+  g.add_drive(s.base_raw, true);
+  g.launch();
+  auto root_dev = find_root(g, s);
+  auto [boot_dev, esp_dev] = find_boot_and_esp(g, root_dev);
+  if (boot_dev.empty()) throw base_layout_error(s, "no separate /boot partition in /etc/fstab");
+  if (esp_dev.empty()) throw base_layout_error(s, "no EFI system partition");
+  if (g.vfs_type(root_dev) != "ext4") throw base_layout_error(s, "the root filesystem is not ext4");
+  uint64_t fs_bytes = root_fs_bytes(g, s, root_dev);
+  find_extents(g, s, root_dev, boot_dev, esp_dev);
+
   uint64_t wanted = s.request.config.root_size ? s.request.config.root_size : (s.root.size & ~4095ull);
   if (wanted < fs_bytes)
     throw Failure(Category::invalid_input, "image.root_size.too_small",
@@ -374,8 +393,7 @@ void inspect_base(BuildState& s) {
                   "filesystem (" + std::to_string(fs_bytes) + " bytes)",
                   "raise root_size in image.yaml");
   s.root_size = wanted;
-  spdlog::info("base: {} {} root {} /boot {} ESP {}", s.os_distro, s.os_version, root_dev, boot_dev,
-                  esp_dev);
+  spdlog::info("base: {} {} root {} /boot {} ESP {}", s.os_distro, s.os_version, root_dev, boot_dev, esp_dev);
 }
 
 // ---- stage: unpack ---------------------------------------------------------
@@ -399,22 +417,9 @@ void unpack_parts(BuildState& s) {
 
 // ---- stage: customise ------------------------------------------------------
 
-// The unit name systemd gives a mount point: the path escaped, '/' -> '-'.
-std::string mount_unit_name(const std::string& mount) {
-  std::string unit;
-  for (char ch : mount.substr(1)) unit += ch == '/' ? std::string("-") : ch == '-' ? std::string("\\x2d") : std::string(1, ch);
-  return unit + ".mount";
-}
-
-// Everything the namespace needs from the host, prepared here: operator
-// files and packages staged (copied, so the namespace never sees the
-// operator's directories), templates rendered.
-CustomiseSpec prepare_customisation(BuildState& s) {
-  const auto& c = s.request.config;
-  CustomiseSpec spec;
-  spec.base_name = c.base.string();
-  auto input = s.work->create_dir("input");
-  ::chmod(input.c_str(), 0755); // read by the image's programs, inside a 0700 work directory
+// Operator files and packages, copied into the staging directory the
+// namespace sees read-only (it never sees the operator's directories).
+void stage_operator_inputs(const ImageConfig& c, const fs::path& input, CustomiseSpec& spec) {
   fs::create_directories(input / "files");
   for (size_t i = 0; i < c.files.size(); ++i) {
     auto f = c.files[i];
@@ -429,52 +434,85 @@ CustomiseSpec prepare_customisation(BuildState& s) {
     fs::copy_file(d, input / rel);
     spec.debs.push_back(rel);
   }
+}
+
+void add_generated(CustomiseSpec& spec, std::string path, std::string content, int mode) {
+  spec.generated.push_back({std::move(path), std::move(content), mode});
+}
+
+void add_hardening(const ImageConfig& c, CustomiseSpec& spec) {
+  if (!c.hostname.empty()) add_generated(spec, "/etc/hostname", c.hostname + "\n", 0644);
+  if (c.disable_cloud_init)
+    add_generated(spec, "/etc/cloud/cloud-init.disabled", "disabled by tdxctl image build\n", 0644);
+  if (c.disable_ssh_password)
+    add_generated(spec, "/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
+}
+
+// The initramfs's unlock path: its settings, crypttab, hook and script.
+void add_unlock_path(const ImageConfig& c, const std::string& luks_uuid, CustomiseSpec& spec) {
+  auto unlock_values = unlock_template_values(c.unlock, luks_uuid, c.volumes);
+  if (!c.unlock.ca_cert.empty())
+    add_generated(spec, k_guest_unlock_ca, core::value_or_throw(core::read_file(c.unlock.ca_cert)), 0644);
+  add_generated(spec, "/etc/tdxctl/unlock.conf", render_template("unlock.conf", unlock_values), 0644);
+  add_generated(spec, "/etc/crypttab", render_template("crypttab", {{"luks_uuid", luks_uuid}}), 0644);
+  add_generated(spec, "/etc/initramfs-tools/hooks/tdxctl", render_template("initramfs-hook", unlock_values), 0755);
+  add_generated(spec, "/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock",
+                render_template("unlock-premount", unlock_values), 0755);
+}
+
+// Per volume: its mount unit (enabled), its mount point and, for a plain
+// volume other than tdx-config, the unit that verifies it before the mount.
+void add_volume_units(const std::vector<VolumeMount>& volumes, CustomiseSpec& spec) {
+  for (auto& v : volumes) {
+    auto mount_unit = mount_unit_name(v.mount);
+    std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount}, {"disk", v.disk},
+                                         {"mount_unit", mount_unit}, {"label_escaped", escape_unit_dashes(v.label)},
+                                         {"config_copy", k_config_copy_dir}};
+    // tdx-config: the copy the initramfs checked against MRCONFIGID, never the disk again.
+    bool config = v.label == k_config_label;
+    if (!v.encrypted && !config)
+      add_generated(spec, "/etc/systemd/system/tdxctl-verify-" + v.label + ".service",
+                    render_template("verify-volume.service", vv), 0644);
+    add_generated(spec, "/etc/systemd/system/" + mount_unit,
+                  render_template(v.encrypted ? "encrypted-volume.mount" : config ? "config-copy.mount" : "volume.mount", vv),
+                  0644);
+    spec.dirs.push_back(v.mount);
+    spec.links.emplace_back("/etc/systemd/system/" + mount_unit,
+                            "/etc/systemd/system/local-fs.target.wants/" + mount_unit);
+  }
+}
+
+// The quote service `tdxctl up --attest` asks over vsock (enabled), and the
+// kernel command line for grub and for direct boot.
+void add_quote_service_and_cmdline(const std::string& cmdline, CustomiseSpec& spec) {
+  add_generated(spec, "/etc/systemd/system/tdxctl-quote-serve.service",
+                core::value_or_throw(core::read_file(core::template_dir() / "tdxctl-quote-serve.service")), 0644);
+  spec.links.emplace_back("/etc/systemd/system/tdxctl-quote-serve.service",
+                          "/etc/systemd/system/multi-user.target.wants/tdxctl-quote-serve.service");
+  add_generated(spec, "/etc/default/grub.d/90-tdxctl.cfg", render_template("grub-cmdline.cfg", {{"cmdline", cmdline}}),
+                0644);
+  add_generated(spec, "/etc/kernel/cmdline", cmdline + "\n", 0644);
+}
+
+// Everything the namespace needs from the host, prepared here: operator
+// files and packages staged, templates rendered, tdxctl-guest and its
+// libraries staged.
+CustomiseSpec prepare_customisation(BuildState& s) {
+  const auto& c = s.request.config;
+  CustomiseSpec spec;
+  spec.base_name = c.base.string();
+  auto input = s.work->create_dir("input");
+  ::chmod(input.c_str(), 0755); // read by the image's programs, inside a 0700 work directory
+  stage_operator_inputs(c, input, spec);
   spec.commands = c.commands;
   spec.enable_units = c.enable_units;
   spec.disable_units = c.disable_units;
   spec.lock_users = c.lock_users;
   spec.mask_gettys = c.disable_getty;
-  auto gen = [&](std::string path, std::string content, int mode) {
-    spec.generated.push_back({std::move(path), std::move(content), mode});
-  };
-  if (!c.hostname.empty()) gen("/etc/hostname", c.hostname + "\n", 0644);
-  if (c.disable_cloud_init) gen("/etc/cloud/cloud-init.disabled", "disabled by tdxctl image build\n", 0644);
-  if (c.disable_ssh_password) gen("/etc/ssh/sshd_config.d/90-tdxctl.conf", render_template("sshd-hardening.conf", {}), 0644);
-
-  auto unlock_values = unlock_template_values(c.unlock, s.luks_uuid, c.volumes);
-  if (!c.unlock.ca_cert.empty())
-    gen(k_guest_unlock_ca, core::value_or_throw(core::read_file(c.unlock.ca_cert)), 0644);
-  gen("/etc/tdxctl/unlock.conf", render_template("unlock.conf", unlock_values), 0644);
-  gen("/etc/crypttab", render_template("crypttab", {{"luks_uuid", s.luks_uuid}}), 0644);
-  gen("/etc/initramfs-tools/hooks/tdxctl", render_template("initramfs-hook", unlock_values), 0755);
-  gen("/etc/initramfs-tools/scripts/init-premount/tdxctl-unlock", render_template("unlock-premount", unlock_values),
-      0755);
-  for (auto& v : c.volumes) {
-    auto mount_unit = mount_unit_name(v.mount);
-    std::string label_escaped;
-    for (char ch : v.label) label_escaped += ch == '-' ? std::string("\\x2d") : std::string(1, ch);
-    std::map<std::string, std::string> vv{{"label", v.label}, {"mount", v.mount}, {"disk", v.disk},
-                                         {"mount_unit", mount_unit}, {"label_escaped", label_escaped},
-                                         {"config_copy", k_config_copy_dir}};
-    // tdx-config: the copy the initramfs checked against MRCONFIGID, never the disk again.
-    bool config = v.label == k_config_label;
-    if (!v.encrypted && !config)
-      gen("/etc/systemd/system/tdxctl-verify-" + v.label + ".service", render_template("verify-volume.service", vv),
-          0644);
-    gen("/etc/systemd/system/" + mount_unit,
-        render_template(v.encrypted ? "encrypted-volume.mount" : config ? "config-copy.mount" : "volume.mount", vv),
-        0644);
-    spec.dirs.push_back(v.mount);
-    spec.links.emplace_back("/etc/systemd/system/" + mount_unit,
-                            "/etc/systemd/system/local-fs.target.wants/" + mount_unit);
-  }
-  // The quote service `tdxctl up --attest` asks over vsock, enabled.
-  gen("/etc/systemd/system/tdxctl-quote-serve.service",
-      core::value_or_throw(core::read_file(core::template_dir() / "tdxctl-quote-serve.service")), 0644);
-  spec.links.emplace_back("/etc/systemd/system/tdxctl-quote-serve.service",
-                          "/etc/systemd/system/multi-user.target.wants/tdxctl-quote-serve.service");
-  gen("/etc/default/grub.d/90-tdxctl.cfg", render_template("grub-cmdline.cfg", {{"cmdline", s.cmdline}}), 0644);
-  gen("/etc/kernel/cmdline", s.cmdline + "\n", 0644);
+  add_hardening(c, spec);
+  add_unlock_path(c, s.luks_uuid, spec);
+  add_volume_units(c.volumes, spec);
+  add_quote_service_and_cmdline(s.cmdline, spec);
 
   auto staged = stage_guest_binary(*s.runner, fs::canonical(s.guest_binary), input);
   for (auto& lib : staged.libs) spec.guest_libs.push_back(lib);
@@ -607,27 +645,105 @@ core::Secret random_key() {
   return key;
 }
 
-} // namespace
+// ---- stage: encrypt ---------------------------------------------------------
 
-Json BuildPlan::manifest() const { return state->manifest; }
+void encrypt_root(BuildState& s) {
+  if (!s.request.key_file) {
+    s.key = random_key();
+    s.key_generated = true;
+  }
+  LuksOptions o;
+  o.uuid = s.luks_uuid;
+  o.label = s.request.config.luks_label;
+  o.unlock_cost = s.request.unlock_cost;
+  o.recovery_cost = s.request.unlock_cost;
+  o.reproducible = s.request.reproducible;
+  o.seed_context = s.inputs_digest;
+  s.luks = core::value_or_throw(
+      write_luks_volume(s.root_img, s.root_luks, s.key, s.recovery.empty() ? nullptr : &s.recovery, o, *s.progress));
+  fs::remove(s.root_img);
+}
 
-const std::vector<StageTiming>& BuildPlan::timings() const { return state->timings; }
+// ---- stage: write -----------------------------------------------------------
 
-BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runner,
-                          core::ProgressSink& progress) {
-  auto s = std::make_shared<BuildState>();
-  s->request = request;
-  s->runner = &runner;
-  s->progress = &progress;
+// OUTPUT.manifest.json: what the image is, what it was built from and how
+// the guest finds its key service; boot_files and measure are added as
+// those files are written.
+Json build_manifest(const BuildState& s, const std::string& image_sha) {
+  const auto& req = s.request;
+  const auto& c = req.config;
+  return Json{{"image", req.output.filename().string()},
+              {"image_sha256", image_sha},
+              {"base_sha256", s.base_sha256},
+              {"base_os", {{"distro", s.os_distro}, {"version", s.os_version}}},
+              {"luks", s.luks.to_json()},
+              {"root_fs_uuid", s.root_fs_uuid},
+              {"kernel", {{"file", s.kernel_name}, {"sha384", s.kernel_sha384}}},
+              {"initrd", {{"file", s.initrd_name}, {"sha384", s.initrd_sha384}}},
+              {"boot_files", Json::object()},
+              {"source_date_epoch", s.epoch},
+              {"reproducible", req.reproducible},
+              {"root_fs_sha256", s.root_fs_sha256},
+              {"boot_fs_sha256", s.boot_fs_sha256},
+              {"kernel_cmdline", s.cmdline},
+              {"tdxctl_version", core::build_info::version},
+              {"inputs_digest", s.inputs_digest},
+              {"endpoints", {{"nonce", c.unlock.nonce_endpoint}, {"attestation", c.unlock.attestation_endpoint}}},
+              {"volumes", c.to_json()["volumes"]}};
+}
+
+std::vector<std::string> qemu_img_to_raw(const fs::path& from, const fs::path& to) {
+  return {"qemu-img", "convert", "-O", "raw", from.string(), to.string()};
+}
+
+void write_outputs(BuildState& s) {
+  const auto& req = s.request;
+  core::AtomicFile image(req.output, 0644, req.force);
+  image.close_fd();
+  std::vector<std::string> argv{"qemu-img", "convert", "-O", "qcow2"};
+  if (req.config.compress) argv.push_back("-c");
+  argv.insert(argv.end(), {s.disk_raw.string(), image.temp_path().string()});
+  core::run_checked(*s.runner, {argv}, "qemu-img convert to qcow2");
+  s.manifest = build_manifest(s, core::value_or_throw(file_digest(image.temp_path(), "SHA256")));
+  // Key first: an image whose key was lost would be useless; the boot
+  // files before the manifest that records them, the image last.
+  if (s.key_generated) {
+    core::AtomicFile key(s.key_path, 0600, req.force);
+    key.write(s.key.reveal()); // no joined copy of the key outside its locked pages
+    key.write("\n");
+    key.commit();
+  }
+  s.manifest["boot_files"] = write_boot_outputs(s);
+  if (!s.measure.is_null()) {
+    auto path = measure_output(req.output);
+    core::write_file_atomic(path, s.measure.dump(2) + "\n", 0644, core::Force::yes);
+    s.manifest["measure"] = {{"file", path.filename().string()}, {"mrtd", s.measure["mrtd"]}, {"rtmr", s.measure["rtmr"]}};
+    s.manifest["measure_digest"] = s.measure_digest;
+  }
+  core::write_file_atomic(s.manifest_path, s.manifest.dump(2) + "\n", 0644, core::Force::yes);
+  image.commit();
+  s.work.reset();
+}
+
+// ---- planning ---------------------------------------------------------------
+
+// OUTPUT.key and OUTPUT.manifest.json beside the output, and the directory
+// the private work directory is made in.
+void set_output_paths(BuildState& s) {
+  const auto& output = s.request.output;
+  if (output.extension() != ".qcow2")
+    throw Failure(Category::usage, "image.output.name", output.string() + ": the output must end in .qcow2");
+  s.key_path = fs::path(output.string() + ".key");
+  s.manifest_path = fs::path(output.string() + ".manifest.json");
+  auto output_dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+  s.work_parent = s.request.build_dir.empty() ? output_dir : s.request.build_dir;
+}
+
+// The inputs' preconditions, all before anything is written, and what they
+// fix: the base's checksum, the digests, the UUIDs and the command line.
+void check_inputs(BuildState& s) {
+  const auto& request = s.request;
   const auto& c = request.config;
-  if (request.output.extension() != ".qcow2")
-    throw Failure(Category::usage, "image.output.name", request.output.string() + ": the output must end in .qcow2");
-  s->key_path = fs::path(request.output.string() + ".key");
-  s->manifest_path = fs::path(request.output.string() + ".manifest.json");
-  auto output_dir = request.output.parent_path().empty() ? fs::path(".") : request.output.parent_path();
-  s->work_parent = request.build_dir.empty() ? output_dir : request.build_dir;
-
-  // Preconditions, all before anything is written.
   if (!fs::is_regular_file(c.base))
     throw Failure(Category::invalid_input, "image.base.missing", c.base.string() + ": no such base image");
   if (!fs::is_directory(request.output.parent_path().empty() ? "." : request.output.parent_path()))
@@ -640,13 +756,192 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
                   c.base.string() + ": SHA-256 is " + *base_sha + ", image.yaml base.sha256 expects " +
                       c.base_sha256,
                   "use the base image the config pins, or update base.sha256");
-  s->base_sha256 = *base_sha;
-  s->inputs_digest = compute_inputs_digest(c, *base_sha);
-  s->luks_uuid = c.luks_uuid ? *c.luks_uuid : derive_uuid(s->inputs_digest, "luks");
-  s->root_fs_uuid = c.root_fs_uuid ? *c.root_fs_uuid : derive_uuid(s->inputs_digest, "rootfs");
-  s->cmdline = kernel_cmdline_for(c);
-  s->measure_digest = compute_measure_digest(c);
-  check_unlock_conf(c, s->luks_uuid);
+  s.base_sha256 = *base_sha;
+  s.inputs_digest = compute_inputs_digest(c, *base_sha);
+  s.luks_uuid = c.luks_uuid ? *c.luks_uuid : derive_uuid(s.inputs_digest, "luks");
+  s.root_fs_uuid = c.root_fs_uuid ? *c.root_fs_uuid : derive_uuid(s.inputs_digest, "rootfs");
+  s.cmdline = kernel_cmdline_for(c);
+  s.measure_digest = compute_measure_digest(c);
+  check_unlock_conf(c, s.luks_uuid);
+}
+
+// Same inputs already built: nothing to do (the old manifest is kept).
+// Anything else at the output is refused without --force.
+bool check_up_to_date(BuildState& s) {
+  const auto& request = s.request;
+  if (!fs::exists(request.output)) return false;
+  if (auto old = core::read_file(s.manifest_path))
+    if (auto m = up_to_date_manifest(*old, s.inputs_digest, s.measure_digest, request.reproducible)) {
+      s.manifest = std::move(*m);
+      return true;
+    }
+  core::refuse_existing(request.output, request.force);
+  return false;
+}
+
+fs::path resolve_guest_binary(const BuildRequest& request) {
+  auto guest = request.guest_binary.empty() ? find_guest_binary(request.tdxctl_binary)
+                                            : std::optional<fs::path>(request.guest_binary);
+  if (!guest || !fs::is_regular_file(*guest))
+    throw Failure(Category::not_ready, "image.no_guest_binary",
+                  "tdxctl-guest (the initramfs unlock client) not found" +
+                      (guest ? ": " + guest->string() + " does not exist"
+                             : std::string(" next to ") + request.tdxctl_binary.string()),
+                  "build it with 'ninja tdxctl-guest' or install the tdxctl package");
+  return *guest;
+}
+
+// What a build (rather than an up-to-date output) needs before its first
+// stage: the secrets read, no other output in the way, the templates and
+// tdxctl-guest there.
+void check_build_needs(BuildState& s) {
+  const auto& request = s.request;
+  if (request.key_file) {
+    auto key = core::Secret::from_file(request.key_file->string(), "unlock key");
+    if (!key) throw Failure(key.error());
+    if (key->size() < 16)
+      throw Failure(Category::invalid_input, "image.key.short",
+                    request.key_file->string() + ": the unlock key must be at least 16 bytes");
+    s.key = std::move(*key);
+  } else {
+    core::refuse_existing(s.key_path, request.force);
+  }
+  for (auto suffix : {"vmlinuz", "initrd", "cmdline"})
+    core::refuse_existing(boot_output(request.output, suffix), request.force);
+  if (request.config.measure) core::refuse_existing(measure_output(request.output), request.force);
+  if (request.recovery_file) {
+    auto rec = core::Secret::from_file(request.recovery_file->string(), "recovery passphrase");
+    if (!rec) throw Failure(rec.error());
+    s.recovery = std::move(*rec);
+  }
+  for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount"})
+    (void)render_template(name, {}); // a missing template fails now, not after the copy
+  s.guest_binary = resolve_guest_binary(request);
+}
+
+// One stage of the plan, timed for the table `image build` prints; every
+// stage is done when the output is up to date, none otherwise.
+void add_stage(BuildPlan& bp, const std::shared_ptr<BuildState>& s, std::string id, std::string kind,
+               std::string summary, Json detail, std::function<void()> apply) {
+  auto timed = [s, id, apply = std::move(apply)] {
+    auto start = std::chrono::steady_clock::now();
+    apply();
+    s->timings.push_back({id, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+  };
+  bp.plan.add(core::Step{std::move(id), std::move(kind), std::move(summary), std::move(detail),
+                         [up_to_date = bp.up_to_date] { return up_to_date; }, std::move(timed), {}});
+}
+
+// From the base to the unpacked root and /boot trees.
+void add_unpack_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
+  const auto& c = s->request.config;
+  add_stage(bp, s, "image.build_dir", "file",
+            "create a private work directory (mkdtemp, 0700) in " + s->work_parent.string() +
+                ", removed when the build ends",
+            {{"parent", s->work_parent.string()}}, [s] {
+              s->work.emplace(s->work_parent, "." + s->request.output.filename().string() + ".build");
+              const auto& w = *s->work;
+              s->base_raw = w / "base.raw";
+              s->esp_img = w / "esp.img";
+              s->boot_img = w / "boot.img";
+              s->root_img = w / "root.img";
+              s->root_luks = w / "root.luks";
+              s->disk_raw = w / "disk.raw";
+            });
+  add_stage(bp, s, "base.convert", "command",
+            "copy the base into the work directory, checking the copy's SHA-256, and convert it to raw",
+            {{"argv", qemu_img_to_raw("$WORK/base.qcow2", "$WORK/base.raw")}, {"sha256", c.base_sha256}}, [s] {
+              copy_base(*s);
+              auto copy = *s->work / "base.qcow2";
+              core::run_checked(*s->runner, {qemu_img_to_raw(copy, s->base_raw)}, "qemu-img convert");
+              fs::remove(copy);
+            });
+  add_stage(bp, s, "base.inspect", "check", "inspect the base image: root, /boot, ESP (libguestfs)",
+            {{"base", c.base.string()}}, [s] { inspect_base(*s); });
+  add_stage(bp, s, "parts.extract", "file", "copy the root, /boot and ESP filesystems out of the base",
+            {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"esp", "$WORK/esp.img"}}, [s] {
+              s->work->create_sparse("esp.img", 0600, s->esp.size);
+              s->work->create_sparse("boot.img", 0600, s->boot.size);
+              s->work->create_sparse("root.img", 0600, s->root.size);
+              copy_range(s->base_raw, s->esp.start, s->esp_img, 0, s->esp.size);
+              copy_range(s->base_raw, s->boot.start, s->boot_img, 0, s->boot.size);
+              copy_range(s->base_raw, s->root.start, s->root_img, 0, s->root.size);
+            });
+  add_stage(bp, s, "root.unpack", "file",
+            "unpack the root and /boot filesystems into a private tree (libext2fs, natively)",
+            {{"tree", "$WORK/tree"}, {"boot", "$WORK/boot"}}, [s] { unpack_parts(*s); });
+}
+
+// From the unpacked trees to the customised root and /boot filesystems.
+void add_customise_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
+  const auto& c = s->request.config;
+  add_stage(bp, s, "root.customise", "command",
+            "customise the tree natively in private mount/pid/uts" + std::string(c.customise_network ? "" : "/net") +
+                " namespaces: files, packages, commands, units, hardening, unlock path, kernel command line, "
+                "initramfs",
+            {{"luks_uuid", s->luks_uuid}, {"root_fs_uuid", s->root_fs_uuid}, {"kernel_cmdline", s->cmdline},
+             {"files", c.files.size()}, {"commands", c.commands}, {"debs", c.debs.size()}},
+            [s] { customise_root(*s); });
+  if (c.measure)
+    add_stage(bp, s, "boot.measure", "check",
+              "predict MRTD and RTMR0-3 for the kernel, initrd and command line, with image.yaml's firmware and shape",
+              {{"firmware", c.measure->firmware.string()}, {"memory_gib", c.measure->memory_gib},
+               {"output", measure_output(s->request.output).string()}},
+              [s] { s->measure = predict_measure(*s); });
+  add_stage(bp, s, "root.mkfs", "command", "build the root and /boot filesystems from the tree (mke2fs -d)",
+            {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"root_fs_uuid", s->root_fs_uuid}},
+            [s] { build_filesystems(*s); });
+}
+
+// From the filesystems to the encrypted disk and the outputs beside it.
+void add_output_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
+  const auto& request = s->request;
+  add_stage(bp, s, "root.encrypt", "file",
+            "encrypt the root into LUKS2 (aes-xts-plain64, 512-bit key, 4096-byte sectors, argon2id)",
+            {{"output", "$WORK/root.luks"}, {"luks_uuid", s->luks_uuid},
+             {"recovery_keyslot", request.recovery_file.has_value()}},
+            [s] { encrypt_root(*s); });
+  add_stage(bp, s, "disk.layout", "command", "lay out the GPT disk: ESP, /boot, LUKS2 root (sfdisk)",
+            {{"disk", "$WORK/disk.raw"}}, [s] {
+              layout_disk(*s);
+              fs::remove(s->root_luks);
+            });
+  add_stage(bp, s, "image.write", "file",
+            std::string("write ") + request.output.string() + " (qcow2" + (request.config.compress ? ", compressed" : "") +
+                "), its manifest" + (request.key_file ? "" : " and the new unlock key (0600)"),
+            {{"output", request.output.string()}, {"manifest", s->manifest_path.string()},
+             {"key", request.key_file ? Json() : Json(s->key_path.string())}},
+            [s] { write_outputs(*s); });
+}
+
+} // namespace
+
+std::optional<Json> up_to_date_manifest(std::string_view manifest, const std::string& inputs_digest,
+                                        const std::string& measure_digest, bool reproducible) {
+  try {
+    auto m = Json::parse(manifest);
+    // --reproducible changes the LUKS layer, not the inputs: an image built
+    // without it is not what a reproducible rebuild asks for.
+    if (m.value("inputs_digest", "") == inputs_digest && m.value("measure_digest", "") == measure_digest &&
+        m.value("reproducible", false) == reproducible)
+      return m;
+  } catch (const Json::exception&) {
+  }
+  return std::nullopt;
+}
+
+Json BuildPlan::manifest() const { return state->manifest; }
+
+const std::vector<StageTiming>& BuildPlan::timings() const { return state->timings; }
+
+BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runner,
+                          core::ProgressSink& progress) {
+  auto s = std::make_shared<BuildState>();
+  s->request = request;
+  s->runner = &runner;
+  s->progress = &progress;
+  set_output_paths(*s);
+  check_inputs(*s);
 
   BuildPlan bp;
   bp.state = s;
@@ -654,200 +949,12 @@ BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runn
   bp.luks_uuid = s->luks_uuid;
   bp.root_fs_uuid = s->root_fs_uuid;
   bp.kernel_cmdline = s->cmdline;
+  bp.up_to_date = check_up_to_date(*s);
+  if (!bp.up_to_date) check_build_needs(*s);
 
-  // Same inputs already built: nothing to do. Anything else at the output is refused.
-  if (fs::exists(request.output)) {
-    auto old = core::read_file(s->manifest_path);
-    if (old) {
-      try {
-        auto m = Json::parse(*old);
-        // --reproducible changes the LUKS layer, not the inputs: an image built
-        // without it is not what a reproducible rebuild asks for.
-        if (m.value("inputs_digest", "") == s->inputs_digest && m.value("measure_digest", "") == s->measure_digest &&
-            m.value("reproducible", false) == request.reproducible) {
-          bp.up_to_date = true;
-          s->manifest = m;
-        }
-      } catch (const Json::exception&) {
-      }
-    }
-    if (!bp.up_to_date) core::refuse_existing(request.output, request.force);
-  }
-  if (!bp.up_to_date) {
-    if (request.key_file) {
-      auto key = core::Secret::from_file(request.key_file->string(), "unlock key");
-      if (!key) throw Failure(key.error());
-      if (key->size() < 16)
-        throw Failure(Category::invalid_input, "image.key.short",
-                      request.key_file->string() + ": the unlock key must be at least 16 bytes");
-      s->key = std::move(*key);
-    } else {
-      core::refuse_existing(s->key_path, request.force);
-    }
-    for (auto suffix : {"vmlinuz", "initrd", "cmdline"})
-      core::refuse_existing(boot_output(request.output, suffix), request.force);
-    if (c.measure) core::refuse_existing(measure_output(request.output), request.force);
-    if (request.recovery_file) {
-      auto rec = core::Secret::from_file(request.recovery_file->string(), "recovery passphrase");
-      if (!rec) throw Failure(rec.error());
-      s->recovery = std::move(*rec);
-    }
-    for (auto name : {"crypttab", "unlock.conf", "initramfs-hook", "unlock-premount"})
-      (void)render_template(name, {}); // a missing template fails now, not after the copy
-    auto guest = request.guest_binary.empty() ? find_guest_binary(request.tdxctl_binary)
-                                              : std::optional<fs::path>(request.guest_binary);
-    if (!guest || !fs::is_regular_file(*guest))
-      throw Failure(Category::not_ready, "image.no_guest_binary",
-                    "tdxctl-guest (the initramfs unlock client) not found" +
-                        (guest ? ": " + guest->string() + " does not exist" : std::string(" next to ") +
-                                                                                  request.tdxctl_binary.string()),
-                    "build it with 'ninja tdxctl-guest' or install the tdxctl package");
-    s->guest_binary = *guest;
-  }
-
-  auto done = [bp_up = bp.up_to_date] { return bp_up; };
-  auto add = [&](std::string id, std::string kind, std::string summary, Json detail, std::function<void()> apply,
-                 std::function<bool()> is_done = {}) {
-    // Each stage timed, for the table `image build` prints (issue: build time).
-    auto timed = [s, id, apply = std::move(apply)] {
-      auto start = std::chrono::steady_clock::now();
-      apply();
-      s->timings.push_back({id, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
-    };
-    bp.plan.add(core::Step{std::move(id), std::move(kind), std::move(summary), std::move(detail),
-                           is_done ? is_done : done, std::move(timed), {}});
-  };
-  add("image.build_dir", "file",
-      "create a private work directory (mkdtemp, 0700) in " + s->work_parent.string() +
-          ", removed when the build ends",
-      {{"parent", s->work_parent.string()}}, [s] {
-        s->work.emplace(s->work_parent, "." + s->request.output.filename().string() + ".build");
-        const auto& w = *s->work;
-        s->base_raw = w / "base.raw";
-        s->esp_img = w / "esp.img";
-        s->boot_img = w / "boot.img";
-        s->root_img = w / "root.img";
-        s->root_luks = w / "root.luks";
-        s->disk_raw = w / "disk.raw";
-      });
-  auto convert_argv = [](const fs::path& from, const fs::path& to) {
-    return std::vector<std::string>{"qemu-img", "convert", "-O", "raw", from.string(), to.string()};
-  };
-  add("base.convert", "command",
-      "copy the base into the work directory, checking the copy's SHA-256, and convert it to raw",
-      {{"argv", convert_argv("$WORK/base.qcow2", "$WORK/base.raw")}, {"sha256", c.base_sha256}},
-      [s, convert_argv] {
-        copy_base(*s);
-        auto copy = *s->work / "base.qcow2";
-        core::run_checked(*s->runner, {convert_argv(copy, s->base_raw)}, "qemu-img convert");
-        fs::remove(copy);
-      });
-  add("base.inspect", "check", "inspect the base image: root, /boot, ESP (libguestfs)",
-      {{"base", c.base.string()}}, [s] { inspect_base(*s); });
-  add("parts.extract", "file", "copy the root, /boot and ESP filesystems out of the base",
-      {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"esp", "$WORK/esp.img"}},
-      [s] {
-        s->work->create_sparse("esp.img", 0600, s->esp.size);
-        s->work->create_sparse("boot.img", 0600, s->boot.size);
-        s->work->create_sparse("root.img", 0600, s->root.size);
-        copy_range(s->base_raw, s->esp.start, s->esp_img, 0, s->esp.size);
-        copy_range(s->base_raw, s->boot.start, s->boot_img, 0, s->boot.size);
-        copy_range(s->base_raw, s->root.start, s->root_img, 0, s->root.size);
-      });
-  add("root.unpack", "file", "unpack the root and /boot filesystems into a private tree (libext2fs, natively)",
-      {{"tree", "$WORK/tree"}, {"boot", "$WORK/boot"}}, [s] { unpack_parts(*s); });
-  add("root.customise", "command",
-      "customise the tree natively in private mount/pid/uts" + std::string(c.customise_network ? "" : "/net") +
-          " namespaces: files, packages, commands, units, hardening, unlock path, kernel command line, "
-          "initramfs",
-      {{"luks_uuid", s->luks_uuid}, {"root_fs_uuid", s->root_fs_uuid}, {"kernel_cmdline", s->cmdline},
-       {"files", c.files.size()}, {"commands", c.commands}, {"debs", c.debs.size()}},
-      [s] { customise_root(*s); });
-  if (c.measure)
-    add("boot.measure", "check",
-        "predict MRTD and RTMR0-3 for the kernel, initrd and command line, with image.yaml's firmware and shape",
-        {{"firmware", c.measure->firmware.string()}, {"memory_gib", c.measure->memory_gib},
-         {"output", measure_output(request.output).string()}},
-        [s] { s->measure = predict_measure(*s); });
-  add("root.mkfs", "command", "build the root and /boot filesystems from the tree (mke2fs -d)",
-      {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"root_fs_uuid", s->root_fs_uuid}},
-      [s] { build_filesystems(*s); });
-  add("root.encrypt", "file", "encrypt the root into LUKS2 (aes-xts-plain64, 512-bit key, 4096-byte sectors, argon2id)",
-      {{"output", "$WORK/root.luks"}, {"luks_uuid", s->luks_uuid}, {"recovery_keyslot", request.recovery_file.has_value()}},
-      [s] {
-        if (!s->request.key_file) {
-          s->key = random_key();
-          s->key_generated = true;
-        }
-        LuksOptions o;
-        o.uuid = s->luks_uuid;
-        o.label = s->request.config.luks_label;
-        o.unlock_cost = s->request.unlock_cost;
-        o.recovery_cost = s->request.unlock_cost;
-        o.reproducible = s->request.reproducible;
-        o.seed_context = s->inputs_digest;
-        s->luks = core::value_or_throw(write_luks_volume(s->root_img, s->root_luks, s->key,
-                                                         s->recovery.empty() ? nullptr : &s->recovery, o,
-                                                         *s->progress));
-        fs::remove(s->root_img);
-      });
-  add("disk.layout", "command", "lay out the GPT disk: ESP, /boot, LUKS2 root (sfdisk)",
-      {{"disk", "$WORK/disk.raw"}}, [s] { layout_disk(*s); fs::remove(s->root_luks); });
-  add("image.write", "file",
-      std::string("write ") + request.output.string() + " (qcow2" + (c.compress ? ", compressed" : "") +
-          "), its manifest" + (request.key_file ? "" : " and the new unlock key (0600)"),
-      {{"output", request.output.string()}, {"manifest", s->manifest_path.string()},
-       {"key", request.key_file ? Json() : Json(s->key_path.string())}},
-      [s] {
-        const auto& req = s->request;
-        core::AtomicFile image(req.output, 0644, req.force);
-        image.close_fd();
-        std::vector<std::string> argv{"qemu-img", "convert", "-O", "qcow2"};
-        if (req.config.compress) argv.push_back("-c");
-        argv.insert(argv.end(), {s->disk_raw.string(), image.temp_path().string()});
-        core::run_checked(*s->runner, {argv}, "qemu-img convert to qcow2");
-        auto image_sha = core::value_or_throw(file_digest(image.temp_path(), "SHA256"));
-        const auto& c = req.config;
-        s->manifest = Json{
-            {"image", req.output.filename().string()},
-            {"image_sha256", image_sha},
-            {"base_sha256", s->base_sha256},
-            {"base_os", {{"distro", s->os_distro}, {"version", s->os_version}}},
-            {"luks", s->luks.to_json()},
-            {"root_fs_uuid", s->root_fs_uuid},
-            {"kernel", {{"file", s->kernel_name}, {"sha384", s->kernel_sha384}}},
-            {"initrd", {{"file", s->initrd_name}, {"sha384", s->initrd_sha384}}},
-            {"boot_files", Json::object()},
-            {"source_date_epoch", s->epoch},
-            {"reproducible", s->request.reproducible},
-            {"root_fs_sha256", s->root_fs_sha256},
-            {"boot_fs_sha256", s->boot_fs_sha256},
-            {"kernel_cmdline", s->cmdline},
-            {"tdxctl_version", core::build_info::version},
-            {"inputs_digest", s->inputs_digest},
-            {"endpoints", {{"nonce", c.unlock.nonce_endpoint}, {"attestation", c.unlock.attestation_endpoint}}},
-            {"volumes", c.to_json()["volumes"]}};
-        // Key first: an image whose key was lost would be useless; the boot
-        // files before the manifest that records them, the image last.
-        if (s->key_generated) {
-          core::AtomicFile key(s->key_path, 0600, req.force);
-          key.write(s->key.reveal()); // no joined copy of the key outside its locked pages
-          key.write("\n");
-          key.commit();
-        }
-        s->manifest["boot_files"] = write_boot_outputs(*s);
-        if (!s->measure.is_null()) {
-          auto path = measure_output(req.output);
-          core::write_file_atomic(path, s->measure.dump(2) + "\n", 0644, core::Force::yes);
-          s->manifest["measure"] = {{"file", path.filename().string()},
-                                    {"mrtd", s->measure["mrtd"]},
-                                    {"rtmr", s->measure["rtmr"]}};
-          s->manifest["measure_digest"] = s->measure_digest;
-        }
-        core::write_file_atomic(s->manifest_path, s->manifest.dump(2) + "\n", 0644, core::Force::yes);
-        image.commit();
-        s->work.reset();
-      });
+  add_unpack_stages(bp, s);
+  add_customise_stages(bp, s);
+  add_output_stages(bp, s);
   return bp;
 }
 

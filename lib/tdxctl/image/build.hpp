@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 namespace tdx::image {
 
@@ -57,6 +58,12 @@ struct BuildPlan {
 // existing output, key file, templates) and returns the stages to run.
 BuildPlan make_build_plan(const BuildRequest& request, core::ProcessRunner& runner,
                           core::ProgressSink& progress);
+
+// The old manifest (OUTPUT.manifest.json's text) when it records a build
+// of the same inputs, measure: section and --reproducible: the output is
+// up to date. nullopt for anything else, unparsable text included.
+std::optional<core::Json> up_to_date_manifest(std::string_view manifest, const std::string& inputs_digest,
+                                              const std::string& measure_digest, bool reproducible);
 
 // The kernel command line the image boots with (fixed by the config).
 std::string kernel_cmdline_for(const ImageConfig& config);

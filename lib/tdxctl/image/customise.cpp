@@ -1,3 +1,7 @@
+// customise_tree runs inside the build namespace, with the unpacked image as
+// its root: every path it writes resolves in the image, and it runs the
+// base's own tools. The one file it rewrites rather than writes (fstab) goes
+// through a pure function, so that rule is tested without a namespace.
 #include "tdxctl/image/customise.hpp"
 
 #include "tdxctl/core/error.hpp"
@@ -16,6 +20,25 @@ namespace tdx::image {
 namespace fs = std::filesystem;
 using core::Category;
 using core::Failure;
+
+std::optional<std::string> rewrite_fstab_root(std::string_view fstab) {
+  std::istringstream in{std::string(fstab)};
+  std::string line, out;
+  bool replaced = false;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string what, where;
+    fields >> what >> where;
+    if (!what.empty() && what[0] != '#' && where == "/") {
+      out += "/dev/mapper/root\t/\text4\terrors=remount-ro\t0 1\n";
+      replaced = true;
+    } else {
+      out += line + "\n";
+    }
+  }
+  if (!replaced) return std::nullopt;
+  return out;
+}
 
 namespace {
 
@@ -66,23 +89,10 @@ std::string read_input(const std::string& path) {
 }
 
 void replace_fstab_root(const std::string& base_name) {
-  std::istringstream in(read_input("/etc/fstab"));
-  std::string line, out;
-  bool replaced = false;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string what, where;
-    fields >> what >> where;
-    if (!what.empty() && what[0] != '#' && where == "/") {
-      out += "/dev/mapper/root\t/\text4\terrors=remount-ro\t0 1\n";
-      replaced = true;
-    } else {
-      out += line + "\n";
-    }
-  }
-  if (!replaced)
+  auto fstab = rewrite_fstab_root(read_input("/etc/fstab"));
+  if (!fstab)
     throw Failure(Category::invalid_input, "image.base.fstab", base_name + ": /etc/fstab has no entry for /");
-  put("/etc/fstab", out, 0644);
+  put("/etc/fstab", *fstab, 0644);
 }
 
 } // namespace

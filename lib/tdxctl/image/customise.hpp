@@ -8,7 +8,9 @@
 
 #include "tdxctl/image/image_config.hpp"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tdx::image {
@@ -32,6 +34,11 @@ struct CustomiseSpec {
   std::string guest_binary;                 // relative to input_dir
   std::vector<std::string> guest_libs;      // relative to input_dir
 };
+
+// /etc/fstab with every root entry (a line whose second field is "/", not
+// a comment) replaced by the LUKS root's, each line ending in a newline;
+// nullopt when the base has no root entry to replace.
+std::optional<std::string> rewrite_fstab_root(std::string_view fstab);
 
 // Runs in the namespace: operator files, packages, commands, units, user
 // locks; then the generated files, tdxctl-guest, fstab's root entry, and

@@ -95,15 +95,11 @@ core::Json ImageConfig::to_json() const {
             {"insecure_sample_evidence", unlock.insecure_sample_evidence}}}};
 }
 
-ImageConfig parse_image_config(std::string_view text, const std::filesystem::path& name) {
-  auto reader = config::YamlReader::parse(text, name.string());
-  auto root = reader.root();
-  ImageConfig c;
-  c.source = name;
-  root.allow_only({"base", "output", "root_size", "compress", "hostname", "kernel_cmdline", "luks",
-                   "root_fs_uuid", "customize", "hardening", "volumes", "unlock",
-                   "source_date_epoch", "measure"});
+namespace {
 
+using Path = std::filesystem::path;
+
+void read_base(config::Section& root, const Path& name, ImageConfig& c) {
   auto base = root.section("base");
   base.allow_only({"path", "sha256"});
   if (!base.present()) root.error("", "missing key 'base' (the base image: path and sha256)");
@@ -115,7 +111,10 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
     if (!std::regex_match(lower, sha256_re)) base.error("sha256", "expected 64 hex digits");
     c.base_sha256 = lower;
   } else if (base.present()) base.error("", "missing key 'sha256' (pin the base image)");
+}
 
+// The top-level values: output, sizes, timestamps, hostname, command line.
+void read_top_level(config::Section& root, const Path& name, ImageConfig& c) {
   if (auto o = root.str("output")) {
     c.output = relative_to(name, *o);
     if (c.output.extension() != ".qcow2") root.error("output", "expected a path ending in .qcow2");
@@ -141,6 +140,9 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
       root.error("kernel_cmdline", "quotes and newlines are not allowed");
     c.kernel_cmdline = *k;
   }
+}
+
+void read_luks_and_root_uuid(config::Section& root, ImageConfig& c) {
   auto luks = root.section("luks");
   luks.allow_only({"uuid", "label"});
   if (auto u = luks.str("uuid")) {
@@ -155,40 +157,38 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
     if (!std::regex_match(*u, uuid_re)) root.error("root_fs_uuid", "expected a lowercase UUID");
     c.root_fs_uuid = *u;
   }
+}
 
+FileCopy read_file_copy(config::Section& f, const Path& name) {
+  f.allow_only({"src", "dest", "owner", "mode"});
+  FileCopy copy;
+  auto src = f.str("src"), dest = f.str("dest");
+  if (!src) f.error("", "missing key 'src'");
+  else {
+    copy.source = relative_to(name, *src);
+    if (!is_file(copy.source))
+      f.error("src", "no such file: " + copy.source.string());
+  }
+  if (!dest) f.error("", "missing key 'dest'");
+  else if (dest->empty() || dest->front() != '/' || dest->find("..") != std::string::npos)
+    f.error("dest", "expected an absolute guest path without '..'");
+  else copy.dest = *dest;
+  if (auto o = f.str("owner")) {
+    if (!std::regex_match(*o, owner_re)) f.error("owner", "expected user:group");
+    copy.owner = *o;
+  }
+  if (auto m = f.str("mode")) {
+    if (auto mode = parse_file_mode(*m)) copy.mode = *mode;
+    else f.error("mode", "expected an octal mode like 0644, got '" + *m + "'");
+  }
+  return copy;
+}
+
+void read_customize(config::Section& root, const Path& name, ImageConfig& c) {
   auto cust = root.section("customize");
   cust.allow_only({"files", "commands", "debs", "enable_units", "disable_units", "lock_users", "network"});
   if (auto b = cust.boolean("network")) c.customise_network = *b;
-  for (auto& f : cust.sections("files")) {
-    f.allow_only({"src", "dest", "owner", "mode"});
-    FileCopy copy;
-    auto src = f.str("src"), dest = f.str("dest");
-    if (!src) f.error("", "missing key 'src'");
-    else {
-      copy.source = relative_to(name, *src);
-      if (!is_file(copy.source))
-        f.error("src", "no such file: " + copy.source.string());
-    }
-    if (!dest) f.error("", "missing key 'dest'");
-    else if (dest->empty() || dest->front() != '/' || dest->find("..") != std::string::npos)
-      f.error("dest", "expected an absolute guest path without '..'");
-    else copy.dest = *dest;
-    if (auto o = f.str("owner")) {
-      if (!std::regex_match(*o, owner_re)) f.error("owner", "expected user:group");
-      copy.owner = *o;
-    }
-    if (auto m = f.str("mode")) {
-      try {
-        size_t used = 0;
-        int mode = std::stoi(*m, &used, 8);
-        if (used != m->size() || mode < 0 || mode > 07777) throw std::out_of_range("mode");
-        copy.mode = mode;
-      } catch (const std::exception&) {
-        f.error("mode", "expected an octal mode like 0644, got '" + *m + "'");
-      }
-    }
-    c.files.push_back(copy);
-  }
+  for (auto& f : cust.sections("files")) c.files.push_back(read_file_copy(f, name));
   if (auto cmds = cust.strings("commands")) c.commands = *cmds;
   if (auto debs = cust.strings("debs"))
     for (size_t i = 0; i < debs->size(); ++i) {
@@ -212,45 +212,54 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
       if (!std::regex_match(u, user_re)) cust.error("lock_users", "'" + u + "' is not a user name");
       c.lock_users.push_back(u);
     }
+}
 
+void read_hardening(config::Section& root, ImageConfig& c) {
   auto hard = root.section("hardening");
   hard.allow_only({"disable_cloud_init", "disable_getty", "disable_ssh_password", "module_sig_enforce"});
   if (auto b = hard.boolean("disable_cloud_init")) c.disable_cloud_init = *b;
   if (auto b = hard.boolean("disable_getty")) c.disable_getty = *b;
   if (auto b = hard.boolean("disable_ssh_password")) c.disable_ssh_password = *b;
   if (auto b = hard.boolean("module_sig_enforce")) c.module_sig_enforce = *b;
+}
 
-  if (root.has("volumes")) {
-    for (auto& v : root.sections("volumes")) {
-      v.allow_only({"label", "mount", "encrypted", "disk"});
-      VolumeMount m;
-      auto label = v.str("label"), mount = v.str("mount");
-      if (!label || !std::regex_match(*label, label_re))
-        v.error(label ? "label" : "", "expected key 'label' of 1-16 of A-Z a-z 0-9 _ -");
-      else m.label = *label;
-      if (!mount || mount->empty() || mount->front() != '/')
-        v.error(mount ? "mount" : "", "expected key 'mount' with an absolute path");
-      else m.mount = *mount;
-      if (auto e = v.boolean("encrypted")) m.encrypted = *e;
-      auto disk = v.str("disk");
-      if (m.encrypted && !disk)
-        v.error("", "an encrypted volume needs key 'disk': the serial the host gives it (td-containerd)");
-      else if (disk && !m.encrypted)
-        v.error("disk", "only an encrypted volume is found by its disk serial; add 'encrypted: true'");
-      else if (disk) {
-        if (auto ok = unlock::check_disk_serial(*disk); !ok) v.error("disk", ok.error().message);
-        else m.disk = *disk;
-      }
-      if (m.encrypted && std::any_of(c.volumes.begin(), c.volumes.end(), [](auto& o) { return o.encrypted; }))
-        v.error("encrypted", "only one volume can be encrypted (the key service releases one containerd key)");
-      c.volumes.push_back(m);
-    }
-  } else {
+VolumeMount read_volume(config::Section& v, const std::vector<VolumeMount>& earlier) {
+  v.allow_only({"label", "mount", "encrypted", "disk"});
+  VolumeMount m;
+  auto label = v.str("label"), mount = v.str("mount");
+  if (!label || !std::regex_match(*label, label_re))
+    v.error(label ? "label" : "", "expected key 'label' of 1-16 of A-Z a-z 0-9 _ -");
+  else m.label = *label;
+  if (!mount || mount->empty() || mount->front() != '/')
+    v.error(mount ? "mount" : "", "expected key 'mount' with an absolute path");
+  else m.mount = *mount;
+  if (auto e = v.boolean("encrypted")) m.encrypted = *e;
+  auto disk = v.str("disk");
+  if (m.encrypted && !disk)
+    v.error("", "an encrypted volume needs key 'disk': the serial the host gives it (td-containerd)");
+  else if (disk && !m.encrypted)
+    v.error("disk", "only an encrypted volume is found by its disk serial; add 'encrypted: true'");
+  else if (disk) {
+    if (auto ok = unlock::check_disk_serial(*disk); !ok) v.error("disk", ok.error().message);
+    else m.disk = *disk;
+  }
+  if (m.encrypted && std::any_of(earlier.begin(), earlier.end(), [](auto& o) { return o.encrypted; }))
+    v.error("encrypted", "only one volume can be encrypted (the key service releases one containerd key)");
+  return m;
+}
+
+// Without volumes: the three the guest contracts of the replaced scripts name.
+void read_volumes(config::Section& root, ImageConfig& c) {
+  if (!root.has("volumes")) {
     c.volumes = {{"tdx-config", "/var/config", "", false},
                  {"tdx-cache", "/var/snap", "", false},
                  {"containerd-cache", "/var/lib/rancher/k3s/agent/containerd", "td-containerd", true}};
+    return;
   }
+  for (auto& v : root.sections("volumes")) c.volumes.push_back(read_volume(v, c.volumes));
+}
 
+void read_unlock(config::Section& root, const Path& name, ImageConfig& c) {
   auto unlock = root.section("unlock");
   unlock.allow_only({"nonce_endpoint", "attestation_endpoint", "ca_cert", "trust_system_cas",
                      "retries", "timeout_s", "insecure_sample_evidence"});
@@ -282,26 +291,58 @@ ImageConfig parse_image_config(std::string_view text, const std::filesystem::pat
   if (auto r = unlock.integer("retries", 1, 100)) c.unlock.retries = static_cast<int>(*r);
   if (auto t = unlock.integer("timeout_s", 1, 3600)) c.unlock.timeout_s = static_cast<int>(*t);
   if (auto b = unlock.boolean("insecure_sample_evidence")) c.unlock.insecure_sample_evidence = *b;
+}
 
-  if (auto measure = root.section("measure"); measure.present()) {
-    measure.allow_only({"firmware", "memory_gib", "platform", "acpi_tables"});
-    MeasureShape m;
-    auto file = [&](const char* key, std::filesystem::path& into) {
-      if (auto p = measure.str(key)) {
-        into = relative_to(name, *p);
-        if (!is_file(into)) measure.error(key, "no such file: " + into.string());
-      }
-    };
-    file("firmware", m.firmware);
-    file("platform", m.platform);
-    file("acpi_tables", m.acpi_tables);
-    if (!measure.has("firmware")) measure.error("", "missing key 'firmware' (the TDVF the TD boots)");
-    if (auto g = measure.integer("memory_gib", 1, 8192)) m.memory_gib = static_cast<int>(*g);
-    else if (!measure.has("memory_gib")) measure.error("", "missing key 'memory_gib' (as td.memory_gib in host.yaml)");
-    measure::check_one_rtmr0_capture(measure);
-    c.measure = m;
+void read_measure(config::Section& root, const Path& name, ImageConfig& c) {
+  auto measure = root.section("measure");
+  if (!measure.present()) return;
+  measure.allow_only({"firmware", "memory_gib", "platform", "acpi_tables"});
+  MeasureShape m;
+  auto file = [&](const char* key, Path& into) {
+    if (auto p = measure.str(key)) {
+      into = relative_to(name, *p);
+      if (!is_file(into)) measure.error(key, "no such file: " + into.string());
+    }
+  };
+  file("firmware", m.firmware);
+  file("platform", m.platform);
+  file("acpi_tables", m.acpi_tables);
+  if (!measure.has("firmware")) measure.error("", "missing key 'firmware' (the TDVF the TD boots)");
+  if (auto g = measure.integer("memory_gib", 1, 8192)) m.memory_gib = static_cast<int>(*g);
+  else if (!measure.has("memory_gib")) measure.error("", "missing key 'memory_gib' (as td.memory_gib in host.yaml)");
+  measure::check_one_rtmr0_capture(measure);
+  c.measure = m;
+}
+
+} // namespace
+
+std::optional<int> parse_file_mode(const std::string& text) {
+  try {
+    size_t used = 0;
+    int mode = std::stoi(text, &used, 8);
+    if (used != text.size() || mode < 0 || mode > 07777) return std::nullopt;
+    return mode;
+  } catch (const std::exception&) {
+    return std::nullopt;
   }
+}
 
+ImageConfig parse_image_config(std::string_view text, const std::filesystem::path& name) {
+  auto reader = config::YamlReader::parse(text, name.string());
+  auto root = reader.root();
+  ImageConfig c;
+  c.source = name;
+  root.allow_only({"base", "output", "root_size", "compress", "hostname", "kernel_cmdline", "luks",
+                   "root_fs_uuid", "customize", "hardening", "volumes", "unlock",
+                   "source_date_epoch", "measure"});
+  read_base(root, name, c);
+  read_top_level(root, name, c);
+  read_luks_and_root_uuid(root, c);
+  read_customize(root, name, c);
+  read_hardening(root, c);
+  read_volumes(root, c);
+  read_unlock(root, name, c);
+  read_measure(root, name, c);
   reader.check();
   return c;
 }

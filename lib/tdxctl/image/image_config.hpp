@@ -84,4 +84,8 @@ struct ImageConfig {
 ImageConfig load_image_config(const std::filesystem::path& path);
 ImageConfig parse_image_config(std::string_view text, const std::filesystem::path& name);
 
+// customize.files[].mode: octal, the whole text, 0 to 07777 ("0644", "4755");
+// nullopt for anything else.
+std::optional<int> parse_file_mode(const std::string& text);
+
 } // namespace tdx::image

@@ -89,35 +89,6 @@ Json link_json(Netlink& nl, const LinkInfo& l, const std::vector<AddressInfo>& a
   return j;
 }
 
-// The record as `up` will leave it: the previous one's "created" facts are
-// kept, so a re-run that creates nothing still remembers what the first made.
-NetState initial_record(const std::optional<NetState>& old, const NetSpec& spec) {
-  NetState rec;
-  if (old) {
-    bool same = old->mode == spec.mode &&
-                (spec.mode == Mode::bridge ? old->bridge == spec.bridge && old->tap == spec.tap
-                                           : old->macvtap == spec.macvtap);
-    if (!same)
-      conflict("already_up", "tdxctl net is already up in " + std::string(mode_name(old->mode)) +
-                                 " mode with " + (old->mode == Mode::bridge ? "bridge " + old->bridge : "macvtap " + old->macvtap),
-               "run 'tdxctl net down' first");
-    rec = *old;
-  }
-  rec.mode = spec.mode;
-  rec.public_interface = spec.public_interface;
-  if (spec.mode == Mode::bridge) {
-    rec.bridge = spec.bridge;
-    rec.bridge_address = spec.bridge_address.text();
-    rec.tap = spec.tap;
-    rec.vm_address = ipv4_text(spec.vm_address);
-    rec.forwards.clear();
-    for (const auto& f : spec.forwards) rec.forwards.push_back(f.text());
-  } else {
-    rec.macvtap = spec.macvtap;
-  }
-  return rec;
-}
-
 bool same_facts(const NetState& a, const NetState& b) {
   return a.created_bridge == b.created_bridge && a.added_address == b.added_address &&
          a.created_tap == b.created_tap && a.created_macvtap == b.created_macvtap &&
@@ -206,91 +177,73 @@ void refuse_foreign_drops(Nft& nft, const NetSpec& spec, bool use_nft) {
                " ct status dnat accept (with firewalld: put " + spec.bridge + " in a zone that forwards)");
 }
 
-} // namespace
-
-NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
-  auto spec = core::value_or_throw(validate(request));
-  auto nl = std::make_shared<Netlink>();
-  check_public(*nl, spec);
-  NetPlan out;
-  auto old = load_state(env.root);
-  auto rec = std::make_shared<NetState>(initial_record(old, spec));
-  auto summary = out.summary;
-  (*summary)["mode"] = mode_name(spec.mode);
-  (*summary)["public_interface"] = spec.public_interface;
-
-  if (spec.mode == Mode::macvtap) {
-    if (auto l = nl->link(spec.macvtap); l && l->kind != "macvtap")
-      conflict("link_conflict", "link " + spec.macvtap + " exists and is a " + (l->kind.empty() ? "device" : l->kind) + ", not a macvtap",
-               "choose another name with --macvtap");
-    const std::string name = spec.macvtap, parent = spec.public_interface;
-    auto fill = [nl, summary, name] {
-      if (auto l = nl->link(name)) {
-        (*summary)["device"] = "/dev/tap" + std::to_string(l->ifindex);
-        (*summary)["mac"] = l->mac;
-      }
-    };
-    (*summary)["links"] = Json::array({Json{{"name", name}, {"kind", "macvtap"}, {"mode", "bridge"}, {"parent", parent}}});
-    fill();
-    add_record_step(out, env, rec, old);
-    out.plan.add({"link.macvtap", "link", "create macvtap " + name + " (bridge mode) on " + parent,
-                  Json{{"name", name}, {"type", "macvtap"}, {"mode", "bridge"}, {"link", parent}},
-                  [nl, name] { return nl->link(name).has_value(); },
-                  noted(env, rec, &NetState::created_macvtap, [nl, name, parent, fill] {
-                    nl->create_macvtap(name, parent);
-                    fill();
-                  }),
-                  unnoted(env, rec, &NetState::created_macvtap, [nl, name] { nl->delete_link(name); })});
-    out.plan.add({"link.macvtap.up", "link", "set " + name + " up", Json{{"name", name}, {"up", true}},
-                  [nl, name] { auto l = nl->link(name); return l && l->up; },
-                  [nl, name] { nl->set_up(name, true); }, {}});
-    return out;
-  }
-
-  // Bridge mode: every conflict is found here, before the first change.
+void check_bridge_conflicts(Netlink& nl, const NetSpec& spec) {
   if (spec.public_interface == spec.bridge || spec.public_interface == spec.tap)
     throw Failure(Category::invalid_input, "net.bad_name",
                   "public interface " + spec.public_interface + " cannot also be the bridge or the tap");
-  auto bridge = nl->link(spec.bridge);
+  auto bridge = nl.link(spec.bridge);
   if (bridge && bridge->kind != "bridge")
     conflict("link_conflict", "link " + spec.bridge + " exists and is a " + (bridge->kind.empty() ? "device" : bridge->kind) + ", not a bridge",
              "choose another name with --bridge, or remove that link");
-  auto tap = nl->link(spec.tap);
+  auto tap = nl.link(spec.tap);
   if (tap && tap->kind != "tun")
     conflict("link_conflict", "link " + spec.tap + " exists and is a " + (tap->kind.empty() ? "device" : tap->kind) + ", not a tap",
              "choose another name with --tap");
   if (tap && tap->master && (!bridge || tap->master != bridge->ifindex))
     conflict("link_conflict", "tap " + spec.tap + " is attached to another bridge", "choose another tap name with --tap");
-  for (const auto& a : nl->ipv4_addresses()) {
-    bool on_bridge = bridge && a.ifindex == bridge->ifindex;
-    if (on_bridge && a.cidr.address == spec.bridge_address.address && a.cidr.prefix == spec.bridge_address.prefix) {
-      continue;
-    }
-    bool overlaps = a.cidr.contains(spec.bridge_address.address) || spec.bridge_address.contains(a.cidr.address);
-    if (overlaps)
-      conflict("address_conflict", "bridge address " + spec.bridge_address.text() + " conflicts with " +
-                                        a.cidr.text() + " on " + a.link,
-               "choose a free subnet with --bridge-address (and --vm-address)");
-  }
-  auto owner = resolve_tap_owner(spec.tap_user);
-  read_ip_forward(env.root); // readable, 0 or 1, inside the root: checked before any change
-  auto fw = build_firewall(spec);
-  auto live = read_firewall(env.probe);
-  const std::string ruleset = render_up(fw, live);
-  const std::string br = spec.bridge, tp = spec.tap;
-  const auto cidr = spec.bridge_address;
+  auto bridge_ifindex = bridge ? std::optional<int>(bridge->ifindex) : std::nullopt;
+  if (auto a = conflicting_address(nl.ipv4_addresses(), bridge_ifindex, spec.bridge_address))
+    conflict("address_conflict", "bridge address " + spec.bridge_address.text() + " conflicts with " +
+                                      a->cidr.text() + " on " + a->link,
+             "choose a free subnet with --bridge-address (and --vm-address)");
+}
 
-  (*summary)["links"] = Json::array({
-      Json{{"name", br}, {"kind", "bridge"}, {"address", cidr.text()}},
-      Json{{"name", tp}, {"kind", "tap"}, {"owner", owner.name}, {"master", br}},
+void plan_macvtap(NetPlan& out, const NetEnv& env, const std::shared_ptr<Netlink>& nl, const NetSpec& spec,
+                  const std::shared_ptr<NetState>& rec, const std::optional<NetState>& old) {
+  if (auto l = nl->link(spec.macvtap); l && l->kind != "macvtap")
+    conflict("link_conflict", "link " + spec.macvtap + " exists and is a " + (l->kind.empty() ? "device" : l->kind) + ", not a macvtap",
+             "choose another name with --macvtap");
+  const std::string name = spec.macvtap, parent = spec.public_interface;
+  auto summary = out.summary;
+  auto fill = [nl, summary, name] {
+    if (auto l = nl->link(name)) {
+      (*summary)["device"] = "/dev/tap" + std::to_string(l->ifindex);
+      (*summary)["mac"] = l->mac;
+    }
+  };
+  (*summary)["links"] = Json::array({Json{{"name", name}, {"kind", "macvtap"}, {"mode", "bridge"}, {"parent", parent}}});
+  fill();
+  add_record_step(out, env, rec, old);
+  out.plan.add({"link.macvtap", "link", "create macvtap " + name + " (bridge mode) on " + parent,
+                Json{{"name", name}, {"type", "macvtap"}, {"mode", "bridge"}, {"link", parent}},
+                [nl, name] { return nl->link(name).has_value(); },
+                noted(env, rec, &NetState::created_macvtap, [nl, name, parent, fill] {
+                  nl->create_macvtap(name, parent);
+                  fill();
+                }),
+                unnoted(env, rec, &NetState::created_macvtap, [nl, name] { nl->delete_link(name); })});
+  out.plan.add({"link.macvtap.up", "link", "set " + name + " up", Json{{"name", name}, {"up", true}},
+                [nl, name] { auto l = nl->link(name); return l && l->up; },
+                [nl, name] { nl->set_up(name, true); }, {}});
+}
+
+void summarise_bridge(Json& summary, const NetSpec& spec, const std::string& tap_owner, const std::string& ruleset) {
+  summary["links"] = Json::array({
+      Json{{"name", spec.bridge}, {"kind", "bridge"}, {"address", spec.bridge_address.text()}},
+      Json{{"name", spec.tap}, {"kind", "tap"}, {"owner", tap_owner}, {"master", spec.bridge}},
   });
-  (*summary)["vm_address"] = ipv4_text(spec.vm_address);
+  summary["vm_address"] = ipv4_text(spec.vm_address);
   Json fwd = Json::array();
   for (const auto& f : spec.forwards) fwd.push_back(f.text());
-  (*summary)["forwards"] = fwd;
-  (*summary)["ruleset"] = ruleset;
+  summary["forwards"] = fwd;
+  summary["ruleset"] = ruleset;
+}
 
-  add_record_step(out, env, rec, old);
+// The bridge with its address, then the tap (owned by QEMU's user) on it.
+void add_bridge_links(NetPlan& out, const NetEnv& env, const std::shared_ptr<Netlink>& nl, const NetSpec& spec,
+                      const std::shared_ptr<NetState>& rec, const TapOwner& owner) {
+  const std::string br = spec.bridge, tp = spec.tap;
+  const auto cidr = spec.bridge_address;
   out.plan.add({"link.bridge", "link", "create bridge " + br, Json{{"name", br}, {"type", "bridge"}},
                 [nl, br] { return nl->link(br).has_value(); },
                 noted(env, rec, &NetState::created_bridge, [nl, br] { nl->create_bridge(br); }),
@@ -320,6 +273,11 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
                   return t && b && t->master == b->ifindex && t->up;
                 },
                 [nl, tp, br] { nl->set_master(tp, br); nl->set_up(tp, true); }, {}});
+}
+
+// The previous value is recorded before the write, and put back by the undo
+// (and by `down`).
+void add_ip_forward_step(NetPlan& out, const NetEnv& env, const std::shared_ptr<NetState>& rec) {
   out.plan.add({"sysctl.ip_forward", "sysctl", "enable net.ipv4.ip_forward (the previous value is restored by down)",
                 Json{{"path", env.root.path(kIpForward).string()}, {"value", "1"}},
                 [env] { return read_ip_forward(env.root) == "1"; },
@@ -340,48 +298,144 @@ NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
                   rec->ip_forward_previous.reset();
                   save_state(env.root, *rec);
                 }});
+}
+
+std::string firewall_summary(const NetSpec& spec) {
+  return "MASQUERADE " + spec.bridge_address.network_text() + " out of " + spec.public_interface + ", " +
+         std::to_string(spec.forwards.size()) + " port forward(s) to " + ipv4_text(spec.vm_address);
+}
+
+void add_nft_step(NetPlan& out, const std::shared_ptr<Nft>& nft, const NetSpec& spec) {
+  const std::string table = render_nft_table(spec);
+  nft->run(render_nft_up(table), "checking the tdxctl nftables table", true);
+  (*out.summary)["ruleset"] = table;
+  bool existed = nft->has_table();
+  out.plan.add({"firewall.nftables", "ruleset", "load table ip tdxctl: " + firewall_summary(spec),
+                Json{{"library", "libnftables"}, {"text", render_nft_up(table)}},
+                [nft, table] {
+                  auto live = nft->table_digest();
+                  return live && table.find("tdxctl net " + *live + "\"") != std::string::npos;
+                },
+                [nft, table] { nft->run(render_nft_up(table), "loading table ip tdxctl"); },
+                [nft, existed] { if (!existed) nft->run("delete table ip tdxctl", "removing table ip tdxctl"); }});
+}
+
+void add_iptables_step(NetPlan& out, const NetEnv& env, const NetSpec& spec, const FirewallPlan& fw,
+                       const std::string& ruleset) {
+  auto before = std::make_shared<LiveFirewall>();
+  out.plan.add({"firewall.ruleset", "ruleset", "load TDXCTL-PREROUTING/POSTROUTING/FORWARD: " + firewall_summary(spec),
+                Json{{"argv", {"iptables-restore", "-w", "--noflush"}}, {"text", ruleset}},
+                [env, fw] { return firewall_matches(fw, read_firewall(env.probe)); },
+                [env, fw, before] {
+                  *before = read_firewall(env.probe);
+                  apply_ruleset(env.effects, render_up(fw, *before));
+                },
+                [env, before] {
+                  // Put back what was there: nothing, or an earlier tdxctl ruleset.
+                  auto now = read_firewall(env.probe);
+                  if (before->rules.empty()) {
+                    apply_ruleset(env.effects, render_down(now));
+                  } else {
+                    FirewallPlan old{before->rules};
+                    apply_ruleset(env.effects, render_up(old, now));
+                  }
+                }});
+}
+
+void plan_bridge(NetPlan& out, const NetEnv& env, const std::shared_ptr<Netlink>& nl, const NetSpec& spec,
+                 const std::shared_ptr<NetState>& rec, const std::optional<NetState>& old) {
+  // Every conflict is found here, before the first change.
+  check_bridge_conflicts(*nl, spec);
+  auto owner = resolve_tap_owner(spec.tap_user);
+  read_ip_forward(env.root); // readable, 0 or 1, inside the root: checked before any change
+  auto fw = build_firewall(spec);
+  const std::string ruleset = render_up(fw, read_firewall(env.probe));
+  summarise_bridge(*out.summary, spec, owner.name, ruleset);
+
+  add_record_step(out, env, rec, old);
+  add_bridge_links(out, env, nl, spec, rec, owner);
+  add_ip_forward_step(out, env, rec);
   auto nft = std::make_shared<Nft>();
   bool use_nft = spec.firewall == "nftables" || (spec.firewall == "auto" && nft->native_ruleset());
-  (*summary)["firewall"] = use_nft ? "nftables" : "iptables";
+  (*out.summary)["firewall"] = use_nft ? "nftables" : "iptables";
   refuse_foreign_drops(*nft, spec, use_nft);
-  if (use_nft) {
-    const std::string table = render_nft_table(spec);
-    nft->run(render_nft_up(table), "checking the tdxctl nftables table", true);
-    (*summary)["ruleset"] = table;
-    bool existed = nft->has_table();
-    out.plan.add({"firewall.nftables", "ruleset",
-                  "load table ip tdxctl: MASQUERADE " + cidr.network_text() + " out of " + spec.public_interface +
-                      ", " + std::to_string(spec.forwards.size()) + " port forward(s) to " + ipv4_text(spec.vm_address),
-                  Json{{"library", "libnftables"}, {"text", render_nft_up(table)}},
-                  [nft, table] {
-                    auto live = nft->table_digest();
-                    return live && table.find("tdxctl net " + *live + "\"") != std::string::npos;
-                  },
-                  [nft, table] { nft->run(render_nft_up(table), "loading table ip tdxctl"); },
-                  [nft, existed] { if (!existed) nft->run("delete table ip tdxctl", "removing table ip tdxctl"); }});
-  } else {
-    auto before = std::make_shared<LiveFirewall>();
-    out.plan.add({"firewall.ruleset", "ruleset",
-                  "load TDXCTL-PREROUTING/POSTROUTING/FORWARD: MASQUERADE " + cidr.network_text() + " out of " +
-                      spec.public_interface + ", " + std::to_string(spec.forwards.size()) + " port forward(s) to " +
-                      ipv4_text(spec.vm_address),
-                  Json{{"argv", {"iptables-restore", "-w", "--noflush"}}, {"text", ruleset}},
-                  [env, fw] { return firewall_matches(fw, read_firewall(env.probe)); },
-                  [env, fw, before] {
-                    *before = read_firewall(env.probe);
-                    apply_ruleset(env.effects, render_up(fw, *before));
-                  },
-                  [env, before] {
-                    // Put back what was there: nothing, or an earlier tdxctl ruleset.
-                    auto now = read_firewall(env.probe);
-                    if (before->rules.empty()) {
-                      apply_ruleset(env.effects, render_down(now));
-                    } else {
-                      FirewallPlan old{before->rules};
-                      apply_ruleset(env.effects, render_up(old, now));
-                    }
-                  }});
+  if (use_nft) add_nft_step(out, nft, spec);
+  else add_iptables_step(out, env, spec, fw, ruleset);
+}
+
+// Only a link of the kind `up` created is deleted: the record names links
+// by name, and a name can since belong to something else (or the record
+// can be wrong). Checked here, before any change, and again just before.
+void add_remove_link(NetPlan& out, const std::shared_ptr<Netlink>& nl, const std::string& id, const std::string& name,
+                     const std::string& what, const std::string& kind) {
+  auto refuse_other = [nl, name, what, kind] {
+    auto l = nl->link(name);
+    if (l && l->kind != kind)
+      conflict("link_conflict",
+               "link " + name + " is a " + (l->kind.empty() ? "device" : l->kind) + ", not the " + what +
+                   " net up created: refusing to delete it",
+               "check " + std::string(kStatePath) + " and 'ip -d link show " + name + "'");
+  };
+  refuse_other();
+  out.plan.add({id, "link", "delete " + what + " " + name, Json{{"name", name}, {"kind", kind}, {"delete", true}},
+                [nl, name] { return !nl->link(name).has_value(); },
+                [nl, name, refuse_other] {
+                  refuse_other();
+                  nl->delete_link(name);
+                },
+                {}});
+}
+
+} // namespace
+
+NetState initial_record(const std::optional<NetState>& old, const NetSpec& spec) {
+  NetState rec;
+  if (old) {
+    bool same = old->mode == spec.mode &&
+                (spec.mode == Mode::bridge ? old->bridge == spec.bridge && old->tap == spec.tap
+                                           : old->macvtap == spec.macvtap);
+    if (!same)
+      conflict("already_up", "tdxctl net is already up in " + std::string(mode_name(old->mode)) +
+                                 " mode with " + (old->mode == Mode::bridge ? "bridge " + old->bridge : "macvtap " + old->macvtap),
+               "run 'tdxctl net down' first");
+    rec = *old;
   }
+  rec.mode = spec.mode;
+  rec.public_interface = spec.public_interface;
+  if (spec.mode == Mode::bridge) {
+    rec.bridge = spec.bridge;
+    rec.bridge_address = spec.bridge_address.text();
+    rec.tap = spec.tap;
+    rec.vm_address = ipv4_text(spec.vm_address);
+    rec.forwards.clear();
+    for (const auto& f : spec.forwards) rec.forwards.push_back(f.text());
+  } else {
+    rec.macvtap = spec.macvtap;
+  }
+  return rec;
+}
+
+std::optional<AddressInfo> conflicting_address(const std::vector<AddressInfo>& addresses,
+                                               std::optional<int> bridge_ifindex, const Ipv4Cidr& bridge_address) {
+  for (const auto& a : addresses) {
+    bool on_bridge = bridge_ifindex && a.ifindex == *bridge_ifindex;
+    if (on_bridge && a.cidr.address == bridge_address.address && a.cidr.prefix == bridge_address.prefix) continue;
+    if (a.cidr.contains(bridge_address.address) || bridge_address.contains(a.cidr.address)) return a;
+  }
+  return std::nullopt;
+}
+
+NetPlan plan_up(const NetEnv& env, const NetRequest& request) {
+  auto spec = core::value_or_throw(validate(request));
+  auto nl = std::make_shared<Netlink>();
+  check_public(*nl, spec);
+  NetPlan out;
+  auto old = load_state(env.root);
+  auto rec = std::make_shared<NetState>(initial_record(old, spec));
+  (*out.summary)["mode"] = mode_name(spec.mode);
+  (*out.summary)["public_interface"] = spec.public_interface;
+  if (spec.mode == Mode::macvtap) plan_macvtap(out, env, nl, spec, rec, old);
+  else plan_bridge(out, env, nl, spec, rec, old);
   return out;
 }
 
@@ -411,29 +465,7 @@ NetPlan plan_down(const NetEnv& env) {
                   [env, prev] { return read_ip_forward(env.root) == prev; },
                   [env, prev] { write_ip_forward(env.root, prev); }, {}});
   }
-  // Only a link of the kind `up` created is deleted: the record names links
-  // by name, and a name can since belong to something else (or the record
-  // can be wrong). Checked here, before any change, and again just before.
-  auto remove_link = [&](const std::string& id, const std::string& name, const std::string& what,
-                         const std::string& kind) {
-    auto refuse_other = [nl, name, what, kind] {
-      auto l = nl->link(name);
-      if (l && l->kind != kind)
-        conflict("link_conflict",
-                 "link " + name + " is a " + (l->kind.empty() ? "device" : l->kind) + ", not the " + what +
-                     " net up created: refusing to delete it",
-                 "check " + std::string(kStatePath) + " and 'ip -d link show " + name + "'");
-    };
-    refuse_other();
-    out.plan.add({id, "link", "delete " + what + " " + name, Json{{"name", name}, {"kind", kind}, {"delete", true}},
-                  [nl, name] { return !nl->link(name).has_value(); },
-                  [nl, name, refuse_other] {
-                    refuse_other();
-                    nl->delete_link(name);
-                  },
-                  {}});
-  };
-  if (state->created_tap) remove_link("link.tap", state->tap, "tap", "tun");
+  if (state->created_tap) add_remove_link(out, nl, "link.tap", state->tap, "tap", "tun");
   if (state->added_address && !state->created_bridge) {
     auto cidr = core::value_or_throw(parse_cidr(state->bridge_address));
     std::string br = state->bridge;
@@ -446,8 +478,8 @@ NetPlan plan_down(const NetEnv& env) {
                   },
                   [nl, br, cidr] { nl->delete_address(br, cidr); }, {}});
   }
-  if (state->created_bridge) remove_link("link.bridge", state->bridge, "bridge", "bridge");
-  if (state->created_macvtap) remove_link("link.macvtap", state->macvtap, "macvtap", "macvtap");
+  if (state->created_bridge) add_remove_link(out, nl, "link.bridge", state->bridge, "bridge", "bridge");
+  if (state->created_macvtap) add_remove_link(out, nl, "link.macvtap", state->macvtap, "macvtap", "macvtap");
   out.plan.add({"state.remove", "file", std::string("remove the record ") + kStatePath,
                 Json{{"path", env.root.path(kStatePath).string()}, {"delete", true}},
                 [env] { return !load_state(env.root).has_value(); },

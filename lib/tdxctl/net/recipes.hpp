@@ -7,7 +7,9 @@
 #include "tdxctl/core/plan.hpp"
 #include "tdxctl/core/root.hpp"
 #include "tdxctl/core/runner.hpp"
+#include "tdxctl/net/link.hpp"
 #include "tdxctl/net/network_spec.hpp"
+#include "tdxctl/net/state.hpp"
 
 #include <memory>
 
@@ -29,6 +31,18 @@ struct NetPlan {
 // Failure: invalid_input for a bad request, not_ready for a conflict
 // (address in use, a non-bridge link of the bridge's name, no public interface).
 NetPlan plan_up(const NetEnv& env, const NetRequest& request);
+// The record as `up` will leave it: the previous record's "created" facts
+// kept, so a re-run that creates nothing still remembers what the first made.
+// Failure(not_ready, net.already_up) when the previous record is of another
+// mode, bridge, tap or macvtap.
+NetState initial_record(const std::optional<NetState>& old, const NetSpec& spec);
+
+// The first address whose subnet overlaps the bridge address's (either way
+// round), the bridge's own address on the bridge excepted; nullopt when the
+// subnet is free.
+std::optional<AddressInfo> conflicting_address(const std::vector<AddressInfo>& addresses,
+                                               std::optional<int> bridge_ifindex, const Ipv4Cidr& bridge_address);
+
 // Removes what the record says `up` created, and tdxctl's chains.
 NetPlan plan_down(const NetEnv& env);
 

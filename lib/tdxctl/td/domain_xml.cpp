@@ -122,6 +122,228 @@ struct DiskSpec {
   bool root;
 };
 
+// The td.xml skeleton, parsed, its comments gone. `need` finds an element
+// the rendering relies on, or names the one the skeleton lacks.
+struct Skeleton {
+  std::filesystem::path path;
+  DocPtr doc{nullptr, xmlFreeDoc};
+
+  xmlNodePtr need(xmlNodePtr parent, const char* name) const {
+    xmlNodePtr n = child(parent, name);
+    if (!n)
+      throw core::Failure(Category::invalid_input, "td.template_bad",
+                          path.string() + ": element <" + name + "> missing");
+    return n;
+  }
+};
+
+core::Result<Skeleton> load_skeleton() {
+  Skeleton sk;
+  sk.path = core::template_dir() / "td.xml";
+  sk.doc.reset(xmlReadFile(sk.path.c_str(), nullptr,
+                           XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  if (!sk.doc)
+    return fail(Category::not_ready, "td.template_missing", "cannot read the domain skeleton " + sk.path.string(),
+                "set TDXCTL_TEMPLATE_DIR to the directory holding td.xml");
+  remove_comments(reinterpret_cast<xmlNodePtr>(sk.doc.get()));
+  return sk;
+}
+
+// The explicit measurement, else the config volume's manifest digest; none
+// for a plain VM (--no-tdx) or without either.
+core::Result<std::string> resolve_mr_config_id(const TdSpec& spec) {
+  if (spec.no_tdx) return std::string();
+  if (spec.mr_config_id) return *spec.mr_config_id;
+  if (spec.config_volume.empty()) return std::string();
+  auto hex = read_manifest_digest_hex(spec.config_volume);
+  if (!hex) return std::unexpected(hex.error());
+  return parse_measurement(*hex, manifest_path(spec.config_volume).string());
+}
+
+// Name, memory, vCPUs, firmware and, under td.boot: direct, the kernel,
+// initrd and command line in place of <boot dev='hd'/>.
+core::Result<void> set_machine(const Skeleton& sk, const TdSpec& spec, const RenderOptions& options,
+                               RenderedDomain& result) {
+  xmlNodePtr domain = xmlDocGetRootElement(sk.doc.get());
+  xmlSetProp(domain, X("type"), X(options.domain_type));
+  set_text(sk.need(domain, "name"), result.name);
+  set_text(sk.need(domain, "memory"), std::to_string(spec.memory_gib));
+  set_text(sk.need(domain, "currentMemory"), std::to_string(spec.memory_gib));
+  set_text(sk.need(domain, "vcpu"), std::to_string(spec.vcpus));
+  xmlNodePtr cpu = sk.need(domain, "cpu");
+  xmlSetProp(sk.need(cpu, "topology"), X("cores"), X(std::to_string(spec.vcpus)));
+  xmlNodePtr os = sk.need(domain, "os");
+  set_text(sk.need(os, "loader"), options.firmware);
+  if (spec.boot != BootMode::direct) return {};
+  auto boot = read_direct_boot(spec.image);
+  if (!boot) return std::unexpected(boot.error());
+  xmlNodePtr boot_dev = sk.need(os, "boot");
+  xmlUnlinkNode(boot_dev);
+  xmlFreeNode(boot_dev);
+  add_text(os, "kernel", boot->kernel.path.string());
+  add_text(os, "initrd", boot->initrd.path.string());
+  add_text(os, "cmdline", boot->cmdline);
+  result.boot = std::move(*boot);
+  return {};
+}
+
+// tdxctl's <metadata> element: who made this domain and what it is; read
+// back by `td status`.
+struct Metadata {
+  xmlNodePtr td;
+  xmlNsPtr ns;
+};
+
+Metadata add_metadata(const Skeleton& sk, const TdSpec& spec, const RenderOptions& options) {
+  xmlNodePtr domain = xmlDocGetRootElement(sk.doc.get());
+  xmlNodePtr metadata = xmlNewNode(nullptr, X("metadata"));
+  xmlAddNextSibling(sk.need(domain, "name"), metadata);
+  xmlNodePtr meta = xmlNewChild(metadata, nullptr, X("td"), nullptr);
+  xmlNsPtr ns = xmlNewNs(meta, X(metadata_ns), X("tdxctl"));
+  xmlSetNs(meta, ns);
+  xmlNewProp(meta, X("profile"), X(spec.no_tdx ? "no-tdx" : "tdx"));
+  xmlNewProp(meta, X("debug"), X(spec.debug ? "yes" : "no"));
+  xmlNewProp(meta, X("insecure"), X(spec.no_tdx || spec.debug ? "yes" : "no"));
+  if (!options.config_source.empty()) xmlNewTextChild(meta, ns, X("config"), X(options.config_source));
+  if (spec.no_tdx) {
+    xmlNewTextChild(meta, ns, X("warning"), X(insecure_banner));
+    xmlNodePtr desc = xmlNewNode(nullptr, X("description"));
+    set_text(desc, insecure_banner);
+    xmlAddPrevSibling(metadata, desc);
+  }
+  return {meta, ns};
+}
+
+// Root, config, cache and containerd disks, in that order (vda stays the
+// root), each before `tail` and behind its own root port.
+void add_disks(const TdSpec& spec, xmlNodePtr tail, PortAllocator& ports) {
+  std::vector<DiskSpec> disks = {{"root", spec.image, true},
+                                 {"config", spec.config_volume, false},
+                                 {"cache", spec.cache_volume, false},
+                                 {"containerd", spec.containerd_volume, false}};
+  char letter = 'a';
+  for (const auto& d : disks) {
+    if (d.path.empty()) continue;
+    bool block = is_block_device(d.path);
+    xmlNodePtr disk = xmlNewNode(nullptr, X("disk"));
+    xmlAddPrevSibling(tail, disk);
+    xmlNewProp(disk, X("type"), X(block ? "block" : "file"));
+    xmlNewProp(disk, X("device"), X("disk"));
+    std::string format = core::sniff_disk_format(d.path, d.root ? "qcow2" : "raw"); // volumes are raw unless they say otherwise
+    std::string role = d.role;
+    if (role == "config")
+      add(disk, "driver", {{"name", "qemu"}, {"type", format}, {"cache", "none"}});
+    else
+      add(disk, "driver", {{"name", "qemu"}, {"type", format}, {"cache", "none"}, {"discard", "unmap"}});
+    add(disk, "source", {{block ? "dev" : "file", d.path}});
+    add(disk, "target", {{"dev", std::string("vd") + letter++}, {"bus", "virtio"}});
+    if (role == "config") add(disk, "readonly");
+    add_text(disk, "serial", "td-" + role);
+    ports.place(disk);
+  }
+}
+
+void add_interface(const NetSpec& nic, xmlNodePtr tail, PortAllocator& ports) {
+  if (nic.mode == net::Mode::none) return;
+  xmlNodePtr iface = xmlNewNode(nullptr, X("interface"));
+  xmlAddPrevSibling(tail, iface);
+  bool bridge = nic.mode == net::Mode::bridge;
+  xmlNewProp(iface, X("type"), X(bridge ? "bridge" : "direct"));
+  add(iface, "mac", {{"address", nic.mac}});
+  if (bridge) add(iface, "source", {{"bridge", nic.source}});
+  else add(iface, "source", {{"dev", nic.source}, {"mode", "bridge"}});
+  add(iface, "model", {{"type", "virtio"}});
+  ports.place(iface);
+}
+
+// vsock after the console and before the balloon, as libvirt orders it.
+void add_vsock(int cid, xmlNodePtr console, PortAllocator& ports) {
+  xmlNodePtr vsock = xmlNewNode(nullptr, X("vsock"));
+  xmlAddNextSibling(console, vsock);
+  xmlNewProp(vsock, X("model"), X("virtio"));
+  add(vsock, "cid", {{"auto", "no"}, {"address", std::to_string(cid)}});
+  ports.place(vsock);
+}
+
+struct DeviceCounts {
+  int gpus = 0, nvswitches = 0;
+};
+
+DeviceCounts add_hostdevs(const std::vector<PassthroughDevice>& devices, xmlNodePtr tail, PortAllocator& ports) {
+  DeviceCounts counts;
+  for (const auto& d : devices) {
+    xmlNodePtr hostdev = xmlNewNode(nullptr, X("hostdev"));
+    xmlAddPrevSibling(tail, hostdev);
+    xmlNewProp(hostdev, X("mode"), X("subsystem"));
+    xmlNewProp(hostdev, X("type"), X("pci"));
+    xmlNewProp(hostdev, X("managed"), X("no")); // binding is `tdxctl gpu bind`'s job, checked at launch
+    add(hostdev, "driver", {{"name", "vfio"}});
+    xmlNodePtr source = add(hostdev, "source");
+    // BDF "dddd:bb:ss.f" -> libvirt's split address.
+    add(source, "address", {{"domain", "0x" + d.address.substr(0, 4)},
+                            {"bus", "0x" + d.address.substr(5, 2)},
+                            {"slot", "0x" + d.address.substr(8, 2)},
+                            {"function", "0x" + d.address.substr(11, 1)}});
+    ports.place(hostdev);
+    (d.nvswitch ? counts.nvswitches : counts.gpus)++;
+  }
+  return counts;
+}
+
+// The disks, network, vsock and passthrough devices, each behind its own
+// pcie-root-port: devices go before the console, their root ports right
+// after pcie-root (a placeholder marks the spot until all are placed).
+DeviceCounts add_devices(const Skeleton& sk, const TdSpec& spec, const std::vector<PassthroughDevice>& devices,
+                         const std::string& domain_name) {
+  xmlNodePtr dev = sk.need(xmlDocGetRootElement(sk.doc.get()), "devices");
+  xmlNodePtr console = sk.need(dev, "console");
+  // The console's output, kept (and rotated) by virtlogd for `tdxctl td logs`.
+  add(console, "log", {{"file", console_log_path(domain_name)}, {"append", "on"}});
+  xmlNodePtr anchor = xmlNewNode(nullptr, X("anchor"));
+  xmlAddNextSibling(sk.need(dev, "controller"), anchor);
+  PortAllocator ports{anchor};
+  add_disks(spec, console, ports);
+  add_interface(spec.net, console, ports);
+  add_vsock(spec.vsock_cid, console, ports);
+  auto counts = add_hostdevs(devices, console, ports);
+  xmlUnlinkNode(anchor);
+  xmlFreeNode(anchor);
+  return counts;
+}
+
+// A 64-bit MMIO aperture large enough for every GPU's BARs (H100/H200 BAR1
+// is 128 GiB), told both to QEMU (pcihole64 on the root complex) and to
+// TDVF/OVMF (fw_cfg X-PciMmio64Mb), which otherwise sizes it too small.
+void add_mmio_aperture(const Skeleton& sk, int gpu_mmio_gib, DeviceCounts counts) {
+  xmlNodePtr domain = xmlDocGetRootElement(sk.doc.get());
+  long long mmio_mb = mmio_aperture_mib(gpu_mmio_gib, counts.gpus, counts.nvswitches);
+  add_text(sk.need(sk.need(domain, "devices"), "controller"), "pcihole64", std::to_string(mmio_mb * 1024),
+           {{"unit", "KiB"}});
+  xmlNodePtr sysinfo = xmlNewNode(nullptr, X("sysinfo"));
+  xmlAddPrevSibling(sk.need(domain, "os"), sysinfo);
+  xmlNewProp(sysinfo, X("type"), X("fwcfg"));
+  add_text(sysinfo, "entry", std::to_string(mmio_mb), {{"name", "opt/ovmf/X-PciMmio64Mb"}});
+}
+
+void add_launch_security(xmlNodePtr domain, const TdSpec& spec, const RenderedDomain& result) {
+  xmlNodePtr ls = xmlNewChild(domain, nullptr, X("launchSecurity"), nullptr);
+  xmlNewProp(ls, X("type"), X("tdx"));
+  add_text(ls, "policy", result.policy);
+  if (!result.mr_config_id.empty()) add_text(ls, "mrConfigId", result.mr_config_id);
+  if (spec.mr_owner) add_text(ls, "mrOwner", *spec.mr_owner);
+  if (spec.mr_owner_config) add_text(ls, "mrOwnerConfig", *spec.mr_owner_config);
+  if (!spec.qgs_socket.empty()) add(ls, "quoteGenerationService", {{"path", spec.qgs_socket}});
+}
+
+std::string dump(const Skeleton& sk) {
+  xmlChar* out = nullptr;
+  int size = 0;
+  xmlDocDumpFormatMemoryEnc(sk.doc.get(), &out, &size, "UTF-8", 1);
+  std::string xml(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
+  xmlFree(out);
+  return xml;
+}
+
 } // namespace
 
 core::Result<std::string> topology_digest(const std::string& xml) {
@@ -153,6 +375,17 @@ core::Result<std::string> topology_digest(const std::string& xml) {
   return digest;
 }
 
+std::string tdx_policy_hex(bool debug) {
+  uint64_t policy = policy_sept_ve_disable | (debug ? policy_debug : 0);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(policy));
+  return buf;
+}
+
+long long mmio_aperture_mib(int gpu_mmio_gib, int gpus, int nvswitches) {
+  return 1024LL * (static_cast<long long>(gpu_mmio_gib) * gpus + nvswitches);
+}
+
 core::Result<RenderedDomain> render_domain(const TdSpec& spec,
                                            const std::vector<PassthroughDevice>& devices,
                                            const RenderOptions& options) {
@@ -160,194 +393,30 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
   result.insecure = spec.no_tdx;
   result.debug = spec.debug;
   result.name = spec.debug ? spec.name + "-debug" : spec.name;
-
-  std::string mr_config_id;
-  if (!spec.no_tdx) {
-    if (spec.mr_config_id) {
-      mr_config_id = *spec.mr_config_id;
-    } else if (!spec.config_volume.empty()) {
-      auto hex = read_manifest_digest_hex(spec.config_volume);
-      if (!hex) return std::unexpected(hex.error());
-      auto b64 = parse_measurement(*hex, manifest_path(spec.config_volume).string());
-      if (!b64) return std::unexpected(b64.error());
-      mr_config_id = *b64;
-    }
-  }
-  result.mr_config_id = mr_config_id;
+  auto mr_config_id = resolve_mr_config_id(spec);
+  if (!mr_config_id) return std::unexpected(mr_config_id.error());
+  result.mr_config_id = *mr_config_id;
   result.devices = devices;
 
-  auto skeleton = core::template_dir() / "td.xml";
-  DocPtr doc(xmlReadFile(skeleton.c_str(), nullptr,
-                         XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-                             XML_PARSE_NOWARNING),
-             xmlFreeDoc);
-  if (!doc)
-    return fail(Category::not_ready, "td.template_missing",
-                "cannot read the domain skeleton " + skeleton.string(),
-                "set TDXCTL_TEMPLATE_DIR to the directory holding td.xml");
-  xmlNodePtr domain = xmlDocGetRootElement(doc.get());
-  remove_comments(reinterpret_cast<xmlNodePtr>(doc.get()));
-  auto need = [&](xmlNodePtr parent, const char* name) -> xmlNodePtr {
-    xmlNodePtr n = child(parent, name);
-    if (!n) throw core::Failure(Category::invalid_input, "td.template_bad",
-                                skeleton.string() + ": element <" + name + "> missing");
-    return n;
-  };
-
-  xmlSetProp(domain, X("type"), X(options.domain_type));
-  set_text(need(domain, "name"), result.name);
-  set_text(need(domain, "memory"), std::to_string(spec.memory_gib));
-  set_text(need(domain, "currentMemory"), std::to_string(spec.memory_gib));
-  set_text(need(domain, "vcpu"), std::to_string(spec.vcpus));
-  xmlNodePtr cpu = need(domain, "cpu");
-  xmlSetProp(need(cpu, "topology"), X("cores"), X(std::to_string(spec.vcpus)));
-  xmlNodePtr os = need(domain, "os");
-  set_text(need(os, "loader"), options.firmware);
-  if (spec.boot == BootMode::direct) {
-    auto boot = read_direct_boot(spec.image);
-    if (!boot) return std::unexpected(boot.error());
-    xmlNodePtr boot_dev = need(os, "boot");
-    xmlUnlinkNode(boot_dev);
-    xmlFreeNode(boot_dev);
-    add_text(os, "kernel", boot->kernel.path.string());
-    add_text(os, "initrd", boot->initrd.path.string());
-    add_text(os, "cmdline", boot->cmdline);
-    result.boot = std::move(*boot);
-  }
-
-  // Metadata: who made this domain and what it is; read back by `td status`.
-  xmlNodePtr metadata = xmlNewNode(nullptr, X("metadata"));
-  xmlAddNextSibling(need(domain, "name"), metadata);
-  xmlNodePtr meta = xmlNewChild(metadata, nullptr, X("td"), nullptr);
-  xmlNsPtr ns = xmlNewNs(meta, X(metadata_ns), X("tdxctl"));
-  xmlSetNs(meta, ns);
-  xmlNewProp(meta, X("profile"), X(spec.no_tdx ? "no-tdx" : "tdx"));
-  xmlNewProp(meta, X("debug"), X(spec.debug ? "yes" : "no"));
-  xmlNewProp(meta, X("insecure"), X(spec.no_tdx || spec.debug ? "yes" : "no"));
-  if (!options.config_source.empty())
-    xmlNewTextChild(meta, ns, X("config"), X(options.config_source));
-  if (spec.no_tdx) {
-    xmlNewTextChild(meta, ns, X("warning"), X(insecure_banner));
-    xmlNodePtr desc = xmlNewNode(nullptr, X("description"));
-    set_text(desc, insecure_banner);
-    xmlAddPrevSibling(metadata, desc);
-  }
-
-  xmlNodePtr dev = need(domain, "devices");
-  // Devices go before the console; their root ports right after pcie-root
-  // (a placeholder marks the spot until all are placed).
-  xmlNodePtr first_tail = need(dev, "console");
-  // The console's output, kept (and rotated) by virtlogd for `tdxctl td logs`.
-  add(first_tail, "log", {{"file", console_log_path(result.name)}, {"append", "on"}});
-  xmlNodePtr anchor = xmlNewNode(nullptr, X("anchor"));
-  xmlAddNextSibling(need(dev, "controller"), anchor);
-  PortAllocator ports{anchor};
-
-  std::vector<DiskSpec> disks = {{"root", spec.image, true},
-                                 {"config", spec.config_volume, false},
-                                 {"cache", spec.cache_volume, false},
-                                 {"containerd", spec.containerd_volume, false}};
-  char letter = 'a';
-  for (const auto& d : disks) {
-    if (d.path.empty()) continue;
-    bool block = is_block_device(d.path);
-    xmlNodePtr disk = xmlNewNode(nullptr, X("disk"));
-    xmlAddPrevSibling(first_tail, disk);
-    xmlNewProp(disk, X("type"), X(block ? "block" : "file"));
-    xmlNewProp(disk, X("device"), X("disk"));
-    // Volumes are raw unless they say otherwise.
-    std::string format = core::sniff_disk_format(d.path, d.root ? "qcow2" : "raw");
-    std::string role = d.role;
-    if (role == "config")
-      add(disk, "driver", {{"name", "qemu"}, {"type", format}, {"cache", "none"}});
-    else
-      add(disk, "driver", {{"name", "qemu"}, {"type", format}, {"cache", "none"}, {"discard", "unmap"}});
-    add(disk, "source", {{block ? "dev" : "file", d.path}});
-    add(disk, "target", {{"dev", std::string("vd") + letter++}, {"bus", "virtio"}});
-    if (role == "config") add(disk, "readonly");
-    add_text(disk, "serial", "td-" + role);
-    ports.place(disk);
-  }
-
-  if (spec.net.mode != net::Mode::none) {
-    xmlNodePtr iface = xmlNewNode(nullptr, X("interface"));
-    xmlAddPrevSibling(first_tail, iface);
-    bool bridge = spec.net.mode == net::Mode::bridge;
-    xmlNewProp(iface, X("type"), X(bridge ? "bridge" : "direct"));
-    add(iface, "mac", {{"address", spec.net.mac}});
-    if (bridge) add(iface, "source", {{"bridge", spec.net.source}});
-    else add(iface, "source", {{"dev", spec.net.source}, {"mode", "bridge"}});
-    add(iface, "model", {{"type", "virtio"}});
-    ports.place(iface);
-  }
-
-  // vsock after the console and before the balloon, as libvirt orders it.
-  xmlNodePtr vsock = xmlNewNode(nullptr, X("vsock"));
-  xmlAddNextSibling(first_tail, vsock);
-  xmlNewProp(vsock, X("model"), X("virtio"));
-  add(vsock, "cid", {{"auto", "no"}, {"address", std::to_string(spec.vsock_cid)}});
-  ports.place(vsock);
-
-  int gpu_count = 0, switch_count = 0;
-  for (const auto& d : devices) {
-    xmlNodePtr hostdev = xmlNewNode(nullptr, X("hostdev"));
-    xmlAddPrevSibling(first_tail, hostdev);
-    xmlNewProp(hostdev, X("mode"), X("subsystem"));
-    xmlNewProp(hostdev, X("type"), X("pci"));
-    xmlNewProp(hostdev, X("managed"), X("no")); // binding is `tdxctl gpu bind`'s job, checked at launch
-    add(hostdev, "driver", {{"name", "vfio"}});
-    xmlNodePtr source = add(hostdev, "source");
-    // BDF "dddd:bb:ss.f" -> libvirt's split address.
-    add(source, "address", {{"domain", "0x" + d.address.substr(0, 4)},
-                            {"bus", "0x" + d.address.substr(5, 2)},
-                            {"slot", "0x" + d.address.substr(8, 2)},
-                            {"function", "0x" + d.address.substr(11, 1)}});
-    ports.place(hostdev);
-    (d.nvswitch ? switch_count : gpu_count)++;
-  }
-  xmlUnlinkNode(anchor);
-  xmlFreeNode(anchor);
-
-  // A 64-bit MMIO aperture large enough for every GPU's BARs (H100/H200 BAR1
-  // is 128 GiB), told both to QEMU (pcihole64 on the root complex) and to
-  // TDVF/OVMF (fw_cfg X-PciMmio64Mb), which otherwise sizes it too small.
-  if (!devices.empty()) {
-    long long mmio_mb = 1024LL * (static_cast<long long>(spec.gpu_mmio_gib) * gpu_count + switch_count);
-    add_text(need(dev, "controller"), "pcihole64", std::to_string(mmio_mb * 1024), {{"unit", "KiB"}});
-    xmlNodePtr sysinfo = xmlNewNode(nullptr, X("sysinfo"));
-    xmlAddPrevSibling(os, sysinfo);
-    xmlNewProp(sysinfo, X("type"), X("fwcfg"));
-    add_text(sysinfo, "entry", std::to_string(mmio_mb), {{"name", "opt/ovmf/X-PciMmio64Mb"}});
-  }
-
+  auto sk = load_skeleton();
+  if (!sk) return std::unexpected(sk.error());
+  TDX_TRY(set_machine(*sk, spec, options, result));
+  auto meta = add_metadata(*sk, spec, options);
+  auto counts = add_devices(*sk, spec, devices, result.name);
+  if (!devices.empty()) add_mmio_aperture(*sk, spec.gpu_mmio_gib, counts);
   if (!spec.no_tdx) {
-    uint64_t policy = policy_sept_ve_disable | (spec.debug ? policy_debug : 0);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(policy));
-    result.policy = buf;
-    xmlNodePtr ls = xmlNewChild(domain, nullptr, X("launchSecurity"), nullptr);
-    xmlNewProp(ls, X("type"), X("tdx"));
-    add_text(ls, "policy", result.policy);
-    if (!mr_config_id.empty()) add_text(ls, "mrConfigId", mr_config_id);
-    if (spec.mr_owner) add_text(ls, "mrOwner", *spec.mr_owner);
-    if (spec.mr_owner_config) add_text(ls, "mrOwnerConfig", *spec.mr_owner_config);
-    if (!spec.qgs_socket.empty()) add(ls, "quoteGenerationService", {{"path", spec.qgs_socket}});
+    result.policy = tdx_policy_hex(spec.debug);
+    add_launch_security(xmlDocGetRootElement(sk->doc.get()), spec, result);
   }
 
-  xmlChar* out = nullptr;
-  int size = 0;
-  xmlDocDumpFormatMemoryEnc(doc.get(), &out, &size, "UTF-8", 1);
-  result.xml.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
-  xmlFree(out);
+  result.xml = dump(*sk);
   auto digest = topology_digest(result.xml);
   if (!digest) return std::unexpected(digest.error());
   result.topology_digest = *digest;
   // Record the digest in the metadata too, so `td status` can show it for the
   // defined domain (the digest excludes <metadata>, so this does not change it).
-  xmlNewTextChild(meta, ns, X("topology-digest"), X(result.topology_digest));
-  xmlDocDumpFormatMemoryEnc(doc.get(), &out, &size, "UTF-8", 1);
-  result.xml.assign(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
-  xmlFree(out);
+  xmlNewTextChild(meta.td, meta.ns, X("topology-digest"), X(result.topology_digest));
+  result.xml = dump(*sk);
   return result;
 }
 

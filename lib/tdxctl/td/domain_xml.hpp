@@ -48,6 +48,14 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
                                            const std::vector<PassthroughDevice>& devices,
                                            const RenderOptions& options);
 
+// <launchSecurity>'s policy: SEPT_VE_DISABLE, plus DEBUG under --debug, as
+// libvirt writes it ("0x10000000").
+std::string tdx_policy_hex(bool debug);
+
+// The 64-bit MMIO aperture, in MiB, for the passthrough devices:
+// gpu_mmio_gib per GPU and 1 GiB per NVSwitch.
+long long mmio_aperture_mib(int gpu_mmio_gib, int gpus, int nvswitches);
+
 // SHA-384 over the exclusive C14N of the domain without name, uuid, title,
 // description and metadata: what changes it is a change of virtual hardware.
 core::Result<std::string> topology_digest(const std::string& xml);

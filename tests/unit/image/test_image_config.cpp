@@ -208,3 +208,17 @@ TEST_CASE("image.yaml measure: names the firmware and shape; files are taken fro
   CHECK_THAT(error("measure:\n  firmware: fw/TDVF.fd\n  memory_gib: 2\n  vcpus: 4\n"),
              Catch::Contains("key 'measure.vcpus': unknown key"));
 }
+
+TEST_CASE("parse_file_mode: octal, all of the text, at most 07777") {
+  CHECK(image::parse_file_mode("0644") == 0644);
+  CHECK(image::parse_file_mode("644") == 0644);
+  CHECK(image::parse_file_mode("4755") == 04755);
+  CHECK(image::parse_file_mode("07777") == 07777);
+  CHECK(image::parse_file_mode("0") == 0);
+  CHECK_FALSE(image::parse_file_mode("10000"));
+  CHECK_FALSE(image::parse_file_mode("0648"));
+  CHECK_FALSE(image::parse_file_mode("644 "));
+  CHECK_FALSE(image::parse_file_mode("rw-r--r--"));
+  CHECK_FALSE(image::parse_file_mode(""));
+  CHECK_FALSE(image::parse_file_mode("99999999999999999999"));
+}

@@ -280,3 +280,15 @@ TEST_CASE("host.yaml td.measure names a capture; it and the firmware are taken f
     CHECK_THAT(f.error().message, Catch::Contains("both.yaml:5:5: key 'td.measure.acpi': unknown key"));
   }
 }
+
+TEST_CASE("tdx_policy_hex: SEPT_VE_DISABLE always, DEBUG only under --debug") {
+  CHECK(td::tdx_policy_hex(false) == "0x10000000");
+  CHECK(td::tdx_policy_hex(true) == "0x10000001");
+}
+
+TEST_CASE("mmio_aperture_mib: gpu_mmio_gib per GPU and 1 GiB per NVSwitch, in MiB, without overflow") {
+  CHECK(td::mmio_aperture_mib(256, 8, 4) == 1024LL * (8 * 256 + 4));
+  CHECK(td::mmio_aperture_mib(256, 1, 0) == 262144);
+  CHECK(td::mmio_aperture_mib(256, 0, 2) == 2048);
+  CHECK(td::mmio_aperture_mib(1 << 20, 64, 0) == 1024LL * 64 * (1 << 20));
+}
