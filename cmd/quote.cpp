@@ -15,6 +15,7 @@
 #include "tdxctl/quote/policy.hpp"
 #include "tdxctl/quote/service_fetch.hpp"
 #include "tdxctl/quote/quote.hpp"
+#include "tdxctl/quote/quote_description.hpp"
 #include "tdxctl/quote/verify.hpp"
 #include "tdxctl/quote/verify_settings.hpp"
 #include "tdxctl/td/vsock.hpp"
@@ -50,75 +51,8 @@ void add_show(CLI::App* group, Context& ctx) {
     auto format = core::value_or_throw(quote::parse_input_format(args->format));
     auto bytes = core::value_or_throw(quote::decode_quote_input(read_input(args->file), format));
     auto q = core::value_or_throw(quote::parse_quote(bytes));
-    auto doc = quote::quote_to_json(q);
-    std::optional<quote::PckInfo> pck;
-    if (q.cert_type == 5) {
-      if (auto chain = quote::load_pem_chain(q.cert_data, "PCK chain"); chain && !chain->empty()) {
-        doc["pck_chain"] = core::Json::array();
-        for (const auto& c : *chain) doc["pck_chain"].push_back(quote::subject_cn(c.get()));
-        if (auto info = quote::read_pck_info(chain->front().get())) {
-          pck = *info;
-          doc["pck"] = info->to_json();
-        }
-      }
-    }
-    ctx.out().emit("tdxctl.quote.show/1", doc, [&](std::ostream& os) {
-      os << "Quote v" << q.version << " (" << (q.is_tdx() ? "TDX" : "SGX") << "), "
-         << q.raw.size() << " bytes, body type " << q.body_type << " (" << q.body_size
-         << " bytes), signed region " << q.signed_len << " bytes\n";
-      if (q.td) {
-        const auto& td = *q.td;
-        auto attrs = quote::decode_td_attributes(td.td_attributes);
-        os << "  TEE_TCB_SVN      " << core::to_hex(td.tee_tcb_svn) << "\n"
-           << "  MRSEAM           " << core::to_hex(td.mr_seam) << "\n"
-           << "  MRSIGNERSEAM     " << core::to_hex(td.mr_signer_seam) << "\n"
-           << "  SEAMATTRIBUTES   " << core::to_hex(td.seam_attributes) << "\n"
-           << "  TDATTRIBUTES     " << core::to_hex(td.td_attributes);
-        std::vector<std::string> set;
-        for (auto& [k, v] : attrs.items())
-          if (v.get<bool>()) set.push_back(k == "debug" ? "DEBUG (host can read TD memory!)" : k);
-        os << (set.empty() ? "" : "  " + fmt::format("{}", fmt::join(set, ", "))) << "\n"
-           << "  XFAM             " << core::to_hex(td.xfam) << "\n"
-           << "  MRTD             " << core::to_hex(td.mr_td) << "\n"
-           << "  MRCONFIGID       " << core::to_hex(td.mr_config_id) << "\n"
-           << "  MROWNER          " << core::to_hex(td.mr_owner) << "\n"
-           << "  MROWNERCONFIG    " << core::to_hex(td.mr_owner_config) << "\n";
-        for (size_t i = 0; i < 4; ++i) os << "  RTMR" << i << "            " << core::to_hex(td.rtmr[i]) << "\n";
-        os << "  REPORTDATA       " << core::to_hex(td.report_data) << "\n";
-        if (td.tee_tcb_svn2) os << "  TEE_TCB_SVN2     " << core::to_hex(*td.tee_tcb_svn2) << "\n";
-        if (td.mr_servicetd) os << "  MRSERVICETD      " << core::to_hex(*td.mr_servicetd) << "\n";
-        if (td.ex)
-          os << "  VMID             " << int{td.ex->vmid} << "\n"
-             << "  TDID             " << core::to_hex(td.ex->td_id) << "\n"
-             << "  DEVINFO          " << core::to_hex(td.ex->dev_info) << "\n"
-             << "  INITSERVTDHASH   " << core::to_hex(td.ex->init_serv_td_hash) << "\n"
-             << "  INITSERVTDATTR   " << core::to_hex(td.ex->init_serv_td_attributes) << "\n"
-             << "  INITCPUSVN       " << core::to_hex(td.ex->init_cpu_svn) << "\n"
-             << "  INITTEETCBSVN    " << core::to_hex(td.ex->init_tee_tcb_svn) << "\n"
-             << "  INITTEEFMSPC     " << core::to_hex(td.ex->init_tee_fmspc) << "\n"
-             << "  CURSERVTDHASH    " << core::to_hex(td.ex->cur_serv_td_hash) << "\n"
-             << "  CURSERVTDATTR    " << core::to_hex(td.ex->cur_serv_td_attributes) << "\n";
-      }
-      if (q.sgx)
-        os << "  MRENCLAVE        " << core::to_hex(q.sgx->mr_enclave) << "\n"
-           << "  MRSIGNER         " << core::to_hex(q.sgx->mr_signer) << "\n"
-           << "  REPORTDATA       " << core::to_hex(q.sgx->report_data) << "\n";
-      os << "QE report: MRSIGNER " << core::to_hex(q.qe_report.mr_signer) << ", ISVPRODID "
-         << q.qe_report.isv_prod_id << ", ISVSVN " << q.qe_report.isv_svn << "\n"
-         << "Attestation key  " << core::to_hex(q.attestation_key) << "\n"
-         << "Certification    type " << q.outer_cert_type << " wrapping type " << q.cert_type
-         << " (" << q.cert_data.size() << " bytes)\n";
-      if (doc.contains("pck_chain")) {
-        std::vector<std::string> names;
-        for (const auto& n : doc["pck_chain"]) names.push_back(n.get<std::string>());
-        os << "PCK chain        " << fmt::format("{}", fmt::join(names, " <- ")) << "\n";
-      }
-      if (pck)
-        os << "PCK              FMSPC " << core::to_hex(pck->fmspc) << ", PCE-ID "
-           << core::to_hex(pck->pce_id) << ", PCESVN " << pck->pcesvn << ", " << pck->ca << " CA\n";
-      if (q.trailing_bytes)
-        os << "Trailing bytes   " << q.trailing_bytes << (q.trailing_nonzero ? " (not all zero)" : " (zero padding)") << "\n";
-    });
+    auto shown = quote::describe_quote(std::move(q));
+    ctx.out().emit("tdxctl.quote.show/1", shown.to_json(), [&](std::ostream& os) { shown.print(os); });
   });
 }
 
