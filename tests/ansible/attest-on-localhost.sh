@@ -39,7 +39,9 @@ play() {
     "$src/packaging/ansible/attest.yml"
 }
 if out=$(play 2>&1); then echo "$out" | tail -40; fail "the play passed with quotes bound to another nonce"; fi
-echo "$out" | grep -q 'Extra data' && { echo "$out" | tail -40; fail "the verdict did not parse"; }
+# Here-strings, not `echo | grep -q`: under pipefail grep -q's early exit
+# can SIGPIPE echo and fail a check that matched.
+grep -q 'Extra data' <<<"$out" && { echo "$out" | tail -40; fail "the verdict did not parse"; }
 # One "msg" line per TD from the "Report each TD" task.
 report() { echo "$out" | grep -o "\"msg\": \"$1.quote: [^\"]*\""; }
 r1=$(report p1-uptodate) || { echo "$out" | tail -40; fail "p1-uptodate not reported"; }
@@ -49,5 +51,5 @@ echo "$r1"; echo "$r2"; echo "$r3"
 [[ $r1 == *"NOT ACCEPTED, UpToDate, FMSPC 90c06f000000, policy: report_data"* ]] || fail "p1-uptodate: $r1"
 [[ $r2 == *"NOT ACCEPTED, TCB_NOT_SUPPORTED"* ]] || fail "p1-tcb-not-supported: $r2"
 [[ $r3 == *"NOT ACCEPTED, UpToDate, FMSPC b0c06f000000, policy: report_data"* ]] || fail "p2-uptodate: $r3"
-echo "$out" | grep -q 'at least one TD failed attestation (exit 1)' || { echo "$out" | tail -20; fail "the play did not fail at its last task"; }
+grep -q 'at least one TD failed attestation (exit 1)' <<<"$out" || { echo "$out" | tail -20; fail "the play did not fail at its last task"; }
 echo "ansible attest: 3 quotes from 2 platforms reported one by one"
