@@ -150,20 +150,11 @@ BatchCounts verify_many(const Pick& pick, const Policy& policy, const std::vecto
   return {inputs.size(), accepted.load(), invalid.load(), no_collateral.load()};
 }
 
-auto only(const Verifier& verifier) {
-  return [&verifier](const Quote&, std::string_view) -> core::Result<const Verifier*> { return &verifier; };
-}
-
 auto by_platform(const VerifierSet& verifiers) {
   return [&verifiers](const Quote& q, std::string_view what) { return verifiers.for_quote(q, what); };
 }
 
 } // namespace
-
-VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const VerifyInput& input,
-                          InputFormat format) {
-  return verify_one(only(verifier), policy, input, format);
-}
 
 VerifyReport verify_input(const VerifierSet& verifiers, const Policy& policy, const VerifyInput& input,
                           InputFormat format) {

@@ -28,10 +28,7 @@ struct VerifyInput {
   bool from_file = false;
 };
 
-VerifyReport verify_input(const Verifier& verifier, const Policy& policy, const VerifyInput& input,
-                          InputFormat format);
-
-// The same with each quote's Verifier chosen by its platform.
+// One input, its quote verified with the Verifier of its platform.
 VerifyReport verify_input(const VerifierSet& verifiers, const Policy& policy, const VerifyInput& input,
                           InputFormat format);
 
