@@ -76,6 +76,10 @@ CLI::Option* add_choice(CLI::App* app, const std::string& name, std::string& val
   return opt;
 }
 
+CLI::Option* add_seconds(CLI::App* app, const std::string& name, int& value, const std::string& help) {
+  return app->add_option(name, value, help)->check(CLI::Range(0, 86400));
+}
+
 const std::vector<std::string>* choices_of(const CLI::Option* option) {
   auto it = choice_registry().find(option);
   return it == choice_registry().end() ? nullptr : &it->second;

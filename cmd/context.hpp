@@ -64,6 +64,10 @@ CLI::Option* add_choice(CLI::App* app, const std::string& name, std::string& val
                         const std::vector<std::string>& choices, const std::string& help);
 const std::vector<std::string>* choices_of(const CLI::Option* option);
 
+// A wait in whole seconds (--timeout): 0 to one day, so a typo cannot park a
+// script for a year.
+CLI::Option* add_seconds(CLI::App* app, const std::string& name, int& value, const std::string& help);
+
 // Extra man page sections (raw roff, e.g. ".SH PROTOCOL ...") for a group,
 // placed before GLOBAL OPTIONS in tdxctl-<group>(1).
 void set_man_sections(const CLI::App* group, std::string roff);

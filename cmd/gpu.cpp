@@ -35,7 +35,7 @@ void add_list(CLI::App* gpu, Context& ctx) {
   c->footer("Examples:\n  tdxctl gpu list\n  tdxctl gpu list -o json\n"
             "  tdxctl --root /tmp/capture gpu list");
   c->callback([args, &ctx] {
-    auto devices = core::value_or_throw(gpu::list_with_modes(ctx.root(), ctx.effects(), args->admin_tool));
+    auto devices = core::value_or_throw(gpu::list_with_modes(ctx.root(), ctx.probe(), args->admin_tool));
     ctx.out().emit("tdxctl.gpu.list/1", {{"devices", gpu::to_json(devices)}},
                    [&](std::ostream& os) { gpu::print_table(os, devices, !args->no_header); });
   });
@@ -103,7 +103,7 @@ void add_mode_status(CLI::App* group, Context& ctx, const std::string& schema) {
                                                  "(all devices when none are named)");
   add_mode_common(status, *args, false);
   status->callback([args, &ctx, schema] {
-    auto devices = core::value_or_throw(gpu::mode_status(ctx.root(), ctx.effects(), args->req));
+    auto devices = core::value_or_throw(gpu::mode_status(ctx.root(), ctx.probe(), args->req));
     ctx.out().emit(schema, {{"devices", gpu::to_json(devices)}},
                    [&](std::ostream& os) { gpu::print_table(os, devices); });
   });

@@ -4,6 +4,7 @@
 #include "tdxctl/attest/fresh_quote.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/random.hpp"
 #include "tdxctl/measure/event_log.hpp"
 #include "tdxctl/measure/log_policy.hpp"
 #include "tdxctl/policy/policy_file.hpp"
@@ -241,7 +242,7 @@ void add_fetch(CLI::App* group, Context& ctx) {
       throw core::Failure(core::Category::usage, "quote.no_collateral", "--verify needs --collateral DIR");
     std::array<uint8_t, 32> nonce{};
     if (args->nonce.empty()) {
-      nonce = core::value_or_throw(quote::random_nonce());
+      nonce = core::value_or_throw(core::random_nonce());
     } else {
       auto n = hex_arg(args->nonce, "--nonce", 32);
       std::copy(n.begin(), n.end(), nonce.begin());

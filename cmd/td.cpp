@@ -7,6 +7,7 @@
 #include "tdxctl/td/console.hpp"
 #include "tdxctl/td/console_log.hpp"
 #include "tdxctl/td/kubevirt.hpp"
+#include "tdxctl/td/launch.hpp"
 #include "tdxctl/td/lifecycle.hpp"
 #include "tdxctl/up/host_file.hpp"
 
@@ -187,15 +188,12 @@ void add_td(CLI::App& app, Context& ctx) {
               "  tdxctl --connect test:///default td launch --no-tdx --image td.qcow2 "
               "--firmware OVMF.fd");
     c->callback([args, &ctx] {
-      auto spec = args->spec.spec();
-      auto conn = td::Connection::open(ctx.connect_uri());
-      core::value_or_throw(td::preflight(
-          ctx.root(), ctx.probe(), spec, {args->require_attestation, true, ctx.connect_uri()}));
-      auto d = core::value_or_throw(
-          td::prepare_domain(ctx.root(), spec, conn->domain_type(), args->spec.config));
-      warn_insecure(d);
-      ctx.run_plan(td::plan_launch(conn, d, args->autostart), "tdxctl.td.launch/1",
-                   domain_json(d));
+      auto l = td::launch(ctx.root(), ctx.probe(),
+                          {args->spec.spec(), args->spec.config,
+                           {args->require_attestation, true, ctx.connect_uri()},
+                           args->autostart});
+      warn_insecure(l.domain);
+      ctx.run_plan(std::move(l.plan), "tdxctl.td.launch/1", domain_json(l.domain));
     });
   }
 
@@ -208,8 +206,7 @@ void add_td(CLI::App& app, Context& ctx) {
     auto args = std::make_shared<Args>();
     auto* c = group->add_subcommand("stop", "Shut the TD down (ACPI), then destroy with --force");
     c->add_option("name", args->name, "Domain name (default td)");
-    c->add_option("--timeout", args->options.timeout_s, "Seconds to wait for the guest (default 120)")
-        ->check(CLI::Range(0, 86400));
+    add_seconds(c, "--timeout", args->options.timeout_s, "Seconds to wait for the guest (default 120)");
     c->add_flag("--force", args->options.force, "Destroy the domain if it does not stop in time");
     c->callback([args, &ctx] {
       auto conn = td::Connection::open(ctx.connect_uri());

@@ -22,66 +22,61 @@ void emit(Context& ctx, const up::FlowReport& report) {
   }
 }
 
-template <class Fn> void with_env(Context& ctx, Fn fn) {
-  auto sink = ctx.progress();
-  up::FlowEnv env{ctx.root(), ctx.probe(), ctx.effects(), *sink,
-                  ctx.opts.quiet ? nullptr : &std::cerr, ctx.connect_uri(), ctx.dry_run()};
-  fn(env);
+// up and down share one shape: a host.yaml, then a flow over it with the
+// Context's root, runners and progress. Returns the subcommand and the
+// options its flags fill (owned by the callback).
+template <class Options>
+std::pair<CLI::App*, Options*> add_flow(
+    CLI::App& app, Context& ctx, const std::string& name,
+    up::FlowReport (*run)(const up::FlowEnv&, const up::HostFile&, const Options&),
+    const std::string& description) {
+  struct Args {
+    std::string config;
+    Options options;
+  };
+  auto args = std::make_shared<Args>();
+  auto* c = app.add_subcommand(name, description);
+  c->add_option("-c,--config", args->config, "host.yaml (default /etc/tdxctl/host.yaml under --root)")
+      ->type_name("FILE");
+  c->callback([args, &ctx, run] {
+    auto file = up::load_host_file(host_yaml(ctx, args->config));
+    auto sink = ctx.progress();
+    up::FlowEnv env{ctx.root(), ctx.probe(), ctx.effects(), *sink,
+                    ctx.opts.quiet ? nullptr : &std::cerr, ctx.connect_uri(), ctx.dry_run()};
+    emit(ctx, run(env, file, args->options));
+  });
+  return {c, &args->options};
 }
 
 } // namespace
 
 void add_up(CLI::App& app, Context& ctx) {
-  struct UpArgs {
-    std::string config;
-    up::UpOptions options;
-  };
-  auto args = std::make_shared<UpArgs>();
-  auto* up = app.add_subcommand(
-      "up", "Bring the host from TDX-enabled to TD running (and attested): host check, GPUs, "
-            "volumes, network, TD, --attest; idempotent");
-  up->add_option("-c,--config", args->config, "host.yaml (default /etc/tdxctl/host.yaml under --root)")
-      ->type_name("FILE");
-  up->add_flag("--recreate-volumes", args->options.recreate_volumes,
+  auto [up, options] = add_flow(app, ctx, "up", up::run_up,
+                                "Bring the host from TDX-enabled to TD running (and attested): "
+                                "host check, GPUs, volumes, network, TD, --attest; idempotent");
+  up->add_flag("--recreate-volumes", options->recreate_volumes,
                "Replace a volume whose content, size or label differs from host.yaml (its data is lost)");
-  up->add_flag("--attest", args->options.attest,
+  up->add_flag("--attest", options->attest,
                "Wait for the TD's attestation endpoint and verify a fresh quote (attest: section); "
                "exit 3 if it does not verify");
-  up->add_option("--timeout", args->options.attest_timeout_s,
-                 "Seconds to wait for the attestation endpoint (default attest.timeout, 300)")
-      ->check(CLI::Range(0, 86400));
-  up->add_flag("--no-tdx", args->options.no_tdx,
+  add_seconds(up, "--timeout", options->attest_timeout_s,
+              "Seconds to wait for the attestation endpoint (default attest.timeout, 300)");
+  up->add_flag("--no-tdx", options->no_tdx,
                "INSECURE development profile: the TD as a plain VM (e.g. libvirt's test driver)");
-  up->add_flag("--autostart", args->options.autostart, "Start the TD when the host boots");
+  up->add_flag("--autostart", options->autostart, "Start the TD when the host boots");
   up->footer("Stages: host, gpu, volumes, network, td, attest. Progress on stderr; a summary table "
              "(or one JSON document tdxctl.up/1 with \"changed\") on stdout.\n"
              "Examples:\n  tdxctl up --dry-run\n  tdxctl up -c /etc/tdxctl/host.yaml --attest -o json\n"
              "  tdxctl --root /tmp/fixture --connect test:///default up -c host.yaml --no-tdx");
-  up->callback([args, &ctx] {
-    auto file = up::load_host_file(host_yaml(ctx, args->config));
-    with_env(ctx, [&](const up::FlowEnv& env) { emit(ctx, up::run_up(env, file, args->options)); });
-  });
 
-  struct DownArgs {
-    std::string config;
-    up::DownOptions options;
-  };
-  auto dargs = std::make_shared<DownArgs>();
-  auto* down = app.add_subcommand(
-      "down", "Stop the TD (shutdown, then destroy after --timeout) and take the network down; "
-              "GPUs with --release-gpus; volumes are kept");
-  down->add_option("-c,--config", dargs->config, "host.yaml (default /etc/tdxctl/host.yaml under --root)")
-      ->type_name("FILE");
-  down->add_option("--timeout", dargs->options.timeout_s,
-                   "Seconds to wait for the guest to shut down before destroying it (default 120)")
-      ->check(CLI::Range(0, 86400));
-  down->add_flag("--release-gpus", dargs->options.release_gpus,
+  auto [down, down_options] = add_flow(app, ctx, "down", up::run_down,
+                                      "Stop the TD (shutdown, then destroy after --timeout) and take "
+                                      "the network down; GPUs with --release-gpus; volumes are kept");
+  add_seconds(down, "--timeout", down_options->timeout_s,
+              "Seconds to wait for the guest to shut down before destroying it (default 120)");
+  down->add_flag("--release-gpus", down_options->release_gpus,
                  "Give the GPUs of gpu: back to their host drivers");
   down->footer("Examples:\n  tdxctl down\n  tdxctl down --timeout 300 --release-gpus -o json");
-  down->callback([dargs, &ctx] {
-    auto file = up::load_host_file(host_yaml(ctx, dargs->config));
-    with_env(ctx, [&](const up::FlowEnv& env) { emit(ctx, up::run_down(env, file, dargs->options)); });
-  });
 }
 
 } // namespace tdx::cmd

@@ -4,6 +4,7 @@
 #include "tdxctl/attest/fresh_quote.hpp"
 
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/random.hpp"
 #include "tdxctl/policy/policy_file.hpp"
 #include "tdxctl/quote/batch.hpp"
 #include "tdxctl/quote/channel.hpp"
@@ -54,7 +55,7 @@ core::Result<FreshQuoteResult> fetch_and_verify(const FreshQuoteRequest& r) {
     out.endpoint = "unix " + r.unix_socket;
   }
 
-  auto random = quote::random_nonce();
+  auto random = core::random_nonce();
   if (!random) return std::unexpected(random.error());
   const std::array<uint8_t, 32>& nonce = *random;
   out.nonce_hex = core::to_hex(nonce);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <ostream>
+#include <string_view>
 
 namespace tdx::core {
 
@@ -37,19 +38,22 @@ Json Plan::to_json() const {
   return arr;
 }
 
+void print_step_text(std::ostream& out, const std::string& text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    out << "      " << std::string_view(text).substr(pos, nl - pos) << '\n';
+    pos = nl + 1;
+  }
+}
+
 void Plan::print(std::ostream& out) const {
   for (const auto& s : m_steps) {
     out << "  [" << s.kind << "] " << s.summary << '\n';
     // A step whose exact effect is a text (a ruleset, a file) shows it in full.
     if (s.detail.is_object() && s.detail.contains("text") && s.detail["text"].is_string()) {
-      std::string text = s.detail["text"].get<std::string>();
-      size_t pos = 0;
-      while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) nl = text.size();
-        out << "      " << text.substr(pos, nl - pos) << '\n';
-        pos = nl + 1;
-      }
+      print_step_text(out, s.detail["text"].get<std::string>());
     }
   }
 }

@@ -48,6 +48,10 @@ struct PlanReport {
   void print(std::ostream& out) const;
 };
 
+// A step's exact effect (a ruleset, a file, domain XML), one line at a time,
+// indented under the step's summary line in a --dry-run listing.
+void print_step_text(std::ostream& out, const std::string& text);
+
 class Plan {
 public:
   void add(Step step) { m_steps.push_back(std::move(step)); }

@@ -20,6 +20,7 @@
 #include "tdxctl/core/build_info.hpp"
 #include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/random.hpp"
 #include <spdlog/spdlog.h>
 #include "tdxctl/core/secret.hpp"
 #include "tdxctl/core/templates.hpp"
@@ -38,7 +39,6 @@
 #include <guestfs.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -637,11 +637,10 @@ void layout_disk(BuildState& s) {
 }
 
 core::Secret random_key() {
-  unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof raw) != 1)
-    throw Failure(Category::failed, "image.key.random", "OpenSSL could not generate a random key");
-  core::Secret key(core::to_hex(core::Bytes(raw, raw + sizeof raw)));
-  OPENSSL_cleanse(raw, sizeof raw);
+  std::array<uint8_t, 32> raw{};
+  core::value_or_throw(core::random_bytes(raw, "LUKS key"));
+  core::Secret key(core::to_hex(raw));
+  OPENSSL_cleanse(raw.data(), raw.size());
   return key;
 }
 

@@ -28,16 +28,13 @@
 namespace tdx::image {
 
 namespace fs = std::filesystem;
-using core::Category;
-using core::Failure;
-using core::Json;
 
 namespace {
 
 constexpr const char* base_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-Failure setup_error(const std::string& what) {
-  return Failure(Category::failed, "image.namespace.setup", "build namespace: " + what + ": " + std::strerror(errno),
+core::Failure setup_error(const std::string& what) {
+  return core::Failure(core::Category::failed, "image.namespace.setup", "build namespace: " + what + ": " + std::strerror(errno),
                  "tdxctl image build needs root (CAP_SYS_ADMIN) and a kernel with mount, PID and UTS namespaces");
 }
 
@@ -203,13 +200,13 @@ void populate_dev(int rootfd) {
     for (auto& e : spec.env) ::putenv(const_cast<char*>(e.c_str()));
     body();
     ::_exit(0);
-  } catch (const Failure& f) {
+  } catch (const core::Failure& f) {
     const auto& e = f.error();
-    write_all(error_fd, Json{{"category", static_cast<int>(e.category)}, {"code", e.code}, {"message", e.message},
+    write_all(error_fd, core::Json{{"category", static_cast<int>(e.category)}, {"code", e.code}, {"message", e.message},
                              {"hint", e.hint}}
                             .dump());
   } catch (const std::exception& e) {
-    write_all(error_fd, Json{{"category", static_cast<int>(Category::failed)}, {"code", "image.namespace.error"},
+    write_all(error_fd, core::Json{{"category", static_cast<int>(core::Category::failed)}, {"code", "image.namespace.error"},
                              {"message", std::string("in the build namespace: ") + e.what()}, {"hint", ""}}
                             .dump());
   } catch (...) {
@@ -236,7 +233,7 @@ void run_in_build_namespace(const NamespaceSpec& spec, const std::function<void(
     int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID | (spec.network ? 0 : CLONE_NEWNET);
     if (::unshare(flags) != 0) {
       auto err = setup_error("unshare");
-      write_all(pipefd[1], Json{{"category", static_cast<int>(err.error().category)}, {"code", err.error().code},
+      write_all(pipefd[1], core::Json{{"category", static_cast<int>(err.error().category)}, {"code", err.error().code},
                                 {"message", err.error().message}, {"hint", err.error().hint}}
                                .dump());
       ::_exit(1);
@@ -261,13 +258,13 @@ void run_in_build_namespace(const NamespaceSpec& spec, const std::function<void(
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   if (!report.empty()) {
     try {
-      auto j = Json::parse(report);
-      throw Failure(static_cast<Category>(j.at("category").get<int>()), j.at("code").get<std::string>(),
+      auto j = core::Json::parse(report);
+      throw core::Failure(static_cast<core::Category>(j.at("category").get<int>()), j.at("code").get<std::string>(),
                     j.at("message").get<std::string>(), j.at("hint").get<std::string>());
-    } catch (const Json::exception&) {
+    } catch (const core::Json::exception&) {
     }
   }
-  throw Failure(Category::failed, "image.namespace.died",
+  throw core::Failure(core::Category::failed, "image.namespace.died",
                 "the build namespace ended without a result (" +
                     (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                          : "exit status " + std::to_string(WEXITSTATUS(status))) +
@@ -303,7 +300,7 @@ std::string run_inside(const std::vector<std::string>& argv, const std::string& 
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     auto tail = output.size() > 4000 ? "..." + output.substr(output.size() - 4000) : output;
-    throw Failure(Category::failed, code,
+    throw core::Failure(core::Category::failed, code,
                   what + " failed in the image (" +
                       (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                                          : "signal " + std::to_string(WTERMSIG(status))) +

@@ -22,9 +22,6 @@ using guestfs::Guestfs;
 using guestfs::take_strings;
 
 namespace fs = std::filesystem;
-using core::Category;
-using core::Failure;
-using core::Json;
 
 namespace {
 
@@ -36,7 +33,7 @@ std::string image_format(const fs::path& image, core::ProcessRunner& probe) {
 std::string find_luks(Guestfs& g) {
   for (auto& p : g.list_partitions())
     if (g.vfs_type(p) == "crypto_LUKS") return p;
-  throw Failure(Category::invalid_input, "image.no_luks", "no LUKS partition in the image",
+  throw core::Failure(core::Category::invalid_input, "image.no_luks", "no LUKS partition in the image",
                 "is this an image made by tdxctl image build?");
 }
 
@@ -60,7 +57,7 @@ void InspectReport::print(std::ostream& out) const {
 
 InspectReport inspect_image(const fs::path& image, core::ProcessRunner& probe) {
   if (!fs::is_regular_file(image))
-    throw Failure(Category::invalid_input, "image.missing", image.string() + ": no such image");
+    throw core::Failure(core::Category::invalid_input, "image.missing", image.string() + ": no such image");
   InspectReport r;
   auto format = image_format(image, probe);
   Guestfs g;
@@ -69,7 +66,7 @@ InspectReport inspect_image(const fs::path& image, core::ProcessRunner& probe) {
   r.doc["image"] = image.string();
   r.doc["format"] = format;
   r.doc["virtual_size"] = guestfs_blockdev_getsize64(g.get(), "/dev/sda");
-  Json parts = Json::array();
+  core::Json parts = core::Json::array();
   for (auto& p : g.list_partitions()) {
     int n = guestfs_part_to_partnum(g.get(), p.c_str());
     char* name = guestfs_part_get_name(g.get(), "/dev/sda", n);
@@ -92,13 +89,13 @@ InspectReport inspect_image(const fs::path& image, core::ProcessRunner& probe) {
   g.shutdown();
 
   fs::path manifest_path = image.string() + ".manifest.json";
-  Json check{{"path", manifest_path.string()}};
+  core::Json check{{"path", manifest_path.string()}};
   auto text = core::read_file(manifest_path);
   if (!text) {
     check["status"] = "absent";
   } else {
     try {
-      auto m = Json::parse(*text);
+      auto m = core::Json::parse(*text);
       auto sha = core::value_or_throw(file_digest(image, "SHA256"));
       std::vector<std::string> problems;
       if (m.value("image_sha256", "") != sha) problems.push_back("image SHA-256 differs from the manifest");
@@ -108,7 +105,7 @@ InspectReport inspect_image(const fs::path& image, core::ProcessRunner& probe) {
       check["problems"] = problems;
       check["status"] = problems.empty() ? "ok" : "mismatch";
       r.manifest_ok = problems.empty();
-    } catch (const Json::exception& e) {
+    } catch (const core::Json::exception& e) {
       check["status"] = "invalid";
       check["problems"] = {std::string("not JSON: ") + e.what()};
       r.manifest_ok = false;
@@ -122,8 +119,8 @@ bool VerifyReport::ok() const {
   return std::all_of(checks.begin(), checks.end(), [](auto& c) { return c.ok; });
 }
 
-Json VerifyReport::to_json() const {
-  Json list = Json::array();
+core::Json VerifyReport::to_json() const {
+  core::Json list = core::Json::array();
   for (auto& c : checks) list.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
   return {{"ok", ok()}, {"checks", list}};
 }
@@ -159,7 +156,7 @@ VerifyCheck initramfs_runs_tdxctl(Guestfs& g, const std::string& initrd) {
 
 VerifyReport verify_image(const fs::path& image, const core::Secret& key, core::ProcessRunner& probe) {
   if (!fs::is_regular_file(image))
-    throw Failure(Category::invalid_input, "image.missing", image.string() + ": no such image");
+    throw core::Failure(core::Category::invalid_input, "image.missing", image.string() + ": no such image");
   auto format = image_format(image, probe);
   VerifyReport r;
   Guestfs g;

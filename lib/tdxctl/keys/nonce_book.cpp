@@ -2,17 +2,10 @@
 
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/random.hpp"
 
-#include <openssl/rand.h>
 
 namespace tdx::keys {
-
-std::array<uint8_t, 32> random_nonce() {
-  std::array<uint8_t, 32> n{};
-  if (RAND_bytes(n.data(), static_cast<int>(n.size())) != 1)
-    throw core::Failure(core::Category::failed, "keys.rand", "OpenSSL could not generate a nonce");
-  return n;
-}
 
 const char* to_string(NonceCheck check) {
   switch (check) {
@@ -24,7 +17,7 @@ const char* to_string(NonceCheck check) {
 }
 
 NonceBook::NonceBook(std::chrono::seconds ttl, size_t capacity, NonceSource source)
-    : m_ttl(ttl), m_capacity(capacity == 0 ? 1 : capacity), m_source(source ? std::move(source) : random_nonce) {}
+    : m_ttl(ttl), m_capacity(capacity == 0 ? 1 : capacity), m_source(source ? std::move(source) : [] { return core::value_or_throw(core::random_nonce()); }) {}
 
 void NonceBook::drop_expired(Clock::time_point now) {
   while (!m_order.empty() && m_order.front().second <= now) {

@@ -23,7 +23,6 @@ using Clock = std::chrono::steady_clock;
 // Where nonces come from: OpenSSL's RAND_bytes unless a test injects one
 // (a recorded quote can only be bound to the nonce it was made for).
 using NonceSource = std::function<std::array<uint8_t, 32>()>;
-std::array<uint8_t, 32> random_nonce();
 
 enum class NonceCheck { ok, unknown, expired };
 const char* to_string(NonceCheck check);

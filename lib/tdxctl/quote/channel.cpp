@@ -124,13 +124,18 @@ core::Result<Socket> listen_unix(const std::string& path) {
   return s;
 }
 
+static sockaddr_vm vsock_address(uint32_t cid, uint32_t port) {
+  sockaddr_vm addr{};
+  addr.svm_family = AF_VSOCK;
+  addr.svm_cid = cid;
+  addr.svm_port = port;
+  return addr;
+}
+
 core::Result<Socket> listen_vsock(uint32_t port) {
   auto s = make_socket(AF_VSOCK);
   if (!s) return s;
-  sockaddr_vm addr{};
-  addr.svm_family = AF_VSOCK;
-  addr.svm_cid = VMADDR_CID_ANY;
-  addr.svm_port = port;
+  sockaddr_vm addr = vsock_address(VMADDR_CID_ANY, port);
   if (::bind(s->fd(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s->fd(), 4) != 0)
     return std::unexpected(io_error(fmt::format("cannot listen on vsock port {}: {}", port, strerror(errno))));
   return s;
@@ -149,10 +154,7 @@ core::Result<Socket> connect_unix(const std::string& path) {
 core::Result<Socket> connect_vsock(uint32_t cid, uint32_t port) {
   auto s = make_socket(AF_VSOCK);
   if (!s) return s;
-  sockaddr_vm addr{};
-  addr.svm_family = AF_VSOCK;
-  addr.svm_cid = cid;
-  addr.svm_port = port;
+  sockaddr_vm addr = vsock_address(cid, port);
   if (::connect(s->fd(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return std::unexpected(io_error(fmt::format("cannot connect to vsock {}:{}: {} (is `tdxctl quote serve` "
                                                 "running in the guest?)",

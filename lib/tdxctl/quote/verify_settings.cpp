@@ -5,7 +5,6 @@
 
 #include "tdxctl/quote/batch.hpp"
 
-#include <openssl/rand.h>
 
 #include <ctime>
 
@@ -29,13 +28,6 @@ core::Result<std::unique_ptr<VerifierSet>> make_verifier(const VerifySettings& s
     trust = std::move(*t);
   }
   return VerifierSet::open(settings.collateral, std::move(trust), options);
-}
-
-core::Result<std::array<uint8_t, 32>> random_nonce() {
-  std::array<uint8_t, 32> nonce{};
-  if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1)
-    return core::fail(core::Category::failed, "quote.rand", "no randomness for the nonce");
-  return nonce;
 }
 
 } // namespace tdx::quote

@@ -34,7 +34,4 @@ struct VerifySettings {
 // An empty `at` is the moment of this call (the set's options() keep it).
 core::Result<std::unique_ptr<VerifierSet>> make_verifier(const VerifySettings& settings);
 
-// A fresh random 32-byte nonce for a quote request.
-core::Result<std::array<uint8_t, 32>> random_nonce();
-
 } // namespace tdx::quote

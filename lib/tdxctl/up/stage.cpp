@@ -95,20 +95,6 @@ core::Json FlowReport::to_json() const {
   return doc;
 }
 
-namespace {
-
-void print_indented(std::ostream& out, const std::string& text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    out << "      " << text.substr(pos, nl - pos) << '\n';
-    pos = nl + 1;
-  }
-}
-
-} // namespace
-
 void FlowReport::print(std::ostream& out) const {
   if (dry_run) {
     for (const auto& s : stages) {
@@ -119,8 +105,8 @@ void FlowReport::print(std::ostream& out) const {
         const auto& d = step["detail"];
         if (!d.is_object()) continue;
         // The exact effect: sysfs value, argv, file/ruleset text, domain XML.
-        if (d.contains("text") && d["text"].is_string()) print_indented(out, d["text"].get<std::string>());
-        else if (d.contains("xml") && d["xml"].is_string()) print_indented(out, d["xml"].get<std::string>());
+        if (d.contains("text") && d["text"].is_string()) core::print_step_text(out, d["text"].get<std::string>());
+        else if (d.contains("xml") && d["xml"].is_string()) core::print_step_text(out, d["xml"].get<std::string>());
         else if (d.contains("argv")) out << "      " << d["argv"].dump() << '\n';
         else if (d.contains("path") && d.contains("value"))
           out << "      " << d["path"].get<std::string>() << " <- " << d["value"].dump() << '\n';

@@ -11,6 +11,7 @@
 #include "tdxctl/host/check.hpp"
 #include "tdxctl/net/link.hpp"
 #include "tdxctl/net/recipes.hpp"
+#include "tdxctl/td/launch.hpp"
 #include "tdxctl/td/lifecycle.hpp"
 #include "tdxctl/up/stage.hpp"
 #include "tdxctl/volume/cache_volume.hpp"
@@ -232,19 +233,18 @@ FlowReport run_up(const FlowEnv& env, const HostFile& file, const UpOptions& opt
   auto domain_name = std::make_shared<std::string>(spec->name);
   auto detail = std::make_shared<core::Json>();
   bool ok = run.run("td", {[&env, &file, &options, &run, spec, domain_name, detail] {
-    auto conn = td::Connection::open(env.connect_uri);
     // The host checks ran in the host stage; the rest of the preflight
     // (devices on vfio-pci, disks present, manifest) needs the stages above
     // applied, so under --dry-run it may have to wait for the real run.
-    if (auto pre = td::preflight(env.root, env.probe, *spec, {file.require_attestation, false, env.connect_uri}); !pre) {
-      if (!(run.dry_run() && run.pending())) throw core::Failure(pre.error());
-      run.log("    td: preflight waits for the steps above: " + pre.error().message);
-    }
-    auto d = core::value_or_throw(td::prepare_domain(env.root, *spec, conn->domain_type(), file.path.string()));
+    auto l = td::launch(env.root, env.probe,
+                        {*spec, file.path.string(), {file.require_attestation, false, env.connect_uri},
+                         options.autostart, run.dry_run() && run.pending()});
+    if (l.waiting) run.log("    td: preflight waits for the steps above: " + *l.waiting);
+    const auto& d = l.domain;
     if (d.insecure) run.log("WARNING: " + std::string(td::insecure_banner));
     *domain_name = d.name;
     *detail = {{"name", d.name}, {"topology_digest", d.topology_digest}, {"tdx", !d.insecure}};
-    return td::plan_launch(conn, d, options.autostart);
+    return std::move(l.plan);
   }});
   if (!report.stages.empty() && report.stages.back().name == "td") report.stages.back().detail = *detail;
   if (!ok) return report;
