@@ -158,6 +158,9 @@ Result<void> read_file_into(const fs::path& path, std::string& out) {
     }
     if (n == 0) break;
     have += static_cast<size_t>(n);
+    // A regular file reads short only at its end: with the whole size
+    // fstat reported in hand, the read that would return 0 is skipped.
+    if (size != 0 && have >= size && have < out.size()) break;
   }
   ::close(fd);
   out.resize(have);

@@ -511,7 +511,14 @@ core::Json TcbResult::to_json() const {
 }
 
 core::Json Verdict::to_json() const {
-  core::Json j{{"verified", verified}, {"status", status}};
+  core::Json j = core::Json::object();
+  add_to_json(j);
+  return j;
+}
+
+void Verdict::add_to_json(core::Json& j) const {
+  j["verified"] = verified;
+  j["status"] = status;
   if (failure)
     j["failure"] = core::Json{{"step", failure->step}, {"status", failure->status},
                               {"message", failure->message}};
@@ -526,7 +533,6 @@ core::Json Verdict::to_json() const {
   if (collateral_expires) j["collateral_expires"] = format_time(collateral_expires);
   j["collateral_expired"] = collateral_expired;
   if (tcb_evaluation_data_number) j["tcb_evaluation_data_number"] = tcb_evaluation_data_number;
-  return j;
 }
 
 Trust Trust::intel() {

@@ -62,6 +62,8 @@ struct Verdict {
   bool collateral_expired = false;
   int tcb_evaluation_data_number = 0;
   core::Json to_json() const;
+  // Adds the same members to `j` (a report built around the verdict).
+  void add_to_json(core::Json& j) const;
 };
 
 struct VerifyOptions {

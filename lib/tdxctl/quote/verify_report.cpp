@@ -30,8 +30,7 @@ void VerifyReport::add_to_json(core::Json& j) const {
     j["error"] = core::Json{{"code", input_error->code}, {"message", input_error->message}};
     return;
   }
-  auto verdict_json = verdict.to_json();
-  for (auto& [k, v] : verdict_json.items()) j[k] = std::move(v);
+  verdict.add_to_json(j);
   j["quote_version"] = quote->version;
   j["body_type"] = quote->body_type;
   if (quote->td) {
@@ -75,8 +74,14 @@ void append_report_json(const VerifyReport& report, std::string_view verify_time
   report.add_to_json(doc);
   doc["verify_time"] = verify_time;
   // replace: a certificate name or file name that is not UTF-8 must not abort the batch.
-  std::string text = doc.dump(indent < 0 ? -1 : 2, ' ', false, core::Json::error_handler_t::replace);
-  if (indent <= 0) {
+  if (indent < 0) { // straight into the caller's buffer: no string per report
+    nlohmann::detail::serializer<core::Json>(nlohmann::detail::output_adapter<char>(out), ' ',
+                                             core::Json::error_handler_t::replace)
+        .dump(doc, false, false, 0);
+    return;
+  }
+  std::string text = doc.dump(2, ' ', false, core::Json::error_handler_t::replace);
+  if (indent == 0) {
     out += text;
     return;
   }
