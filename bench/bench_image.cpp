@@ -12,6 +12,7 @@
 //   file:   a plaintext file encrypted into a LUKS2 data area in another file
 //           with the real threaded path (page cache, fsync included), on one
 //           thread and then on THREADS.
+// Every file figure is the best of two runs after an untimed warm-up copy.
 // Usage: bench_image [SIZE_MIB=2048] [THREADS=0 (all CPUs)] [DIR=/var/tmp]
 // On a shared machine wall time mostly measures the other load; CPU time
 // (getrusage) says what the code costs, so both are printed.
@@ -24,6 +25,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -163,7 +165,12 @@ int main(int argc, char** argv) {
   for (uint64_t done = 0; done < bytes; done += block.size())
     if (::pwrite(in, block.data(), block.size(), static_cast<off_t>(done)) < 0) return 1;
 
-  double copy = copy_floor(dir.path(), in, bytes);
+  // Fresh tmpfs pages cost what the host charges for first touching guest
+  // memory, which varies 3x between runs on a VM: one untimed pass first,
+  // then the best of two runs for every figure, so the ratios compare like
+  // with like.
+  copy_floor(dir.path(), in, bytes);
+  double copy = std::min(copy_floor(dir.path(), in, bytes), copy_floor(dir.path(), in, bytes));
   double bound = 1 / (1 / *limit + copy); // GB per CPU-second: cipher at openssl speed plus the copy
   std::printf("copy:   %.3f CPU-s per GB moved file to file without a cipher; openssl speed + this copy = "
               "%.2f GB per CPU-second, %.0f %% of openssl speed: the most any file-to-file encryption "
@@ -175,6 +182,7 @@ int main(int argc, char** argv) {
   double wall1 = 0;
   for (unsigned n : counts) {
     auto run = file_to_file(dir.path(), in, bytes, n, key);
+    if (auto again = file_to_file(dir.path(), in, bytes, n, key); again.cpu < run.cpu) run = again;
     double gb = static_cast<double>(bytes) / 1e9;
     std::printf("file:   %u thread%s, %llu MiB into %s: %.2f GB/s wall (%.3f s), %.3f CPU-s = "
                 "%.2f CPU-s per GB, %.2f GB per CPU-second = %.0f %% of openssl speed per core",
