@@ -72,6 +72,10 @@ inspect=$(tdxctl volume inspect config.qcow2 2>&1) || fail "volume inspect: $ins
 contains "$inspect" "miner-0" "volume inspect"
 contains "$inspect" "/network-config.yaml  (netplan" "volume inspect (network-config.yaml from the installed template)"
 
+step "td list on libvirt's in-process test driver (libvirt0 from Depends, opened on first use)"
+domains=$(tdxctl --connect test:///default td list 2>&1) || fail "td list: $domains"
+contains "$domains" "test  running" "td list on test:///default"
+
 step "apt-get purge tdxctl leaves nothing behind"
 apt-get -q -y purge tdxctl > /tmp/apt-purge.log 2>&1 || { cat /tmp/apt-purge.log; fail "purge"; }
 for path in /usr/bin/tdxctl /usr/libexec/tdxctl /usr/share/tdxctl /usr/share/doc/tdxctl \

@@ -7,6 +7,7 @@
 // /dev/kvm that exists but cannot run guests.
 #include "tdxctl/guestfs/session.hpp"
 
+#include "tdxctl/guestfs/api.hpp"
 #include <guestfs.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
@@ -81,31 +82,31 @@ std::string launch_failure_cause(std::string_view log) {
 Guestfs::Guestfs() { open_handle(g_force_tcg.load()); }
 
 Guestfs::~Guestfs() {
-  if (m_g) guestfs_close(m_g);
+  if (m_g) guestfs::api().guestfs_close(m_g);
 }
 
 void Guestfs::open_handle(bool force_tcg) {
-  if (m_g) guestfs_close(m_g);
-  m_g = guestfs_create();
+  if (m_g) guestfs::api().guestfs_close(m_g);
+  m_g = guestfs::api().guestfs_create();
   if (!m_g)
     throw Failure(Category::not_ready, "image.guestfs.create", "libguestfs cannot create a handle",
                   "install libguestfs and a kernel readable by the build user");
   // Errors come back through Failure; keep libguestfs from printing them too.
-  guestfs_set_error_handler(m_g, nullptr, nullptr);
+  guestfs::api().guestfs_set_error_handler(m_g, nullptr, nullptr);
   // Keep what QEMU and the appliance said: the cause of a failed launch is
   // there, not in guestfs_last_error.
-  guestfs_set_event_callback(m_g, on_message,
+  guestfs::api().guestfs_set_event_callback(m_g, on_message,
                              GUESTFS_EVENT_APPLIANCE | GUESTFS_EVENT_LIBRARY | GUESTFS_EVENT_WARNING,
                              0, &m_log);
   if (force_tcg) {
     const char* settings[] = {"force_tcg", nullptr};
-    check(guestfs_set_backend_settings(m_g, const_cast<char**>(settings)), "image.guestfs.settings",
+    check(guestfs::api().guestfs_set_backend_settings(m_g, const_cast<char**>(settings)), "image.guestfs.settings",
           "asking libguestfs for TCG");
   }
 }
 
 std::string Guestfs::last_error() const {
-  const char* e = guestfs_last_error(m_g);
+  const char* e = guestfs::api().guestfs_last_error(m_g);
   return e ? e : "unknown libguestfs error";
 }
 
@@ -120,7 +121,7 @@ void Guestfs::add_drive(const std::filesystem::path& path, bool readonly, const 
 }
 
 void Guestfs::add_drive_to_handle(const Drive& d) {
-  check(guestfs_add_drive_opts(m_g, d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT, d.format.c_str(),
+  check(guestfs::api().guestfs_add_drive_opts(m_g, d.path.c_str(), GUESTFS_ADD_DRIVE_OPTS_FORMAT, d.format.c_str(),
                                GUESTFS_ADD_DRIVE_OPTS_READONLY, d.readonly ? 1 : 0, -1),
         "image.guestfs.add_drive", "adding " + d.path.string());
 }
@@ -141,7 +142,7 @@ std::string Guestfs::save_log() const {
 
 void Guestfs::launch() {
   bool tcg = g_force_tcg.load();
-  if (guestfs_launch(m_g) == 0) return;
+  if (guestfs::api().guestfs_launch(m_g) == 0) return;
   std::string first = last_error();
   std::string first_cause = launch_failure_cause(m_log);
   size_t mark = 0; // where this attempt's messages start in m_log
@@ -153,7 +154,7 @@ void Guestfs::launch() {
     open_handle(true);
     mark = m_log.size();
     for (const auto& d : m_drives) add_drive_to_handle(d);
-    if (guestfs_launch(m_g) == 0) {
+    if (guestfs::api().guestfs_launch(m_g) == 0) {
       g_force_tcg = true;
       return;
     }
@@ -169,7 +170,7 @@ void Guestfs::launch() {
 }
 
 std::vector<std::string> Guestfs::list_partitions() {
-  char** list = guestfs_list_partitions(m_g);
+  char** list = guestfs::api().guestfs_list_partitions(m_g);
   if (!list) check(-1, "image.guestfs.partitions", "listing partitions");
   return take_strings(list);
 }
@@ -181,44 +182,44 @@ static std::string take(char* s) {
 }
 
 std::string Guestfs::vfs_type(const std::string& device) {
-  char* s = guestfs_vfs_type(m_g, device.c_str());
+  char* s = guestfs::api().guestfs_vfs_type(m_g, device.c_str());
   return s ? take(s) : std::string();
 }
 
 std::string Guestfs::vfs_uuid(const std::string& device) {
-  char* s = guestfs_vfs_uuid(m_g, device.c_str());
+  char* s = guestfs::api().guestfs_vfs_uuid(m_g, device.c_str());
   return s ? take(s) : std::string();
 }
 
 bool Guestfs::luks_open(const std::string& device, std::string_view key, const std::string& name,
                         bool readonly) {
   std::string k(key); // the API wants a C string
-  int rc = guestfs_cryptsetup_open(m_g, device.c_str(), k.c_str(), name.c_str(),
+  int rc = guestfs::api().guestfs_cryptsetup_open(m_g, device.c_str(), k.c_str(), name.c_str(),
                                    GUESTFS_CRYPTSETUP_OPEN_READONLY, readonly ? 1 : 0, -1);
   OPENSSL_cleanse(k.data(), k.size());
   return rc == 0;
 }
 
 void Guestfs::luks_close(const std::string& name) {
-  check(guestfs_cryptsetup_close(m_g, ("/dev/mapper/" + name).c_str()), "image.guestfs.luks_close",
+  check(guestfs::api().guestfs_cryptsetup_close(m_g, ("/dev/mapper/" + name).c_str()), "image.guestfs.luks_close",
         "closing /dev/mapper/" + name);
 }
 
 bool Guestfs::fsck(const std::string& fstype, const std::string& device) {
-  return guestfs_fsck(m_g, fstype.c_str(), device.c_str()) == 0;
+  return guestfs::api().guestfs_fsck(m_g, fstype.c_str(), device.c_str()) == 0;
 }
 
 void Guestfs::mount(const std::string& device, const std::string& where, bool readonly) {
-  int rc = readonly ? guestfs_mount_ro(m_g, device.c_str(), where.c_str())
-                    : guestfs_mount(m_g, device.c_str(), where.c_str());
+  int rc = readonly ? guestfs::api().guestfs_mount_ro(m_g, device.c_str(), where.c_str())
+                    : guestfs::api().guestfs_mount(m_g, device.c_str(), where.c_str());
   check(rc, "image.guestfs.mount", "mounting " + device + " on " + where);
 }
 
-bool Guestfs::exists(const std::string& path) { return guestfs_exists(m_g, path.c_str()) == 1; }
+bool Guestfs::exists(const std::string& path) { return guestfs::api().guestfs_exists(m_g, path.c_str()) == 1; }
 
 std::string Guestfs::cat(const std::string& path) {
   size_t size = 0;
-  char* s = guestfs_read_file(m_g, path.c_str(), &size);
+  char* s = guestfs::api().guestfs_read_file(m_g, path.c_str(), &size);
   if (!s) check(-1, "image.guestfs.read", "reading " + path);
   std::string out(s, size);
   std::free(s);
@@ -226,7 +227,7 @@ std::string Guestfs::cat(const std::string& path) {
 }
 
 std::string Guestfs::checksum(const std::string& type, const std::string& path) {
-  char* s = guestfs_checksum(m_g, type.c_str(), path.c_str());
+  char* s = guestfs::api().guestfs_checksum(m_g, type.c_str(), path.c_str());
   if (!s) check(-1, "image.guestfs.checksum", "checksumming " + path);
   return take(s);
 }
@@ -235,25 +236,25 @@ std::vector<std::string> Guestfs::command(const std::vector<std::string>& argv) 
   std::vector<const char*> args;
   for (auto& a : argv) args.push_back(a.c_str());
   args.push_back(nullptr);
-  char** lines = guestfs_command_lines(m_g, const_cast<char**>(args.data()));
+  char** lines = guestfs::api().guestfs_command_lines(m_g, const_cast<char**>(args.data()));
   if (!lines) check(-1, "image.guestfs.command", "running " + argv.front() + " in the guest");
   return take_strings(lines);
 }
 
 std::string Guestfs::sh(const std::string& script) {
-  char* s = guestfs_sh(m_g, script.c_str());
+  char* s = guestfs::api().guestfs_sh(m_g, script.c_str());
   if (!s) check(-1, "image.guestfs.sh", "running a customisation command in the guest");
   return take(s);
 }
 
 void Guestfs::write(const std::string& path, std::string_view content, int mode) {
-  check(guestfs_write(m_g, path.c_str(), content.data(), content.size()), "image.guestfs.write",
+  check(guestfs::api().guestfs_write(m_g, path.c_str(), content.data(), content.size()), "image.guestfs.write",
         "writing " + path);
-  check(guestfs_chmod(m_g, mode, path.c_str()), "image.guestfs.chmod", "chmod " + path);
+  check(guestfs::api().guestfs_chmod(m_g, mode, path.c_str()), "image.guestfs.chmod", "chmod " + path);
 }
 
 void Guestfs::shutdown() {
-  check(guestfs_shutdown(m_g), "image.guestfs.shutdown",
+  check(guestfs::api().guestfs_shutdown(m_g), "image.guestfs.shutdown",
         "closing the appliance (filesystems may not be flushed)");
 }
 

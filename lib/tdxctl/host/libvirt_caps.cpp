@@ -5,6 +5,7 @@
 // Debian 12's libvirt 9.0 knows neither: that host is reported as lacking TDX.
 #include "tdxctl/host/check.hpp"
 
+#include "tdxctl/libvirt/api.hpp"
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -22,7 +23,7 @@ static std::string version_string(unsigned long v) {
 static void quiet_libvirt(void*, virErrorPtr) {}
 
 static std::string last_libvirt_error() {
-  virErrorPtr err = virGetLastError();
+  virErrorPtr err = libvirt::api().virGetLastError();
   return err && err->message ? err->message : "unknown libvirt error";
 }
 
@@ -48,31 +49,31 @@ bool domain_caps_support_tdx(const std::string& caps_xml) {
 LibvirtInfo probe_libvirt(const std::string& uri) {
   LibvirtInfo info;
   info.uri = uri;
-  virSetErrorFunc(nullptr, quiet_libvirt);
+  libvirt::api().virSetErrorFunc(nullptr, quiet_libvirt);
   // Domain capabilities are refused on a read-only connection, so open
   // read-write (nothing here changes anything); fall back to read-only for
   // the versions when the caller may not write.
-  virConnectPtr conn = virConnectOpen(uri.c_str());
-  if (!conn) conn = virConnectOpenReadOnly(uri.c_str());
+  virConnectPtr conn = libvirt::api().virConnectOpen(uri.c_str());
+  if (!conn) conn = libvirt::api().virConnectOpenReadOnly(uri.c_str());
   if (!conn) {
     info.reason = "cannot connect to " + uri + ": " + last_libvirt_error();
     return info;
   }
   info.reachable = true;
   unsigned long lib = 0, hv = 0;
-  if (virConnectGetLibVersion(conn, &lib) == 0) info.libvirt_version = version_string(lib);
-  if (virConnectGetVersion(conn, &hv) == 0) {
-    const char* type = virConnectGetType(conn);
+  if (libvirt::api().virConnectGetLibVersion(conn, &lib) == 0) info.libvirt_version = version_string(lib);
+  if (libvirt::api().virConnectGetVersion(conn, &hv) == 0) {
+    const char* type = libvirt::api().virConnectGetType(conn);
     info.hypervisor_version = std::string(type ? type : "hypervisor") + " " + version_string(hv);
   }
-  char* caps = virConnectGetDomainCapabilities(conn, nullptr, "x86_64", "q35", "kvm", 0);
+  char* caps = libvirt::api().virConnectGetDomainCapabilities(conn, nullptr, "x86_64", "q35", "kvm", 0);
   if (caps) {
     info.tdx_supported = domain_caps_support_tdx(caps);
     free(caps);
   } else {
     info.caps_error = last_libvirt_error();
   }
-  virConnectClose(conn);
+  libvirt::api().virConnectClose(conn);
   return info;
 }
 

@@ -17,6 +17,7 @@
 // the inputs digest, so rebuilding the same inputs gives the same RTMR2.
 #include "tdxctl/image/build.hpp"
 
+#include "tdxctl/guestfs/api.hpp"
 #include "tdxctl/core/build_info.hpp"
 #include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/hex.hpp"
@@ -310,33 +311,33 @@ Failure base_layout_error(const BuildState& s, const std::string& what) {
 
 // The one Linux root of the base, its distribution and version noted.
 std::string find_root(Guestfs& g, BuildState& s) {
-  auto roots = take_strings(guestfs_inspect_os(g.get()));
+  auto roots = take_strings(guestfs::api().guestfs_inspect_os(g.get()));
   if (roots.size() != 1)
     throw Failure(Category::invalid_input, "image.base.layout",
                   s.request.config.base.string() + ": expected one Linux root filesystem, found " +
                       std::to_string(roots.size()),
                   "use a cloud image with an ext4 root, a separate /boot and an EFI system partition");
   auto root_dev = roots.front();
-  char* distro = guestfs_inspect_get_distro(g.get(), root_dev.c_str());
+  char* distro = guestfs::api().guestfs_inspect_get_distro(g.get(), root_dev.c_str());
   s.os_distro = distro ? distro : "unknown";
   std::free(distro);
-  int major = guestfs_inspect_get_major_version(g.get(), root_dev.c_str());
-  int minor = guestfs_inspect_get_minor_version(g.get(), root_dev.c_str());
+  int major = guestfs::api().guestfs_inspect_get_major_version(g.get(), root_dev.c_str());
+  int minor = guestfs::api().guestfs_inspect_get_minor_version(g.get(), root_dev.c_str());
   s.os_version = std::to_string(major) + "." + std::to_string(minor);
   return root_dev;
 }
 
 // /boot from the base's fstab; the ESP from it too, else by its GPT type.
 std::pair<std::string, std::string> find_boot_and_esp(Guestfs& g, const std::string& root_dev) {
-  auto mounts = take_strings(guestfs_inspect_get_mountpoints(g.get(), root_dev.c_str()));
+  auto mounts = take_strings(guestfs::api().guestfs_inspect_get_mountpoints(g.get(), root_dev.c_str()));
   std::string boot_dev, esp_dev;
   for (size_t i = 0; i + 1 < mounts.size(); i += 2) {
     if (mounts[i] == "/boot") boot_dev = mounts[i + 1];
     if (mounts[i] == "/boot/efi") esp_dev = mounts[i + 1];
   }
   for (auto& part : g.list_partitions()) {
-    int n = guestfs_part_to_partnum(g.get(), part.c_str());
-    char* type = guestfs_part_get_gpt_type(g.get(), "/dev/sda", n);
+    int n = guestfs::api().guestfs_part_to_partnum(g.get(), part.c_str());
+    char* type = guestfs::api().guestfs_part_get_gpt_type(g.get(), "/dev/sda", n);
     if (type && esp_dev.empty() && strcasecmp(type, esp_type) == 0) esp_dev = part;
     std::free(type);
   }
@@ -346,7 +347,7 @@ std::pair<std::string, std::string> find_boot_and_esp(Guestfs& g, const std::str
 // The root filesystem's size in bytes; dm-crypt with 4096-byte sectors
 // needs filesystem blocks of at least that.
 uint64_t root_fs_bytes(Guestfs& g, const BuildState& s, const std::string& root_dev) {
-  auto tune = take_strings(guestfs_tune2fs_l(g.get(), root_dev.c_str()));
+  auto tune = take_strings(guestfs::api().guestfs_tune2fs_l(g.get(), root_dev.c_str()));
   uint64_t block_size = 0, block_count = 0;
   for (size_t i = 0; i + 1 < tune.size(); i += 2) {
     if (tune[i] == "Block size") block_size = std::stoull(tune[i + 1]);
@@ -360,10 +361,10 @@ uint64_t root_fs_bytes(Guestfs& g, const BuildState& s, const std::string& root_
 
 void find_extents(Guestfs& g, BuildState& s, const std::string& root_dev, const std::string& boot_dev,
                   const std::string& esp_dev) {
-  auto* parts = guestfs_part_list(g.get(), "/dev/sda");
+  auto* parts = guestfs::api().guestfs_part_list(g.get(), "/dev/sda");
   if (!parts) g.check(-1, "image.base.partitions", "reading the partition table");
   auto extent = [&](const std::string& dev) {
-    int n = guestfs_part_to_partnum(g.get(), dev.c_str());
+    int n = guestfs::api().guestfs_part_to_partnum(g.get(), dev.c_str());
     for (uint32_t i = 0; i < parts->len; ++i)
       if (parts->val[i].part_num == n) return Extent{dev, parts->val[i].part_start, parts->val[i].part_size};
     throw base_layout_error(s, dev + " is not a partition of the base disk");
@@ -371,7 +372,7 @@ void find_extents(Guestfs& g, BuildState& s, const std::string& root_dev, const 
   s.root = extent(root_dev);
   s.boot = extent(boot_dev);
   s.esp = extent(esp_dev);
-  guestfs_free_partition_list(parts);
+  guestfs::api().guestfs_free_partition_list(parts);
 }
 
 void inspect_base(BuildState& s) {

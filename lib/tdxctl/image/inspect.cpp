@@ -5,6 +5,7 @@
 // mistake in the userspace encryption path cannot hide behind our own code.
 #include "tdxctl/image/inspect.hpp"
 
+#include "tdxctl/guestfs/api.hpp"
 #include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/image/build.hpp"
@@ -65,16 +66,16 @@ InspectReport inspect_image(const fs::path& image, core::ProcessRunner& probe) {
   g.launch();
   r.doc["image"] = image.string();
   r.doc["format"] = format;
-  r.doc["virtual_size"] = guestfs_blockdev_getsize64(g.get(), "/dev/sda");
+  r.doc["virtual_size"] = guestfs::api().guestfs_blockdev_getsize64(g.get(), "/dev/sda");
   core::Json parts = core::Json::array();
   for (auto& p : g.list_partitions()) {
-    int n = guestfs_part_to_partnum(g.get(), p.c_str());
-    char* name = guestfs_part_get_name(g.get(), "/dev/sda", n);
+    int n = guestfs::api().guestfs_part_to_partnum(g.get(), p.c_str());
+    char* name = guestfs::api().guestfs_part_get_name(g.get(), "/dev/sda", n);
     parts.push_back({{"device", p},
                      {"name", name ? name : ""},
                      {"filesystem", g.vfs_type(p)},
                      {"uuid", g.vfs_uuid(p)},
-                     {"size", guestfs_blockdev_getsize64(g.get(), p.c_str())}});
+                     {"size", guestfs::api().guestfs_blockdev_getsize64(g.get(), p.c_str())}});
     std::free(name);
   }
   r.doc["partitions"] = parts;
@@ -82,7 +83,7 @@ InspectReport inspect_image(const fs::path& image, core::ProcessRunner& probe) {
   core::TempDir tmp;
   auto header = tmp / "luks-header";
   // The LUKS2 metadata and keyslot area: what libcryptsetup needs to parse it.
-  g.check(guestfs_download_offset(g.get(), luks_dev.c_str(), header.c_str(), 0, 16 << 20),
+  g.check(guestfs::api().guestfs_download_offset(g.get(), luks_dev.c_str(), header.c_str(), 0, 16 << 20),
           "image.inspect.header", "reading the LUKS2 header");
   r.doc["luks"] = core::value_or_throw(read_luks_header(header));
   r.doc["luks"]["device"] = luks_dev;
@@ -140,7 +141,7 @@ VerifyCheck initramfs_runs_tdxctl(Guestfs& g, const std::string& initrd) {
   std::string script = "d=/tmp/tdxctl-verify-initramfs; rm -rf $d; mkdir -p $d && unmkinitramfs '" + initrd +
                        "' $d || { echo 'unmkinitramfs failed'; exit 0; }; r=$d; [ ! -d $d/main ] || r=$d/main; "
                        "out=$(chroot $r /sbin/tdxctl-guest --version 2>&1); echo \"exit=$? $out\" | head -c 400";
-  char* raw = guestfs_sh(g.get(), script.c_str());
+  char* raw = guestfs::api().guestfs_sh(g.get(), script.c_str());
   if (!raw) return {"initramfs.tdxctl-guest", false, "could not unpack " + initrd + ": " + g.last_error()};
   std::string out(raw);
   std::free(raw);
@@ -190,20 +191,20 @@ VerifyReport verify_image(const fs::path& image, const core::Secret& key, core::
   r.checks.push_back({"tdxctl-guest", g.exists("/usr/sbin/tdxctl-guest"), "/usr/sbin/tdxctl-guest"});
   // What the hook put into the initramfs, read from the archive itself.
   std::string initrd;
-  for (auto& f : take_strings(guestfs_ls(g.get(), "/boot")))
+  for (auto& f : take_strings(guestfs::api().guestfs_ls(g.get(), "/boot")))
     if (f.rfind("initrd.img-", 0) == 0) initrd = "/boot/" + f;
   bool in_initrd = false;
   std::string detail = "no /boot/initrd.img-*";
   if (!initrd.empty()) {
     // libguestfs lists gzip'd archives itself; for zstd or a microcode
     // prefix the guest's own lsinitramfs (initramfs-tools) reads it.
-    char** listed = guestfs_initrd_list(g.get(), initrd.c_str());
+    char** listed = guestfs::api().guestfs_initrd_list(g.get(), initrd.c_str());
     std::vector<std::string> files;
     if (listed) {
       files = take_strings(listed);
     } else if (g.exists("/usr/bin/lsinitramfs")) {
       std::array<const char*, 3> ls_argv{"lsinitramfs", initrd.c_str(), nullptr};
-      files = take_strings(guestfs_command_lines(g.get(), const_cast<char**>(ls_argv.data())));
+      files = take_strings(guestfs::api().guestfs_command_lines(g.get(), const_cast<char**>(ls_argv.data())));
       for (auto& f : files)
         if (f.rfind("./", 0) == 0) f = f.substr(2);
     }

@@ -4,6 +4,7 @@
 // dangling pointer and every failure carries libvirt's own explanation.
 #include "tdxctl/td/connection.hpp"
 
+#include "tdxctl/libvirt/api.hpp"
 #include "tdxctl/td/domain_xml.hpp"
 
 #include <libvirt/virterror.h>
@@ -18,7 +19,7 @@ using core::Category;
 static void quiet_libvirt(void*, virErrorPtr) {}
 
 std::string libvirt_error() {
-  virErrorPtr err = virGetLastError();
+  virErrorPtr err = libvirt::api().virGetLastError();
   return err && err->message ? err->message : "unknown libvirt error";
 }
 
@@ -27,19 +28,19 @@ void throw_libvirt(const std::string& what) {
 }
 
 Domain::~Domain() {
-  if (m_dom) virDomainFree(m_dom);
+  if (m_dom) libvirt::api().virDomainFree(m_dom);
 }
 
 std::string Domain::name() const {
-  const char* n = virDomainGetName(m_dom);
+  const char* n = libvirt::api().virDomainGetName(m_dom);
   return n ? n : "";
 }
 
-bool Domain::active() const { return virDomainIsActive(m_dom) == 1; }
-bool Domain::persistent() const { return virDomainIsPersistent(m_dom) == 1; }
+bool Domain::active() const { return libvirt::api().virDomainIsActive(m_dom) == 1; }
+bool Domain::persistent() const { return libvirt::api().virDomainIsPersistent(m_dom) == 1; }
 
 std::string Domain::xml(bool inactive) const {
-  char* x = virDomainGetXMLDesc(m_dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+  char* x = libvirt::api().virDomainGetXMLDesc(m_dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
   if (!x) throw_libvirt("cannot read the XML of domain " + name());
   std::string out(x);
   std::free(x);
@@ -47,7 +48,7 @@ std::string Domain::xml(bool inactive) const {
 }
 
 std::string Domain::tdxctl_metadata(bool config) const {
-  char* m = virDomainGetMetadata(m_dom, VIR_DOMAIN_METADATA_ELEMENT, metadata_ns,
+  char* m = libvirt::api().virDomainGetMetadata(m_dom, VIR_DOMAIN_METADATA_ELEMENT, metadata_ns,
                                  config ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_CURRENT);
   if (!m) return "";
   std::string out(m);
@@ -56,8 +57,8 @@ std::string Domain::tdxctl_metadata(bool config) const {
 }
 
 std::shared_ptr<Connection> Connection::open(const std::string& uri, Access access) {
-  virSetErrorFunc(nullptr, quiet_libvirt);
-  virConnectPtr conn = access == Access::read_only ? virConnectOpenReadOnly(uri.c_str()) : virConnectOpen(uri.c_str());
+  libvirt::api().virSetErrorFunc(nullptr, quiet_libvirt);
+  virConnectPtr conn = access == Access::read_only ? libvirt::api().virConnectOpenReadOnly(uri.c_str()) : libvirt::api().virConnectOpen(uri.c_str());
   if (!conn)
     throw core::Failure(Category::not_ready, "td.connect",
                         "cannot connect to libvirt at " + uri + ": " + libvirt_error(),
@@ -66,18 +67,18 @@ std::shared_ptr<Connection> Connection::open(const std::string& uri, Access acce
 }
 
 Connection::~Connection() {
-  if (m_conn) virConnectClose(m_conn);
+  if (m_conn) libvirt::api().virConnectClose(m_conn);
 }
 
 std::string Connection::domain_type() const {
-  const char* type = virConnectGetType(m_conn);
+  const char* type = libvirt::api().virConnectGetType(m_conn);
   return type && strcasecmp(type, "test") == 0 ? "test" : "kvm";
 }
 
 std::optional<Domain> Connection::lookup(const std::string& name) const {
-  virDomainPtr dom = virDomainLookupByName(m_conn, name.c_str());
+  virDomainPtr dom = libvirt::api().virDomainLookupByName(m_conn, name.c_str());
   if (!dom) {
-    virErrorPtr err = virGetLastError();
+    virErrorPtr err = libvirt::api().virGetLastError();
     if (err && err->code == VIR_ERR_NO_DOMAIN) return std::nullopt;
     throw_libvirt("cannot look up domain " + name);
   }

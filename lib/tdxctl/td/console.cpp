@@ -4,6 +4,7 @@
 // the escape byte; on detach it aborts the stream, which ends the reader.
 #include "tdxctl/td/console.hpp"
 
+#include "tdxctl/libvirt/api.hpp"
 #include "tdxctl/td/console_log.hpp"
 #include "tdxctl/td/spec.hpp"
 
@@ -23,7 +24,7 @@ namespace {
 using core::Category;
 
 struct StreamDeleter {
-  void operator()(virStreamPtr s) const { virStreamFree(s); }
+  void operator()(virStreamPtr s) const { libvirt::api().virStreamFree(s); }
 };
 
 // Raw mode for the duration of the attachment; restored even on failure.
@@ -70,9 +71,9 @@ core::Result<void> attach_console(const Connection& conn, const std::string& nam
   if (!dom->active())
     return core::fail(Category::not_ready, "td.not_running", "domain " + name + " is not running",
                       "its last output is in the console log: 'tdxctl td logs " + name + "'");
-  std::shared_ptr<virStream> stream(virStreamNew(conn.get(), 0), StreamDeleter{});
+  std::shared_ptr<virStream> stream(libvirt::api().virStreamNew(conn.get(), 0), StreamDeleter{});
   if (!stream) return core::fail(Category::failed, "td.console", "cannot make a libvirt stream: " + libvirt_error());
-  if (virDomainOpenConsole(dom->get(), nullptr, stream.get(), 0) != 0)
+  if (libvirt::api().virDomainOpenConsole(dom->get(), nullptr, stream.get(), 0) != 0)
     return core::fail(Category::not_ready, "td.console",
                       "cannot open the console of " + name + ": " + libvirt_error(),
                       "another client may hold it; its output is in 'tdxctl td logs " + name + " -f'");
@@ -82,7 +83,7 @@ core::Result<void> attach_console(const Connection& conn, const std::string& nam
   // thread ends on its own, possibly after this function returns.
   std::thread reader([stream, out_fd, &closed] {
     char buf[4096];
-    for (int n; (n = virStreamRecv(stream.get(), buf, sizeof buf)) > 0;)
+    for (int n; (n = libvirt::api().virStreamRecv(stream.get(), buf, sizeof buf)) > 0;)
       if (!write_all(out_fd, buf, static_cast<size_t>(n))) break;
     closed = true;
   });
@@ -103,12 +104,12 @@ core::Result<void> attach_console(const Connection& conn, const std::string& nam
       bool escape = false;
       for (size_t i = 0; i < keep; ++i)
         if (buf[i] == console_escape) keep = i, escape = true;
-      if (keep && virStreamSend(stream.get(), buf, keep) < 0) break;
+      if (keep && libvirt::api().virStreamSend(stream.get(), buf, keep) < 0) break;
       if (escape) break;
     }
   }
-  if (!closed) virStreamAbort(stream.get());
-  else virStreamFinish(stream.get());
+  if (!closed) libvirt::api().virStreamAbort(stream.get());
+  else libvirt::api().virStreamFinish(stream.get());
   reader.join();
   write_all(out_fd, "\n", 1);
   return {};

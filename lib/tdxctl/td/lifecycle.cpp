@@ -6,6 +6,7 @@
 // refuses a second definition of a name under a different one.
 #include "tdxctl/td/lifecycle.hpp"
 
+#include "tdxctl/libvirt/api.hpp"
 #include "tdxctl/td/console_log.hpp"
 
 #include <libxml/parser.h>
@@ -48,7 +49,7 @@ static std::string with_uuid(const std::string& xml, const std::string& uuid) {
 
 static std::string uuid_of(const Domain& dom) {
   char buf[VIR_UUID_STRING_BUFLEN] = {};
-  if (virDomainGetUUIDString(dom.get(), buf) != 0) throw_libvirt("cannot read the domain UUID");
+  if (libvirt::api().virDomainGetUUIDString(dom.get(), buf) != 0) throw_libvirt("cannot read the domain UUID");
   return buf;
 }
 
@@ -105,17 +106,17 @@ core::Plan plan_launch(std::shared_ptr<Connection> conn, const RenderedDomain& d
           if (dom->persistent()) *previous_xml = dom->xml(true);
           to_define = with_uuid(xml, uuid_of(*dom));
         }
-        virDomainPtr d = virDomainDefineXML(conn->get(), to_define.c_str());
+        virDomainPtr d = libvirt::api().virDomainDefineXML(conn->get(), to_define.c_str());
         if (!d) throw_libvirt("cannot define domain " + name);
-        virDomainFree(d);
+        libvirt::api().virDomainFree(d);
       },
       [conn, name, previous_xml] {
         if (*previous_xml) {
-          virDomainPtr d = virDomainDefineXML(conn->get(), (*previous_xml)->c_str());
+          virDomainPtr d = libvirt::api().virDomainDefineXML(conn->get(), (*previous_xml)->c_str());
           if (!d) throw_libvirt("cannot restore the previous definition of " + name);
-          virDomainFree(d);
+          libvirt::api().virDomainFree(d);
         } else if (auto dom = conn->lookup(name)) {
-          if (virDomainUndefine(dom->get()) != 0) throw_libvirt("cannot undefine " + name);
+          if (libvirt::api().virDomainUndefine(dom->get()) != 0) throw_libvirt("cannot undefine " + name);
         }
       }});
 
@@ -131,18 +132,18 @@ core::Plan plan_launch(std::shared_ptr<Connection> conn, const RenderedDomain& d
         if (!log_dir.empty())
           if (auto marked = append_start_marker(log_dir, name, std::time(nullptr)); !marked)
             spdlog::warn("{}", marked.error().message);
-        if (virDomainCreate(dom.get()) != 0) throw_libvirt("cannot start domain " + name);
+        if (libvirt::api().virDomainCreate(dom.get()) != 0) throw_libvirt("cannot start domain " + name);
         // Remember when it started: libvirt reports no uptime.
         auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
         std::string meta = "<run started='" + std::to_string(now) + "'/>";
-        virDomainSetMetadata(dom.get(), VIR_DOMAIN_METADATA_ELEMENT, meta.c_str(), "tdxctl-run",
+        libvirt::api().virDomainSetMetadata(dom.get(), VIR_DOMAIN_METADATA_ELEMENT, meta.c_str(), "tdxctl-run",
                              runtime_ns, VIR_DOMAIN_AFFECT_LIVE);
       },
       [conn, name] {
         if (auto dom = conn->lookup(name); dom && dom->active())
-          if (virDomainDestroy(dom->get()) != 0) throw_libvirt("cannot destroy " + name);
+          if (libvirt::api().virDomainDestroy(dom->get()) != 0) throw_libvirt("cannot destroy " + name);
       }});
 
   if (autostart)
@@ -152,14 +153,14 @@ core::Plan plan_launch(std::shared_ptr<Connection> conn, const RenderedDomain& d
         [conn, name] {
           auto dom = conn->lookup(name);
           int on = 0;
-          return dom && virDomainGetAutostart(dom->get(), &on) == 0 && on == 1;
+          return dom && libvirt::api().virDomainGetAutostart(dom->get(), &on) == 0 && on == 1;
         },
         [conn, name] {
           auto dom = require(*conn, name);
-          if (virDomainSetAutostart(dom.get(), 1) != 0) throw_libvirt("cannot set autostart");
+          if (libvirt::api().virDomainSetAutostart(dom.get(), 1) != 0) throw_libvirt("cannot set autostart");
         },
         [conn, name] {
-          if (auto dom = conn->lookup(name)) virDomainSetAutostart(dom->get(), 0);
+          if (auto dom = conn->lookup(name)) libvirt::api().virDomainSetAutostart(dom->get(), 0);
         }});
   return plan;
 }
@@ -179,7 +180,7 @@ core::Plan plan_stop(std::shared_ptr<Connection> conn, const std::string& name,
       },
       [conn, name, options] {
         auto dom = require(*conn, name);
-        if (virDomainShutdown(dom.get()) != 0 && !options.force)
+        if (libvirt::api().virDomainShutdown(dom.get()) != 0 && !options.force)
           throw_libvirt("cannot shut down domain " + name);
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
         while (dom.active() && std::chrono::steady_clock::now() < deadline)
@@ -190,7 +191,7 @@ core::Plan plan_stop(std::shared_ptr<Connection> conn, const std::string& name,
                               "domain " + name + " did not shut down within " +
                                   std::to_string(options.timeout_s) + " s",
                               "re-run with --force to destroy it (like pulling the power)");
-        if (virDomainDestroy(dom.get()) != 0) throw_libvirt("cannot destroy domain " + name);
+        if (libvirt::api().virDomainDestroy(dom.get()) != 0) throw_libvirt("cannot destroy domain " + name);
       },
       {}});
   return plan;
@@ -212,7 +213,7 @@ core::Plan plan_undefine(std::shared_ptr<Connection> conn, const std::string& na
                         },
                         [conn, name] {
                           auto d = require(*conn, name);
-                          if (virDomainDestroy(d.get()) != 0) throw_libvirt("cannot destroy " + name);
+                          if (libvirt::api().virDomainDestroy(d.get()) != 0) throw_libvirt("cannot destroy " + name);
                         },
                         {}});
   }
@@ -227,15 +228,15 @@ core::Plan plan_undefine(std::shared_ptr<Connection> conn, const std::string& na
       [conn, name, saved] {
         auto d = require(*conn, name);
         *saved = d.xml(true);
-        if (virDomainUndefineFlags(d.get(), VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+        if (libvirt::api().virDomainUndefineFlags(d.get(), VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
                                                 VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) != 0)
           throw_libvirt("cannot undefine domain " + name);
       },
       [conn, name, saved] {
         if (saved->empty()) return;
-        virDomainPtr d = virDomainDefineXML(conn->get(), saved->c_str());
+        virDomainPtr d = libvirt::api().virDomainDefineXML(conn->get(), saved->c_str());
         if (!d) throw_libvirt("cannot restore the definition of " + name);
-        virDomainFree(d);
+        libvirt::api().virDomainFree(d);
       }});
   return plan;
 }

@@ -7,6 +7,7 @@
 // command line matching the image's manifest, firmware, and the QGS socket.
 #include "tdxctl/td/lifecycle.hpp"
 
+#include "tdxctl/libvirt/api.hpp"
 #include "tdxctl/td/console_log.hpp"
 #include "tdxctl/volume/inspect.hpp"
 
@@ -82,11 +83,11 @@ core::Result<void> preflight(const core::Root& root, core::ProcessRunner& probe,
     lv.reachable = true;
     lv.uri = checks.connect_uri;
     unsigned long version = 0;
-    if (virConnectGetLibVersion(conn->get(), &version) == 0)
+    if (libvirt::api().virConnectGetLibVersion(conn->get(), &version) == 0)
       lv.libvirt_version = std::to_string(version / 1000000) + "." +
                            std::to_string(version / 1000 % 1000) + "." +
                            std::to_string(version % 1000);
-    char* caps = virConnectGetDomainCapabilities(conn->get(), nullptr, "x86_64", "q35", "kvm", 0);
+    char* caps = libvirt::api().virConnectGetDomainCapabilities(conn->get(), nullptr, "x86_64", "q35", "kvm", 0);
     if (caps) {
       lv.tdx_supported = host::domain_caps_support_tdx(caps);
       std::free(caps);

@@ -4,6 +4,8 @@
 // digest, so a change of virtual hardware is visible before it breaks the
 // TD's RTMR0 reference values.
 #include "tdxctl/td/lifecycle.hpp"
+
+#include "tdxctl/libvirt/api.hpp"
 #include "tdxctl/td/vsock.hpp"
 
 #include <libxml/parser.h>
@@ -94,15 +96,15 @@ core::Result<DomainStatus> domain_status(const Connection& conn, const std::stri
   DomainStatus st;
   st.name = name;
   virDomainInfo info{};
-  if (virDomainGetInfo(dom->get(), &info) != 0) throw_libvirt("cannot read the state of " + name);
+  if (libvirt::api().virDomainGetInfo(dom->get(), &info) != 0) throw_libvirt("cannot read the state of " + name);
   st.state = state_name(info.state);
   st.vcpus = info.nrVirtCpu;
   st.memory_kib = info.maxMem;
   st.persistent = dom->persistent();
   int autostart = 0;
-  if (virDomainGetAutostart(dom->get(), &autostart) == 0) st.autostart = autostart == 1;
+  if (libvirt::api().virDomainGetAutostart(dom->get(), &autostart) == 0) st.autostart = autostart == 1;
   char uuid[VIR_UUID_STRING_BUFLEN] = {};
-  if (virDomainGetUUIDString(dom->get(), uuid) == 0) st.uuid = uuid;
+  if (libvirt::api().virDomainGetUUIDString(dom->get(), uuid) == 0) st.uuid = uuid;
   read_metadata(*dom, st.profile, st.debug, st.insecure, st.topology_digest);
   if (dom->active() && st.persistent) {
     auto defined = recorded_topology_digest(*dom);
@@ -206,7 +208,7 @@ void DomainStatus::print(std::ostream& out) const {
 
 std::vector<DomainSummary> list_domains(const Connection& conn) {
   virDomainPtr* doms = nullptr;
-  int n = virConnectListAllDomains(conn.get(), &doms, 0);
+  int n = libvirt::api().virConnectListAllDomains(conn.get(), &doms, 0);
   if (n < 0) throw_libvirt("cannot list domains at " + conn.uri());
   std::vector<DomainSummary> out;
   for (int i = 0; i < n; ++i) {
@@ -214,7 +216,7 @@ std::vector<DomainSummary> list_domains(const Connection& conn) {
     DomainSummary s;
     s.name = dom.name();
     virDomainInfo info{};
-    s.state = virDomainGetInfo(dom.get(), &info) == 0 ? state_name(info.state) : "unknown";
+    s.state = libvirt::api().virDomainGetInfo(dom.get(), &info) == 0 ? state_name(info.state) : "unknown";
     bool debug = false, insecure = false;
     read_metadata(dom, s.profile, debug, insecure, s.topology_digest);
     if (debug) s.profile += "+debug";

@@ -6,6 +6,7 @@
 // §3.4, §5.2) so a volume that passes here boots.
 #include "tdxctl/volume/inspect.hpp"
 
+#include "tdxctl/guestfs/api.hpp"
 #include "tdxctl/config/yaml_reader.hpp"
 #include "tdxctl/core/disk_image.hpp"
 #include "tdxctl/core/ss58.hpp"
@@ -34,7 +35,7 @@ using core::Failure;
 namespace {
 
 [[noreturn]] void guestfs_fail(guestfs_h* g, const std::string& what) {
-  const char* e = guestfs_last_error(g);
+  const char* e = guestfs::api().guestfs_last_error(g);
   throw Failure(Category::failed, "volume.guestfs",
                 what + ": " + (e ? e : "libguestfs error"),
                 "set LIBGUESTFS_BACKEND=direct if libvirt is not usable; run "
@@ -134,12 +135,12 @@ VolumeReport inspect_volume(core::ProcessRunner& probe, const fs::path& path) {
   g.add_drive(path, true, info.format);
   g.launch();
   const char* dev = "/dev/sda";
-  report.fs_type = take(guestfs_vfs_type(g.get(), dev));
+  report.fs_type = take(guestfs::api().guestfs_vfs_type(g.get(), dev));
   if (report.fs_type.empty()) return report;
-  report.label = take(guestfs_vfs_label(g.get(), dev));
-  report.uuid = take(guestfs_vfs_uuid(g.get(), dev));
+  report.label = take(guestfs::api().guestfs_vfs_label(g.get(), dev));
+  report.uuid = take(guestfs::api().guestfs_vfs_uuid(g.get(), dev));
   if (report.fs_type.rfind("ext", 0) == 0) {
-    if (char** kv = guestfs_tune2fs_l(g.get(), dev)) {
+    if (char** kv = guestfs::api().guestfs_tune2fs_l(g.get(), dev)) {
       for (size_t i = 0; kv[i] && kv[i + 1]; i += 2)
         if (std::string(kv[i]) == "Filesystem state") report.fs_state = kv[i + 1];
       for (size_t i = 0; kv[i]; ++i) std::free(kv[i]);
@@ -148,26 +149,26 @@ VolumeReport inspect_volume(core::ProcessRunner& probe, const fs::path& path) {
   }
   if (report.label != k_config_label) return report;
 
-  if (guestfs_mount_ro(g.get(), dev, "/") != 0) guestfs_fail(g.get(), "mounting " + path.string());
-  guestfs_dirent_list* dirents = guestfs_readdir(g.get(), "/");
+  if (guestfs::api().guestfs_mount_ro(g.get(), dev, "/") != 0) guestfs_fail(g.get(), "mounting " + path.string());
+  guestfs_dirent_list* dirents = guestfs::api().guestfs_readdir(g.get(), "/");
   if (!dirents) guestfs_fail(g.get(), "listing / of " + path.string());
   std::vector<std::string> names;
   for (uint32_t i = 0; i < dirents->len; ++i)
     if (dirents->val[i].ftyp == 'r') names.emplace_back(dirents->val[i].name);
-  guestfs_free_dirent_list(dirents);
+  guestfs::api().guestfs_free_dirent_list(dirents);
   std::sort(names.begin(), names.end());
   // Every file's bytes in locked, wiped memory: one of them is the seed.
   std::vector<core::Secret> contents;
   contents.reserve(names.size());
   for (const auto& name : names) {
     auto p = "/" + name;
-    struct guestfs_statns* st = guestfs_lstatns(g.get(), p.c_str());
+    struct guestfs_statns* st = guestfs::api().guestfs_lstatns(g.get(), p.c_str());
     if (!st) guestfs_fail(g.get(), "stat " + p);
     VolumeFileInfo f{p, static_cast<unsigned>(st->st_mode & 07777), st->st_uid, st->st_gid,
                      st->st_size, std::nullopt, name == "miner-seed"};
-    guestfs_free_statns(st);
+    guestfs::api().guestfs_free_statns(st);
     size_t size = 0;
-    char* data = guestfs_read_file(g.get(), p.c_str(), &size);
+    char* data = guestfs::api().guestfs_read_file(g.get(), p.c_str(), &size);
     if (!data) guestfs_fail(g.get(), "reading " + p);
     contents.push_back(core::Secret::concat({std::string_view(data, size)}));
     OPENSSL_cleanse(data, size);
