@@ -2,8 +2,8 @@
 // A shared library opened the first time a command calls into it. On the
 // development VM every page fault costs ~30 us, and mapping libvirt and
 // libguestfs with their ~17 dependencies at start-up cost every command
-// ~17 ms (a third of `tdxctl --version`), including the many that never talk
-// to libvirt or build an image. Only the host slice uses this; the guest
+// ~10 ms and ~240 page faults (a quarter of `tdxctl --version`), including
+// the many that never talk to libvirt or build an image. Only the host slice uses this; the guest
 // binary links its libraries directly, because the image build copies what
 // `ldd` lists into the initramfs.
 

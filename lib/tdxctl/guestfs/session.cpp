@@ -8,6 +8,7 @@
 #include "tdxctl/guestfs/session.hpp"
 
 #include "tdxctl/guestfs/api.hpp"
+
 #include <guestfs.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>

@@ -6,6 +6,7 @@
 #include "tdxctl/host/check.hpp"
 
 #include "tdxctl/libvirt/api.hpp"
+
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -49,6 +50,14 @@ bool domain_caps_support_tdx(const std::string& caps_xml) {
 LibvirtInfo probe_libvirt(const std::string& uri) {
   LibvirtInfo info;
   info.uri = uri;
+  // host check reports a host without libvirt0 as a failed check, as it
+  // reports a daemon it cannot reach, rather than stopping there.
+  try {
+    libvirt::api();
+  } catch (const core::Failure& f) {
+    info.reason = f.error().message + " (" + f.error().hint + ")";
+    return info;
+  }
   libvirt::api().virSetErrorFunc(nullptr, quiet_libvirt);
   // Domain capabilities are refused on a read-only connection, so open
   // read-write (nothing here changes anything); fall back to read-only for

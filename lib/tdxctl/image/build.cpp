@@ -17,7 +17,6 @@
 // the inputs digest, so rebuilding the same inputs gives the same RTMR2.
 #include "tdxctl/image/build.hpp"
 
-#include "tdxctl/guestfs/api.hpp"
 #include "tdxctl/core/build_info.hpp"
 #include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/hex.hpp"
@@ -30,6 +29,7 @@
 #include "tdxctl/image/ext4_mkfs.hpp"
 #include "tdxctl/image/ext4_unpack.hpp"
 #include "tdxctl/image/guest_binary.hpp"
+#include "tdxctl/guestfs/api.hpp"
 #include "tdxctl/guestfs/session.hpp"
 #include "tdxctl/image/templates.hpp"
 #include "tdxctl/image/unit_names.hpp"

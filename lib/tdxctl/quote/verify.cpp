@@ -510,12 +510,6 @@ core::Json TcbResult::to_json() const {
                     {"advisory_ids", advisories}};
 }
 
-core::Json Verdict::to_json() const {
-  core::Json j = core::Json::object();
-  add_to_json(j);
-  return j;
-}
-
 void Verdict::add_to_json(core::Json& j) const {
   j["verified"] = verified;
   j["status"] = status;

@@ -61,8 +61,7 @@ struct Verdict {
   time_t collateral_expires = 0;
   bool collateral_expired = false;
   int tcb_evaluation_data_number = 0;
-  core::Json to_json() const;
-  // Adds the same members to `j` (a report built around the verdict).
+  // Adds the verdict's members to `j` (the report built around it).
   void add_to_json(core::Json& j) const;
 };
 

@@ -74,17 +74,13 @@ void append_report_json(const VerifyReport& report, std::string_view verify_time
   report.add_to_json(doc);
   doc["verify_time"] = verify_time;
   // replace: a certificate name or file name that is not UTF-8 must not abort the batch.
-  if (indent < 0) { // straight into the caller's buffer: no string per report
+  if (indent <= 0) { // straight into the caller's buffer: no string per report
     nlohmann::detail::serializer<core::Json>(nlohmann::detail::output_adapter<char>(out), ' ',
                                              core::Json::error_handler_t::replace)
-        .dump(doc, false, false, 0);
+        .dump(doc, indent == 0, false, 2);
     return;
   }
   std::string text = doc.dump(2, ' ', false, core::Json::error_handler_t::replace);
-  if (indent == 0) {
-    out += text;
-    return;
-  }
   // An element of a pretty-printed array: every line one level deeper.
   std::string pad(static_cast<size_t>(indent), ' ');
   out += pad;
