@@ -120,9 +120,9 @@ where gdb finds it by the binaries' build IDs.")
 # firewall backend unless the host's ruleset is native nftables, which
 # libnftables1 drives). libguestfs0 brings its appliance (supermin, QEMU,
 # cryptsetup-bin) and supermin recommends the kernel it boots.
-# libvirt0 and libguestfs0 are opened on first use (dlopen), so
-# dpkg-shlibdeps cannot see them.
-set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
+# libvirt0, libguestfs0 and libcurl4 are opened on first use (dlopen), so
+# dpkg-shlibdeps cannot see them in tdxctl (tdxctl-guest lists libcurl).
+set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
 # TDs run under libvirt; OVMF is where distributions ship TDVF
 # (OVMF.inteltdx.fd); collateral comes from Intel PCS over HTTPS.
 set(CPACK_DEBIAN_TDXCTL_PACKAGE_RECOMMENDS "libvirt-daemon-system, ovmf, ca-certificates")

@@ -76,6 +76,15 @@ step "td list on libvirt's in-process test driver (libvirt0 from Depends, opened
 domains=$(tdxctl --connect test:///default td list 2>&1) || fail "td list: $domains"
 contains "$domains" "test  running" "td list on test:///default"
 
+step "quote fetch from a closed port (libcurl4 from Depends, opened on first use)"
+set +e
+fetch=$(tdxctl quote fetch --from https://127.0.0.1:9 --out /tmp/fetched.bin 2>&1)
+rc=$?
+set -e
+# libcurl ran and reported the refused connection: not a missing library.
+[[ $rc != 0 ]] || fail "quote fetch from a closed port succeeded: $fetch"
+contains "$fetch" "Couldn't connect to server" "quote fetch from a closed port"
+
 step "apt-get purge tdxctl leaves nothing behind"
 apt-get -q -y purge tdxctl > /tmp/apt-purge.log 2>&1 || { cat /tmp/apt-purge.log; fail "purge"; }
 for path in /usr/bin/tdxctl /usr/libexec/tdxctl /usr/share/tdxctl /usr/share/doc/tdxctl \

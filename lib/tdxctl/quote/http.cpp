@@ -4,9 +4,9 @@
 #include "tdxctl/quote/http.hpp"
 
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/libcurl/api.hpp"
 #include "tdxctl/quote/crypto.hpp"
 
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -66,9 +66,6 @@ std::string size_text(size_t bytes) {
   return fmt::format("{} bytes", bytes);
 }
 
-struct CurlDeleter { void operator()(CURL* c) const { curl_easy_cleanup(c); } };
-struct SlistDeleter { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
-
 } // namespace
 
 std::string url_decode(std::string_view text) {
@@ -87,37 +84,36 @@ std::string url_decode(std::string_view text) {
 }
 
 core::Result<HttpResponse> http_get(const std::string& url, const HttpOptions& o) {
-  static const bool init = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  (void)init;
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  const auto& curl_api = libcurl::api();
+  std::unique_ptr<CURL, libcurl::EasyFree> curl(curl_api.global_init_ok ? curl_api.curl_easy_init() : nullptr);
   if (!curl) return core::fail(core::Category::not_ready, "http.init", "libcurl initialisation failed");
   HttpResponse r;
   Body body{{}, o.max_body, false};
   Headers headers;
   curl_slist* raw_list = nullptr;
-  for (const auto& h : o.headers) raw_list = curl_slist_append(raw_list, h.c_str());
-  std::unique_ptr<curl_slist, SlistDeleter> list(raw_list);
+  for (const auto& h : o.headers) raw_list = curl_api.curl_slist_append(raw_list, h.c_str());
+  std::unique_ptr<curl_slist, libcurl::SlistFree> list(raw_list);
   char errbuf[CURL_ERROR_SIZE] = {0};
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body));
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, o.timeout_s);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-  curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
-  if (list) curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
+  curl_api.curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_api.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_api.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_api.curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_api.curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body));
+  curl_api.curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_api.curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers);
+  curl_api.curl_easy_setopt(c, CURLOPT_TIMEOUT, o.timeout_s);
+  curl_api.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_api.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+  curl_api.curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+  if (list) curl_api.curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
   if (!o.cacert.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, o.cacert.c_str());
-    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr); // only the pinned file, not /etc/ssl/certs too
+    curl_api.curl_easy_setopt(c, CURLOPT_CAINFO, o.cacert.c_str());
+    curl_api.curl_easy_setopt(c, CURLOPT_CAPATH, nullptr); // only the pinned file, not /etc/ssl/certs too
   }
-  if (!o.cert.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, o.cert.c_str());
-  if (!o.key.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, o.key.c_str());
-  CURLcode rc = curl_easy_perform(c);
+  if (!o.cert.empty()) curl_api.curl_easy_setopt(c, CURLOPT_SSLCERT, o.cert.c_str());
+  if (!o.key.empty()) curl_api.curl_easy_setopt(c, CURLOPT_SSLKEY, o.key.c_str());
+  CURLcode rc = curl_api.curl_easy_perform(c);
   if (body.overflow || rc == CURLE_FILESIZE_EXCEEDED)
     return core::fail(core::Category::failed, "http.too_large",
                       fmt::format("GET {}: the response body exceeds tdxctl's {} limit for HTTP answers", url,
@@ -129,12 +125,12 @@ core::Result<HttpResponse> http_get(const std::string& url, const HttpOptions& o
                                   size_text(k_max_http_headers)));
   if (rc != CURLE_OK)
     return core::fail(core::Category::not_ready, "http.unavailable",
-                      fmt::format("GET {} failed: {}", url, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+                      fmt::format("GET {} failed: {}", url, errbuf[0] ? errbuf : curl_api.curl_easy_strerror(rc)));
+  curl_api.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   r.body = std::move(body.data);
   r.headers = std::move(headers.fields);
   curl_certinfo* info = nullptr;
-  if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &info) == CURLE_OK && info && info->num_of_certs > 0) {
+  if (curl_api.curl_easy_getinfo(c, CURLINFO_CERTINFO, &info) == CURLE_OK && info && info->num_of_certs > 0) {
     for (curl_slist* s = info->certinfo[0]; s; s = s->next) {
       std::string_view field(s->data);
       if (field.starts_with("Cert:")) {

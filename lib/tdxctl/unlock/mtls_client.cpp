@@ -4,7 +4,8 @@
 // exchange to a host the configuration did not name.
 #include "tdxctl/unlock/mtls_client.hpp"
 
-#include <curl/curl.h>
+#include "tdxctl/libcurl/api.hpp"
+
 #include <openssl/crypto.h>
 
 #include <fmt/format.h>
@@ -31,18 +32,11 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
 } // namespace
 
 core::Result<MtlsResponse> mtls_request(const MtlsRequest& r, const ClientIdentity& identity) {
-  static const bool init = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  std::unique_ptr<CURL, CurlDeleter> curl(init ? curl_easy_init() : nullptr);
+  const auto& curl_api = libcurl::api();
+  std::unique_ptr<CURL, libcurl::EasyFree> curl(curl_api.global_init_ok ? curl_api.curl_easy_init() : nullptr);
   if (!curl) return core::fail(core::Category::failed, "unlock.curl", "cannot initialise libcurl");
   CURL* c = curl.get();
   Body body;
@@ -52,57 +46,57 @@ core::Result<MtlsResponse> mtls_request(const MtlsRequest& r, const ClientIdenti
   // NOCOPY: curl reads our buffers in place, so no unwiped copy of the key exists.
   curl_blob cert{const_cast<char*>(identity.cert_pem.data()), identity.cert_pem.size(), CURL_BLOB_NOCOPY};
   curl_blob key{const_cast<char*>(identity.key_pem.reveal().data()), identity.key_pem.size(), CURL_BLOB_NOCOPY};
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  std::unique_ptr<curl_slist, libcurl::SlistFree> headers;
   for (const auto& h : r.headers) {
-    curl_slist* next = curl_slist_append(headers.get(), h.c_str());
+    curl_slist* next = curl_api.curl_slist_append(headers.get(), h.c_str());
     if (!next) return core::fail(core::Category::failed, "unlock.curl", "out of memory building headers");
     (void)headers.release();
     headers.reset(next);
   }
-  curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, r.timeout_s);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r.timeout_s);
-  curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-  curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-  curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
-  curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_api.curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
+  curl_api.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+  curl_api.curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_api.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_api.curl_easy_setopt(c, CURLOPT_TIMEOUT, r.timeout_s);
+  curl_api.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r.timeout_s);
+  curl_api.curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+  curl_api.curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+  curl_api.curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+  curl_api.curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+  curl_api.curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_api.curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!r.ca_cert.empty()) {
     // The pinned CA alone: libcurl would otherwise also trust every CA in its
     // compiled-in CApath (/etc/ssl/certs), and any of those could vouch for
     // a server that is handed this TD's disk key.
-    curl_easy_setopt(c, CURLOPT_CAINFO, r.ca_cert.c_str());
-    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+    curl_api.curl_easy_setopt(c, CURLOPT_CAINFO, r.ca_cert.c_str());
+    curl_api.curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
   }
-  if (!r.user_agent.empty()) curl_easy_setopt(c, CURLOPT_USERAGENT, r.user_agent.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  if (!r.user_agent.empty()) curl_api.curl_easy_setopt(c, CURLOPT_USERAGENT, r.user_agent.c_str());
+  curl_api.curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_api.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_api.curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_api.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   if (r.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body.size()));
+    curl_api.curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.c_str());
+    curl_api.curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(r.body.size()));
   } else {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_api.curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   }
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = curl_api.curl_easy_perform(c);
   MtlsResponse out;
   out.body = core::Secret(std::move(body.data));
   if (rc != CURLE_OK) {
     std::string why = body.overflow ? fmt::format("response larger than {} KiB", k_max_body / 1024)
-                                    : (error[0] ? std::string(error) : curl_easy_strerror(rc));
+                                    : (error[0] ? std::string(error) : curl_api.curl_easy_strerror(rc));
     return core::fail(core::Category::not_ready, "unlock.transport",
                       fmt::format("{} {}: {}", r.method, r.url, why),
                       rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE
                           ? "check TDX_CA_CERT in unlock.conf: it must hold the CA that signed the key service's certificate"
                           : "check the endpoint URL and that the network is up");
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+  curl_api.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
   return out;
 }
 
