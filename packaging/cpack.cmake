@@ -120,9 +120,10 @@ where gdb finds it by the binaries' build IDs.")
 # firewall backend unless the host's ruleset is native nftables, which
 # libnftables1 drives). libguestfs0 brings its appliance (supermin, QEMU,
 # cryptsetup-bin) and supermin recommends the kernel it boots.
-# libvirt0, libguestfs0 and libcurl4 are opened on first use (dlopen), so
-# dpkg-shlibdeps cannot see them in tdxctl (tdxctl-guest lists libcurl).
-set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
+# libvirt0, libguestfs0, libcurl4, libcryptsetup12, libnftables1 and libxml2
+# are opened on first use (dlopen), so dpkg-shlibdeps cannot see them in
+# tdxctl (tdxctl-guest lists libcurl and libcryptsetup).
+set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4, libcryptsetup12, libnftables1, libxml2, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
 # TDs run under libvirt; OVMF is where distributions ship TDVF
 # (OVMF.inteltdx.fd); collateral comes from Intel PCS over HTTPS.
 set(CPACK_DEBIAN_TDXCTL_PACKAGE_RECOMMENDS "libvirt-daemon-system, ovmf, ca-certificates")

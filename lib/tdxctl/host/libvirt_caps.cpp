@@ -6,11 +6,10 @@
 #include "tdxctl/host/check.hpp"
 
 #include "tdxctl/libvirt/api.hpp"
+#include "tdxctl/libxml/api.hpp"
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
 
 #include <memory>
 
@@ -29,19 +28,14 @@ static std::string last_libvirt_error() {
 }
 
 bool domain_caps_support_tdx(const std::string& caps_xml) {
-  std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
-      xmlReadMemory(caps_xml.data(), static_cast<int>(caps_xml.size()), "caps.xml", nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-      xmlFreeDoc);
+  libxml::Doc doc(libxml::api().xmlReadMemory(caps_xml.data(), static_cast<int>(caps_xml.size()), "caps.xml",
+                                              nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!doc) return false;
-  std::unique_ptr<xmlXPathContext, decltype(&xmlXPathFreeContext)> ctx(
-      xmlXPathNewContext(doc.get()), xmlXPathFreeContext);
+  libxml::XPathContext ctx(libxml::api().xmlXPathNewContext(doc.get()));
   for (const char* expr : {"/domainCapabilities/features/tdx[@supported='yes']",
                            "/domainCapabilities/features/launchSecurity[@supported='yes']/"
                            "enum[@name='sectype']/value[text()='tdx']"}) {
-    std::unique_ptr<xmlXPathObject, decltype(&xmlXPathFreeObject)> res(
-        xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(expr), ctx.get()),
-        xmlXPathFreeObject);
+    libxml::XPathObject res(libxml::api().xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(expr), ctx.get()));
     if (res && res->nodesetval && res->nodesetval->nodeNr > 0) return true;
   }
   return false;

@@ -12,10 +12,10 @@
 #include "tdxctl/image/luks_writer.hpp"
 
 #include "tdxctl/core/unique_fd.hpp"
+#include "tdxctl/cryptsetup/api.hpp"
 #include "tdxctl/image/luks_deterministic.hpp"
 #include "tdxctl/image/xts_encrypt.hpp"
 
-#include <libcryptsetup.h>
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -36,7 +36,7 @@ using core::Category;
 constexpr uint64_t header_area = 16ull << 20; // LUKS2 default metadata + keyslots area
 
 struct CryptFree {
-  void operator()(crypt_device* cd) const { crypt_free(cd); }
+  void operator()(crypt_device* cd) const { cryptsetup::api().crypt_free(cd); }
 };
 using Crypt = std::unique_ptr<crypt_device, CryptFree>;
 
@@ -109,15 +109,15 @@ core::Result<void> verify_reproducible(const std::filesystem::path& output, int 
   auto before = read_head(fd, info.data_offset);
   if (!before) return std::unexpected(before.error());
   crypt_device* raw = nullptr;
-  if (int rc = crypt_init(&raw, output.c_str()); rc < 0)
+  if (int rc = cryptsetup::api().crypt_init(&raw, output.c_str()); rc < 0)
     return std::unexpected(crypt_error("image.luks.init", "libcryptsetup cannot open " + output.string(), rc));
   Crypt cd(raw);
-  if (int rc = crypt_load(cd.get(), CRYPT_LUKS2, nullptr); rc < 0)
+  if (int rc = cryptsetup::api().crypt_load(cd.get(), CRYPT_LUKS2, nullptr); rc < 0)
     return std::unexpected(reproducible_error("verify: libcryptsetup does not load the rewritten header of " +
                                               output.string() + ": " + std::strerror(-rc)));
   auto check = [&](int slot, std::string_view pass, const std::string& what) -> core::Result<void> {
     VolumeKey got;
-    int rc = crypt_volume_key_get(cd.get(), slot, reinterpret_cast<char*>(got.bytes), &got.size,
+    int rc = cryptsetup::api().crypt_volume_key_get(cd.get(), slot, reinterpret_cast<char*>(got.bytes), &got.size,
                                   pass.data(), pass.size());
     if (rc < 0)
       return std::unexpected(reproducible_error("verify: the rewritten " + what + " keyslot does not open: " +
@@ -204,7 +204,7 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
                       output.string() + ": " + std::strerror(errno));
 
   crypt_device* raw = nullptr;
-  if (int rc = crypt_init(&raw, output.c_str()); rc < 0)
+  if (int rc = cryptsetup::api().crypt_init(&raw, output.c_str()); rc < 0)
     return std::unexpected(crypt_error("image.luks.init", "libcryptsetup cannot open " + output.string(), rc));
   Crypt cd(raw);
 
@@ -214,7 +214,7 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
   params.sector_size = options.sector_size;
   params.label = options.label.empty() ? nullptr : options.label.c_str();
   params.data_alignment = header_area / 512;
-  if (int rc = crypt_format(cd.get(), CRYPT_LUKS2, "aes", "xts-plain64",
+  if (int rc = cryptsetup::api().crypt_format(cd.get(), CRYPT_LUKS2, "aes", "xts-plain64",
                             seed_uuid.empty() ? nullptr : seed_uuid.c_str(),
                             options.reproducible ? reinterpret_cast<const char*>(vk.bytes) : nullptr,
                             vk.size, &params);
@@ -224,20 +224,20 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
   LuksInfo info;
   info.sector_size = options.sector_size;
   info.payload_bytes = payload;
-  info.uuid = crypt_get_uuid(cd.get());
-  info.data_offset = crypt_get_data_offset(cd.get()) * 512;
+  info.uuid = cryptsetup::api().crypt_get_uuid(cd.get());
+  info.data_offset = cryptsetup::api().crypt_get_data_offset(cd.get()) * 512;
 
   auto key = unlock_key.reveal();
   info.unlock_keyslot =
-      crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, nullptr, 0, key.data(), key.size());
+      cryptsetup::api().crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, nullptr, 0, key.data(), key.size());
   if (info.unlock_keyslot < 0)
     return std::unexpected(crypt_error("image.luks.keyslot", "adding the unlock keyslot", info.unlock_keyslot));
   if (has_recovery) {
     auto recovery_pbkdf = pbkdf_of(options.recovery_cost);
-    if (int rc = crypt_set_pbkdf_type(cd.get(), &recovery_pbkdf); rc < 0)
+    if (int rc = cryptsetup::api().crypt_set_pbkdf_type(cd.get(), &recovery_pbkdf); rc < 0)
       return std::unexpected(crypt_error("image.luks.pbkdf", "setting the recovery keyslot cost", rc));
     auto pass = recovery->reveal();
-    info.recovery_keyslot = crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, nullptr, 0,
+    info.recovery_keyslot = cryptsetup::api().crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, nullptr, 0,
                                                             pass.data(), pass.size());
     if (info.recovery_keyslot < 0)
       return std::unexpected(crypt_error("image.luks.keyslot", "adding the recovery keyslot", info.recovery_keyslot));
@@ -253,7 +253,7 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
     TDX_TRY(verify_reproducible(output, out.get(), info, vk, key, recovery));
   } else {
     // Unlocking the fresh keyslot proves the header is complete before any data is written.
-    if (int rc = crypt_volume_key_get(cd.get(), info.unlock_keyslot, reinterpret_cast<char*>(vk.bytes),
+    if (int rc = cryptsetup::api().crypt_volume_key_get(cd.get(), info.unlock_keyslot, reinterpret_cast<char*>(vk.bytes),
                                       &vk.size, key.data(), key.size());
         rc < 0)
       return std::unexpected(crypt_error("image.luks.volume_key", "reading back the volume key", rc));
@@ -275,19 +275,19 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
 
 core::Result<core::Json> read_luks_header(const std::filesystem::path& volume) {
   crypt_device* raw = nullptr;
-  if (int rc = crypt_init(&raw, volume.c_str()); rc < 0)
+  if (int rc = cryptsetup::api().crypt_init(&raw, volume.c_str()); rc < 0)
     return std::unexpected(crypt_error("image.luks.init", "cannot open " + volume.string(), rc));
   Crypt cd(raw);
-  if (crypt_load(cd.get(), CRYPT_LUKS2, nullptr) < 0)
+  if (cryptsetup::api().crypt_load(cd.get(), CRYPT_LUKS2, nullptr) < 0)
     return core::fail(Category::invalid_input, "image.luks.not_luks2",
                       volume.string() + ": no valid LUKS2 header");
   core::Json keyslots = core::Json::array();
-  for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2); ++slot) {
-    auto state = crypt_keyslot_status(cd.get(), slot);
+  for (int slot = 0; slot < cryptsetup::api().crypt_keyslot_max(CRYPT_LUKS2); ++slot) {
+    auto state = cryptsetup::api().crypt_keyslot_status(cd.get(), slot);
     if (state != CRYPT_SLOT_ACTIVE && state != CRYPT_SLOT_ACTIVE_LAST) continue;
     core::Json ks{{"slot", slot}};
     crypt_pbkdf_type p{};
-    if (crypt_keyslot_get_pbkdf(cd.get(), slot, &p) == 0) {
+    if (cryptsetup::api().crypt_keyslot_get_pbkdf(cd.get(), slot, &p) == 0) {
       ks["pbkdf"] = p.type ? p.type : "";
       ks["iterations"] = p.iterations;
       ks["memory_kib"] = p.max_memory_kb;
@@ -295,13 +295,13 @@ core::Result<core::Json> read_luks_header(const std::filesystem::path& volume) {
     }
     keyslots.push_back(ks);
   }
-  const char* label = crypt_get_label(cd.get());
-  core::Json j{{"uuid", crypt_get_uuid(cd.get())},
+  const char* label = cryptsetup::api().crypt_get_label(cd.get());
+  core::Json j{{"uuid", cryptsetup::api().crypt_get_uuid(cd.get())},
                {"type", "luks2"},
-               {"cipher", std::string(crypt_get_cipher(cd.get())) + "-" + crypt_get_cipher_mode(cd.get())},
-               {"key_bits", crypt_get_volume_key_size(cd.get()) * 8},
-               {"sector_size", crypt_get_sector_size(cd.get())},
-               {"data_offset", crypt_get_data_offset(cd.get()) * 512},
+               {"cipher", std::string(cryptsetup::api().crypt_get_cipher(cd.get())) + "-" + cryptsetup::api().crypt_get_cipher_mode(cd.get())},
+               {"key_bits", cryptsetup::api().crypt_get_volume_key_size(cd.get()) * 8},
+               {"sector_size", cryptsetup::api().crypt_get_sector_size(cd.get())},
+               {"data_offset", cryptsetup::api().crypt_get_data_offset(cd.get()) * 512},
                {"label", label ? label : ""},
                {"keyslots", keyslots}};
   return j;

@@ -11,8 +11,8 @@
 #include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/root.hpp"
+#include "tdxctl/nftables/api.hpp"
 
-#include <nftables/libnftables.h>
 #include <openssl/evp.h>
 
 #include <sstream>
@@ -62,22 +62,22 @@ std::string render_nft_up(const std::string& table_text) {
 }
 
 Nft::Nft() {
-  m_ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  m_ctx = nftables::api().nft_ctx_new(NFT_CTX_DEFAULT);
   if (!m_ctx) throw Failure(Category::failed, "net.nft", "cannot create a libnftables context");
-  nft_ctx_buffer_output(m_ctx);
-  nft_ctx_buffer_error(m_ctx);
+  nftables::api().nft_ctx_buffer_output(m_ctx);
+  nftables::api().nft_ctx_buffer_error(m_ctx);
 }
 
 Nft::~Nft() {
-  if (m_ctx) nft_ctx_free(m_ctx);
+  if (m_ctx) nftables::api().nft_ctx_free(m_ctx);
 }
 
 std::string Nft::run(const std::string& commands, const std::string& what, bool check_only) {
-  nft_ctx_set_dry_run(m_ctx, check_only);
-  int rc = nft_run_cmd_from_buffer(m_ctx, commands.c_str());
-  nft_ctx_set_dry_run(m_ctx, false);
-  std::string out = nft_ctx_get_output_buffer(m_ctx);
-  std::string err = nft_ctx_get_error_buffer(m_ctx);
+  nftables::api().nft_ctx_set_dry_run(m_ctx, check_only);
+  int rc = nftables::api().nft_run_cmd_from_buffer(m_ctx, commands.c_str());
+  nftables::api().nft_ctx_set_dry_run(m_ctx, false);
+  std::string out = nftables::api().nft_ctx_get_output_buffer(m_ctx);
+  std::string err = nftables::api().nft_ctx_get_error_buffer(m_ctx);
   if (rc != 0)
     throw Failure(err.find("Operation not permitted") != std::string::npos ? Category::not_ready : Category::failed,
                   "net.nft", what + ": " + core::trim(err));
@@ -125,16 +125,16 @@ std::vector<RuleCounter> Nft::counters() {
 }
 
 core::Json Nft::ruleset_json() {
-  unsigned flags = nft_ctx_output_get_flags(m_ctx);
-  nft_ctx_output_set_flags(m_ctx, flags | NFT_CTX_OUTPUT_JSON);
+  unsigned flags = nftables::api().nft_ctx_output_get_flags(m_ctx);
+  nftables::api().nft_ctx_output_set_flags(m_ctx, flags | NFT_CTX_OUTPUT_JSON);
   std::string text;
   try {
     text = run("list ruleset", "listing the nftables ruleset");
   } catch (...) {
-    nft_ctx_output_set_flags(m_ctx, flags);
+    nftables::api().nft_ctx_output_set_flags(m_ctx, flags);
     throw;
   }
-  nft_ctx_output_set_flags(m_ctx, flags);
+  nftables::api().nft_ctx_output_set_flags(m_ctx, flags);
   try {
     return core::Json::parse(text.empty() ? "{}" : text);
   } catch (const std::exception& e) {

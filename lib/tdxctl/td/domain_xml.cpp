@@ -14,12 +14,9 @@
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/templates.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/libxml/api.hpp"
 #include "tdxctl/td/console_log.hpp"
 
-#include <libxml/c14n.h>
-#include <libxml/parser.h>
-#include <libxml/relaxng.h>
-#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include <cstdio>
@@ -34,22 +31,20 @@ using core::fail;
 
 namespace {
 
-using DocPtr = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
-
 const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
 const xmlChar* X(const std::string& s) { return X(s.c_str()); }
 
 xmlNodePtr child(xmlNodePtr parent, const char* name) {
   for (xmlNodePtr n = parent ? parent->children : nullptr; n; n = n->next)
-    if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, X(name))) return n;
+    if (n->type == XML_ELEMENT_NODE && libxml::api().xmlStrEqual(n->name, X(name))) return n;
   return nullptr;
 }
 
 xmlNodePtr add(xmlNodePtr parent, const char* name,
                std::initializer_list<std::pair<const char*, std::string>> attrs = {},
                const std::string* text = nullptr) {
-  xmlNodePtr n = xmlNewTextChild(parent, nullptr, X(name), text ? X(*text) : nullptr);
-  for (const auto& [k, v] : attrs) xmlNewProp(n, X(k), X(v));
+  xmlNodePtr n = libxml::api().xmlNewTextChild(parent, nullptr, X(name), text ? X(*text) : nullptr);
+  for (const auto& [k, v] : attrs) libxml::api().xmlNewProp(n, X(k), X(v));
   return n;
 }
 
@@ -59,17 +54,17 @@ xmlNodePtr add_text(xmlNodePtr parent, const char* name, const std::string& text
 }
 
 void set_text(xmlNodePtr node, const std::string& text) {
-  xmlChar* escaped = xmlEncodeSpecialChars(node->doc, X(text));
-  xmlNodeSetContent(node, escaped);
-  xmlFree(escaped);
+  xmlChar* escaped = libxml::api().xmlEncodeSpecialChars(node->doc, X(text));
+  libxml::api().xmlNodeSetContent(node, escaped);
+  libxml::api().free(escaped);
 }
 
 void remove_comments(xmlNodePtr node) {
   for (xmlNodePtr n = node->children; n;) {
     xmlNodePtr next = n->next;
     if (n->type == XML_COMMENT_NODE) {
-      xmlUnlinkNode(n);
-      xmlFreeNode(n);
+      libxml::api().xmlUnlinkNode(n);
+      libxml::api().xmlFreeNode(n);
     } else if (n->type == XML_ELEMENT_NODE) {
       remove_comments(n);
     }
@@ -97,16 +92,16 @@ struct PortAllocator {
     int i = next++;
     int index = i + 1;
     int slot = 0x02 + i / 8, function = i % 8;
-    xmlNodePtr c = xmlNewNode(nullptr, X("controller"));
-    xmlNewProp(c, X("type"), X("pci"));
-    xmlNewProp(c, X("index"), X(std::to_string(index)));
-    xmlNewProp(c, X("model"), X("pcie-root-port"));
+    xmlNodePtr c = libxml::api().xmlNewNode(nullptr, X("controller"));
+    libxml::api().xmlNewProp(c, X("type"), X("pci"));
+    libxml::api().xmlNewProp(c, X("index"), X(std::to_string(index)));
+    libxml::api().xmlNewProp(c, X("model"), X("pcie-root-port"));
     add(c, "model", {{"name", "pcie-root-port"}});
     add(c, "target", {{"chassis", std::to_string(index)}, {"port", hex2(0x10 + i)}});
     xmlNodePtr a = add(c, "address", {{"type", "pci"}, {"domain", "0x0000"}, {"bus", "0x00"},
                                       {"slot", hex2(slot)}, {"function", "0x" + std::to_string(function)}});
-    if (function == 0) xmlNewProp(a, X("multifunction"), X("on"));
-    xmlAddPrevSibling(insert_before, c);
+    if (function == 0) libxml::api().xmlNewProp(a, X("multifunction"), X("on"));
+    libxml::api().xmlAddPrevSibling(insert_before, c);
     return index;
   }
   void place(xmlNodePtr device) {
@@ -126,7 +121,7 @@ struct DiskSpec {
 // the rendering relies on, or names the one the skeleton lacks.
 struct Skeleton {
   std::filesystem::path path;
-  DocPtr doc{nullptr, xmlFreeDoc};
+  libxml::Doc doc;
 
   xmlNodePtr need(xmlNodePtr parent, const char* name) const {
     xmlNodePtr n = child(parent, name);
@@ -140,8 +135,8 @@ struct Skeleton {
 core::Result<Skeleton> load_skeleton() {
   Skeleton sk;
   sk.path = core::template_dir() / "td.xml";
-  sk.doc.reset(xmlReadFile(sk.path.c_str(), nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  sk.doc.reset(libxml::api().xmlReadFile(sk.path.c_str(), nullptr,
+                                         XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!sk.doc)
     return fail(Category::not_ready, "td.template_missing", "cannot read the domain skeleton " + sk.path.string(),
                 "set TDXCTL_TEMPLATE_DIR to the directory holding td.xml");
@@ -164,22 +159,22 @@ core::Result<std::string> resolve_mr_config_id(const TdSpec& spec) {
 // initrd and command line in place of <boot dev='hd'/>.
 core::Result<void> set_machine(const Skeleton& sk, const TdSpec& spec, const RenderOptions& options,
                                RenderedDomain& result) {
-  xmlNodePtr domain = xmlDocGetRootElement(sk.doc.get());
-  xmlSetProp(domain, X("type"), X(options.domain_type));
+  xmlNodePtr domain = libxml::api().xmlDocGetRootElement(sk.doc.get());
+  libxml::api().xmlSetProp(domain, X("type"), X(options.domain_type));
   set_text(sk.need(domain, "name"), result.name);
   set_text(sk.need(domain, "memory"), std::to_string(spec.memory_gib));
   set_text(sk.need(domain, "currentMemory"), std::to_string(spec.memory_gib));
   set_text(sk.need(domain, "vcpu"), std::to_string(spec.vcpus));
   xmlNodePtr cpu = sk.need(domain, "cpu");
-  xmlSetProp(sk.need(cpu, "topology"), X("cores"), X(std::to_string(spec.vcpus)));
+  libxml::api().xmlSetProp(sk.need(cpu, "topology"), X("cores"), X(std::to_string(spec.vcpus)));
   xmlNodePtr os = sk.need(domain, "os");
   set_text(sk.need(os, "loader"), options.firmware);
   if (spec.boot != BootMode::direct) return {};
   auto boot = read_direct_boot(spec.image);
   if (!boot) return std::unexpected(boot.error());
   xmlNodePtr boot_dev = sk.need(os, "boot");
-  xmlUnlinkNode(boot_dev);
-  xmlFreeNode(boot_dev);
+  libxml::api().xmlUnlinkNode(boot_dev);
+  libxml::api().xmlFreeNode(boot_dev);
   add_text(os, "kernel", boot->kernel.path.string());
   add_text(os, "initrd", boot->initrd.path.string());
   add_text(os, "cmdline", boot->cmdline);
@@ -195,21 +190,21 @@ struct Metadata {
 };
 
 Metadata add_metadata(const Skeleton& sk, const TdSpec& spec, const RenderOptions& options) {
-  xmlNodePtr domain = xmlDocGetRootElement(sk.doc.get());
-  xmlNodePtr metadata = xmlNewNode(nullptr, X("metadata"));
-  xmlAddNextSibling(sk.need(domain, "name"), metadata);
-  xmlNodePtr meta = xmlNewChild(metadata, nullptr, X("td"), nullptr);
-  xmlNsPtr ns = xmlNewNs(meta, X(metadata_ns), X("tdxctl"));
-  xmlSetNs(meta, ns);
-  xmlNewProp(meta, X("profile"), X(spec.no_tdx ? "no-tdx" : "tdx"));
-  xmlNewProp(meta, X("debug"), X(spec.debug ? "yes" : "no"));
-  xmlNewProp(meta, X("insecure"), X(spec.no_tdx || spec.debug ? "yes" : "no"));
-  if (!options.config_source.empty()) xmlNewTextChild(meta, ns, X("config"), X(options.config_source));
+  xmlNodePtr domain = libxml::api().xmlDocGetRootElement(sk.doc.get());
+  xmlNodePtr metadata = libxml::api().xmlNewNode(nullptr, X("metadata"));
+  libxml::api().xmlAddNextSibling(sk.need(domain, "name"), metadata);
+  xmlNodePtr meta = libxml::api().xmlNewChild(metadata, nullptr, X("td"), nullptr);
+  xmlNsPtr ns = libxml::api().xmlNewNs(meta, X(metadata_ns), X("tdxctl"));
+  libxml::api().xmlSetNs(meta, ns);
+  libxml::api().xmlNewProp(meta, X("profile"), X(spec.no_tdx ? "no-tdx" : "tdx"));
+  libxml::api().xmlNewProp(meta, X("debug"), X(spec.debug ? "yes" : "no"));
+  libxml::api().xmlNewProp(meta, X("insecure"), X(spec.no_tdx || spec.debug ? "yes" : "no"));
+  if (!options.config_source.empty()) libxml::api().xmlNewTextChild(meta, ns, X("config"), X(options.config_source));
   if (spec.no_tdx) {
-    xmlNewTextChild(meta, ns, X("warning"), X(insecure_banner));
-    xmlNodePtr desc = xmlNewNode(nullptr, X("description"));
+    libxml::api().xmlNewTextChild(meta, ns, X("warning"), X(insecure_banner));
+    xmlNodePtr desc = libxml::api().xmlNewNode(nullptr, X("description"));
     set_text(desc, insecure_banner);
-    xmlAddPrevSibling(metadata, desc);
+    libxml::api().xmlAddPrevSibling(metadata, desc);
   }
   return {meta, ns};
 }
@@ -225,10 +220,10 @@ void add_disks(const TdSpec& spec, xmlNodePtr tail, PortAllocator& ports) {
   for (const auto& d : disks) {
     if (d.path.empty()) continue;
     bool block = is_block_device(d.path);
-    xmlNodePtr disk = xmlNewNode(nullptr, X("disk"));
-    xmlAddPrevSibling(tail, disk);
-    xmlNewProp(disk, X("type"), X(block ? "block" : "file"));
-    xmlNewProp(disk, X("device"), X("disk"));
+    xmlNodePtr disk = libxml::api().xmlNewNode(nullptr, X("disk"));
+    libxml::api().xmlAddPrevSibling(tail, disk);
+    libxml::api().xmlNewProp(disk, X("type"), X(block ? "block" : "file"));
+    libxml::api().xmlNewProp(disk, X("device"), X("disk"));
     std::string format = core::sniff_disk_format(d.path, d.root ? "qcow2" : "raw"); // volumes are raw unless they say otherwise
     std::string role = d.role;
     if (role == "config")
@@ -245,10 +240,10 @@ void add_disks(const TdSpec& spec, xmlNodePtr tail, PortAllocator& ports) {
 
 void add_interface(const NetSpec& nic, xmlNodePtr tail, PortAllocator& ports) {
   if (nic.mode == net::Mode::none) return;
-  xmlNodePtr iface = xmlNewNode(nullptr, X("interface"));
-  xmlAddPrevSibling(tail, iface);
+  xmlNodePtr iface = libxml::api().xmlNewNode(nullptr, X("interface"));
+  libxml::api().xmlAddPrevSibling(tail, iface);
   bool bridge = nic.mode == net::Mode::bridge;
-  xmlNewProp(iface, X("type"), X(bridge ? "bridge" : "direct"));
+  libxml::api().xmlNewProp(iface, X("type"), X(bridge ? "bridge" : "direct"));
   add(iface, "mac", {{"address", nic.mac}});
   if (bridge) add(iface, "source", {{"bridge", nic.source}});
   else add(iface, "source", {{"dev", nic.source}, {"mode", "bridge"}});
@@ -258,9 +253,9 @@ void add_interface(const NetSpec& nic, xmlNodePtr tail, PortAllocator& ports) {
 
 // vsock after the console and before the balloon, as libvirt orders it.
 void add_vsock(int cid, xmlNodePtr console, PortAllocator& ports) {
-  xmlNodePtr vsock = xmlNewNode(nullptr, X("vsock"));
-  xmlAddNextSibling(console, vsock);
-  xmlNewProp(vsock, X("model"), X("virtio"));
+  xmlNodePtr vsock = libxml::api().xmlNewNode(nullptr, X("vsock"));
+  libxml::api().xmlAddNextSibling(console, vsock);
+  libxml::api().xmlNewProp(vsock, X("model"), X("virtio"));
   add(vsock, "cid", {{"auto", "no"}, {"address", std::to_string(cid)}});
   ports.place(vsock);
 }
@@ -272,11 +267,11 @@ struct DeviceCounts {
 DeviceCounts add_hostdevs(const std::vector<PassthroughDevice>& devices, xmlNodePtr tail, PortAllocator& ports) {
   DeviceCounts counts;
   for (const auto& d : devices) {
-    xmlNodePtr hostdev = xmlNewNode(nullptr, X("hostdev"));
-    xmlAddPrevSibling(tail, hostdev);
-    xmlNewProp(hostdev, X("mode"), X("subsystem"));
-    xmlNewProp(hostdev, X("type"), X("pci"));
-    xmlNewProp(hostdev, X("managed"), X("no")); // binding is `tdxctl gpu bind`'s job, checked at launch
+    xmlNodePtr hostdev = libxml::api().xmlNewNode(nullptr, X("hostdev"));
+    libxml::api().xmlAddPrevSibling(tail, hostdev);
+    libxml::api().xmlNewProp(hostdev, X("mode"), X("subsystem"));
+    libxml::api().xmlNewProp(hostdev, X("type"), X("pci"));
+    libxml::api().xmlNewProp(hostdev, X("managed"), X("no")); // binding is `tdxctl gpu bind`'s job, checked at launch
     add(hostdev, "driver", {{"name", "vfio"}});
     xmlNodePtr source = add(hostdev, "source");
     // BDF "dddd:bb:ss.f" -> libvirt's split address.
@@ -295,19 +290,19 @@ DeviceCounts add_hostdevs(const std::vector<PassthroughDevice>& devices, xmlNode
 // after pcie-root (a placeholder marks the spot until all are placed).
 DeviceCounts add_devices(const Skeleton& sk, const TdSpec& spec, const std::vector<PassthroughDevice>& devices,
                          const std::string& domain_name) {
-  xmlNodePtr dev = sk.need(xmlDocGetRootElement(sk.doc.get()), "devices");
+  xmlNodePtr dev = sk.need(libxml::api().xmlDocGetRootElement(sk.doc.get()), "devices");
   xmlNodePtr console = sk.need(dev, "console");
   // The console's output, kept (and rotated) by virtlogd for `tdxctl td logs`.
   add(console, "log", {{"file", console_log_path(domain_name)}, {"append", "on"}});
-  xmlNodePtr anchor = xmlNewNode(nullptr, X("anchor"));
-  xmlAddNextSibling(sk.need(dev, "controller"), anchor);
+  xmlNodePtr anchor = libxml::api().xmlNewNode(nullptr, X("anchor"));
+  libxml::api().xmlAddNextSibling(sk.need(dev, "controller"), anchor);
   PortAllocator ports{anchor};
   add_disks(spec, console, ports);
   add_interface(spec.net, console, ports);
   add_vsock(spec.vsock_cid, console, ports);
   auto counts = add_hostdevs(devices, console, ports);
-  xmlUnlinkNode(anchor);
-  xmlFreeNode(anchor);
+  libxml::api().xmlUnlinkNode(anchor);
+  libxml::api().xmlFreeNode(anchor);
   return counts;
 }
 
@@ -315,19 +310,19 @@ DeviceCounts add_devices(const Skeleton& sk, const TdSpec& spec, const std::vect
 // is 128 GiB), told both to QEMU (pcihole64 on the root complex) and to
 // TDVF/OVMF (fw_cfg X-PciMmio64Mb), which otherwise sizes it too small.
 void add_mmio_aperture(const Skeleton& sk, int gpu_mmio_gib, DeviceCounts counts) {
-  xmlNodePtr domain = xmlDocGetRootElement(sk.doc.get());
+  xmlNodePtr domain = libxml::api().xmlDocGetRootElement(sk.doc.get());
   long long mmio_mb = mmio_aperture_mib(gpu_mmio_gib, counts.gpus, counts.nvswitches);
   add_text(sk.need(sk.need(domain, "devices"), "controller"), "pcihole64", std::to_string(mmio_mb * 1024),
            {{"unit", "KiB"}});
-  xmlNodePtr sysinfo = xmlNewNode(nullptr, X("sysinfo"));
-  xmlAddPrevSibling(sk.need(domain, "os"), sysinfo);
-  xmlNewProp(sysinfo, X("type"), X("fwcfg"));
+  xmlNodePtr sysinfo = libxml::api().xmlNewNode(nullptr, X("sysinfo"));
+  libxml::api().xmlAddPrevSibling(sk.need(domain, "os"), sysinfo);
+  libxml::api().xmlNewProp(sysinfo, X("type"), X("fwcfg"));
   add_text(sysinfo, "entry", std::to_string(mmio_mb), {{"name", "opt/ovmf/X-PciMmio64Mb"}});
 }
 
 void add_launch_security(xmlNodePtr domain, const TdSpec& spec, const RenderedDomain& result) {
-  xmlNodePtr ls = xmlNewChild(domain, nullptr, X("launchSecurity"), nullptr);
-  xmlNewProp(ls, X("type"), X("tdx"));
+  xmlNodePtr ls = libxml::api().xmlNewChild(domain, nullptr, X("launchSecurity"), nullptr);
+  libxml::api().xmlNewProp(ls, X("type"), X("tdx"));
   add_text(ls, "policy", result.policy);
   if (!result.mr_config_id.empty()) add_text(ls, "mrConfigId", result.mr_config_id);
   if (spec.mr_owner) add_text(ls, "mrOwner", *spec.mr_owner);
@@ -338,40 +333,39 @@ void add_launch_security(xmlNodePtr domain, const TdSpec& spec, const RenderedDo
 std::string dump(const Skeleton& sk) {
   xmlChar* out = nullptr;
   int size = 0;
-  xmlDocDumpFormatMemoryEnc(sk.doc.get(), &out, &size, "UTF-8", 1);
+  libxml::api().xmlDocDumpFormatMemoryEnc(sk.doc.get(), &out, &size, "UTF-8", 1);
   std::string xml(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
-  xmlFree(out);
+  libxml::api().free(out);
   return xml;
 }
 
 } // namespace
 
 core::Result<std::string> topology_digest(const std::string& xml) {
-  DocPtr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-                               XML_PARSE_NOWARNING),
-             xmlFreeDoc);
+  libxml::Doc doc(libxml::api().xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                                              XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+                                                  XML_PARSE_NOWARNING));
   if (!doc) return fail(Category::invalid_input, "td.xml_parse", "domain XML does not parse");
-  xmlNodePtr root = xmlDocGetRootElement(doc.get());
+  xmlNodePtr root = libxml::api().xmlDocGetRootElement(doc.get());
   for (const char* name : {"name", "uuid", "title", "description", "metadata"}) {
     while (xmlNodePtr n = child(root, name)) {
-      xmlUnlinkNode(n);
-      xmlFreeNode(n);
+      libxml::api().xmlUnlinkNode(n);
+      libxml::api().xmlFreeNode(n);
     }
   }
   // Where the host keeps the console log is no part of the virtual hardware
   // (and names the domain, which the digest leaves out).
   if (xmlNodePtr console = child(child(root, "devices"), "console"))
     while (xmlNodePtr log = child(console, "log")) {
-      xmlUnlinkNode(log);
-      xmlFreeNode(log);
+      libxml::api().xmlUnlinkNode(log);
+      libxml::api().xmlFreeNode(log);
     }
   remove_comments(reinterpret_cast<xmlNodePtr>(doc.get()));
   xmlChar* out = nullptr;
-  int size = xmlC14NDocDumpMemory(doc.get(), nullptr, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, &out);
+  int size = libxml::api().xmlC14NDocDumpMemory(doc.get(), nullptr, XML_C14N_EXCLUSIVE_1_0, nullptr, 0, &out);
   if (size < 0) return fail(Category::failed, "td.c14n", "cannot canonicalise the domain XML");
   std::string digest = "sha384:" + core::sha384_hex({reinterpret_cast<const char*>(out), static_cast<size_t>(size)});
-  xmlFree(out);
+  libxml::api().free(out);
   return digest;
 }
 
@@ -406,7 +400,7 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
   if (!devices.empty()) add_mmio_aperture(*sk, spec.gpu_mmio_gib, counts);
   if (!spec.no_tdx) {
     result.policy = tdx_policy_hex(spec.debug);
-    add_launch_security(xmlDocGetRootElement(sk->doc.get()), spec, result);
+    add_launch_security(libxml::api().xmlDocGetRootElement(sk->doc.get()), spec, result);
   }
 
   result.xml = dump(*sk);
@@ -415,7 +409,7 @@ core::Result<RenderedDomain> render_domain(const TdSpec& spec,
   result.topology_digest = *digest;
   // Record the digest in the metadata too, so `td status` can show it for the
   // defined domain (the digest excludes <metadata>, so this does not change it).
-  xmlNewTextChild(meta.td, meta.ns, X("topology-digest"), X(result.topology_digest));
+  libxml::api().xmlNewTextChild(meta.td, meta.ns, X("topology-digest"), X(result.topology_digest));
   result.xml = dump(*sk);
   return result;
 }
@@ -441,25 +435,21 @@ core::Result<void> validate_domain_xml(const std::string& xml, const std::filesy
     return fail(Category::invalid_input, "td.schema_unreadable",
                 "cannot read the RelaxNG schema " + rng.string() + ": " + readable.error().message,
                 "pass the domain.rng of libvirt's schemas (libvirt-common: /usr/share/libvirt/schemas/domain.rng)");
-  std::unique_ptr<xmlRelaxNGParserCtxt, decltype(&xmlRelaxNGFreeParserCtxt)> pctx(
-      xmlRelaxNGNewParserCtxt(rng.c_str()), xmlRelaxNGFreeParserCtxt);
+  libxml::RelaxNGParser pctx(libxml::api().xmlRelaxNGNewParserCtxt(rng.c_str()));
   ValidationErrors schema_errors;
-  if (pctx) xmlRelaxNGSetParserStructuredErrors(pctx.get(), collect_structured, &schema_errors);
-  std::unique_ptr<xmlRelaxNG, decltype(&xmlRelaxNGFree)> schema(
-      pctx ? xmlRelaxNGParse(pctx.get()) : nullptr, xmlRelaxNGFree);
+  if (pctx) libxml::api().xmlRelaxNGSetParserStructuredErrors(pctx.get(), collect_structured, &schema_errors);
+  libxml::RelaxNG schema(pctx ? libxml::api().xmlRelaxNGParse(pctx.get()) : nullptr);
   if (!schema)
     return fail(Category::invalid_input, "td.schema_invalid",
                 rng.string() + " is not a usable RelaxNG schema:" +
                     (schema_errors.text.empty() ? std::string(" libxml2 could not parse it") : schema_errors.text));
-  DocPtr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-             xmlFreeDoc);
+  libxml::Doc doc(libxml::api().xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!doc) return fail(Category::invalid_input, "td.xml_parse", "domain XML does not parse");
-  std::unique_ptr<xmlRelaxNGValidCtxt, decltype(&xmlRelaxNGFreeValidCtxt)> vctx(
-      xmlRelaxNGNewValidCtxt(schema.get()), xmlRelaxNGFreeValidCtxt);
+  libxml::RelaxNGValid vctx(libxml::api().xmlRelaxNGNewValidCtxt(schema.get()));
   ValidationErrors errors;
-  xmlRelaxNGSetValidStructuredErrors(vctx.get(), collect_structured, &errors);
-  if (xmlRelaxNGValidateDoc(vctx.get(), doc.get()) != 0)
+  libxml::api().xmlRelaxNGSetValidStructuredErrors(vctx.get(), collect_structured, &errors);
+  if (libxml::api().xmlRelaxNGValidateDoc(vctx.get(), doc.get()) != 0)
     return fail(Category::invalid_input, "td.xml_invalid",
                 "domain XML does not validate against " + rng.string() + ":" + errors.text);
   return {};

@@ -7,10 +7,9 @@
 #include "tdxctl/td/lifecycle.hpp"
 
 #include "tdxctl/libvirt/api.hpp"
+#include "tdxctl/libxml/api.hpp"
 #include "tdxctl/td/console_log.hpp"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -25,25 +24,23 @@ inline constexpr const char* runtime_ns = "https://tdxctl.dev/xmlns/td-run/1";
 
 // The rendered XML with <uuid> set right after <name>.
 static std::string with_uuid(const std::string& xml, const std::string& uuid) {
-  std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
-                    XML_PARSE_NONET | XML_PARSE_NOBLANKS),
-      xmlFreeDoc);
+  libxml::Doc doc(libxml::api().xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                                              XML_PARSE_NONET | XML_PARSE_NOBLANKS));
   if (!doc) throw core::Failure(Category::failed, "td.xml_parse", "rendered XML does not parse");
-  xmlNodePtr root = xmlDocGetRootElement(doc.get());
+  xmlNodePtr root = libxml::api().xmlDocGetRootElement(doc.get());
   for (xmlNodePtr n = root->children; n; n = n->next) {
-    if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST "name")) {
-      xmlNodePtr u = xmlNewDocNode(doc.get(), nullptr, BAD_CAST "uuid", nullptr);
-      xmlNodeAddContent(u, BAD_CAST uuid.c_str());
-      xmlAddNextSibling(n, u);
+    if (n->type == XML_ELEMENT_NODE && libxml::api().xmlStrEqual(n->name, BAD_CAST "name")) {
+      xmlNodePtr u = libxml::api().xmlNewDocNode(doc.get(), nullptr, BAD_CAST "uuid", nullptr);
+      libxml::api().xmlNodeAddContent(u, BAD_CAST uuid.c_str());
+      libxml::api().xmlAddNextSibling(n, u);
       break;
     }
   }
   xmlChar* out = nullptr;
   int size = 0;
-  xmlDocDumpFormatMemoryEnc(doc.get(), &out, &size, "UTF-8", 1);
+  libxml::api().xmlDocDumpFormatMemoryEnc(doc.get(), &out, &size, "UTF-8", 1);
   std::string s(reinterpret_cast<const char*>(out), static_cast<size_t>(size));
-  xmlFree(out);
+  libxml::api().free(out);
   return s;
 }
 

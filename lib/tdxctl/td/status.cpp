@@ -6,10 +6,8 @@
 #include "tdxctl/td/lifecycle.hpp"
 
 #include "tdxctl/libvirt/api.hpp"
+#include "tdxctl/libxml/api.hpp"
 #include "tdxctl/td/vsock.hpp"
-
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
 
 #include <algorithm>
 #include <chrono>
@@ -37,18 +35,16 @@ const char* state_name(int state) {
 class XPathDoc {
 public:
   explicit XPathDoc(const std::string& xml)
-      : m_doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-              xmlFreeDoc),
-        m_ctx(m_doc ? xmlXPathNewContext(m_doc.get()) : nullptr, xmlXPathFreeContext) {
+      : m_doc(libxml::api().xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)),
+        m_ctx(m_doc ? libxml::api().xmlXPathNewContext(m_doc.get()) : nullptr) {
   }
   bool ok() const { return m_ctx != nullptr; }
   std::vector<xmlNodePtr> nodes(const char* expr, xmlNodePtr at = nullptr) const {
     std::vector<xmlNodePtr> out;
     if (!m_ctx) return out;
-    m_ctx->node = at ? at : xmlDocGetRootElement(m_doc.get());
-    std::unique_ptr<xmlXPathObject, decltype(&xmlXPathFreeObject)> res(
-        xmlXPathEvalExpression(BAD_CAST expr, m_ctx.get()), xmlXPathFreeObject);
+    m_ctx->node = at ? at : libxml::api().xmlDocGetRootElement(m_doc.get());
+    libxml::XPathObject res(libxml::api().xmlXPathEvalExpression(BAD_CAST expr, m_ctx.get()));
     if (res && res->nodesetval)
       for (int i = 0; i < res->nodesetval->nodeNr; ++i) out.push_back(res->nodesetval->nodeTab[i]);
     return out;
@@ -56,15 +52,15 @@ public:
   std::string text(const char* expr, xmlNodePtr at = nullptr) const {
     auto n = nodes(expr, at);
     if (n.empty()) return "";
-    xmlChar* c = xmlNodeGetContent(n[0]);
+    xmlChar* c = libxml::api().xmlNodeGetContent(n[0]);
     std::string s = c ? reinterpret_cast<const char*>(c) : "";
-    xmlFree(c);
+    libxml::api().free(c);
     return s;
   }
 
 private:
-  std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> m_doc;
-  std::unique_ptr<xmlXPathContext, decltype(&xmlXPathFreeContext)> m_ctx;
+  libxml::Doc m_doc;
+  libxml::XPathContext m_ctx;
 };
 
 void read_metadata(const Domain& dom, std::string& profile, bool& debug, bool& insecure,

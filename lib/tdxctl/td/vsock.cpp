@@ -2,8 +2,7 @@
 // the domain XML; never string matching on XML.
 #include "tdxctl/td/vsock.hpp"
 
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
+#include "tdxctl/libxml/api.hpp"
 
 #include <cstdlib>
 #include <memory>
@@ -13,14 +12,12 @@
 namespace tdx::td {
 
 core::Result<uint32_t> vsock_cid_from_xml(const std::string& xml, const std::string& domain) {
-  std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> doc(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR),
-      xmlFreeDoc);
+  libxml::Doc doc(libxml::api().xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "domain.xml", nullptr,
+                                              XML_PARSE_NONET | XML_PARSE_NOERROR));
   if (!doc) return core::fail(core::Category::failed, "td.bad_xml", fmt::format("domain {}: XML does not parse", domain));
-  std::unique_ptr<xmlXPathContext, decltype(&xmlXPathFreeContext)> ctx(xmlXPathNewContext(doc.get()), xmlXPathFreeContext);
-  std::unique_ptr<xmlXPathObject, decltype(&xmlXPathFreeObject)> res(
-      xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>("string(/domain/devices/vsock/cid/@address)"), ctx.get()),
-      xmlXPathFreeObject);
+  libxml::XPathContext ctx(libxml::api().xmlXPathNewContext(doc.get()));
+  libxml::XPathObject res(libxml::api().xmlXPathEvalExpression(
+      reinterpret_cast<const xmlChar*>("string(/domain/devices/vsock/cid/@address)"), ctx.get()));
   std::string value = res && res->stringval ? reinterpret_cast<const char*>(res->stringval) : "";
   if (value.empty())
     return core::fail(core::Category::not_ready, "td.no_vsock",

@@ -5,13 +5,13 @@
 // formatted. A boot cut off between luksFormat and mke2fs recovers: the
 // header's label, set after mke2fs, says whether the filesystem exists.
 #include "tdxctl/unlock/containerd_volume.hpp"
-#include "tdxctl/core/unique_fd.hpp"
 
+#include "tdxctl/core/unique_fd.hpp"
+#include "tdxctl/cryptsetup/api.hpp"
 #include "tdxctl/unlock/luks_open.hpp"
 #include "tdxctl/unlock/unlock_config.hpp"
 
 #include <blkid/blkid.h>
-#include <libcryptsetup.h>
 #include <spdlog/spdlog.h>
 #include <fmt/format.h>
 
@@ -34,7 +34,7 @@ namespace {
 constexpr uint64_t k_mib = 1ull << 20;
 
 struct CryptDeleter {
-  void operator()(crypt_device* cd) const { crypt_free(cd); }
+  void operator()(crypt_device* cd) const { cryptsetup::api().crypt_free(cd); }
 };
 using Crypt = std::unique_ptr<crypt_device, CryptDeleter>;
 
@@ -107,9 +107,9 @@ core::Error crypt_error(const std::string& code, const std::string& what, int rc
 } // namespace
 
 core::Result<std::string> format_encrypted_volume(const fs::path& device, const core::Secret& key) {
-  crypt_set_log_callback(nullptr, log_to_spdlog, nullptr);
+  cryptsetup::api().crypt_set_log_callback(nullptr, log_to_spdlog, nullptr);
   crypt_device* raw = nullptr;
-  if (int rc = crypt_init(&raw, device.c_str()); rc < 0)
+  if (int rc = cryptsetup::api().crypt_init(&raw, device.c_str()); rc < 0)
     return std::unexpected(crypt_error("unlock.luks_init", "cannot open " + device.string(), rc));
   Crypt cd(raw);
   crypt_pbkdf_type pbkdf{};
@@ -120,12 +120,12 @@ core::Result<std::string> format_encrypted_volume(const fs::path& device, const 
   crypt_params_luks2 params{};
   params.pbkdf = &pbkdf;
   params.sector_size = 4096;
-  if (int rc = crypt_format(cd.get(), CRYPT_LUKS2, "aes", "xts-plain64", nullptr, nullptr, 64, &params); rc < 0)
+  if (int rc = cryptsetup::api().crypt_format(cd.get(), CRYPT_LUKS2, "aes", "xts-plain64", nullptr, nullptr, 64, &params); rc < 0)
     return std::unexpected(crypt_error("unlock.volume_format", "LUKS2 format of " + device.string(), rc));
-  if (int rc = crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, nullptr, 0, key.reveal().data(), key.size());
+  if (int rc = cryptsetup::api().crypt_keyslot_add_by_volume_key(cd.get(), CRYPT_ANY_SLOT, nullptr, 0, key.reveal().data(), key.size());
       rc < 0)
     return std::unexpected(crypt_error("unlock.volume_format", "adding the keyslot to " + device.string(), rc));
-  const char* uuid = crypt_get_uuid(cd.get());
+  const char* uuid = cryptsetup::api().crypt_get_uuid(cd.get());
   return std::string(uuid ? uuid : "");
 }
 
@@ -206,15 +206,15 @@ core::Result<VolumeResult> open_encrypted_volume(const core::Root& root, const V
     if (!uuid) return std::unexpected(uuid.error());
     out.formatted = true;
   }
-  crypt_set_log_callback(nullptr, log_to_spdlog, nullptr);
+  cryptsetup::api().crypt_set_log_callback(nullptr, log_to_spdlog, nullptr);
   crypt_device* raw = nullptr;
-  if (int rc = crypt_init(&raw, dev->c_str()); rc < 0)
+  if (int rc = cryptsetup::api().crypt_init(&raw, dev->c_str()); rc < 0)
     return std::unexpected(crypt_error("unlock.luks_init", "cannot open " + dev->string(), rc));
   Crypt cd(raw);
-  if (int rc = crypt_load(cd.get(), CRYPT_LUKS, nullptr); rc < 0)
+  if (int rc = cryptsetup::api().crypt_load(cd.get(), CRYPT_LUKS, nullptr); rc < 0)
     return std::unexpected(crypt_error("unlock.not_luks", dev->string() + ": unreadable LUKS header", rc));
-  if (const char* uuid = crypt_get_uuid(cd.get())) out.luks_uuid = uuid;
-  int slot = crypt_activate_by_passphrase(cd.get(), r.test_only ? nullptr : r.name.c_str(), CRYPT_ANY_SLOT,
+  if (const char* uuid = cryptsetup::api().crypt_get_uuid(cd.get())) out.luks_uuid = uuid;
+  int slot = cryptsetup::api().crypt_activate_by_passphrase(cd.get(), r.test_only ? nullptr : r.name.c_str(), CRYPT_ANY_SLOT,
                                           key.reveal().data(), key.size(), 0);
   if (slot == -EPERM)
     return core::fail(Category::failed, "unlock.wrong_key",
@@ -232,7 +232,7 @@ core::Result<VolumeResult> open_encrypted_volume(const core::Root& root, const V
   // a header without it is a first use that was cut off (and holds nothing
   // but what this key encrypted): the filesystem is made again.
   const fs::path mapped = "/dev/mapper/" + r.name;
-  const char* label = crypt_get_label(cd.get());
+  const char* label = cryptsetup::api().crypt_get_label(cd.get());
   if (!label || std::string_view(label) != r.name) {
     core::Command mkfs{{"mke2fs", "-q", "-F", "-t", "ext4", "-L", r.name.substr(0, 16), "-m", "0", "-E",
                         "lazy_itable_init=1,nodiscard", mapped.string()}};
@@ -242,7 +242,7 @@ core::Result<VolumeResult> open_encrypted_volume(const core::Root& root, const V
       return core::fail(Category::failed, "unlock.volume_mkfs",
                         fmt::format("mke2fs on {} failed: {}", mapped.string(),
                                     done ? core::trim(done->err) : done.error().message));
-    if (int rc = crypt_set_label(cd.get(), r.name.c_str(), nullptr); rc < 0)
+    if (int rc = cryptsetup::api().crypt_set_label(cd.get(), r.name.c_str(), nullptr); rc < 0)
       return std::unexpected(crypt_error("unlock.volume_format", "labelling the LUKS2 header of " + dev->string(), rc));
     out.filesystem_created = true;
   } else {

@@ -3,7 +3,8 @@
 // absolute target must stay inside the fixture root in tests.
 #include "tdxctl/unlock/luks_open.hpp"
 
-#include <libcryptsetup.h>
+#include "tdxctl/cryptsetup/api.hpp"
+
 #include <spdlog/spdlog.h>
 #include <fmt/format.h>
 
@@ -24,7 +25,7 @@ std::string lower(std::string s) {
 }
 
 struct CryptDeleter {
-  void operator()(crypt_device* cd) const { crypt_free(cd); }
+  void operator()(crypt_device* cd) const { cryptsetup::api().crypt_free(cd); }
 };
 
 void to_spdlog(int level, const char* msg, void*) {
@@ -73,32 +74,32 @@ core::Result<fs::path> device_by_uuid(const core::Root& root, const std::string&
                              "check that the root disk is attached and TDX_LUKS_UUID matches the image manifest");
 }
 
-bool mapping_active(const std::string& name) { return crypt_status(nullptr, name.c_str()) == CRYPT_ACTIVE; }
+bool mapping_active(const std::string& name) { return cryptsetup::api().crypt_status(nullptr, name.c_str()) == CRYPT_ACTIVE; }
 
 core::Result<LuksOpenResult> open_luks(const core::Root& root, const LuksOpenRequest& r, const core::Secret& key) {
   auto dev = device_by_uuid(root, r.uuid, r.wait);
   if (!dev) return std::unexpected(dev.error());
-  crypt_set_log_callback(nullptr, to_spdlog, nullptr);
+  cryptsetup::api().crypt_set_log_callback(nullptr, to_spdlog, nullptr);
   crypt_device* raw = nullptr;
-  if (int rc = crypt_init(&raw, dev->c_str()); rc < 0)
+  if (int rc = cryptsetup::api().crypt_init(&raw, dev->c_str()); rc < 0)
     return core::fail(core::Category::failed, "unlock.luks_init",
                       fmt::format("cannot open {}: {}", dev->string(), strerror(-rc)));
   std::unique_ptr<crypt_device, CryptDeleter> cd(raw);
-  if (int rc = crypt_load(cd.get(), CRYPT_LUKS, nullptr); rc < 0)
+  if (int rc = cryptsetup::api().crypt_load(cd.get(), CRYPT_LUKS, nullptr); rc < 0)
     return core::fail(core::Category::failed, "unlock.not_luks",
                       fmt::format("{} has no LUKS header ({})", dev->string(), strerror(-rc)));
-  const char* header_uuid = crypt_get_uuid(cd.get());
+  const char* header_uuid = cryptsetup::api().crypt_get_uuid(cd.get());
   if (!header_uuid || lower(header_uuid) != lower(r.uuid))
     return core::fail(core::Category::failed, "unlock.uuid_mismatch",
                       fmt::format("{}: the LUKS header carries UUID {}, expected {}", dev->string(),
                                   header_uuid ? header_uuid : "(none)", r.uuid));
   LuksOpenResult out;
   out.device = *dev;
-  if (!r.test_only && crypt_status(cd.get(), r.name.c_str()) == CRYPT_ACTIVE) {
+  if (!r.test_only && cryptsetup::api().crypt_status(cd.get(), r.name.c_str()) == CRYPT_ACTIVE) {
     out.already_active = true;
     return out;
   }
-  int slot = crypt_activate_by_passphrase(cd.get(), r.test_only ? nullptr : r.name.c_str(), CRYPT_ANY_SLOT,
+  int slot = cryptsetup::api().crypt_activate_by_passphrase(cd.get(), r.test_only ? nullptr : r.name.c_str(), CRYPT_ANY_SLOT,
                                           key.reveal().data(), key.size(), 0);
   if (slot == -EPERM)
     return core::fail(core::Category::failed, "unlock.wrong_key",
