@@ -245,13 +245,21 @@ Bytes cert_der(const X509* cert) {
   return out;
 }
 
+void PckInfo::write_json(core::JsonWriter& w) const {
+  w.begin_object()
+      .field("fmspc", core::to_hex(fmspc))
+      .field("pce_id", core::to_hex(pce_id))
+      .field("ca", ca)
+      .field("pcesvn", pcesvn)
+      .field("cpusvn", core::to_hex(cpusvn))
+      .key("sgx_tcb_components")
+      .begin_array();
+  for (auto c : sgx_components) w.value(c);
+  w.end_array().field("ppid", core::to_hex(ppid)).field("sgx_type", sgx_type).end_object();
+}
+
 core::Json PckInfo::to_json() const {
-  core::Json comps = core::Json::array();
-  for (auto c : sgx_components) comps.push_back(c);
-  return core::Json{{"fmspc", core::to_hex(fmspc)}, {"pce_id", core::to_hex(pce_id)},
-                    {"ca", ca},                     {"pcesvn", pcesvn},
-                    {"cpusvn", core::to_hex(cpusvn)}, {"sgx_tcb_components", comps},
-                    {"ppid", core::to_hex(ppid)},   {"sgx_type", sgx_type}};
+  return core::json_from([&](core::JsonWriter& w) { write_json(w); });
 }
 
 core::Result<PckInfo> read_pck_info(X509* pck) {

@@ -5,6 +5,7 @@
 // root, and RFC 3339 times.
 
 #include "tdxctl/core/error.hpp"
+#include "tdxctl/core/json_writer.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/quote/quote.hpp"
 
@@ -65,6 +66,7 @@ struct PckInfo {
   int sgx_type = -1;
   std::string ca; // "platform" or "processor", from the issuer CN
   core::Json to_json() const;
+  void write_json(core::JsonWriter& w) const; // the same object, streamed
 };
 core::Result<PckInfo> read_pck_info(X509* pck);
 

@@ -29,11 +29,15 @@ std::string unknown_tcb_status(const std::vector<std::string>& names) {
 
 using core::to_hex;
 
-core::Json PolicyResult::to_json() const {
-  core::Json list = core::Json::array();
+void PolicyResult::write_json(core::JsonWriter& w) const {
+  w.begin_object().field("passed", passed).key("failures").begin_array();
   for (const auto& f : failures)
-    list.push_back(core::Json{{"check", f.check}, {"expected", f.expected}, {"actual", f.actual}});
-  return core::Json{{"passed", passed}, {"failures", list}};
+    w.begin_object().field("check", f.check).field("expected", f.expected).field("actual", f.actual).end_object();
+  w.end_array().end_object();
+}
+
+core::Json PolicyResult::to_json() const {
+  return core::json_from([&](core::JsonWriter& w) { write_json(w); });
 }
 
 Blob<64> nonce_report_data(std::span<const uint8_t> nonce, std::span<const uint8_t> user_data) {

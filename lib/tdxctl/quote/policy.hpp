@@ -4,6 +4,7 @@
 // unless allowed), minimum SVNs and REPORTDATA binding. Intel QVL checks none
 // of these; a verified quote of a debug TD proves nothing about its memory.
 
+#include "tdxctl/core/json_writer.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/quote/quote.hpp"
 #include "tdxctl/quote/verify.hpp"
@@ -49,6 +50,7 @@ struct PolicyResult {
   bool passed = true;
   std::vector<PolicyFailure> failures;
   core::Json to_json() const;
+  void write_json(core::JsonWriter& w) const; // the same object, streamed
 };
 
 // The policy's checks on values only evidence from TDX hardware carries

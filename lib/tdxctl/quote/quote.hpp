@@ -6,6 +6,7 @@
 
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/core/hex.hpp"
+#include "tdxctl/core/json_writer.hpp"
 #include "tdxctl/core/output.hpp"
 
 #include <array>
@@ -39,6 +40,7 @@ struct EnclaveReport {
   uint16_t isv_svn = 0;
   Blob<64> report_data{};
   core::Json to_json() const;
+  void write_json(core::JsonWriter& w) const; // the same object, streamed
 };
 
 // TD 1.5 "Ex" body (type 4, 885 bytes, QVL-2026 TDReport15Ex): the TD 1.5
@@ -56,6 +58,7 @@ struct Td15Ex {
   Blob<48> cur_serv_td_hash{};
   Blob<8> cur_serv_td_attributes{};
   core::Json to_json() const;
+  void write_json(core::JsonWriter& w) const; // the same object, streamed
 };
 
 // TD report body: TD 1.0 (584 bytes), TD 1.5 adds TEE_TCB_SVN2 and MRSERVICETD.
@@ -77,10 +80,12 @@ struct TdReport {
   std::optional<Td15Ex> ex;             // TD 1.5 Ex (body type 4)
   bool debug() const { return td_attributes[0] & 0x01; }
   core::Json to_json() const;
+  void write_json(core::JsonWriter& w) const; // the same object, streamed
 };
 
 // TDATTRIBUTES bits by name (spec §2.6).
 core::Json decode_td_attributes(const Blob<8>& attributes);
+void write_td_attributes(core::JsonWriter& w, const Blob<8>& attributes);
 
 struct Quote {
   // Header.

@@ -10,55 +10,73 @@ namespace tdx::quote {
 using core::Json;
 using core::to_hex;
 
-Json EnclaveReport::to_json() const {
-  return Json{{"cpu_svn", to_hex(cpu_svn)},         {"misc_select", misc_select},
-              {"attributes", to_hex(attributes)},   {"mr_enclave", to_hex(mr_enclave)},
-              {"mr_signer", to_hex(mr_signer)},     {"isv_prod_id", isv_prod_id},
-              {"isv_svn", isv_svn},                 {"report_data", to_hex(report_data)},
-              {"debug", (attributes[0] & 0x02) != 0}};
+void EnclaveReport::write_json(core::JsonWriter& w) const {
+  w.begin_object()
+      .field("cpu_svn", to_hex(cpu_svn))
+      .field("misc_select", misc_select)
+      .field("attributes", to_hex(attributes))
+      .field("mr_enclave", to_hex(mr_enclave))
+      .field("mr_signer", to_hex(mr_signer))
+      .field("isv_prod_id", isv_prod_id)
+      .field("isv_svn", isv_svn)
+      .field("report_data", to_hex(report_data))
+      .field("debug", (attributes[0] & 0x02) != 0)
+      .end_object();
 }
 
-Json TdReport::to_json() const {
-  Json j{{"tee_tcb_svn", to_hex(tee_tcb_svn)},
-         {"mr_seam", to_hex(mr_seam)},
-         {"mr_signer_seam", to_hex(mr_signer_seam)},
-         {"seam_attributes", to_hex(seam_attributes)},
-         {"td_attributes", to_hex(td_attributes)},
-         {"xfam", to_hex(xfam)},
-         {"mr_td", to_hex(mr_td)},
-         {"mr_config_id", to_hex(mr_config_id)},
-         {"mr_owner", to_hex(mr_owner)},
-         {"mr_owner_config", to_hex(mr_owner_config)},
-         {"rtmr0", to_hex(rtmr[0])},
-         {"rtmr1", to_hex(rtmr[1])},
-         {"rtmr2", to_hex(rtmr[2])},
-         {"rtmr3", to_hex(rtmr[3])},
-         {"report_data", to_hex(report_data)}};
-  if (tee_tcb_svn2) j["tee_tcb_svn2"] = to_hex(*tee_tcb_svn2);
-  if (mr_servicetd) j["mr_servicetd"] = to_hex(*mr_servicetd);
-  if (ex) j["td15ex"] = ex->to_json();
-  return j;
+void TdReport::write_json(core::JsonWriter& w) const {
+  w.begin_object()
+      .field("tee_tcb_svn", to_hex(tee_tcb_svn))
+      .field("mr_seam", to_hex(mr_seam))
+      .field("mr_signer_seam", to_hex(mr_signer_seam))
+      .field("seam_attributes", to_hex(seam_attributes))
+      .field("td_attributes", to_hex(td_attributes))
+      .field("xfam", to_hex(xfam))
+      .field("mr_td", to_hex(mr_td))
+      .field("mr_config_id", to_hex(mr_config_id))
+      .field("mr_owner", to_hex(mr_owner))
+      .field("mr_owner_config", to_hex(mr_owner_config))
+      .field("rtmr0", to_hex(rtmr[0]))
+      .field("rtmr1", to_hex(rtmr[1]))
+      .field("rtmr2", to_hex(rtmr[2]))
+      .field("rtmr3", to_hex(rtmr[3]))
+      .field("report_data", to_hex(report_data));
+  if (tee_tcb_svn2) w.field("tee_tcb_svn2", to_hex(*tee_tcb_svn2));
+  if (mr_servicetd) w.field("mr_servicetd", to_hex(*mr_servicetd));
+  if (ex) ex->write_json(w.key("td15ex"));
+  w.end_object();
 }
 
-Json Td15Ex::to_json() const {
-  return Json{{"vmid", vmid},
-              {"td_id", to_hex(td_id)},
-              {"dev_info", to_hex(dev_info)},
-              {"init_serv_td_hash", to_hex(init_serv_td_hash)},
-              {"init_serv_td_attributes", to_hex(init_serv_td_attributes)},
-              {"init_cpu_svn", to_hex(init_cpu_svn)},
-              {"init_tee_tcb_svn", to_hex(init_tee_tcb_svn)},
-              {"init_tee_fmspc", to_hex(init_tee_fmspc)},
-              {"cur_serv_td_hash", to_hex(cur_serv_td_hash)},
-              {"cur_serv_td_attributes", to_hex(cur_serv_td_attributes)}};
+void Td15Ex::write_json(core::JsonWriter& w) const {
+  w.begin_object()
+      .field("vmid", vmid)
+      .field("td_id", to_hex(td_id))
+      .field("dev_info", to_hex(dev_info))
+      .field("init_serv_td_hash", to_hex(init_serv_td_hash))
+      .field("init_serv_td_attributes", to_hex(init_serv_td_attributes))
+      .field("init_cpu_svn", to_hex(init_cpu_svn))
+      .field("init_tee_tcb_svn", to_hex(init_tee_tcb_svn))
+      .field("init_tee_fmspc", to_hex(init_tee_fmspc))
+      .field("cur_serv_td_hash", to_hex(cur_serv_td_hash))
+      .field("cur_serv_td_attributes", to_hex(cur_serv_td_attributes))
+      .end_object();
 }
 
+void write_td_attributes(core::JsonWriter& w, const Blob<8>& a) {
+  w.begin_object()
+      .field("debug", (a[0] & 0x01) != 0)
+      .field("sept_ve_disable", (a[3] & 0x10) != 0)
+      .field("pks", (a[3] & 0x40) != 0)
+      .field("kl", (a[3] & 0x80) != 0)
+      .field("perfmon", (a[7] & 0x80) != 0)
+      .end_object();
+}
+
+Json EnclaveReport::to_json() const { return core::json_from([&](core::JsonWriter& w) { write_json(w); }); }
+Json TdReport::to_json() const { return core::json_from([&](core::JsonWriter& w) { write_json(w); }); }
+Json Td15Ex::to_json() const { return core::json_from([&](core::JsonWriter& w) { write_json(w); }); }
 Json decode_td_attributes(const Blob<8>& a) {
-  return Json{{"debug", (a[0] & 0x01) != 0},
-              {"sept_ve_disable", (a[3] & 0x10) != 0},
-              {"pks", (a[3] & 0x40) != 0},
-              {"kl", (a[3] & 0x80) != 0},
-              {"perfmon", (a[7] & 0x80) != 0}};
+  return core::json_from([&](core::JsonWriter& w) { write_td_attributes(w, a); });
 }
 
 Json quote_to_json(const Quote& q) {

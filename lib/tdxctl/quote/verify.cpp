@@ -505,28 +505,36 @@ std::optional<TcbResult> evaluate_tcb(const TcbInfo& tcb, const QeIdentity* qe, 
   return r;
 }
 
-core::Json TcbResult::to_json() const {
-  return core::Json{{"tcb_status", status}, {"tcb_date", date ? format_time(date) : ""},
-                    {"advisory_ids", advisories}};
+void TcbResult::write_json(core::JsonWriter& w) const {
+  w.begin_object()
+      .field("tcb_status", status)
+      .field("tcb_date", date ? format_time(date) : "")
+      .field("advisory_ids", advisories)
+      .end_object();
 }
 
-void Verdict::add_to_json(core::Json& j) const {
-  j["verified"] = verified;
-  j["status"] = status;
+core::Json TcbResult::to_json() const {
+  return core::json_from([&](core::JsonWriter& w) { write_json(w); });
+}
+
+void Verdict::write_members(core::JsonWriter& w) const {
+  w.field("verified", verified).field("status", status);
   if (failure)
-    j["failure"] = core::Json{{"step", failure->step}, {"status", failure->status},
-                              {"message", failure->message}};
+    w.key("failure")
+        .begin_object()
+        .field("step", failure->step)
+        .field("status", failure->status)
+        .field("message", failure->message)
+        .end_object();
   if (verified) {
-    j["tcb_status"] = tcb.status;
-    j["tcb_date"] = format_time(tcb.date);
-    j["advisory_ids"] = tcb.advisories;
-    if (launch) j["launch"] = launch->to_json();
-    if (current) j["current"] = current->to_json();
+    w.field("tcb_status", tcb.status).field("tcb_date", format_time(tcb.date)).field("advisory_ids", tcb.advisories);
+    if (launch) launch->write_json(w.key("launch"));
+    if (current) current->write_json(w.key("current"));
   }
-  if (pck) j["pck"] = pck->to_json();
-  if (collateral_expires) j["collateral_expires"] = format_time(collateral_expires);
-  j["collateral_expired"] = collateral_expired;
-  if (tcb_evaluation_data_number) j["tcb_evaluation_data_number"] = tcb_evaluation_data_number;
+  if (pck) pck->write_json(w.key("pck"));
+  if (collateral_expires) w.field("collateral_expires", format_time(collateral_expires));
+  w.field("collateral_expired", collateral_expired);
+  if (tcb_evaluation_data_number) w.field("tcb_evaluation_data_number", tcb_evaluation_data_number);
 }
 
 Trust Trust::intel() {

@@ -9,6 +9,7 @@
 // PCK chain once (by SHA-256 of its PEM). verify() is thread-safe.
 
 #include "tdxctl/core/error.hpp"
+#include "tdxctl/core/json_writer.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/quote/collateral.hpp"
 #include "tdxctl/quote/crypto.hpp"
@@ -49,6 +50,7 @@ struct TcbResult {
   time_t date = 0;
   std::vector<std::string> advisories; // sorted, unique
   core::Json to_json() const;
+  void write_json(core::JsonWriter& w) const; // the same object, streamed
 };
 
 struct Verdict {
@@ -61,8 +63,8 @@ struct Verdict {
   time_t collateral_expires = 0;
   bool collateral_expired = false;
   int tcb_evaluation_data_number = 0;
-  // Adds the verdict's members to `j` (the report built around it).
-  void add_to_json(core::Json& j) const;
+  // Writes the verdict's members into the object the report has open.
+  void write_members(core::JsonWriter& w) const;
 };
 
 struct VerifyOptions {

@@ -16,29 +16,33 @@
 namespace tdx::quote {
 
 core::Json VerifyReport::to_json() const {
-  core::Json j = core::Json::object();
-  add_to_json(j);
-  return j;
+  return core::json_from([&](core::JsonWriter& w) {
+    w.begin_object();
+    write_members(w);
+    w.end_object();
+  });
 }
 
-void VerifyReport::add_to_json(core::Json& j) const {
-  j["name"] = name;
-  j["accepted"] = accepted();
+void VerifyReport::write_members(core::JsonWriter& w) const {
+  w.field("name", name).field("accepted", accepted());
   if (input_error) {
-    j["verified"] = false;
-    j["status"] = input_error->category == core::Category::not_ready ? "NO_COLLATERAL" : "INVALID_INPUT";
-    j["error"] = core::Json{{"code", input_error->code}, {"message", input_error->message}};
+    w.field("verified", false)
+        .field("status", input_error->category == core::Category::not_ready ? "NO_COLLATERAL" : "INVALID_INPUT")
+        .key("error")
+        .begin_object()
+        .field("code", input_error->code)
+        .field("message", input_error->message)
+        .end_object();
     return;
   }
-  verdict.add_to_json(j);
-  j["quote_version"] = quote->version;
-  j["body_type"] = quote->body_type;
+  verdict.write_members(w);
+  w.field("quote_version", quote->version).field("body_type", quote->body_type);
   if (quote->td) {
-    j["td_report"] = quote->td->to_json();
-    j["td_attributes_decoded"] = decode_td_attributes(quote->td->td_attributes);
+    quote->td->write_json(w.key("td_report"));
+    write_td_attributes(w.key("td_attributes_decoded"), quote->td->td_attributes);
   }
-  if (quote->sgx) j["sgx_report"] = quote->sgx->to_json();
-  j["policy"] = policy.to_json();
+  if (quote->sgx) quote->sgx->write_json(w.key("sgx_report"));
+  policy.write_json(w.key("policy"));
 }
 
 void VerifyReport::print(std::ostream& os) const {
@@ -70,17 +74,18 @@ void VerifyReport::print(std::ostream& os) const {
 
 void append_report_json(const VerifyReport& report, std::string_view verify_time, int indent,
                         std::string& out) {
-  core::Json doc{{"schema", "tdxctl.quote.verify/1"}};
-  report.add_to_json(doc);
-  doc["verify_time"] = verify_time;
-  // replace: a certificate name or file name that is not UTF-8 must not abort the batch.
-  if (indent <= 0) { // straight into the caller's buffer: no string per report
-    nlohmann::detail::serializer<core::Json>(nlohmann::detail::output_adapter<char>(out), ' ',
-                                             core::Json::error_handler_t::replace)
-        .dump(doc, indent == 0, false, 2);
+  auto write = [&](core::JsonWriter& w) {
+    w.begin_object().field("schema", "tdxctl.quote.verify/1");
+    report.write_members(w);
+    w.field("verify_time", verify_time).end_object();
+  };
+  if (indent < 0) { // one line, straight into the caller's buffer: no tree, no string per report
+    core::JsonWriter w(out);
+    write(w);
     return;
   }
-  std::string text = doc.dump(2, ' ', false, core::Json::error_handler_t::replace);
+  // replace: a certificate name or file name that is not UTF-8 must not abort the batch.
+  std::string text = core::json_from(write).dump(2, ' ', false, core::Json::error_handler_t::replace);
   // An element of a pretty-printed array: every line one level deeper.
   std::string pad(static_cast<size_t>(indent), ' ');
   out += pad;

@@ -28,9 +28,9 @@ struct VerifyReport {
   PolicyResult policy;
   bool accepted() const { return !input_error && verdict.verified && policy.passed; }
   core::Json to_json() const;
-  // The same fields appended to `into` (an object that may already hold a
-  // schema id, which then stays first).
-  void add_to_json(core::Json& into) const;
+  // The same fields, written into an object the caller has open (after a
+  // schema id, say).
+  void write_members(core::JsonWriter& w) const;
   void print(std::ostream& os) const;
 };
 

@@ -1,0 +1,81 @@
+#include "tdxctl/core/json_writer.hpp"
+
+#include <charconv>
+
+namespace tdx::core {
+
+void JsonWriter::before_value() {
+  if (m_after_key) {
+    m_after_key = false;
+    return;
+  }
+  if (!m_has_member.empty()) {
+    if (m_has_member.back()) m_out += ',';
+    m_has_member.back() = true;
+  }
+}
+
+JsonWriter& JsonWriter::open(char bracket) {
+  before_value();
+  m_out += bracket;
+  m_has_member.push_back(false);
+  return *this;
+}
+
+JsonWriter& JsonWriter::close(char bracket) {
+  m_has_member.pop_back();
+  m_out += bracket;
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+  before_value();
+  string(name);
+  m_out += ':';
+  m_after_key = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+  before_value();
+  string(s);
+  return *this;
+}
+
+void JsonWriter::string(std::string_view s) {
+  // Printable ASCII without '"' and '\\' is written as it is, which is what
+  // nlohmann's serializer does with it; anything else (control characters,
+  // UTF-8, bytes that are not UTF-8) goes through that serializer.
+  bool plain = true;
+  for (unsigned char c : s)
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  if (plain) {
+    m_out += '"';
+    m_out.append(s);
+    m_out += '"';
+  } else {
+    nlohmann::detail::serializer<Json>(nlohmann::detail::output_adapter<char>(m_out), ' ',
+                                       Json::error_handler_t::replace)
+        .dump(Json(std::string(s)), false, false, 0);
+  }
+}
+
+JsonWriter& JsonWriter::value(bool b) {
+  before_value();
+  m_out += b ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::integer(int64_t bits, bool is_unsigned) {
+  before_value();
+  char buf[24];
+  auto r = is_unsigned ? std::to_chars(buf, buf + sizeof buf, static_cast<uint64_t>(bits))
+                       : std::to_chars(buf, buf + sizeof buf, bits);
+  m_out.append(buf, r.ptr);
+  return *this;
+}
+
+} // namespace tdx::core

@@ -1,0 +1,92 @@
+// core::JsonWriter writes what nlohmann's dump() writes for the same tree
+// (compact, error_handler replace), for every byte in a string and every
+// shape of nesting the reports use; json_from gives that tree back.
+#include "tdxctl/core/json_writer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <limits>
+#include <random>
+
+using namespace tdx;
+using core::Json;
+using core::JsonWriter;
+
+namespace {
+
+std::string nlohmann_dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::string written(const std::function<void(JsonWriter&)>& write) {
+  std::string out;
+  JsonWriter w(out);
+  write(w);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("JsonWriter: every single byte in a string is written as nlohmann writes it") {
+  for (int b = 0; b < 256; ++b) {
+    std::string s = "a" + std::string(1, static_cast<char>(b)) + "z";
+    INFO("byte " << b);
+    CHECK(written([&](JsonWriter& w) { w.value(s); }) == nlohmann_dump(Json(s)));
+  }
+}
+
+TEST_CASE("JsonWriter: random byte strings, valid and broken UTF-8, as nlohmann writes them") {
+  std::mt19937 rng(17);
+  const std::vector<std::string> pieces{"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x94\x92", "\xff", "\xc3", "\"", "\\",
+                                        "\x7f", "\n", "plain", "/", "\x01"};
+  for (int i = 0; i < 500; ++i) {
+    std::string s;
+    for (int n = static_cast<int>(rng() % 8); n > 0; --n) s += pieces[rng() % pieces.size()];
+    INFO("case " << i);
+    CHECK(written([&](JsonWriter& w) { w.begin_object().field(s, s).end_object(); }) ==
+          nlohmann_dump(Json{{s, s}}));
+  }
+}
+
+TEST_CASE("JsonWriter: numbers at their limits, booleans, empty and nested containers") {
+  auto out = written([](JsonWriter& w) {
+    w.begin_object()
+        .field("i64min", std::numeric_limits<int64_t>::min())
+        .field("u64max", std::numeric_limits<uint64_t>::max())
+        .field("u8", uint8_t{255})
+        .field("neg", -1)
+        .field("zero", 0u)
+        .field("t", true)
+        .field("f", false)
+        .field("list", std::vector<std::string>{"a", "b"})
+        .field("none", std::vector<std::string>{})
+        .key("empty")
+        .begin_object()
+        .end_object()
+        .key("nested")
+        .begin_array()
+        .begin_object()
+        .field("k", "v")
+        .end_object()
+        .begin_array()
+        .end_array()
+        .value(uint16_t{7})
+        .end_array()
+        .end_object();
+  });
+  Json tree{{"i64min", std::numeric_limits<int64_t>::min()},
+            {"u64max", std::numeric_limits<uint64_t>::max()},
+            {"u8", uint8_t{255}},
+            {"neg", -1},
+            {"zero", 0u},
+            {"t", true},
+            {"f", false},
+            {"list", {"a", "b"}},
+            {"none", Json::array()},
+            {"empty", Json::object()},
+            {"nested", {Json{{"k", "v"}}, Json::array(), 7}}};
+  CHECK(out == nlohmann_dump(tree));
+}
+
+TEST_CASE("json_from: the tree of what a writer writes, members in written order") {
+  Json j = core::json_from([](JsonWriter& w) { w.begin_object().field("z", 1).field("a", "x").end_object(); });
+  CHECK(j.dump() == R"({"z":1,"a":"x"})");
+}
