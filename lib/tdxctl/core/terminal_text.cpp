@@ -32,6 +32,11 @@ size_t utf8_sequence(std::string_view text, size_t i, uint32_t& code_point) {
 std::string escape_control(std::string_view text) {
   std::string out;
   out.reserve(text.size());
+  append_escaped_control(text, out);
+  return out;
+}
+
+void append_escaped_control(std::string_view text, std::string& out) {
   auto escape = [&](size_t from, size_t n) {
     for (size_t k = from; k < from + n; ++k) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[k]));
   };
@@ -54,7 +59,6 @@ std::string escape_control(std::string_view text) {
       i += len;
     }
   }
-  return out;
 }
 
 } // namespace tdx::core

@@ -14,5 +14,7 @@ namespace tdx::core {
 // C1 range U+0080-U+009F) and each byte that is not part of valid UTF-8 by
 // \xNN, one escape per byte, so the bytes stay recoverable from the text.
 std::string escape_control(std::string_view text);
+// The same, appended to `out` (a batch's reused buffer).
+void append_escaped_control(std::string_view text, std::string& out);
 
 } // namespace tdx::core

@@ -96,9 +96,13 @@ void append_report_json(const VerifyReport& report, std::string_view verify_time
 }
 
 void append_report_text(const VerifyReport& report, std::string& out) {
-  std::ostringstream os;
+  // One stream per thread, emptied per report: constructing a stream (its
+  // locale) for each of thousands of reports cost more than printing them.
+  thread_local std::ostringstream os;
+  os.str({});
+  os.clear();
   report.print(os);
-  out += core::escape_control(os.str());
+  core::append_escaped_control(os.view(), out);
 }
 
 } // namespace tdx::quote
