@@ -123,7 +123,7 @@ where gdb finds it by the binaries' build IDs.")
 # libvirt0, libguestfs0, libcurl4, libcryptsetup12, libnftables1 and libxml2
 # are opened on first use (dlopen), so dpkg-shlibdeps cannot see them in
 # tdxctl (tdxctl-guest lists libcurl and libcryptsetup).
-set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4, libcryptsetup12, libnftables1, libxml2, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
+set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4 (>= 7.85.0), libcryptsetup12, libnftables1, libxml2, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
 # TDs run under libvirt; OVMF is where distributions ship TDVF
 # (OVMF.inteltdx.fd); collateral comes from Intel PCS over HTTPS.
 set(CPACK_DEBIAN_TDXCTL_PACKAGE_RECOMMENDS "libvirt-daemon-system, ovmf, ca-certificates")

@@ -1,5 +1,6 @@
 #include "tdxctl/core/json_writer.hpp"
 
+#include <cassert>
 #include <charconv>
 
 namespace tdx::core {
@@ -23,12 +24,14 @@ JsonWriter& JsonWriter::open(char bracket) {
 }
 
 JsonWriter& JsonWriter::close(char bracket) {
+  assert(!m_has_member.empty() && !m_after_key); // a close matches an open, a key has its value
   m_has_member.pop_back();
   m_out += bracket;
   return *this;
 }
 
 JsonWriter& JsonWriter::key(std::string_view name) {
+  assert(!m_has_member.empty() && !m_after_key); // names live in objects and are not values
   before_value();
   string(name);
   m_out += ':';
@@ -63,7 +66,7 @@ void JsonWriter::string(std::string_view s) {
   }
 }
 
-JsonWriter& JsonWriter::value(bool b) {
+JsonWriter& JsonWriter::boolean(bool b) {
   before_value();
   m_out += b ? "true" : "false";
   return *this;

@@ -6,7 +6,8 @@
 // are written in one place. The output is byte for byte what nlohmann's
 // dump() gives for the same tree (error_handler replace: bytes that are not
 // UTF-8 become U+FFFD), which tests/unit/core/test_json_writer.cpp checks
-// against nlohmann itself.
+// against nlohmann itself. So a tree from json_from holds U+FFFD where the
+// source string had such bytes, as every dump of it did before.
 
 #include "tdxctl/core/output.hpp"
 
@@ -33,7 +34,9 @@ public:
   JsonWriter& value(std::string_view s);
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
   JsonWriter& value(const std::string& s) { return value(std::string_view(s)); }
-  JsonWriter& value(bool b);
+  // Only a bool is a boolean: a double, enum or pointer would otherwise
+  // convert to one silently.
+  template <std::same_as<bool> B> JsonWriter& value(B b) { return boolean(b); }
   template <std::integral T>
     requires(!std::same_as<T, bool>)
   JsonWriter& value(T n) {
@@ -45,6 +48,9 @@ public:
     for (const auto& item : list) value(item);
     return end_array();
   }
+  // No number here is fractional, and no pointer but a C string is text.
+  JsonWriter& value(double) = delete;
+  JsonWriter& value(const void*) = delete;
 
   // key(name) then value(v).
   template <class T> JsonWriter& field(std::string_view name, const T& v) {
@@ -58,6 +64,7 @@ private:
   JsonWriter& close(char bracket);
   void string(std::string_view s); // quoted and escaped
   JsonWriter& integer(int64_t bits, bool is_unsigned);
+  JsonWriter& boolean(bool b);
   std::string& m_out;
   // Per open container: whether it has a member yet (a comma goes first).
   std::vector<bool> m_has_member;

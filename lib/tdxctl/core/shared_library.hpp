@@ -4,9 +4,9 @@
 // libguestfs with their ~17 dependencies at start-up cost every command
 // ~10 ms and ~240 page faults (a quarter of `tdxctl --version`), including
 // the many that never talk to libvirt or build an image; libcurl with its
-// ~23 cost another ~12 ms. tdxctl-guest still lists libcurl as NEEDED,
-// because the image build copies what `ldd` lists into the initramfs; there
-// dlopen finds it already loaded.
+// ~23 cost another ~12 ms. tdxctl-guest still lists libcurl and
+// libcryptsetup as NEEDED, because the image build copies what `ldd` lists
+// into the initramfs; there dlopen finds them already loaded.
 
 #include <mutex>
 #include <string>

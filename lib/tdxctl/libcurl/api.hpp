@@ -9,10 +9,8 @@
 // NEEDED (the image build copies what ldd lists into the initramfs); there
 // dlopen finds it already loaded.
 
-// curl.h's type-checking wrappers are macros named like the functions, which
-// would also rewrite `api().curl_easy_setopt(...)`. Include this header, not
-// <curl/curl.h>, wherever libcurl is called.
-#define CURL_DISABLE_TYPECHECK 1
+// Include this header, not <curl/curl.h>, wherever libcurl is called. (Its
+// type-checking wrappers, macros named like the functions, exist only for C.)
 #include <curl/curl.h>
 
 #include "tdxctl/core/shared_library.hpp"

@@ -104,7 +104,9 @@ core::Result<HttpResponse> http_get(const std::string& url, const HttpOptions& o
   curl_api.curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers);
   curl_api.curl_easy_setopt(c, CURLOPT_TIMEOUT, o.timeout_s);
   curl_api.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_api.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+  if (curl_api.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http") != CURLE_OK)
+    return core::fail(core::Category::not_ready, "http.init",
+                      "libcurl cannot restrict the protocols to HTTP(S) (CURLOPT_PROTOCOLS_STR needs libcurl 7.85 or later)");
   curl_api.curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
   if (list) curl_api.curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
   if (!o.cacert.empty()) {

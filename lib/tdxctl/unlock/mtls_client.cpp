@@ -54,7 +54,11 @@ core::Result<MtlsResponse> mtls_request(const MtlsRequest& r, const ClientIdenti
     headers.reset(next);
   }
   curl_api.curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
-  curl_api.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+  // The key exchange is HTTPS only: a libcurl too old to restrict protocols
+  // (before 7.85) is refused rather than silently left unrestricted.
+  if (curl_api.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK)
+    return core::fail(core::Category::not_ready, "unlock.curl",
+                      "libcurl cannot restrict the protocol to HTTPS (CURLOPT_PROTOCOLS_STR needs libcurl 7.85 or later)");
   curl_api.curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_api.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_api.curl_easy_setopt(c, CURLOPT_TIMEOUT, r.timeout_s);
