@@ -53,6 +53,12 @@ const Api& lazy_api(const char* soname, const char* package, Fill fill) {
   return table;
 }
 
+// A unique_ptr deleter that frees through a table's member function:
+// ApiFree<&api, &Api::xmlFreeDoc> calls api().xmlFreeDoc(p).
+template <auto Table, auto Member> struct ApiFree {
+  template <class T> void operator()(T* p) const { (Table().*Member)(p); }
+};
+
 // For an X-macro list of C functions X(fn): declare the member, resolve it.
 #define TDX_API_MEMBER(name) decltype(&::name) name = nullptr;
 #define TDX_API_RESOLVE(name) ::tdx::core::resolve(library, table.name, #name);

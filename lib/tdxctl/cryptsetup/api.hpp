@@ -13,6 +13,8 @@
 
 #include <libcryptsetup.h>
 
+#include <memory>
+
 namespace tdx::cryptsetup {
 
 #define TDX_CRYPTSETUP_FUNCTIONS(X) \
@@ -45,5 +47,8 @@ struct Api {
 // Opens libcryptsetup.so.12 on first use; throws core::Failure (not_ready,
 // core.library) when the library is missing.
 const Api& api();
+
+// A crypt_device, freed with crypt_free.
+using Device = std::unique_ptr<crypt_device, core::ApiFree<&api, &Api::crypt_free>>;
 
 } // namespace tdx::cryptsetup

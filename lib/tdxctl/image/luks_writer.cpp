@@ -35,10 +35,7 @@ namespace {
 using core::Category;
 constexpr uint64_t header_area = 16ull << 20; // LUKS2 default metadata + keyslots area
 
-struct CryptFree {
-  void operator()(crypt_device* cd) const { cryptsetup::api().crypt_free(cd); }
-};
-using Crypt = std::unique_ptr<crypt_device, CryptFree>;
+using Crypt = cryptsetup::Device;
 
 // The volume key, locked in RAM and wiped on every exit path.
 struct VolumeKey {

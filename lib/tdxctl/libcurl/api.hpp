@@ -38,11 +38,7 @@ struct Api {
 const Api& api();
 
 // What the handle types' owners call.
-struct EasyFree {
-  void operator()(CURL* c) const { api().curl_easy_cleanup(c); }
-};
-struct SlistFree {
-  void operator()(curl_slist* l) const { api().curl_slist_free_all(l); }
-};
+using EasyFree = core::ApiFree<&api, &Api::curl_easy_cleanup>;
+using SlistFree = core::ApiFree<&api, &Api::curl_slist_free_all>;
 
 } // namespace tdx::libcurl

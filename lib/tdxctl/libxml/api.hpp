@@ -68,21 +68,11 @@ struct Api {
 // core.library) when the library is missing.
 const Api& api();
 
-template <class T, void (*Free)(T*)> struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-inline void free_doc(xmlDoc* p) { api().xmlFreeDoc(p); }
-inline void free_xpath_context(xmlXPathContext* p) { api().xmlXPathFreeContext(p); }
-inline void free_xpath_object(xmlXPathObject* p) { api().xmlXPathFreeObject(p); }
-inline void free_relaxng(xmlRelaxNG* p) { api().xmlRelaxNGFree(p); }
-inline void free_relaxng_parser(xmlRelaxNGParserCtxt* p) { api().xmlRelaxNGFreeParserCtxt(p); }
-inline void free_relaxng_valid(xmlRelaxNGValidCtxt* p) { api().xmlRelaxNGFreeValidCtxt(p); }
-
-using Doc = std::unique_ptr<xmlDoc, Deleter<xmlDoc, free_doc>>;
-using XPathContext = std::unique_ptr<xmlXPathContext, Deleter<xmlXPathContext, free_xpath_context>>;
-using XPathObject = std::unique_ptr<xmlXPathObject, Deleter<xmlXPathObject, free_xpath_object>>;
-using RelaxNG = std::unique_ptr<xmlRelaxNG, Deleter<xmlRelaxNG, free_relaxng>>;
-using RelaxNGParser = std::unique_ptr<xmlRelaxNGParserCtxt, Deleter<xmlRelaxNGParserCtxt, free_relaxng_parser>>;
-using RelaxNGValid = std::unique_ptr<xmlRelaxNGValidCtxt, Deleter<xmlRelaxNGValidCtxt, free_relaxng_valid>>;
+using Doc = std::unique_ptr<xmlDoc, core::ApiFree<&api, &Api::xmlFreeDoc>>;
+using XPathContext = std::unique_ptr<xmlXPathContext, core::ApiFree<&api, &Api::xmlXPathFreeContext>>;
+using XPathObject = std::unique_ptr<xmlXPathObject, core::ApiFree<&api, &Api::xmlXPathFreeObject>>;
+using RelaxNG = std::unique_ptr<xmlRelaxNG, core::ApiFree<&api, &Api::xmlRelaxNGFree>>;
+using RelaxNGParser = std::unique_ptr<xmlRelaxNGParserCtxt, core::ApiFree<&api, &Api::xmlRelaxNGFreeParserCtxt>>;
+using RelaxNGValid = std::unique_ptr<xmlRelaxNGValidCtxt, core::ApiFree<&api, &Api::xmlRelaxNGFreeValidCtxt>>;
 
 } // namespace tdx::libxml

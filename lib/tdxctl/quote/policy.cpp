@@ -36,10 +36,6 @@ void PolicyResult::write_json(core::JsonWriter& w) const {
   w.end_array().end_object();
 }
 
-core::Json PolicyResult::to_json() const {
-  return core::json_from([&](core::JsonWriter& w) { write_json(w); });
-}
-
 Blob<64> nonce_report_data(std::span<const uint8_t> nonce, std::span<const uint8_t> user_data) {
   Bytes message(nonce.begin(), nonce.end());
   message.insert(message.end(), user_data.begin(), user_data.end());

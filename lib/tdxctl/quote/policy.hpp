@@ -49,8 +49,7 @@ struct PolicyFailure {
 struct PolicyResult {
   bool passed = true;
   std::vector<PolicyFailure> failures;
-  core::Json to_json() const;
-  void write_json(core::JsonWriter& w) const; // the same object, streamed
+  void write_json(core::JsonWriter& w) const;
 };
 
 // The policy's checks on values only evidence from TDX hardware carries

@@ -57,8 +57,7 @@ struct Td15Ex {
   Blob<12> init_tee_fmspc{};
   Blob<48> cur_serv_td_hash{};
   Blob<8> cur_serv_td_attributes{};
-  core::Json to_json() const;
-  void write_json(core::JsonWriter& w) const; // the same object, streamed
+  void write_json(core::JsonWriter& w) const;
 };
 
 // TD report body: TD 1.0 (584 bytes), TD 1.5 adds TEE_TCB_SVN2 and MRSERVICETD.

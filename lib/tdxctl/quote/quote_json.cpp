@@ -74,7 +74,6 @@ void write_td_attributes(core::JsonWriter& w, const Blob<8>& a) {
 
 Json EnclaveReport::to_json() const { return core::json_from([&](core::JsonWriter& w) { write_json(w); }); }
 Json TdReport::to_json() const { return core::json_from([&](core::JsonWriter& w) { write_json(w); }); }
-Json Td15Ex::to_json() const { return core::json_from([&](core::JsonWriter& w) { write_json(w); }); }
 Json decode_td_attributes(const Blob<8>& a) {
   return core::json_from([&](core::JsonWriter& w) { write_td_attributes(w, a); });
 }

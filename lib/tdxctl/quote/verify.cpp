@@ -513,10 +513,6 @@ void TcbResult::write_json(core::JsonWriter& w) const {
       .end_object();
 }
 
-core::Json TcbResult::to_json() const {
-  return core::json_from([&](core::JsonWriter& w) { write_json(w); });
-}
-
 void Verdict::write_members(core::JsonWriter& w) const {
   w.field("verified", verified).field("status", status);
   if (failure)

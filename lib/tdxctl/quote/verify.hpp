@@ -49,8 +49,7 @@ struct TcbResult {
   std::string status;
   time_t date = 0;
   std::vector<std::string> advisories; // sorted, unique
-  core::Json to_json() const;
-  void write_json(core::JsonWriter& w) const; // the same object, streamed
+  void write_json(core::JsonWriter& w) const;
 };
 
 struct Verdict {

@@ -33,10 +33,7 @@ namespace {
 
 constexpr uint64_t k_mib = 1ull << 20;
 
-struct CryptDeleter {
-  void operator()(crypt_device* cd) const { cryptsetup::api().crypt_free(cd); }
-};
-using Crypt = std::unique_ptr<crypt_device, CryptDeleter>;
+using Crypt = cryptsetup::Device;
 
 struct ProbeDeleter {
   void operator()(blkid_struct_probe* p) const { blkid_free_probe(p); }

@@ -24,10 +24,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-struct CryptDeleter {
-  void operator()(crypt_device* cd) const { cryptsetup::api().crypt_free(cd); }
-};
-
 void to_spdlog(int level, const char* msg, void*) {
   std::string_view m(msg);
   if (!m.empty() && m.back() == '\n') m.remove_suffix(1);
@@ -84,7 +80,7 @@ core::Result<LuksOpenResult> open_luks(const core::Root& root, const LuksOpenReq
   if (int rc = cryptsetup::api().crypt_init(&raw, dev->c_str()); rc < 0)
     return core::fail(core::Category::failed, "unlock.luks_init",
                       fmt::format("cannot open {}: {}", dev->string(), strerror(-rc)));
-  std::unique_ptr<crypt_device, CryptDeleter> cd(raw);
+  cryptsetup::Device cd(raw);
   if (int rc = cryptsetup::api().crypt_load(cd.get(), CRYPT_LUKS, nullptr); rc < 0)
     return core::fail(core::Category::failed, "unlock.not_luks",
                       fmt::format("{} has no LUKS header ({})", dev->string(), strerror(-rc)));
