@@ -12,10 +12,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
+#include <sstream>
 #include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+#include <vector>
 
 namespace tdx::core {
 
@@ -262,6 +266,51 @@ bool pwrite_full(int fd, const void* buf, size_t len, uint64_t offset) {
     p += n, len -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
   }
   return true;
+}
+
+bool copy_bytes(int in, uint64_t in_offset, int out, uint64_t out_offset, uint64_t len) {
+  auto in_off = static_cast<off64_t>(in_offset), out_off = static_cast<off64_t>(out_offset);
+  std::vector<char> buf; // only for the fallback
+  while (len > 0) {
+    ssize_t n = ::copy_file_range(in, &in_off, out, &out_off, std::min<uint64_t>(len, 1ull << 30), 0);
+    if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
+      buf.resize(std::min<uint64_t>(len, 8u << 20));
+      n = ::pread(in, buf.data(), std::min<uint64_t>(len, buf.size()), in_off);
+      if (n > 0 && !pwrite_full(out, buf.data(), static_cast<size_t>(n), static_cast<uint64_t>(out_off))) return false;
+      if (n > 0) in_off += n, out_off += n;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = ENODATA;
+    if (n <= 0) return false;
+    len -= static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+bool on_huge_page_tmpfs(int fd) {
+  struct statfs sfs {};
+  struct stat st {};
+  if (::fstatfs(fd, &sfs) != 0 || sfs.f_type != TMPFS_MAGIC || ::fstat(fd, &st) != 0) return false;
+  // mountinfo: "ID PARENT MAJOR:MINOR ROOT POINT OPTS [TAGS] - FSTYPE SOURCE SUPEROPTS"
+  const std::string dev = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream words(line);
+    std::string id, parent, majmin;
+    if (!(words >> id >> parent >> majmin) || majmin != dev) continue;
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string type, source, options;
+    tail >> type >> source >> options;
+    if (type != "tmpfs") continue;
+    std::istringstream opts(options);
+    for (std::string opt; std::getline(opts, opt, ',');)
+      if (opt == "huge=always" || opt == "huge=within_size" || opt == "huge=advise") return true;
+    return false;
+  }
+  return false;
 }
 
 } // namespace tdx::core

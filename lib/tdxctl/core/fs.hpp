@@ -62,6 +62,19 @@ Result<void> read_file_into(const std::filesystem::path& path, std::string& out)
 bool pread_full(int fd, void* buf, size_t len, uint64_t offset);
 bool pwrite_full(int fd, const void* buf, size_t len, uint64_t offset);
 
+// Copies `len` bytes from `in` at `in_offset` to `out` at `out_offset`: in
+// the kernel (copy_file_range, reflinked where the filesystem can), or
+// through a buffer where the kernel refuses across filesystems. False with
+// errno set otherwise (ENODATA: `in` ended first).
+bool copy_bytes(int in, uint64_t in_offset, int out, uint64_t out_offset, uint64_t len);
+
+// True when `fd`'s file lies on a tmpfs mounted with huge=always,
+// within_size or advise: a MAP_SHARED mapping of it with MADV_HUGEPAGE is
+// backed by 2 MiB pages, so touching it costs one fault per 2 MiB instead
+// of one per 4 KiB (which on a VM with shadow paging costs more than
+// copying the bytes).
+bool on_huge_page_tmpfs(int fd);
+
 // The one work directory of tdxctl (image build, volume staging, probes):
 // made with mkdtemp (0700, owned by us, a fresh name nobody could have
 // prepared) in `parent` (default $TMPDIR or /tmp), and removed with its

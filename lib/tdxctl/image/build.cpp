@@ -21,9 +21,9 @@
 #include "tdxctl/core/digest.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/random.hpp"
-#include <spdlog/spdlog.h>
 #include "tdxctl/core/secret.hpp"
 #include "tdxctl/core/templates.hpp"
+#include "tdxctl/core/unique_fd.hpp"
 #include "tdxctl/image/build_namespace.hpp"
 #include "tdxctl/image/customise.hpp"
 #include "tdxctl/image/ext4_mkfs.hpp"
@@ -40,6 +40,7 @@
 #include <guestfs.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -80,7 +81,7 @@ struct BuildState {
   core::ProcessRunner* runner = nullptr;
   core::ProgressSink* progress = nullptr;
   std::string inputs_digest, luks_uuid, root_fs_uuid, cmdline, base_sha256;
-  fs::path base_raw, esp_img, boot_img, root_img, root_luks, disk_raw, key_path, manifest_path;
+  fs::path base_raw, esp_img, boot_img, root_img, disk_raw, key_path, manifest_path;
   fs::path guest_binary; // tdxctl-guest, for the initramfs
   std::vector<StageTiming> timings;
   fs::path tree, boot_tree; // the unpacked root and /boot
@@ -91,6 +92,7 @@ struct BuildState {
   Extent esp, boot, root;
   std::string os_distro, os_version;
   uint64_t root_size = 0;
+  uint64_t boot_start = 0, root_start = 0; // where /boot and the LUKS2 root lie in disk.raw
   std::string kernel_sha384, initrd_sha384, kernel_name, initrd_name;
   std::string measure_digest; // "" without image.yaml measure:
   Json measure;               // OUTPUT.measure.json's document, once predicted
@@ -137,6 +139,28 @@ core::Result<std::string> digest_and_copy(const fs::path& path, const char* algo
   if (write_error)
     return core::fail(Category::failed, "image.file.copy",
                       "copying " + path.string() + ": " + std::strerror(write_error));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  return core::to_hex(core::Bytes(md, md + len));
+}
+
+// The digest of `length` bytes of `path` from `offset`: a filesystem inside
+// the disk image.
+std::string range_digest(const fs::path& path, uint64_t offset, uint64_t length, const char* algorithm) {
+  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_get_digestbyname(algorithm), nullptr);
+  std::vector<unsigned char> buf(4 * mib);
+  for (uint64_t done = 0; done < length;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - done));
+    if (fd.get() < 0 || !core::pread_full(fd.get(), buf.data(), n, offset + done))
+      throw Failure(Category::failed, "image.file.read",
+                    path.string() + ": reading bytes " + std::to_string(offset + done) + "+" + std::to_string(n) +
+                        ": " + (errno == ENODATA ? "the file ends first" : std::strerror(errno)));
+    EVP_DigestUpdate(ctx.get(), buf.data(), n);
+    done += n;
+  }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
@@ -236,53 +260,17 @@ Json predict_measure(const BuildState& s) {
   return doc;
 }
 
-// copy_file_range's fallback where the kernel refuses it (Linux >= 5.19
-// across filesystems): read and write through one buffer, advancing both
-// offsets; returns the bytes copied, or -1 with errno.
-ssize_t copy_by_buffer(int in, off64_t& in_off, int out, off64_t& out_off, uint64_t left) {
-  std::vector<char> buf(std::min<uint64_t>(left, 8u << 20));
-  ssize_t done = 0;
-  while (left > 0) {
-    ssize_t r = ::pread(in, buf.data(), std::min<uint64_t>(left, buf.size()), in_off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return done > 0 ? done : r;
-    if (!core::pwrite_full(out, buf.data(), static_cast<size_t>(r), static_cast<uint64_t>(out_off))) return -1;
-    in_off += r, out_off += r;
-    left -= static_cast<uint64_t>(r);
-    done += r;
-  }
-  return done;
-}
-
 void copy_range(const fs::path& from, uint64_t from_off, const fs::path& to, uint64_t to_off,
                 uint64_t length) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  int out = ::open(to.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (in < 0 || out < 0) {
-    if (in >= 0) ::close(in);
-    if (out >= 0) ::close(out);
-    throw Failure(Category::failed, "image.copy.open",
-                  "cannot open " + from.string() + " or " + to.string() + ": " + std::strerror(errno));
-  }
-  auto in_off = static_cast<off64_t>(from_off), out_off = static_cast<off64_t>(to_off);
-  uint64_t left = length;
-  while (left > 0) {
-    // copy_file_range keeps it in the kernel (and reflinks where the fs can).
-    ssize_t n = copy_file_range(in, &in_off, out, &out_off, std::min<uint64_t>(left, 1ull << 30), 0);
-    if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL))
-      n = copy_by_buffer(in, in_off, out, out_off, left); // --build-dir on another filesystem
-    if (n <= 0) {
-      int e = errno;
-      ::close(in);
-      ::close(out);
-      throw Failure(Category::failed, "image.copy", "copying " + from.string() + " to " + to.string() +
-                                                        ": " + (n == 0 ? "short read" : std::strerror(e)));
-    }
-    left -= static_cast<uint64_t>(n);
-  }
-  ::fsync(out);
-  ::close(in);
-  ::close(out);
+  core::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (in.get() < 0)
+    throw Failure(Category::failed, "image.copy.open", "cannot open " + from.string() + ": " + std::strerror(errno));
+  core::UniqueFd out(::open(to.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (out.get() < 0)
+    throw Failure(Category::failed, "image.copy.open", "cannot open " + to.string() + ": " + std::strerror(errno));
+  if (!core::copy_bytes(in.get(), from_off, out.get(), to_off, length) || ::fsync(out.get()) != 0)
+    throw Failure(Category::failed, "image.copy", "copying " + from.string() + " to " + to.string() + ": " +
+                                                      (errno == ENODATA ? "short read" : std::strerror(errno)));
 }
 
 // The base image, copied into the work directory and hashed in one pass: a
@@ -587,54 +575,61 @@ void customise_root(BuildState& s) {
   find_boot_files(s);
 }
 
-// ---- stage: filesystems ----------------------------------------------------
-
-void make_filesystem(BuildState& s, const fs::path& tree, const char* name, uint64_t size, const std::string& uuid,
-                     const std::string& label) {
-  Ext4Options o;
-  o.size = size;
-  o.uuid = uuid;
-  o.hash_seed = derive_uuid(s.inputs_digest, std::string("hash-seed-") + name);
-  o.label = label;
-  o.inode_size = s.inode_size;
-  o.timestamp = s.epoch;
-  make_ext4_from_tree(*s.runner, tree, s.work->create_sparse(name, 0600, 0), o);
-}
-
-void build_filesystems(BuildState& s) {
-  make_filesystem(s, s.tree, "root.img", s.root_size, s.root_fs_uuid, s.root_label);
-  make_filesystem(s, s.boot_tree, "boot.img", s.boot.size, s.boot_uuid, s.boot_label);
-  // The plaintext filesystems' digests: what a rebuild must reproduce
-  // byte for byte (the LUKS layer around the root has random salts).
-  s.root_fs_sha256 = core::value_or_throw(file_digest(*s.work / "root.img", "SHA256"));
-  s.boot_fs_sha256 = core::value_or_throw(file_digest(*s.work / "boot.img", "SHA256"));
-  fs::remove_all(s.tree);
-  fs::remove_all(s.boot_tree);
-}
-
 // ---- stage: disk layout -----------------------------------------------------
 
+// The GPT disk with the ESP copied in; /boot and the root's plaintext are
+// written into their partitions by mke2fs next, so neither is copied.
 void layout_disk(BuildState& s) {
   uint64_t esp_size = (s.esp.size + mib - 1) / mib * mib;
   uint64_t boot_size = (s.boot.size + mib - 1) / mib * mib;
   uint64_t root_size = (luks_volume_size(s.root_size) + mib - 1) / mib * mib;
-  uint64_t esp_start = mib, boot_start = esp_start + esp_size, root_start = boot_start + boot_size;
-  uint64_t total = root_start + root_size + mib; // room for the backup GPT
+  uint64_t esp_start = mib;
+  s.boot_start = esp_start + esp_size;
+  s.root_start = s.boot_start + boot_size;
+  uint64_t total = s.root_start + root_size + mib; // room for the backup GPT
   s.work->create_sparse("disk.raw", 0600, total);
   std::ostringstream script;
   script << "label: gpt\nlabel-id: " << derive_uuid(s.inputs_digest, "disk") << "\nunit: sectors\n"
          << "start=" << esp_start / 512 << ", size=" << esp_size / 512 << ", type=" << esp_type
          << ", uuid=" << derive_uuid(s.inputs_digest, "part-esp") << ", name=\"esp\"\n"
-         << "start=" << boot_start / 512 << ", size=" << boot_size / 512 << ", type=" << xbootldr_type
+         << "start=" << s.boot_start / 512 << ", size=" << boot_size / 512 << ", type=" << xbootldr_type
          << ", uuid=" << derive_uuid(s.inputs_digest, "part-boot") << ", name=\"boot\"\n"
-         << "start=" << root_start / 512 << ", size=" << root_size / 512 << ", type=" << linux_data_type
+         << "start=" << s.root_start / 512 << ", size=" << root_size / 512 << ", type=" << linux_data_type
          << ", uuid=" << derive_uuid(s.inputs_digest, "part-root") << ", name=\"root\"\n";
   core::Command sfdisk{{"sfdisk", "--no-reread", "--no-tell-kernel", "-q", s.disk_raw.string()}};
   sfdisk.stdin_data = script.str();
   core::run_checked(*s.runner, sfdisk, "sfdisk (GPT layout)");
   copy_range(s.esp_img, 0, s.disk_raw, esp_start, s.esp.size);
-  copy_range(s.boot_img, 0, s.disk_raw, boot_start, s.boot.size);
-  copy_range(s.root_luks, 0, s.disk_raw, root_start, fs::file_size(s.root_luks));
+  fs::remove(s.esp_img);
+}
+
+// ---- stage: filesystems ----------------------------------------------------
+
+// `name` only salts the directory hash seed ("root.img", "boot.img": the
+// names these filesystems had as files, so the same inputs give the same bytes).
+void make_filesystem(BuildState& s, const fs::path& tree, const char* name, uint64_t size, uint64_t offset,
+                     const std::string& uuid, const std::string& label) {
+  Ext4Options o;
+  o.size = size;
+  o.offset = offset;
+  o.uuid = uuid;
+  o.hash_seed = derive_uuid(s.inputs_digest, std::string("hash-seed-") + name);
+  o.label = label;
+  o.inode_size = s.inode_size;
+  o.timestamp = s.epoch;
+  make_ext4_from_tree(*s.runner, tree, s.disk_raw, o);
+}
+
+void build_filesystems(BuildState& s) {
+  const uint64_t root_fs_start = s.root_start + luks_header_bytes; // the LUKS2 data area
+  make_filesystem(s, s.tree, "root.img", s.root_size, root_fs_start, s.root_fs_uuid, s.root_label);
+  make_filesystem(s, s.boot_tree, "boot.img", s.boot.size, s.boot_start, s.boot_uuid, s.boot_label);
+  // The plaintext filesystems' digests: what a rebuild must reproduce
+  // byte for byte (the LUKS layer around the root has random salts).
+  s.root_fs_sha256 = range_digest(s.disk_raw, root_fs_start, s.root_size, "SHA256");
+  s.boot_fs_sha256 = range_digest(s.disk_raw, s.boot_start, s.boot.size, "SHA256");
+  fs::remove_all(s.tree);
+  fs::remove_all(s.boot_tree);
 }
 
 core::Secret random_key() {
@@ -659,9 +654,8 @@ void encrypt_root(BuildState& s) {
   o.recovery_cost = s.request.unlock_cost;
   o.reproducible = s.request.reproducible;
   o.seed_context = s.inputs_digest;
-  s.luks = core::value_or_throw(
-      write_luks_volume(s.root_img, s.root_luks, s.key, s.recovery.empty() ? nullptr : &s.recovery, o, *s.progress));
-  fs::remove(s.root_img);
+  s.luks = core::value_or_throw(encrypt_luks_in_place(s.disk_raw, s.root_start, s.root_size, s.key,
+                                                       s.recovery.empty() ? nullptr : &s.recovery, o, *s.progress));
 }
 
 // ---- stage: write -----------------------------------------------------------
@@ -845,7 +839,6 @@ void add_unpack_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
               s->esp_img = w / "esp.img";
               s->boot_img = w / "boot.img";
               s->root_img = w / "root.img";
-              s->root_luks = w / "root.luks";
               s->disk_raw = w / "disk.raw";
             });
   add_stage(bp, s, "base.convert", "command",
@@ -872,7 +865,7 @@ void add_unpack_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
             {{"tree", "$WORK/tree"}, {"boot", "$WORK/boot"}}, [s] { unpack_parts(*s); });
 }
 
-// From the unpacked trees to the customised root and /boot filesystems.
+// From the unpacked trees to the customised trees (and their predicted measurements).
 void add_customise_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
   const auto& c = s->request.config;
   add_stage(bp, s, "root.customise", "command",
@@ -888,24 +881,21 @@ void add_customise_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
               {{"firmware", c.measure->firmware.string()}, {"memory_gib", c.measure->memory_gib},
                {"output", measure_output(s->request.output).string()}},
               [s] { s->measure = predict_measure(*s); });
-  add_stage(bp, s, "root.mkfs", "command", "build the root and /boot filesystems from the tree (mke2fs -d)",
-            {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"root_fs_uuid", s->root_fs_uuid}},
-            [s] { build_filesystems(*s); });
 }
 
-// From the filesystems to the encrypted disk and the outputs beside it.
+// From the customised trees to the encrypted disk and the outputs beside it.
 void add_output_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
   const auto& request = s->request;
+  add_stage(bp, s, "disk.layout", "command", "lay out the GPT disk: ESP, /boot, LUKS2 root (sfdisk), and copy the ESP in",
+            {{"disk", "$WORK/disk.raw"}}, [s] { layout_disk(*s); });
+  add_stage(bp, s, "root.mkfs", "command",
+            "build the root and /boot filesystems from the trees straight into their partitions (mke2fs -d -E offset)",
+            {{"disk", "$WORK/disk.raw"}, {"root_fs_uuid", s->root_fs_uuid}}, [s] { build_filesystems(*s); });
   add_stage(bp, s, "root.encrypt", "file",
-            "encrypt the root into LUKS2 (aes-xts-plain64, 512-bit key, 4096-byte sectors, argon2id)",
-            {{"output", "$WORK/root.luks"}, {"luks_uuid", s->luks_uuid},
+            "encrypt the root partition in place into LUKS2 (aes-xts-plain64, 512-bit key, 4096-byte sectors, argon2id)",
+            {{"disk", "$WORK/disk.raw"}, {"luks_uuid", s->luks_uuid},
              {"recovery_keyslot", request.recovery_file.has_value()}},
             [s] { encrypt_root(*s); });
-  add_stage(bp, s, "disk.layout", "command", "lay out the GPT disk: ESP, /boot, LUKS2 root (sfdisk)",
-            {{"disk", "$WORK/disk.raw"}}, [s] {
-              layout_disk(*s);
-              fs::remove(s->root_luks);
-            });
   add_stage(bp, s, "image.write", "file",
             std::string("write ") + request.output.string() + " (qcow2" + (request.config.compress ? ", compressed" : "") +
                 "), its manifest" + (request.key_file ? "" : " and the new unlock key (0600)"),

@@ -5,29 +5,42 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
+#include <string>
+#include <vector>
+
 namespace tdx::image {
 
 void make_ext4_from_tree(core::ProcessRunner& runner, const std::filesystem::path& tree,
                          const std::filesystem::path& image, const Ext4Options& o) {
-  std::filesystem::resize_file(image, o.size);
-  // 4096-byte blocks: dm-crypt's 4096-byte sectors need at least that.
-  std::vector<std::string> argv{"mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-U", o.uuid};
-  if (!o.hash_seed.empty()) argv.insert(argv.end(), {"-E", "hash_seed=" + o.hash_seed});
+  constexpr uint64_t block = 4096; // dm-crypt's 4096-byte sectors need blocks at least that large
+  if (o.offset == 0) std::filesystem::resize_file(image, o.size);
+  std::vector<std::string> argv{"mke2fs", "-q", "-F", "-t", "ext4", "-b", std::to_string(block), "-U", o.uuid};
+  // Extended options go in one -E: a second one would replace the first.
+  std::string extended;
+  if (!o.hash_seed.empty()) extended += "hash_seed=" + o.hash_seed;
+  if (o.offset) extended += (extended.empty() ? "" : ",") + ("offset=" + std::to_string(o.offset));
+  if (!extended.empty()) argv.insert(argv.end(), {"-E", extended});
   if (o.inode_size) argv.insert(argv.end(), {"-I", std::to_string(o.inode_size)});
   if (!o.label.empty()) argv.insert(argv.end(), {"-L", o.label});
   argv.insert(argv.end(), {"-d", tree.string(), image.string()});
+  // At an offset the image is larger than the filesystem: give its size in
+  // blocks (with -b, mke2fs reads the count in blocks of that size).
+  if (o.offset) argv.push_back(std::to_string(o.size / block));
   core::Command cmd{argv};
   if (o.timestamp) cmd.env.push_back("E2FSPROGS_FAKE_TIME=" + std::to_string(*o.timestamp));
   core::run_checked(runner, cmd, "mke2fs -d " + tree.filename().string());
-  if (o.timestamp) clamp_ext4_times(image, *o.timestamp);
+  if (o.timestamp) clamp_ext4_times(image, *o.timestamp, o.offset);
 }
 
 // mke2fs -d copies each inode's ctime from the tree, where it is the moment
 // the build wrote the file: never the same twice. Every inode time above
 // `epoch` becomes `epoch` (nanoseconds 0), and so do the superblock's times.
-void clamp_ext4_times(const std::filesystem::path& image, int64_t epoch) {
+void clamp_ext4_times(const std::filesystem::path& image, int64_t epoch, uint64_t offset) {
   ext2_filsys fs = nullptr;
-  errcode_t rc = ext2fs_open2(image.c_str(), nullptr, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+  // unix_io's "offset=" option places the whole filesystem at that byte.
+  const std::string io_options = offset ? "offset=" + std::to_string(offset) : "";
+  errcode_t rc = ext2fs_open2(image.c_str(), io_options.empty() ? nullptr : io_options.c_str(),
+                              EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
   if (rc)
     throw core::Failure(core::Category::failed, "image.ext4.clamp", image.string() + ": " + error_message(rc));
   fs->now = static_cast<time_t>(epoch);

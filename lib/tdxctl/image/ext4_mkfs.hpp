@@ -13,7 +13,11 @@
 namespace tdx::image {
 
 struct Ext4Options {
-  uint64_t size = 0;          // bytes; the image file is created (or truncated) to this size
+  uint64_t size = 0;          // bytes of filesystem
+  // 0: the image file is made (or truncated to) `size` bytes. Otherwise the
+  // filesystem is written at this byte offset of an existing image, which
+  // must hold offset + size bytes; the bytes around it are left as they are.
+  uint64_t offset = 0;
   std::string uuid;           // the filesystem UUID
   std::string hash_seed;      // a UUID: directory hashes, fixed so the same tree gives the same bytes
   std::string label;          // may be empty
@@ -26,7 +30,8 @@ struct Ext4Options {
 void make_ext4_from_tree(core::ProcessRunner& runner, const std::filesystem::path& tree,
                          const std::filesystem::path& image, const Ext4Options& options);
 
-// Every inode and superblock time above `epoch` set to `epoch`.
-void clamp_ext4_times(const std::filesystem::path& image, int64_t epoch);
+// Every inode and superblock time above `epoch` set to `epoch`, in the
+// filesystem at byte `offset` of `image`.
+void clamp_ext4_times(const std::filesystem::path& image, int64_t epoch, uint64_t offset = 0);
 
 } // namespace tdx::image

@@ -11,6 +11,7 @@
 // the result before the data area is written.
 #include "tdxctl/image/luks_writer.hpp"
 
+#include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/unique_fd.hpp"
 #include "tdxctl/cryptsetup/api.hpp"
 #include "tdxctl/image/luks_deterministic.hpp"
@@ -33,7 +34,7 @@ namespace tdx::image {
 namespace {
 
 using core::Category;
-constexpr uint64_t header_area = 16ull << 20; // LUKS2 default metadata + keyslots area
+constexpr uint64_t header_area = luks_header_bytes;
 
 using Crypt = cryptsetup::Device;
 
@@ -149,24 +150,16 @@ core::Json LuksInfo::to_json() const {
 
 uint64_t luks_volume_size(uint64_t payload_bytes) { return header_area + payload_bytes; }
 
-core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
-                                         const std::filesystem::path& output,
-                                         const core::Secret& unlock_key,
-                                         const core::Secret* recovery, const LuksOptions& options,
-                                         core::ProgressSink& progress) {
+namespace {
+
+// What both writers refuse before they write anything.
+core::Result<void> check_request(uint64_t payload, const core::Secret& unlock_key, const core::Secret* recovery,
+                                 const LuksOptions& options, const std::string& shown) {
   if (unlock_key.empty())
     return core::fail(Category::invalid_input, "image.key.empty", "the unlock key is empty");
-  core::UniqueFd in(::open(plaintext.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0)
-    return core::fail(Category::invalid_input, "image.plaintext.open",
-                      plaintext.string() + ": " + std::strerror(errno));
-  struct stat st{};
-  fstat(in.get(), &st);
-  uint64_t payload = static_cast<uint64_t>(st.st_size);
   if (payload == 0 || payload % options.sector_size != 0)
     return core::fail(Category::invalid_input, "image.plaintext.size",
-                      plaintext.string() + ": size " + std::to_string(payload) +
-                          " is not a non-zero multiple of the " +
+                      shown + ": size " + std::to_string(payload) + " is not a non-zero multiple of the " +
                           std::to_string(options.sector_size) + "-byte encryption sector");
   const bool has_recovery = recovery && !recovery->empty();
   if (options.reproducible &&
@@ -175,6 +168,47 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
                       "reproducible builds need a fixed argon2 cost (--argon2-iterations): without it "
                       "libcryptsetup benchmarks the keyslots on this host",
                       "set --argon2-iterations (argon2id passes per keyslot, e.g. 4)");
+  return {};
+}
+
+} // namespace
+
+core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
+                                         const std::filesystem::path& output,
+                                         const core::Secret& unlock_key,
+                                         const core::Secret* recovery, const LuksOptions& options,
+                                         core::ProgressSink& progress) {
+  core::UniqueFd in(::open(plaintext.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0)
+    return core::fail(Category::invalid_input, "image.plaintext.open",
+                      plaintext.string() + ": " + std::strerror(errno));
+  struct stat st{};
+  fstat(in.get(), &st);
+  auto payload = static_cast<uint64_t>(st.st_size);
+  TDX_TRY(check_request(payload, unlock_key, recovery, options, plaintext.string()));
+  {
+    core::UniqueFd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (out.get() < 0 || ftruncate(out.get(), static_cast<off_t>(luks_volume_size(payload))) != 0 ||
+        !core::copy_bytes(in.get(), 0, out.get(), header_area, payload))
+      return core::fail(Category::failed, "image.luks.create", output.string() + ": " + std::strerror(errno));
+  }
+  return encrypt_luks_in_place(output, 0, payload, unlock_key, recovery, options, progress);
+}
+
+core::Result<LuksInfo> encrypt_luks_in_place(const std::filesystem::path& image, uint64_t volume_offset,
+                                             uint64_t payload, const core::Secret& unlock_key,
+                                             const core::Secret* recovery, const LuksOptions& options,
+                                             core::ProgressSink& progress) {
+  TDX_TRY(check_request(payload, unlock_key, recovery, options, image.string() + " (LUKS2 data area)"));
+  core::UniqueFd disk(::open(image.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st{};
+  if (disk.get() < 0 || fstat(disk.get(), &st) != 0)
+    return core::fail(Category::failed, "image.luks.open", image.string() + ": " + std::strerror(errno));
+  if (static_cast<uint64_t>(st.st_size) < volume_offset + luks_volume_size(payload))
+    return core::fail(Category::failed, "image.luks.too_small",
+                      image.string() + ": " + std::to_string(st.st_size) + " bytes, the LUKS2 volume needs " +
+                          std::to_string(luks_volume_size(payload)) + " from byte " + std::to_string(volume_offset));
+  const bool has_recovery = recovery && !recovery->empty();
 
   // A reproducible volume's key is derived, never drawn; the UUID salts the
   // derivation, so it is fixed first (lower case, as libcryptsetup stores it).
@@ -195,14 +229,17 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
     TDX_TRY(derive_volume_key(seed_of(seed, seed_uuid), {vk.bytes, vk.size}));
   }
 
-  core::UniqueFd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (out.get() < 0 || ftruncate(out.get(), static_cast<off_t>(luks_volume_size(payload))) != 0)
-    return core::fail(Category::failed, "image.luks.create",
-                      output.string() + ": " + std::strerror(errno));
+  // libcryptsetup formats a header at the start of a file, so it formats one
+  // in memory: a sparse memfd the volume's size (nothing on disk, no name
+  // anyone could prepare), whose header area is then copied into the image.
+  core::UniqueFd header(::memfd_create("tdxctl-luks-header", MFD_CLOEXEC));
+  if (header.get() < 0 || ftruncate(header.get(), static_cast<off_t>(luks_volume_size(payload))) != 0)
+    return core::fail(Category::failed, "image.luks.create", std::string("memfd for the LUKS2 header: ") + std::strerror(errno));
+  const std::filesystem::path output = "/proc/self/fd/" + std::to_string(header.get());
 
   crypt_device* raw = nullptr;
   if (int rc = cryptsetup::api().crypt_init(&raw, output.c_str()); rc < 0)
-    return std::unexpected(crypt_error("image.luks.init", "libcryptsetup cannot open " + output.string(), rc));
+    return std::unexpected(crypt_error("image.luks.init", "libcryptsetup cannot open the header file " + output.string(), rc));
   Crypt cd(raw);
 
   auto unlock_pbkdf = pbkdf_of(options.unlock_cost);
@@ -216,13 +253,17 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
                             options.reproducible ? reinterpret_cast<const char*>(vk.bytes) : nullptr,
                             vk.size, &params);
       rc < 0)
-    return std::unexpected(crypt_error("image.luks.format", "crypt_format on " + output.string(), rc));
+    return std::unexpected(crypt_error("image.luks.format", "crypt_format", rc));
 
   LuksInfo info;
   info.sector_size = options.sector_size;
   info.payload_bytes = payload;
   info.uuid = cryptsetup::api().crypt_get_uuid(cd.get());
   info.data_offset = cryptsetup::api().crypt_get_data_offset(cd.get()) * 512;
+  if (info.data_offset != header_area) // the plaintext already lies there
+    return core::fail(Category::failed, "image.luks.data_offset",
+                      "libcryptsetup put the data area at byte " + std::to_string(info.data_offset) +
+                          ", not at " + std::to_string(header_area) + " where the filesystem was written");
 
   auto key = unlock_key.reveal();
   info.unlock_keyslot =
@@ -247,7 +288,7 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
       slots.push_back(fixed_keyslot(info.recovery_keyslot, recovery->reveal(), options.recovery_cost));
     TDX_TRY(make_luks_deterministic(output, seed_of(seed, seed_uuid), {vk.bytes, vk.size}, slots));
     // Checked here, before the data area, so a bad header never gets that far.
-    TDX_TRY(verify_reproducible(output, out.get(), info, vk, key, recovery));
+    TDX_TRY(verify_reproducible(output, header.get(), info, vk, key, recovery));
   } else {
     // Unlocking the fresh keyslot proves the header is complete before any data is written.
     if (int rc = cryptsetup::api().crypt_volume_key_get(cd.get(), info.unlock_keyslot, reinterpret_cast<char*>(vk.bytes),
@@ -256,17 +297,19 @@ core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
       return std::unexpected(crypt_error("image.luks.volume_key", "reading back the volume key", rc));
     cd.reset();
   }
+  if (!core::copy_bytes(header.get(), 0, disk.get(), volume_offset, header_area))
+    return core::fail(Category::failed, "image.luks.header",
+                      image.string() + ": writing the LUKS2 header: " + std::strerror(errno));
 
   XtsJob job;
-  job.in_fd = in.get();
-  job.out_fd = out.get();
-  job.out_offset = info.data_offset;
+  job.in_fd = job.out_fd = disk.get();
+  job.in_offset = job.out_offset = volume_offset + info.data_offset;
   job.length = payload;
   job.sector_size = options.sector_size;
   job.threads = options.threads;
   TDX_TRY(xts_encrypt(job, {vk.bytes, vk.size}, progress));
-  if (fsync(out.get()) != 0)
-    return core::fail(Category::failed, "image.luks.sync", output.string() + ": " + std::strerror(errno));
+  if (fsync(disk.get()) != 0)
+    return core::fail(Category::failed, "image.luks.sync", image.string() + ": " + std::strerror(errno));
   return info;
 }
 

@@ -11,6 +11,8 @@
 
 namespace tdx::image {
 
+// in_fd == out_fd with in_offset == out_offset encrypts in place: mapped in
+// huge pages on a tmpfs that has them, through one buffer per worker elsewhere.
 struct XtsJob {
   int in_fd = -1;
   uint64_t in_offset = 0;  // where the plaintext starts in in_fd
@@ -19,7 +21,7 @@ struct XtsJob {
   uint64_t length = 0;     // bytes; a multiple of sector_size
   uint32_t sector_size = 4096;
   unsigned threads = 0;    // 0: one per online CPU
-  size_t chunk_bytes = 256u << 10; // one in-place buffer per thread that stays in L2
+  size_t chunk_bytes = 256u << 10; // one buffer per thread that stays in L2 (unmapped)
 };
 
 // Encrypts job.length bytes with the 64-byte (512-bit) XTS volume key. The

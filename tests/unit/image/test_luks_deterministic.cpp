@@ -253,3 +253,44 @@ TEST_CASE("reproducible LUKS2 needs a fixed argon2 cost", "[luks][reproducible]"
   REQUIRE_FALSE(r);
   CHECK(r.error().category == core::Category::invalid_input);
 }
+
+TEST_CASE("a LUKS2 volume made in place inside a disk image is the same volume, and the bytes around it stay",
+          "[luks][reproducible]") {
+  core::TempDir dir;
+  auto plain = make_plaintext(dir.path());
+  auto alone = build(plain, dir / "alone.luks", key_a, true, options(true));
+
+  // A disk: 3 MiB of something else, the volume (plaintext already in its
+  // data area, as image build's mke2fs leaves it), then 1 MiB more.
+  const size_t before = 3u << 20, after = 1u << 20;
+  auto text = core::read_file(plain);
+  REQUIRE(text);
+  std::string around(before + after, '\0');
+  for (size_t i = 0; i < around.size(); ++i) around[i] = static_cast<char>((i * 40503u) >> 7);
+  std::string disk = around.substr(0, before) + std::string(header_bytes, '\0') + *text + around.substr(before);
+  test::put(dir.path(), "disk.raw", disk);
+
+  core::Secret unlock{std::string(key_a)}, recovery{std::string(recovery_pass)};
+  core::NullProgress progress;
+  auto info = image::encrypt_luks_in_place(dir / "disk.raw", before, text->size(), unlock, &recovery,
+                                           options(true), progress);
+  REQUIRE(info);
+  CHECK(info->uuid == alone.info.uuid);
+  CHECK(info->data_offset == header_bytes);
+  auto got = core::read_file(dir / "disk.raw");
+  REQUIRE(got);
+  REQUIRE(got->size() == disk.size());
+  CHECK(first_difference(got->substr(before, alone.bytes.size()), alone.bytes) == std::string::npos);
+  CHECK(got->substr(0, before) == around.substr(0, before));
+  CHECK(got->substr(before + alone.bytes.size()) == around.substr(before));
+
+  // A disk too short for the volume is refused before anything is written.
+  test::put(dir.path(), "short.raw", disk.substr(0, disk.size() - after - 4096));
+  auto short_disk = image::encrypt_luks_in_place(dir / "short.raw", before, text->size(), unlock, nullptr,
+                                                 options(true), progress);
+  REQUIRE_FALSE(short_disk);
+  CHECK(short_disk.error().code == "image.luks.too_small");
+  auto unchanged = core::read_file(dir / "short.raw");
+  REQUIRE(unchanged);
+  CHECK(*unchanged == disk.substr(0, disk.size() - after - 4096));
+}

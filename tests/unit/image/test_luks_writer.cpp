@@ -11,7 +11,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <unistd.h>
 #include <fstream>
 #include <vector>
@@ -149,6 +151,55 @@ TEST_CASE("XTS matches IEEE 1619 vector 10, as a buffer and through the threaded
   REQUIRE(got->size() == area.size());
   CHECK(std::equal(expect.begin(), expect.end(),
                    reinterpret_cast<const unsigned char*>(got->data()) + 255 * 512));
+}
+
+// In place, as image build encrypts the root partition: the same bytes as
+// the buffer transform, the bytes around the area untouched. Through one
+// buffer per worker on any filesystem, and mapped where a tmpfs has huge
+// pages (one is mounted for the test when it runs as root).
+namespace {
+void check_in_place(const fs::path& dir, bool expect_huge) {
+  std::vector<unsigned char> plain(5 * (2u << 20) + 3 * 4096);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<unsigned char>((i * 131) >> 5);
+  const size_t before = (3u << 20) + 8192, after = 4096; // the area starts off a 2 MiB boundary
+  std::string disk(before, 'B');
+  disk.append(plain.begin(), plain.end());
+  disk.append(after, 'A');
+  test::put(dir, "disk.raw", disk);
+  int fd = open_or_fail(dir / "disk.raw", O_RDWR);
+  CHECK(core::on_huge_page_tmpfs(fd) == expect_huge);
+  image::XtsJob job{fd, before, fd, before, plain.size(), 4096, 2, 64 << 10};
+  auto key = test_key();
+  core::NullProgress progress;
+  REQUIRE(image::xts_encrypt(job, key, progress));
+  ::close(fd);
+  std::vector<unsigned char> expect(plain.size());
+  REQUIRE(image::xts_encrypt_buffer(key, 4096, 0, plain, expect));
+  auto got = core::read_file(dir / "disk.raw");
+  REQUIRE(got);
+  REQUIRE(got->size() == disk.size());
+  CHECK(got->substr(0, before) == disk.substr(0, before));
+  CHECK(std::equal(expect.begin(), expect.end(), reinterpret_cast<const unsigned char*>(got->data()) + before));
+  CHECK(got->substr(before + plain.size()) == std::string(after, 'A'));
+}
+} // namespace
+
+TEST_CASE("in-place encryption equals the buffer transform, through buffers and mapped in huge pages") {
+  core::TempDir dir;
+  check_in_place(dir.path(), false);
+
+  if (::geteuid() != 0) {
+    WARN("not root: the huge-page tmpfs half needs a tmpfs mount");
+    return;
+  }
+  auto huge = dir.path() / "huge";
+  fs::create_directory(huge);
+  if (::mount("tdxctl-test", huge.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "huge=within_size,size=64m,mode=0700") != 0) {
+    WARN("cannot mount a huge-page tmpfs here: " << std::strerror(errno));
+    return;
+  }
+  check_in_place(huge, true);
+  ::umount2(huge.c_str(), MNT_DETACH);
 }
 
 TEST_CASE("threaded file encryption names the byte where the plaintext ends early") {
