@@ -105,14 +105,15 @@ double copy_floor(const std::filesystem::path& dir, int in, uint64_t bytes) {
   return cpu / (static_cast<double>(bytes) / 1e9);
 }
 
-FileRun file_to_file(const std::filesystem::path& dir, int in, uint64_t bytes, unsigned threads,
-                     std::span<const unsigned char> key) {
-  auto out_path = dir / "root.luks";
-  int out = ::open(out_path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+// One timed xts_encrypt of `bytes` from in at in_offset to out at
+// out_offset (the same fd and offset: in place), fsync included.
+FileRun timed_encrypt(int in, uint64_t in_offset, int out, uint64_t out_offset, uint64_t bytes, unsigned threads,
+                      std::span<const unsigned char> key) {
   tdx::image::XtsJob job;
   job.in_fd = in;
+  job.in_offset = in_offset;
   job.out_fd = out;
-  job.out_offset = 16 << 20;
+  job.out_offset = out_offset;
   job.length = bytes;
   job.threads = threads;
   tdx::core::NullProgress progress;
@@ -120,12 +121,22 @@ FileRun file_to_file(const std::filesystem::path& dir, int in, uint64_t bytes, u
   auto r = tdx::image::xts_encrypt(job, key, progress);
   ::fsync(out);
   FileRun run{now() - t0, cpu_seconds() - cpu0};
-  ::close(out);
-  ::unlink(out_path.c_str()); // frees tmpfs pages before the next run
   if (!r) {
     std::fprintf(stderr, "bench_image: %s\n", r.error().message.c_str());
     std::exit(1);
   }
+  return run;
+}
+
+constexpr uint64_t header_area = 16u << 20; // the LUKS2 header before the data area
+
+FileRun file_to_file(const std::filesystem::path& dir, int in, uint64_t bytes, unsigned threads,
+                     std::span<const unsigned char> key) {
+  auto out_path = dir / "root.luks";
+  int out = ::open(out_path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  auto run = timed_encrypt(in, 0, out, header_area, bytes, threads, key);
+  ::close(out);
+  ::unlink(out_path.c_str()); // frees tmpfs pages before the next run
   return run;
 }
 
@@ -134,24 +145,9 @@ FileRun file_to_file(const std::filesystem::path& dir, int in, uint64_t bytes, u
 // encrypts plaintext and touches pages already allocated, as in the build.
 FileRun in_place(int fd, const std::vector<unsigned char>& block, uint64_t bytes, unsigned threads,
                  std::span<const unsigned char> key) {
-  constexpr uint64_t area = 16u << 20; // LUKS2 header area before the data
   for (uint64_t done = 0; done < bytes; done += block.size())
-    if (!tdx::core::pwrite_full(fd, block.data(), block.size(), area + done)) std::exit(1);
-  tdx::image::XtsJob job;
-  job.in_fd = job.out_fd = fd;
-  job.in_offset = job.out_offset = area;
-  job.length = bytes;
-  job.threads = threads;
-  tdx::core::NullProgress progress;
-  double cpu0 = cpu_seconds(), t0 = now();
-  auto r = tdx::image::xts_encrypt(job, key, progress);
-  ::fsync(fd);
-  FileRun run{now() - t0, cpu_seconds() - cpu0};
-  if (!r) {
-    std::fprintf(stderr, "bench_image: %s\n", r.error().message.c_str());
-    std::exit(1);
-  }
-  return run;
+    if (!tdx::core::pwrite_full(fd, block.data(), block.size(), header_area + done)) std::exit(1);
+  return timed_encrypt(fd, header_area, fd, header_area, bytes, threads, key);
 }
 
 // "place:" and "file:" lines: wall and CPU figures, the ratio to openssl
