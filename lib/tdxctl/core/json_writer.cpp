@@ -72,6 +72,21 @@ JsonWriter& JsonWriter::boolean(bool b) {
   return *this;
 }
 
+JsonWriter& JsonWriter::hex(std::span<const uint8_t> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  before_value();
+  size_t at = m_out.size();
+  m_out.resize(at + 2 + 2 * bytes.size());
+  char* p = m_out.data() + at;
+  *p++ = '"';
+  for (uint8_t b : bytes) {
+    *p++ = digits[b >> 4];
+    *p++ = digits[b & 15];
+  }
+  *p = '"';
+  return *this;
+}
+
 JsonWriter& JsonWriter::integer(int64_t bits, bool is_unsigned) {
   before_value();
   char buf[24];

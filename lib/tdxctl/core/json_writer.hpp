@@ -13,6 +13,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,10 +53,18 @@ public:
   JsonWriter& value(double) = delete;
   JsonWriter& value(const void*) = delete;
 
+  // Bytes as a string of lowercase hex digits (what core::to_hex gives),
+  // written straight into the buffer: reports hold ~20 such fields.
+  JsonWriter& hex(std::span<const uint8_t> bytes);
+
   // key(name) then value(v).
   template <class T> JsonWriter& field(std::string_view name, const T& v) {
     key(name);
     return value(v);
+  }
+  JsonWriter& hex_field(std::string_view name, std::span<const uint8_t> bytes) {
+    key(name);
+    return hex(bytes);
   }
 
 private:

@@ -247,15 +247,15 @@ Bytes cert_der(const X509* cert) {
 
 void PckInfo::write_json(core::JsonWriter& w) const {
   w.begin_object()
-      .field("fmspc", core::to_hex(fmspc))
-      .field("pce_id", core::to_hex(pce_id))
+      .hex_field("fmspc", fmspc)
+      .hex_field("pce_id", pce_id)
       .field("ca", ca)
       .field("pcesvn", pcesvn)
-      .field("cpusvn", core::to_hex(cpusvn))
+      .hex_field("cpusvn", cpusvn)
       .key("sgx_tcb_components")
       .begin_array();
   for (auto c : sgx_components) w.value(c);
-  w.end_array().field("ppid", core::to_hex(ppid)).field("sgx_type", sgx_type).end_object();
+  w.end_array().hex_field("ppid", ppid).field("sgx_type", sgx_type).end_object();
 }
 
 core::Json PckInfo::to_json() const {

@@ -12,37 +12,37 @@ using core::to_hex;
 
 void EnclaveReport::write_json(core::JsonWriter& w) const {
   w.begin_object()
-      .field("cpu_svn", to_hex(cpu_svn))
+      .hex_field("cpu_svn", cpu_svn)
       .field("misc_select", misc_select)
-      .field("attributes", to_hex(attributes))
-      .field("mr_enclave", to_hex(mr_enclave))
-      .field("mr_signer", to_hex(mr_signer))
+      .hex_field("attributes", attributes)
+      .hex_field("mr_enclave", mr_enclave)
+      .hex_field("mr_signer", mr_signer)
       .field("isv_prod_id", isv_prod_id)
       .field("isv_svn", isv_svn)
-      .field("report_data", to_hex(report_data))
+      .hex_field("report_data", report_data)
       .field("debug", (attributes[0] & 0x02) != 0)
       .end_object();
 }
 
 void TdReport::write_json(core::JsonWriter& w) const {
   w.begin_object()
-      .field("tee_tcb_svn", to_hex(tee_tcb_svn))
-      .field("mr_seam", to_hex(mr_seam))
-      .field("mr_signer_seam", to_hex(mr_signer_seam))
-      .field("seam_attributes", to_hex(seam_attributes))
-      .field("td_attributes", to_hex(td_attributes))
-      .field("xfam", to_hex(xfam))
-      .field("mr_td", to_hex(mr_td))
-      .field("mr_config_id", to_hex(mr_config_id))
-      .field("mr_owner", to_hex(mr_owner))
-      .field("mr_owner_config", to_hex(mr_owner_config))
-      .field("rtmr0", to_hex(rtmr[0]))
-      .field("rtmr1", to_hex(rtmr[1]))
-      .field("rtmr2", to_hex(rtmr[2]))
-      .field("rtmr3", to_hex(rtmr[3]))
-      .field("report_data", to_hex(report_data));
-  if (tee_tcb_svn2) w.field("tee_tcb_svn2", to_hex(*tee_tcb_svn2));
-  if (mr_servicetd) w.field("mr_servicetd", to_hex(*mr_servicetd));
+      .hex_field("tee_tcb_svn", tee_tcb_svn)
+      .hex_field("mr_seam", mr_seam)
+      .hex_field("mr_signer_seam", mr_signer_seam)
+      .hex_field("seam_attributes", seam_attributes)
+      .hex_field("td_attributes", td_attributes)
+      .hex_field("xfam", xfam)
+      .hex_field("mr_td", mr_td)
+      .hex_field("mr_config_id", mr_config_id)
+      .hex_field("mr_owner", mr_owner)
+      .hex_field("mr_owner_config", mr_owner_config)
+      .hex_field("rtmr0", rtmr[0])
+      .hex_field("rtmr1", rtmr[1])
+      .hex_field("rtmr2", rtmr[2])
+      .hex_field("rtmr3", rtmr[3])
+      .hex_field("report_data", report_data);
+  if (tee_tcb_svn2) w.hex_field("tee_tcb_svn2", *tee_tcb_svn2);
+  if (mr_servicetd) w.hex_field("mr_servicetd", *mr_servicetd);
   if (ex) ex->write_json(w.key("td15ex"));
   w.end_object();
 }
@@ -50,15 +50,15 @@ void TdReport::write_json(core::JsonWriter& w) const {
 void Td15Ex::write_json(core::JsonWriter& w) const {
   w.begin_object()
       .field("vmid", vmid)
-      .field("td_id", to_hex(td_id))
-      .field("dev_info", to_hex(dev_info))
-      .field("init_serv_td_hash", to_hex(init_serv_td_hash))
-      .field("init_serv_td_attributes", to_hex(init_serv_td_attributes))
-      .field("init_cpu_svn", to_hex(init_cpu_svn))
-      .field("init_tee_tcb_svn", to_hex(init_tee_tcb_svn))
-      .field("init_tee_fmspc", to_hex(init_tee_fmspc))
-      .field("cur_serv_td_hash", to_hex(cur_serv_td_hash))
-      .field("cur_serv_td_attributes", to_hex(cur_serv_td_attributes))
+      .hex_field("td_id", td_id)
+      .hex_field("dev_info", dev_info)
+      .hex_field("init_serv_td_hash", init_serv_td_hash)
+      .hex_field("init_serv_td_attributes", init_serv_td_attributes)
+      .hex_field("init_cpu_svn", init_cpu_svn)
+      .hex_field("init_tee_tcb_svn", init_tee_tcb_svn)
+      .hex_field("init_tee_fmspc", init_tee_fmspc)
+      .hex_field("cur_serv_td_hash", cur_serv_td_hash)
+      .hex_field("cur_serv_td_attributes", cur_serv_td_attributes)
       .end_object();
 }
 

@@ -1,6 +1,7 @@
 // core::JsonWriter writes what nlohmann's dump() writes for the same tree
 // (compact, error_handler replace), for every byte in a string and every
 // shape of nesting the reports use; json_from gives that tree back.
+#include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/json_writer.hpp"
 
 #include <catch2/catch.hpp>
@@ -89,4 +90,17 @@ TEST_CASE("JsonWriter: numbers at their limits, booleans, empty and nested conta
 TEST_CASE("json_from: the tree of what a writer writes, members in written order") {
   Json j = core::json_from([](JsonWriter& w) { w.begin_object().field("z", 1).field("a", "x").end_object(); });
   CHECK(j.dump() == R"({"z":1,"a":"x"})");
+}
+
+TEST_CASE("JsonWriter::hex writes what to_hex gives, quoted, as a value and as a member") {
+  std::vector<uint8_t> bytes(256);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i);
+  std::string out;
+  core::JsonWriter w(out);
+  w.begin_object().hex_field("all", bytes).hex_field("none", {}).key("list").begin_array();
+  w.hex(std::span<const uint8_t>(bytes).first(3)).hex(std::span<const uint8_t>(bytes).last(2)).end_array().end_object();
+  auto expect = core::Json{{"all", core::to_hex(bytes)},
+                           {"none", ""},
+                           {"list", {"000102", "feff"}}};
+  CHECK(out == expect.dump());
 }
