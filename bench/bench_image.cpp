@@ -22,6 +22,7 @@
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/progress.hpp"
 #include "tdxctl/core/runner.hpp"
+#include "tdxctl/image/luks_writer.hpp"
 #include "tdxctl/image/xts_encrypt.hpp"
 
 #include <openssl/rand.h>
@@ -128,7 +129,7 @@ FileRun timed_encrypt(int in, uint64_t in_offset, int out, uint64_t out_offset, 
   return run;
 }
 
-constexpr uint64_t header_area = 16u << 20; // the LUKS2 header before the data area
+constexpr uint64_t header_area = tdx::image::luks_header_bytes; // before the data area
 
 FileRun file_to_file(const std::filesystem::path& dir, int in, uint64_t bytes, unsigned threads,
                      std::span<const unsigned char> key) {

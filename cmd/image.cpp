@@ -43,8 +43,9 @@ void add_build(CLI::App* group, Context& ctx) {
       ->type_name("FILE");
   build->add_option("--build-dir", args->build_dir,
                     "Directory to make the private work directory in (default: the output "
-                    "directory); removed when the build ends. On a tmpfs mounted with huge= "
-                    "the root is encrypted in place in 2 MiB pages, fastest")
+                    "directory); removed when the build ends. On a tmpfs mounted with "
+                    "huge=within_size, always or advise the root is encrypted in place in 2 MiB "
+                    "pages, fastest")
       ->type_name("DIR");
   build->add_option("--argon2-memory", args->argon2_memory_kib,
                     "argon2id memory cost of the keyslots in KiB (default 262144)")

@@ -62,7 +62,7 @@ complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l config -s c -r -
 complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l out -r -F -d 'Output .qcow2 (default: output: in image.yaml)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l key-file -r -F -d 'Unlock key (file, or - for stdin); default: a fresh random key written 0600 to OUTPUT.key'
 complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l recovery-key-file -r -F -d 'Recovery passphrase for a second keyslot (file, or - for stdin)'
-complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l build-dir -r -F -d 'Directory to make the private work directory in (default: the output directory); removed when the build ends. On a tmpfs mounted with huge= the root is encrypted in place in 2 MiB pages, fastest'
+complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l build-dir -r -F -d 'Directory to make the private work directory in (default: the output directory); removed when the build ends. On a tmpfs mounted with huge=within_size, always or advise the root is encrypted in place in 2 MiB pages, fastest'
 complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l argon2-memory -r -F -d 'argon2id memory cost of the keyslots in KiB (default 262144)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l argon2-iterations -r -F -d 'Fixed argon2id iterations (default: benchmarked to 2 s)'
 complete -c tdxctl -n "test (__tdxctl_path) = 'image build'" -l reproducible -r -F -d 'Derive the LUKS volume key and every header salt from the unlock key, so the same base, image.yaml and key give a byte-identical image (needs --argon2-iterations)'

@@ -12,9 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <linux/magic.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
@@ -262,19 +261,36 @@ bool pwrite_full(int fd, const void* buf, size_t len, uint64_t offset) {
   while (len > 0) {
     ssize_t n = ::pwrite(fd, p, len, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;
     if (n <= 0) return false;
     p += n, len -= static_cast<size_t>(n), offset += static_cast<uint64_t>(n);
   }
   return true;
 }
 
+bool write_full(int fd, const void* buf, size_t len) {
+  const auto* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;
+    if (n <= 0) return false;
+    p += n, len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
 bool copy_bytes(int in, uint64_t in_offset, int out, uint64_t out_offset, uint64_t len) {
   auto in_off = static_cast<off64_t>(in_offset), out_off = static_cast<off64_t>(out_offset);
-  std::vector<char> buf; // only for the fallback
+  std::vector<char> buf; // once the kernel refused copy_file_range
   while (len > 0) {
-    ssize_t n = ::copy_file_range(in, &in_off, out, &out_off, std::min<uint64_t>(len, 1ull << 30), 0);
-    if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
-      buf.resize(std::min<uint64_t>(len, 8u << 20));
+    ssize_t n = -1;
+    if (buf.empty()) {
+      n = ::copy_file_range(in, &in_off, out, &out_off, std::min<uint64_t>(len, 1ull << 30), 0);
+      if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL))
+        buf.resize(std::min<uint64_t>(len, 8u << 20));
+      if (!buf.empty()) continue;
+    } else {
       n = ::pread(in, buf.data(), std::min<uint64_t>(len, buf.size()), in_off);
       if (n > 0 && !pwrite_full(out, buf.data(), static_cast<size_t>(n), static_cast<uint64_t>(out_off))) return false;
       if (n > 0) in_off += n, out_off += n;
@@ -287,30 +303,50 @@ bool copy_bytes(int in, uint64_t in_offset, int out, uint64_t out_offset, uint64
   return true;
 }
 
+bool huge_tmpfs_in_mountinfo(std::string_view mountinfo, std::string_view major_minor) {
+  // "ID PARENT MAJOR:MINOR ROOT POINT OPTS [TAGS] - FSTYPE SOURCE SUPEROPTS";
+  // blanks inside fields are octal escapes, so single spaces split them.
+  auto field = [](std::string_view line, size_t n) {
+    for (; n > 0; --n) {
+      auto sp = line.find(' ');
+      if (sp == std::string_view::npos) return std::string_view();
+      line.remove_prefix(sp + 1);
+    }
+    return line.substr(0, line.find(' '));
+  };
+  while (!mountinfo.empty()) {
+    auto nl = mountinfo.find('\n');
+    auto line = mountinfo.substr(0, nl);
+    mountinfo.remove_prefix(nl == std::string_view::npos ? mountinfo.size() : nl + 1);
+    auto dash = line.find(" - ");
+    if (field(line, 2) != major_minor || dash == std::string_view::npos) continue;
+    auto tail = line.substr(dash + 3);
+    if (field(tail, 0) != "tmpfs") continue;
+    auto options = field(tail, 2);
+    while (!options.empty()) {
+      auto comma = options.find(',');
+      auto opt = options.substr(0, comma);
+      if (opt == "huge=always" || opt == "huge=within_size" || opt == "huge=advise") return true;
+      options.remove_prefix(comma == std::string_view::npos ? options.size() : comma + 1);
+    }
+    return false;
+  }
+  return false;
+}
+
 bool on_huge_page_tmpfs(int fd) {
   struct statfs sfs {};
   struct stat st {};
   if (::fstatfs(fd, &sfs) != 0 || sfs.f_type != TMPFS_MAGIC || ::fstat(fd, &st) != 0) return false;
-  // mountinfo: "ID PARENT MAJOR:MINOR ROOT POINT OPTS [TAGS] - FSTYPE SOURCE SUPEROPTS"
-  const std::string dev = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream words(line);
-    std::string id, parent, majmin;
-    if (!(words >> id >> parent >> majmin) || majmin != dev) continue;
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream tail(line.substr(dash + 3));
-    std::string type, source, options;
-    tail >> type >> source >> options;
-    if (type != "tmpfs") continue;
-    std::istringstream opts(options);
-    for (std::string opt; std::getline(opts, opt, ',');)
-      if (opt == "huge=always" || opt == "huge=within_size" || opt == "huge=advise") return true;
+  // THP off for this process, or denied for every tmpfs by the administrator.
+  if (::prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) > 0) return false;
+  std::string shmem;
+  if (read_file_into("/sys/kernel/mm/transparent_hugepage/shmem_enabled", shmem) &&
+      shmem.find("[deny]") != std::string::npos)
     return false;
-  }
-  return false;
+  std::string mountinfo;
+  if (!read_file_into("/proc/self/mountinfo", mountinfo)) return false;
+  return huge_tmpfs_in_mountinfo(mountinfo, std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)));
 }
 
 } // namespace tdx::core

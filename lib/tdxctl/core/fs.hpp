@@ -61,19 +61,26 @@ Result<void> read_file_into(const std::filesystem::path& path, std::string& out)
 // false with errno set otherwise (ENODATA: the file ended first).
 bool pread_full(int fd, void* buf, size_t len, uint64_t offset);
 bool pwrite_full(int fd, const void* buf, size_t len, uint64_t offset);
+// The same at the file offset (which moves on), for pipes and appends.
+bool write_full(int fd, const void* buf, size_t len);
 
 // Copies `len` bytes from `in` at `in_offset` to `out` at `out_offset`: in
 // the kernel (copy_file_range, reflinked where the filesystem can), or
 // through a buffer where the kernel refuses across filesystems. False with
-// errno set otherwise (ENODATA: `in` ended first).
+// errno set otherwise (ENODATA: `in` ended first). Within one file the two
+// ranges must not overlap.
 bool copy_bytes(int in, uint64_t in_offset, int out, uint64_t out_offset, uint64_t len);
 
 // True when `fd`'s file lies on a tmpfs mounted with huge=always,
 // within_size or advise: a MAP_SHARED mapping of it with MADV_HUGEPAGE is
 // backed by 2 MiB pages, so touching it costs one fault per 2 MiB instead
 // of one per 4 KiB (which on a VM with shadow paging costs more than
-// copying the bytes).
+// copying the bytes). False too when THP is off for this process or
+// shmem_enabled is "deny".
 bool on_huge_page_tmpfs(int fd);
+// Its mountinfo half: whether the mount of device "MAJOR:MINOR" in a
+// /proc/self/mountinfo text is a tmpfs with one of those huge= options.
+bool huge_tmpfs_in_mountinfo(std::string_view mountinfo, std::string_view major_minor);
 
 // The one work directory of tdxctl (image build, volume staging, probes):
 // made with mkdtemp (0700, owned by us, a fresh name nobody could have

@@ -6,14 +6,20 @@
 
 namespace tdx::core {
 
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
+void append_hex(std::span<const uint8_t> bytes, std::string& out) {
+  static constexpr char digits[] = "0123456789abcdef";
+  size_t at = out.size();
+  out.resize(at + 2 * bytes.size());
+  char* p = out.data() + at;
   for (uint8_t b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
+    *p++ = digits[b >> 4];
+    *p++ = digits[b & 15];
   }
+}
+
+std::string to_hex(std::span<const uint8_t> bytes) {
+  std::string out;
+  append_hex(bytes, out);
   return out;
 }
 

@@ -16,6 +16,8 @@ namespace tdx::core {
 using Bytes = std::vector<uint8_t>;
 
 std::string to_hex(std::span<const uint8_t> bytes);
+// The same lowercase digits appended to `out` (no string of its own).
+void append_hex(std::span<const uint8_t> bytes, std::string& out);
 Result<Bytes> from_hex(std::string_view text, std::string_view what = "hex value");
 std::string base64_encode(std::span<const uint8_t> bytes);
 Result<Bytes> base64_decode(std::string_view text, std::string_view what = "base64 value");

@@ -1,5 +1,7 @@
 #include "tdxctl/core/json_writer.hpp"
 
+#include "tdxctl/core/hex.hpp"
+
 #include <cassert>
 #include <charconv>
 
@@ -73,17 +75,10 @@ JsonWriter& JsonWriter::boolean(bool b) {
 }
 
 JsonWriter& JsonWriter::hex(std::span<const uint8_t> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
   before_value();
-  size_t at = m_out.size();
-  m_out.resize(at + 2 + 2 * bytes.size());
-  char* p = m_out.data() + at;
-  *p++ = '"';
-  for (uint8_t b : bytes) {
-    *p++ = digits[b >> 4];
-    *p++ = digits[b & 15];
-  }
-  *p = '"';
+  m_out += '"';
+  append_hex(bytes, m_out);
+  m_out += '"';
   return *this;
 }
 

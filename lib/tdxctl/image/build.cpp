@@ -7,10 +7,16 @@
 //                    base.sha256, then qemu-img: that copy -> raw
 //   base.inspect     libguestfs inspection: root, /boot, ESP and their extents
 //   parts.extract    copy the three filesystems out to their own files
-//   root.customise   libguestfs on the plaintext root: files, debs, commands,
-//                    units, hardening, templates, cmdline, initramfs + grub
-//   root.encrypt     LUKS2 header by libcryptsetup, data by OpenSSL XTS
-//   disk.layout      GPT (sfdisk) with ESP, /boot and the LUKS2 root
+//   root.unpack      libext2fs unpacks the root and /boot into private trees
+//   root.customise   the tree customised natively in private namespaces:
+//                    files, debs, commands, units, hardening, templates,
+//                    cmdline, initramfs (boot.measure predicts MRTD/RTMRs)
+//   disk.layout      GPT (sfdisk) with ESP, /boot and the LUKS2 root; the
+//                    ESP copied in
+//   root.mkfs        mke2fs -d writes the root and /boot straight into their
+//                    partitions (the root 16 MiB in: the LUKS2 data area)
+//   root.encrypt     LUKS2 header by libcryptsetup, the data area encrypted
+//                    in place by OpenSSL XTS, then the header put in front
 //   image.write      qemu-img -> qcow2, then key, manifest and image are
 //                    renamed into place (never a half-written final name)
 // UUIDs and the kernel command line are fixed by the config or derived from
@@ -108,63 +114,49 @@ struct BuildState {
 
 namespace {
 
-// The digest of `path`'s bytes; with copy_to >= 0 the same bytes are also
-// written there, so what is hashed is exactly what is used afterwards.
-core::Result<std::string> digest_and_copy(const fs::path& path, const char* algorithm, int copy_to) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return core::fail(Category::invalid_input, "image.file.unreadable",
-                      path.string() + ": " + std::strerror(errno));
+// The digest of fd's bytes from `offset`, `length` of them or (nullopt) to
+// its end; with copy_to >= 0 the same bytes are also written there, so what
+// is hashed is exactly what is used afterwards.
+core::Result<std::string> digest_fd(int fd, uint64_t offset, std::optional<uint64_t> length, const char* algorithm,
+                                    int copy_to, const fs::path& shown) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_get_digestbyname(algorithm), nullptr);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_get_digestbyname(algorithm), nullptr) != 1)
+    return core::fail(Category::failed, "image.digest", std::string("OpenSSL has no ") + algorithm);
   std::vector<unsigned char> buf(4 * mib);
-  ssize_t n = 0;
-  int write_error = 0;
-  while (write_error == 0 && (n = ::read(fd, buf.data(), buf.size())) > 0) {
+  for (uint64_t done = 0; !length || done < *length;) {
+    size_t want = length ? static_cast<size_t>(std::min<uint64_t>(buf.size(), *length - done)) : buf.size();
+    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 && !length) break;
+    if (n <= 0)
+      return core::fail(Category::failed, "image.file.read",
+                        shown.string() + ": reading at byte " + std::to_string(offset + done) + ": " +
+                            (n == 0 ? "the file ends first" : std::strerror(errno)));
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
-    for (ssize_t done = 0; copy_to >= 0 && done < n;) {
-      ssize_t w = ::write(copy_to, buf.data() + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        write_error = w < 0 ? errno : EIO;
-        break;
-      }
-      done += w;
-    }
+    if (copy_to >= 0 && !core::write_full(copy_to, buf.data(), static_cast<size_t>(n)))
+      return core::fail(Category::failed, "image.file.copy", "copying " + shown.string() + ": " + std::strerror(errno));
+    done += static_cast<uint64_t>(n);
   }
-  int read_error = n < 0 ? errno : 0;
-  ::close(fd);
-  if (read_error)
-    return core::fail(Category::failed, "image.file.read", path.string() + ": " + std::strerror(read_error));
-  if (write_error)
-    return core::fail(Category::failed, "image.file.copy",
-                      "copying " + path.string() + ": " + std::strerror(write_error));
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
   return core::to_hex(core::Bytes(md, md + len));
 }
 
+core::Result<std::string> digest_and_copy(const fs::path& path, const char* algorithm, int copy_to) {
+  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return core::fail(Category::invalid_input, "image.file.unreadable", path.string() + ": " + std::strerror(errno));
+  return digest_fd(fd.get(), 0, std::nullopt, algorithm, copy_to, path);
+}
+
 // The digest of `length` bytes of `path` from `offset`: a filesystem inside
 // the disk image.
 std::string range_digest(const fs::path& path, uint64_t offset, uint64_t length, const char* algorithm) {
   core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_get_digestbyname(algorithm), nullptr);
-  std::vector<unsigned char> buf(4 * mib);
-  for (uint64_t done = 0; done < length;) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - done));
-    if (fd.get() < 0 || !core::pread_full(fd.get(), buf.data(), n, offset + done))
-      throw Failure(Category::failed, "image.file.read",
-                    path.string() + ": reading bytes " + std::to_string(offset + done) + "+" + std::to_string(n) +
-                        ": " + (errno == ENODATA ? "the file ends first" : std::strerror(errno)));
-    EVP_DigestUpdate(ctx.get(), buf.data(), n);
-    done += n;
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  return core::to_hex(core::Bytes(md, md + len));
+  if (fd.get() < 0)
+    throw Failure(Category::failed, "image.file.unreadable", path.string() + ": " + std::strerror(errno));
+  return core::value_or_throw(digest_fd(fd.get(), offset, length, algorithm, -1, path));
 }
 
 } // namespace

@@ -173,41 +173,17 @@ core::Result<void> check_request(uint64_t payload, const core::Secret& unlock_ke
 
 } // namespace
 
-core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
-                                         const std::filesystem::path& output,
-                                         const core::Secret& unlock_key,
-                                         const core::Secret* recovery, const LuksOptions& options,
-                                         core::ProgressSink& progress) {
-  core::UniqueFd in(::open(plaintext.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0)
-    return core::fail(Category::invalid_input, "image.plaintext.open",
-                      plaintext.string() + ": " + std::strerror(errno));
-  struct stat st{};
-  fstat(in.get(), &st);
-  auto payload = static_cast<uint64_t>(st.st_size);
-  TDX_TRY(check_request(payload, unlock_key, recovery, options, plaintext.string()));
-  {
-    core::UniqueFd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (out.get() < 0 || ftruncate(out.get(), static_cast<off_t>(luks_volume_size(payload))) != 0 ||
-        !core::copy_bytes(in.get(), 0, out.get(), header_area, payload))
-      return core::fail(Category::failed, "image.luks.create", output.string() + ": " + std::strerror(errno));
-  }
-  return encrypt_luks_in_place(output, 0, payload, unlock_key, recovery, options, progress);
-}
+namespace {
 
-core::Result<LuksInfo> encrypt_luks_in_place(const std::filesystem::path& image, uint64_t volume_offset,
-                                             uint64_t payload, const core::Secret& unlock_key,
-                                             const core::Secret* recovery, const LuksOptions& options,
-                                             core::ProgressSink& progress) {
-  TDX_TRY(check_request(payload, unlock_key, recovery, options, image.string() + " (LUKS2 data area)"));
-  core::UniqueFd disk(::open(image.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-  struct stat st{};
-  if (disk.get() < 0 || fstat(disk.get(), &st) != 0)
-    return core::fail(Category::failed, "image.luks.open", image.string() + ": " + std::strerror(errno));
-  if (static_cast<uint64_t>(st.st_size) < volume_offset + luks_volume_size(payload))
-    return core::fail(Category::failed, "image.luks.too_small",
-                      image.string() + ": " + std::to_string(st.st_size) + " bytes, the LUKS2 volume needs " +
-                          std::to_string(luks_volume_size(payload)) + " from byte " + std::to_string(volume_offset));
+// The writers' common part: the header formatted (and for a reproducible
+// volume rewritten and checked) in a memfd, the data area encrypted from
+// in_fd at in_offset into out_fd after the header area at volume_offset,
+// and only then the header copied in front of it: a volume whose data is not
+// all encrypted never carries a header.
+core::Result<LuksInfo> format_and_encrypt(int in_fd, uint64_t in_offset, int out_fd, uint64_t volume_offset,
+                                          uint64_t payload, const std::string& shown, const core::Secret& unlock_key,
+                                          const core::Secret* recovery, const LuksOptions& options,
+                                          core::ProgressSink& progress) {
   const bool has_recovery = recovery && !recovery->empty();
 
   // A reproducible volume's key is derived, never drawn; the UUID salts the
@@ -297,20 +273,60 @@ core::Result<LuksInfo> encrypt_luks_in_place(const std::filesystem::path& image,
       return std::unexpected(crypt_error("image.luks.volume_key", "reading back the volume key", rc));
     cd.reset();
   }
-  if (!core::copy_bytes(header.get(), 0, disk.get(), volume_offset, header_area))
-    return core::fail(Category::failed, "image.luks.header",
-                      image.string() + ": writing the LUKS2 header: " + std::strerror(errno));
-
   XtsJob job;
-  job.in_fd = job.out_fd = disk.get();
-  job.in_offset = job.out_offset = volume_offset + info.data_offset;
+  job.in_fd = in_fd;
+  job.in_offset = in_offset;
+  job.out_fd = out_fd;
+  job.out_offset = volume_offset + info.data_offset;
   job.length = payload;
   job.sector_size = options.sector_size;
   job.threads = options.threads;
   TDX_TRY(xts_encrypt(job, {vk.bytes, vk.size}, progress));
-  if (fsync(disk.get()) != 0)
-    return core::fail(Category::failed, "image.luks.sync", image.string() + ": " + std::strerror(errno));
+  if (fsync(out_fd) != 0 || !core::copy_bytes(header.get(), 0, out_fd, volume_offset, header_area) ||
+      fsync(out_fd) != 0)
+    return core::fail(Category::failed, "image.luks.write", shown + ": " + std::strerror(errno));
   return info;
+}
+
+} // namespace
+
+core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
+                                         const std::filesystem::path& output,
+                                         const core::Secret& unlock_key,
+                                         const core::Secret* recovery, const LuksOptions& options,
+                                         core::ProgressSink& progress) {
+  core::UniqueFd in(::open(plaintext.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0)
+    return core::fail(Category::invalid_input, "image.plaintext.open",
+                      plaintext.string() + ": " + std::strerror(errno));
+  struct stat st{};
+  fstat(in.get(), &st);
+  auto payload = static_cast<uint64_t>(st.st_size);
+  TDX_TRY(check_request(payload, unlock_key, recovery, options, plaintext.string()));
+  core::UniqueFd out(::open(output.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (out.get() < 0 || ftruncate(out.get(), static_cast<off_t>(luks_volume_size(payload))) != 0)
+    return core::fail(Category::failed, "image.luks.create", output.string() + ": " + std::strerror(errno));
+  auto info = format_and_encrypt(in.get(), 0, out.get(), 0, payload, output.string(), unlock_key, recovery,
+                                 options, progress);
+  if (!info) ::unlink(output.c_str()); // no half-written volume under its name
+  return info;
+}
+
+core::Result<LuksInfo> encrypt_luks_in_place(const std::filesystem::path& image, uint64_t volume_offset,
+                                             uint64_t payload, const core::Secret& unlock_key,
+                                             const core::Secret* recovery, const LuksOptions& options,
+                                             core::ProgressSink& progress) {
+  TDX_TRY(check_request(payload, unlock_key, recovery, options, image.string() + " (LUKS2 data area)"));
+  core::UniqueFd disk(::open(image.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st{};
+  if (disk.get() < 0 || fstat(disk.get(), &st) != 0)
+    return core::fail(Category::failed, "image.luks.open", image.string() + ": " + std::strerror(errno));
+  if (static_cast<uint64_t>(st.st_size) < volume_offset + luks_volume_size(payload))
+    return core::fail(Category::failed, "image.luks.too_small",
+                      image.string() + ": " + std::to_string(st.st_size) + " bytes, the LUKS2 volume needs " +
+                          std::to_string(luks_volume_size(payload)) + " from byte " + std::to_string(volume_offset));
+  return format_and_encrypt(disk.get(), volume_offset + header_area, disk.get(), volume_offset, payload,
+                            image.string(), unlock_key, recovery, options, progress);
 }
 
 core::Result<core::Json> read_luks_header(const std::filesystem::path& volume) {

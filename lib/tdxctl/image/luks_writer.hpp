@@ -62,22 +62,23 @@ uint64_t luks_volume_size(uint64_t payload_bytes);
 // Makes bytes [volume_offset, volume_offset + luks_volume_size(payload_bytes))
 // of `image` a LUKS2 volume in place. Its data area, from volume_offset +
 // 16 MiB, already holds the plaintext filesystem (`image build` has mke2fs
-// write it there); it is encrypted where it lies and the header and keyslots
-// are written before it, so the root is never copied. Otherwise as
-// write_luks_volume.
+// write it there), and is encrypted where it lies, so the root is never
+// copied; the header goes in front of it once all of it is encrypted.
+// Otherwise as write_luks_volume.
 core::Result<LuksInfo> encrypt_luks_in_place(const std::filesystem::path& image, uint64_t volume_offset,
                                              uint64_t payload_bytes, const core::Secret& unlock_key,
                                              const core::Secret* recovery, const LuksOptions& options,
                                              core::ProgressSink& progress);
 
 // Writes `output` (created or truncated; a plain file) as a LUKS2 volume
-// whose data area is `plaintext` encrypted: the plaintext is copied into
-// place and encrypted there by encrypt_luks_in_place. The unlock key goes into one
-// argon2id keyslot, the optional recovery passphrase into a second one. The
-// volume key exists only in locked-down memory for the duration of the call.
-// With options.reproducible the finished header is checked by libcryptsetup
-// (it loads, and every keyslot yields the derived volume key) before any
-// data is written; a mismatch is an error with code image.luks.reproducible.
+// whose data area is `plaintext` encrypted; on failure `output` is removed.
+// The unlock key goes into one argon2id keyslot, the optional recovery
+// passphrase into a second one. The volume key exists only in locked-down
+// memory for the duration of the call. The header is formatted in memory
+// and written last, after the data area. With options.reproducible it is
+// checked by libcryptsetup first (it loads, and every keyslot yields the
+// derived volume key), before any data is written; a mismatch is an error
+// with code image.luks.reproducible.
 core::Result<LuksInfo> write_luks_volume(const std::filesystem::path& plaintext,
                                          const std::filesystem::path& output,
                                          const core::Secret& unlock_key,

@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -105,35 +106,57 @@ constexpr uint64_t huge_page = 2u << 20;
 
 // The data area mapped shared and in huge pages, for encryption where it
 // lies. The mapping starts on a 2 MiB file offset so that file pages and
-// virtual huge pages line up.
+// virtual huge pages line up; `lead` is how far into it the area starts.
 struct Mapping {
-  static core::Result<Mapping> map(int fd, uint64_t offset, uint64_t length) {
+  // nullopt: use the buffers instead, because the kernel would not populate
+  // the pages (a full tmpfs: writing through the mapping would then be a
+  // SIGBUS, where a pwrite says ENOSPC; or a kernel older than 5.14).
+  static core::Result<std::optional<Mapping>> map(int fd, uint64_t offset, uint64_t length) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < offset + length)
+      return core::fail(Category::failed, "image.xts.read",
+                        "the file holding the plaintext ends at byte " + std::to_string(st.st_size) +
+                            ", before the data area's end at byte " + std::to_string(offset + length));
     uint64_t start = offset / huge_page * huge_page;
     size_t size = static_cast<size_t>(offset + length - start);
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(start));
-    if (p == MAP_FAILED)
-      return core::fail(Category::failed, "image.xts.map",
-                        "cannot map the data area in place: " + std::string(std::strerror(errno)));
+    if (p == MAP_FAILED) return std::optional<Mapping>();
     (void)::madvise(p, size, MADV_HUGEPAGE); // advice: huge=advise mounts need it, the others take it
     // Page tables filled in one call before the workers start: faulting
     // the huge pages in from two workers serialised them (measured 0.98x
-    // on 2 threads, 1.95x populated first). Advice: Linux < 5.14 faults.
-    (void)::madvise(p, size, MADV_POPULATE_WRITE);
+    // on 2 threads, 1.95x populated first).
+    if (::madvise(p, size, MADV_POPULATE_WRITE) != 0) {
+      ::munmap(p, size);
+      return std::optional<Mapping>();
+    }
     Mapping m;
     m.base = p;
     m.size = size;
-    m.data = static_cast<unsigned char*>(p) + (offset - start);
-    return m;
+    m.lead = offset - start;
+    m.data = static_cast<unsigned char*>(p) + m.lead;
+    return std::optional<Mapping>(std::move(m));
   }
   Mapping() = default;
-  Mapping(Mapping&& o) noexcept : base(std::exchange(o.base, nullptr)), size(o.size), data(o.data) {}
+  Mapping(Mapping&& o) noexcept
+      : base(std::exchange(o.base, nullptr)), size(o.size), lead(o.lead), data(o.data) {}
   Mapping& operator=(Mapping&&) = delete;
   ~Mapping() {
     if (base) ::munmap(base, size);
   }
   void* base = nullptr;
   size_t size = 0;
+  uint64_t lead = 0;
   unsigned char* data = nullptr;
+};
+
+// Chunk `index` of the data area as [begin, end). Through buffers, fixed
+// chunks; mapped, chunks follow the 2 MiB pages of the file (the first one
+// ends at the first page boundary), so no chunk spans two pages.
+struct Chunks {
+  uint64_t size, lead, length;
+  uint64_t count() const { return (lead + length + size - 1) / size; }
+  uint64_t begin(uint64_t index) const { return index == 0 ? 0 : index * size - lead; }
+  uint64_t end(uint64_t index) const { return std::min(length, (index + 1) * size - lead); }
 };
 
 } // namespace
@@ -159,18 +182,25 @@ core::Result<void> xts_encrypt(const XtsJob& job, std::span<const unsigned char>
                       "the plaintext (" + std::to_string(job.length) +
                           " bytes) is not a whole number of " + std::to_string(job.sector_size) +
                           "-byte encryption sectors");
+  const bool in_place = job.in_fd == job.out_fd && job.in_offset == job.out_offset;
+  if (job.in_fd == job.out_fd && !in_place && job.in_offset < job.out_offset + job.length &&
+      job.out_offset < job.in_offset + job.length)
+    return core::fail(Category::failed, "image.xts.overlap",
+                      "the plaintext and the data area overlap in the same file without being the same bytes");
   unsigned threads = job.threads ? job.threads : std::max(1u, std::thread::hardware_concurrency());
   std::optional<Mapping> mapped;
-  if (job.in_fd == job.out_fd && job.in_offset == job.out_offset && job.length > 0 &&
-      huge_page % job.sector_size == 0 && core::on_huge_page_tmpfs(job.out_fd)) {
+  if (in_place && job.map_in_place && job.length > 0 && huge_page % job.sector_size == 0 &&
+      core::on_huge_page_tmpfs(job.out_fd)) {
     auto m = Mapping::map(job.out_fd, job.out_offset, job.length);
     if (!m) return std::unexpected(m.error());
-    mapped.emplace(std::move(*m));
+    if (*m) mapped.emplace(std::move(**m));
   }
   // Mapped, a chunk is one huge page: fewer counter steps, and a worker's
   // chunk is never split over two pages the other worker is faulting in.
-  const uint64_t chunk_bytes = mapped ? huge_page : job.chunk_bytes;
-  uint64_t chunks = (job.length + chunk_bytes - 1) / chunk_bytes;
+  // (A lead that is not whole sectors would split sectors: fixed chunks then.)
+  const bool follow_pages = mapped && mapped->lead % job.sector_size == 0;
+  const Chunks chunking{mapped ? huge_page : job.chunk_bytes, follow_pages ? mapped->lead : 0, job.length};
+  const uint64_t chunks = chunking.count();
   threads = static_cast<unsigned>(std::min<uint64_t>(threads, std::max<uint64_t>(chunks, 1)));
 
   std::atomic<uint64_t> next{0}, done_bytes{0};
@@ -191,14 +221,14 @@ core::Result<void> xts_encrypt(const XtsJob& job, std::span<const unsigned char>
   auto worker = [&] {
     auto ctx = make_ctx(volume_key, true);
     if (!ctx) return record(ctx.error());
-    // The buffer is rounded up to whole pages for aligned_alloc; chunks use chunk_bytes.
+    // The buffer is rounded up to whole pages for aligned_alloc.
     std::optional<Buffer> owned;
-    if (!mapped) owned.emplace((chunk_bytes + 4095) / 4096 * 4096);
+    if (!mapped) owned.emplace((chunking.size + 4095) / 4096 * 4096);
     while (!stop) {
       uint64_t chunk = next.fetch_add(1, std::memory_order_relaxed);
       if (chunk >= chunks) break;
-      uint64_t pos = chunk * chunk_bytes;
-      size_t len = static_cast<size_t>(std::min<uint64_t>(chunk_bytes, job.length - pos));
+      uint64_t pos = chunking.begin(chunk);
+      auto len = static_cast<size_t>(chunking.end(chunk) - pos);
       if (mapped) {
         auto r = run_units(ctx->get(), job.sector_size, pos / 512, mapped->data + pos, mapped->data + pos, len);
         if (!r) return record(r.error());

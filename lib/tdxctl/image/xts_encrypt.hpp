@@ -12,7 +12,8 @@
 namespace tdx::image {
 
 // in_fd == out_fd with in_offset == out_offset encrypts in place: mapped in
-// huge pages on a tmpfs that has them, through one buffer per worker elsewhere.
+// huge pages on a tmpfs that has them, through one buffer per worker
+// elsewhere. Other overlapping ranges of one file are refused.
 struct XtsJob {
   int in_fd = -1;
   uint64_t in_offset = 0;  // where the plaintext starts in in_fd
@@ -22,6 +23,9 @@ struct XtsJob {
   uint32_t sector_size = 4096;
   unsigned threads = 0;    // 0: one per online CPU
   size_t chunk_bytes = 256u << 10; // one buffer per thread that stays in L2 (unmapped)
+  // false: never mapped, always through the buffers (tests of that path;
+  // a caller that cannot rule out the file shrinking under the mapping).
+  bool map_in_place = true;
 };
 
 // Encrypts job.length bytes with the 64-byte (512-bit) XTS volume key. The

@@ -24,7 +24,7 @@ const std::string uuid = "5c0ffee0-1c3d-4e5f-8a9b-0c1d2e3f4a5b";
 const std::string key_a = "8d2f61c0a94e3b7f05d1e6a28c4b97f3e0a5d2c18b7f4e69a3c05d2e1f8b7a64";
 const std::string key_b = "3e9a07c5d1f2b84e6a0c9d3f7b5e21a4c8d06f9e2b1a73c5e4d80f6a9b2c1d37";
 const std::string recovery_pass = "correct horse battery staple";
-constexpr size_t header_bytes = 16u << 20; // primary + secondary + keyslots area
+constexpr size_t header_bytes = image::luks_header_bytes; // primary + secondary + keyslots area
 
 // Small argon2 costs for speed; the recovery slot asks for 4 lanes, which
 // libcryptsetup alone would lower to the CPU count of a smaller host.
@@ -293,4 +293,17 @@ TEST_CASE("a LUKS2 volume made in place inside a disk image is the same volume, 
   auto unchanged = core::read_file(dir / "short.raw");
   REQUIRE(unchanged);
   CHECK(*unchanged == disk.substr(0, disk.size() - after - 4096));
+}
+
+TEST_CASE("a LUKS2 volume that fails to format leaves no file behind", "[luks]") {
+  core::TempDir dir;
+  auto plain = make_plaintext(dir.path());
+  auto o = options(false);
+  o.unlock_cost.memory_kib = 8u << 20; // libcryptsetup's argon2 limit is 4 GiB
+  core::Secret unlock{std::string(key_a)};
+  core::NullProgress progress;
+  auto r = image::write_luks_volume(plain, dir / "a.luks", unlock, nullptr, o, progress);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code.rfind("image.luks.", 0) == 0);
+  CHECK_FALSE(fs::exists(dir / "a.luks"));
 }

@@ -158,7 +158,7 @@ TEST_CASE("XTS matches IEEE 1619 vector 10, as a buffer and through the threaded
 // buffer per worker on any filesystem, and mapped where a tmpfs has huge
 // pages (one is mounted for the test when it runs as root).
 namespace {
-void check_in_place(const fs::path& dir, bool expect_huge) {
+void check_in_place(const fs::path& dir, bool map) {
   std::vector<unsigned char> plain(5 * (2u << 20) + 3 * 4096);
   for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<unsigned char>((i * 131) >> 5);
   const size_t before = (3u << 20) + 8192, after = 4096; // the area starts off a 2 MiB boundary
@@ -167,8 +167,8 @@ void check_in_place(const fs::path& dir, bool expect_huge) {
   disk.append(after, 'A');
   test::put(dir, "disk.raw", disk);
   int fd = open_or_fail(dir / "disk.raw", O_RDWR);
-  CHECK(core::on_huge_page_tmpfs(fd) == expect_huge);
   image::XtsJob job{fd, before, fd, before, plain.size(), 4096, 2, 64 << 10};
+  job.map_in_place = map;
   auto key = test_key();
   core::NullProgress progress;
   REQUIRE(image::xts_encrypt(job, key, progress));
@@ -182,11 +182,25 @@ void check_in_place(const fs::path& dir, bool expect_huge) {
   CHECK(std::equal(expect.begin(), expect.end(), reinterpret_cast<const unsigned char*>(got->data()) + before));
   CHECK(got->substr(before + plain.size()) == std::string(after, 'A'));
 }
+
+struct Unmount {
+  fs::path point;
+  ~Unmount() { ::umount2(point.c_str(), MNT_DETACH); }
+};
 } // namespace
 
 TEST_CASE("in-place encryption equals the buffer transform, through buffers and mapped in huge pages") {
   core::TempDir dir;
   check_in_place(dir.path(), false);
+
+  // Overlapping ranges of one file that are not the same bytes are refused.
+  int fd = open_or_fail(dir.path() / "disk.raw", O_RDWR);
+  image::XtsJob overlap{fd, 0, fd, 4096, 8 * 4096, 4096, 2, 4096};
+  core::NullProgress progress;
+  auto refused = image::xts_encrypt(overlap, test_key(), progress);
+  ::close(fd);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == "image.xts.overlap");
 
   if (::geteuid() != 0) {
     WARN("not root: the huge-page tmpfs half needs a tmpfs mount");
@@ -198,8 +212,24 @@ TEST_CASE("in-place encryption equals the buffer transform, through buffers and 
     WARN("cannot mount a huge-page tmpfs here: " << std::strerror(errno));
     return;
   }
+  Unmount unmount{huge};
+  test::put(huge, "probe", "x");
+  int probe = open_or_fail(huge / "probe", O_RDONLY);
+  bool mapped = core::on_huge_page_tmpfs(probe);
+  ::close(probe);
+  if (!mapped) {
+    WARN("THP is off for tmpfs here (shmem_enabled deny, or PR_SET_THP_DISABLE): the buffers serve");
+  }
   check_in_place(huge, true);
-  ::umount2(huge.c_str(), MNT_DETACH);
+
+  // Mapped, a file that ends before the area is an error, not a SIGBUS.
+  test::put(huge, "short.raw", std::string(3u << 20, 's'));
+  fd = open_or_fail(huge / "short.raw", O_RDWR);
+  image::XtsJob beyond{fd, 1u << 20, fd, 1u << 20, 4u << 20, 4096, 2, 1u << 20};
+  auto r = image::xts_encrypt(beyond, test_key(), progress);
+  ::close(fd);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == "image.xts.read");
 }
 
 TEST_CASE("threaded file encryption names the byte where the plaintext ends early") {
