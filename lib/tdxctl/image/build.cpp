@@ -6,7 +6,7 @@
 //   base.convert     copy the base into it, hashing the bytes copied against
 //                    base.sha256, then qemu-img: that copy -> raw
 //   base.inspect     libguestfs inspection: root, /boot, ESP and their extents
-//   parts.extract    copy the three filesystems out to their own files
+//   parts.extract    copy the root and /boot filesystems out to their own files
 //   root.unpack      libext2fs unpacks the root and /boot into private trees
 //   root.customise   the tree customised natively in private namespaces:
 //                    files, debs, commands, units, hardening, templates,
@@ -87,7 +87,7 @@ struct BuildState {
   core::ProcessRunner* runner = nullptr;
   core::ProgressSink* progress = nullptr;
   std::string inputs_digest, luks_uuid, root_fs_uuid, cmdline, base_sha256;
-  fs::path base_raw, esp_img, boot_img, root_img, disk_raw, key_path, manifest_path;
+  fs::path base_raw, boot_img, root_img, disk_raw, key_path, manifest_path;
   fs::path guest_binary; // tdxctl-guest, for the initramfs
   std::vector<StageTiming> timings;
   fs::path tree, boot_tree; // the unpacked root and /boot
@@ -569,8 +569,9 @@ void customise_root(BuildState& s) {
 
 // ---- stage: disk layout -----------------------------------------------------
 
-// The GPT disk with the ESP copied in; /boot and the root's plaintext are
-// written into their partitions by mke2fs next, so neither is copied.
+// The GPT disk with the base's ESP copied in (nothing changes it); /boot and
+// the root's plaintext are written into their partitions by mke2fs next, so
+// neither is copied.
 void layout_disk(BuildState& s) {
   uint64_t esp_size = (s.esp.size + mib - 1) / mib * mib;
   uint64_t boot_size = (s.boot.size + mib - 1) / mib * mib;
@@ -591,8 +592,7 @@ void layout_disk(BuildState& s) {
   core::Command sfdisk{{"sfdisk", "--no-reread", "--no-tell-kernel", "-q", s.disk_raw.string()}};
   sfdisk.stdin_data = script.str();
   core::run_checked(*s.runner, sfdisk, "sfdisk (GPT layout)");
-  copy_range(s.esp_img, 0, s.disk_raw, esp_start, s.esp.size);
-  fs::remove(s.esp_img);
+  copy_range(s.base_raw, s.esp.start, s.disk_raw, esp_start, s.esp.size);
 }
 
 // ---- stage: filesystems ----------------------------------------------------
@@ -828,7 +828,6 @@ void add_unpack_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
               s->work.emplace(s->work_parent, "." + s->request.output.filename().string() + ".build");
               const auto& w = *s->work;
               s->base_raw = w / "base.raw";
-              s->esp_img = w / "esp.img";
               s->boot_img = w / "boot.img";
               s->root_img = w / "root.img";
               s->disk_raw = w / "disk.raw";
@@ -843,12 +842,10 @@ void add_unpack_stages(BuildPlan& bp, const std::shared_ptr<BuildState>& s) {
             });
   add_stage(bp, s, "base.inspect", "check", "inspect the base image: root, /boot, ESP (libguestfs)",
             {{"base", c.base.string()}}, [s] { inspect_base(*s); });
-  add_stage(bp, s, "parts.extract", "file", "copy the root, /boot and ESP filesystems out of the base",
-            {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}, {"esp", "$WORK/esp.img"}}, [s] {
-              s->work->create_sparse("esp.img", 0600, s->esp.size);
+  add_stage(bp, s, "parts.extract", "file", "copy the root and /boot filesystems out of the base (for unpacking)",
+            {{"root", "$WORK/root.img"}, {"boot", "$WORK/boot.img"}}, [s] {
               s->work->create_sparse("boot.img", 0600, s->boot.size);
               s->work->create_sparse("root.img", 0600, s->root.size);
-              copy_range(s->base_raw, s->esp.start, s->esp_img, 0, s->esp.size);
               copy_range(s->base_raw, s->boot.start, s->boot_img, 0, s->boot.size);
               copy_range(s->base_raw, s->root.start, s->root_img, 0, s->root.size);
             });

@@ -171,10 +171,6 @@ core::Result<void> check_request(uint64_t payload, const core::Secret& unlock_ke
   return {};
 }
 
-} // namespace
-
-namespace {
-
 // The writers' common part: the header formatted (and for a reproducible
 // volume rewritten and checked) in a memfd, the data area encrypted from
 // in_fd at in_offset into out_fd after the header area at volume_offset,
@@ -211,11 +207,11 @@ core::Result<LuksInfo> format_and_encrypt(int in_fd, uint64_t in_offset, int out
   core::UniqueFd header(::memfd_create("tdxctl-luks-header", MFD_CLOEXEC));
   if (header.get() < 0 || ftruncate(header.get(), static_cast<off_t>(luks_volume_size(payload))) != 0)
     return core::fail(Category::failed, "image.luks.create", std::string("memfd for the LUKS2 header: ") + std::strerror(errno));
-  const std::filesystem::path output = "/proc/self/fd/" + std::to_string(header.get());
+  const std::filesystem::path header_path = "/proc/self/fd/" + std::to_string(header.get());
 
   crypt_device* raw = nullptr;
-  if (int rc = cryptsetup::api().crypt_init(&raw, output.c_str()); rc < 0)
-    return std::unexpected(crypt_error("image.luks.init", "libcryptsetup cannot open the header file " + output.string(), rc));
+  if (int rc = cryptsetup::api().crypt_init(&raw, header_path.c_str()); rc < 0)
+    return std::unexpected(crypt_error("image.luks.init", "libcryptsetup cannot open the header file " + header_path.string(), rc));
   Crypt cd(raw);
 
   auto unlock_pbkdf = pbkdf_of(options.unlock_cost);
@@ -262,9 +258,9 @@ core::Result<LuksInfo> format_and_encrypt(int in_fd, uint64_t in_offset, int out
     std::vector<DeterministicKeyslot> slots{fixed_keyslot(info.unlock_keyslot, key, options.unlock_cost)};
     if (has_recovery)
       slots.push_back(fixed_keyslot(info.recovery_keyslot, recovery->reveal(), options.recovery_cost));
-    TDX_TRY(make_luks_deterministic(output, seed_of(seed, seed_uuid), {vk.bytes, vk.size}, slots));
+    TDX_TRY(make_luks_deterministic(header_path, seed_of(seed, seed_uuid), {vk.bytes, vk.size}, slots));
     // Checked here, before the data area, so a bad header never gets that far.
-    TDX_TRY(verify_reproducible(output, header.get(), info, vk, key, recovery));
+    TDX_TRY(verify_reproducible(header_path, header.get(), info, vk, key, recovery));
   } else {
     // Unlocking the fresh keyslot proves the header is complete before any data is written.
     if (int rc = cryptsetup::api().crypt_volume_key_get(cd.get(), info.unlock_keyslot, reinterpret_cast<char*>(vk.bytes),
