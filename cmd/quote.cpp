@@ -153,9 +153,11 @@ void add_verify(CLI::App* group, Context& ctx) {
             "", true});
       return;
     }
+    // The names move: with thousands of files every copy is fresh heap pages.
     std::vector<quote::VerifyInput> inputs;
-    for (const auto& f : args->files)
-      inputs.push_back(f == "-" ? quote::VerifyInput{f, read_input(f)} : quote::VerifyInput{f, {}, true});
+    inputs.reserve(args->files.size());
+    for (auto& f : args->files)
+      inputs.push_back(f == "-" ? quote::VerifyInput{f, read_input(f)} : quote::VerifyInput{std::move(f), {}, true});
     if (args->jsonl_stdin) {
       auto more = core::value_or_throw(quote::read_jsonl_inputs(read_input("-"), "stdin"));
       inputs.insert(inputs.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));

@@ -24,6 +24,12 @@ void put(const fs::path& dir, const std::string& path, const std::string& conten
   std::ofstream(p, std::ios::binary) << content;
 }
 
+std::string pattern(size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 2654435761u + seed) >> 9);
+  return s;
+}
+
 void link(const fs::path& dir, const std::string& path, const std::string& target) {
   auto p = dir / fs::path(path).relative_path();
   fs::create_directories(p.parent_path());

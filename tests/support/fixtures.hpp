@@ -18,6 +18,9 @@ std::filesystem::path tests_dir();
 
 // Creates `path` (and parents) under `dir` with `content`.
 void put(const std::filesystem::path& dir, const std::string& path, const std::string& content);
+// `n` bytes that differ with `seed` and repeat no short period: contents
+// whose every byte a copy or a read must get right.
+std::string pattern(size_t n, unsigned seed);
 // A symlink `path` -> `target` under `dir` (parents created).
 void link(const std::filesystem::path& dir, const std::string& path, const std::string& target);
 

@@ -2,9 +2,10 @@
 // Verifying one quote or many: decode, parse, DCAP-verify and appraise each
 // input into a self-contained report, on a pool of worker threads that share
 // one VerifierSet (collateral checked once, PCK chains cached). A batch is a
-// stream: each worker reads its own input, renders its report, and the
-// rendered reports leave in input order while later ones are still being
-// verified, so memory stays flat for any number of quotes.
+// stream: each worker reads its own inputs (files a run at a time), renders
+// their reports, and the rendered reports leave in input order while later
+// ones are still being verified, so memory stays flat for any number of
+// quotes.
 
 #include "tdxctl/core/error.hpp"
 #include "tdxctl/quote/policy.hpp"
@@ -24,7 +25,7 @@ struct VerifyInput {
   std::string name;    // file name, "-" or "stdin:LINE"
   std::string content; // raw content (binary, base64 or hex)
   // Read `name` when a worker reaches this input (content is then unused):
-  // a batch of files never holds them all at once.
+  // a batch of files never holds more than a run per worker at once.
   bool from_file = false;
 };
 

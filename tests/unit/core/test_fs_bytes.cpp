@@ -15,17 +15,9 @@
 using namespace tdx;
 namespace fs = std::filesystem;
 
-namespace {
-std::string pattern(size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 2654435761u + seed) >> 9);
-  return s;
-}
-} // namespace
-
 TEST_CASE("copy_bytes copies a range between offsets, in the kernel and through its buffer fallback") {
   core::TempDir dir;
-  auto source = pattern((9u << 20) + 123, 7);
+  auto source = test::pattern((9u << 20) + 123, 7);
   test::put(dir.path(), "in", source);
   core::UniqueFd in(::open((dir / "in").c_str(), O_RDONLY));
   REQUIRE(in.get() >= 0);

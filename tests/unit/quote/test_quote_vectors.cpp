@@ -317,10 +317,12 @@ TEST_CASE("a batch streams every report in input order and counts the outcomes",
   auto counts = quote::verify_stream(
       *verifiers, quote::Policy{}, inputs, quote::InputFormat::automatic, 4,
       [&](size_t index, const quote::VerifyReport& r, std::string& out) {
+        // Appends to the worker's buffer, which holds the run's earlier reports.
+        const size_t at = out.size();
         out += r.name + " " + (r.input_error ? r.input_error->code : r.verdict.status);
         if (r.quote && r.quote->td) out += " " + core::to_hex(r.quote->td->mr_td);
         out += "\n";
-        rendered[index] = out;
+        rendered[index] = out.substr(at);
       },
       [&](std::string_view chunk) {
         stream += chunk;

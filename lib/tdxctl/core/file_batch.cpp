@@ -1,0 +1,198 @@
+// Three io_uring submissions a batch: the opens; for each opened file a read
+// of up to k_slot bytes hard-linked to a probe read at the file position
+// (offset -1); the closes. The probe is what makes a short first read safe
+// to take as the whole file without an fstat: a regular file answers it with
+// 0 at its end, while a pipe or a file bigger than the slot answers with
+// more bytes, and is then read on with plain reads before it is closed.
+#include "tdxctl/core/file_batch.hpp"
+
+#include "tdxctl/core/fs.hpp"
+#include "tdxctl/liburing/api.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+#include <vector>
+
+namespace tdx::core {
+
+namespace {
+
+// Below this many files a ring (and liburing's first load) costs more than
+// the system calls it saves.
+constexpr size_t k_min_ring_batch = 4;
+constexpr size_t k_probe = 256;
+
+Result<void> unreadable(const std::string& path, int error) {
+  return fail(Category::invalid_input, "file.unreadable",
+              "cannot read " + path + ": " + std::strerror(error));
+}
+
+// What read_file_into does after a short read that was not the end: read on
+// to the end, appending.
+Result<void> read_rest(int fd, const std::string& path, std::string& out) {
+  char buffer[16 << 10];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return unreadable(path, errno);
+    if (n == 0) return {};
+    out.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+void read_plain(FileBatchReader::File& f) {
+  f.result = read_file_into(*f.path, f.spill);
+  f.content = f.result ? std::string_view(f.spill) : std::string_view();
+}
+
+} // namespace
+
+struct FileBatchReader::Ring {
+  io_uring ring{};
+  const liburing::Api* api = nullptr;
+  bool live = false; // io_uring_queue_init_params succeeded
+  std::array<std::array<char, k_probe>, k_batch> probes{};
+  std::array<int, k_batch> fd{}, got{}, probe{};
+
+  ~Ring() {
+    if (live) api->io_uring_queue_exit(&ring);
+  }
+
+  // Submits what is queued and waits until `want` completions are there
+  // (a signal only makes it wait again); then `each(user_data, res)` for
+  // every one. False when the ring itself failed.
+  template <class Each> bool complete(unsigned want, Each each) {
+    while (io_uring_cq_ready(&ring) < want) {
+      int r = api->io_uring_submit_and_wait(&ring, want);
+      if (r < 0 && r != -EINTR && r != -EAGAIN) return false;
+    }
+    io_uring_cqe* cqe;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      each(cqe->user_data, cqe->res);
+      ++seen;
+    }
+    io_uring_cq_advance(&ring, seen);
+    return seen == want;
+  }
+};
+
+FileBatchReader::FileBatchReader(bool use_ring) : m_want_ring(use_ring) {}
+FileBatchReader::~FileBatchReader() = default;
+
+bool FileBatchReader::ring_ready() {
+  if (m_ring) return true;
+  if (!m_want_ring || m_ring_tried) return false;
+  m_ring_tried = true;
+  const liburing::Api* api;
+  try {
+    api = &liburing::api();
+  } catch (const Failure&) {
+    return false; // liburing2 not installed: plain system calls
+  }
+  auto ring = std::make_unique<Ring>();
+  ring->api = api;
+  // The flags that spare the kernel work on behalf of one submitting thread
+  // (6.1, then 5.19); older kernels refuse them with EINVAL, then plain.
+  for (unsigned flags : {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+                         unsigned{IORING_SETUP_COOP_TASKRUN}, 0u}) {
+    io_uring_params params{};
+    params.flags = flags;
+    int r = api->io_uring_queue_init_params(2 * k_batch, &ring->ring, &params);
+    if (r == -EINVAL) continue;
+    if (r < 0) return false; // ENOSYS, EPERM (seccomp, io_uring_disabled): plain system calls
+    ring->live = true;
+    // Reads at the file position (offset -1) arrived with 5.6, with the
+    // openat and close operations this needs.
+    if (!(params.features & IORING_FEAT_RW_CUR_POS)) return false;
+    m_ring = std::move(ring);
+    return true;
+  }
+  return false;
+}
+
+void FileBatchReader::read(std::span<File> files) {
+  m_used_ring = files.size() >= k_min_ring_batch && ring_ready();
+  if (!m_used_ring) {
+    for (auto& f : files) read_plain(f);
+    return;
+  }
+  if (m_n_slots < files.size()) {
+    m_slots.reset(new char[files.size() * k_slot]);
+    m_n_slots = files.size();
+  }
+  size_t at = 0;
+  for (; at < files.size() && m_ring; at += k_batch)
+    read_batch(files.subspan(at, std::min(k_batch, files.size() - at)), m_slots.get() + at * k_slot);
+  for (; at < files.size(); ++at) read_plain(files[at]); // the ring failed: the rest the plain way
+}
+
+void FileBatchReader::read_batch(std::span<File> files, char* slots) {
+  Ring& r = *m_ring;
+  const auto n = static_cast<unsigned>(files.size());
+  auto give_up = [&] {
+    // The ring failed under us (not seen in practice): drop it, close what it
+    // opened, and read this batch the plain way.
+    for (unsigned k = 0; k < n; ++k)
+      if (r.fd[k] >= 0) ::close(r.fd[k]);
+    m_ring.reset();
+    m_used_ring = false;
+    for (auto& f : files) read_plain(f);
+  };
+
+  r.fd.fill(-1);
+  for (unsigned k = 0; k < n; ++k) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&r.ring);
+    io_uring_prep_openat(sqe, AT_FDCWD, files[k].path->c_str(), O_RDONLY | O_CLOEXEC, 0);
+    sqe->user_data = k;
+  }
+  if (!r.complete(n, [&](uint64_t k, int res) { r.fd[k] = res; })) return give_up();
+
+  unsigned reads = 0;
+  for (unsigned k = 0; k < n; ++k) {
+    if (r.fd[k] < 0) continue;
+    io_uring_sqe* sqe = io_uring_get_sqe(&r.ring);
+    io_uring_prep_read(sqe, r.fd[k], slots + k * k_slot, k_slot, -1);
+    sqe->flags |= IOSQE_IO_HARDLINK; // a short read must not cancel the probe
+    sqe->user_data = 2 * k;
+    sqe = io_uring_get_sqe(&r.ring);
+    io_uring_prep_read(sqe, r.fd[k], r.probes[k].data(), k_probe, -1);
+    sqe->user_data = 2 * k + 1;
+    reads += 2;
+  }
+  if (!r.complete(reads, [&](uint64_t d, int res) { (d % 2 ? r.probe : r.got)[d / 2] = res; }))
+    return give_up();
+
+  unsigned closes = 0;
+  for (unsigned k = 0; k < n; ++k) {
+    File& f = files[k];
+    const int fd = r.fd[k];
+    if (fd < 0) {
+      f.result = unreadable(*f.path, -fd);
+      continue;
+    }
+    f.content = {};
+    if (r.got[k] < 0) f.result = unreadable(*f.path, -r.got[k]); // EISDIR for a directory
+    else if (r.got[k] > 0 && r.probe[k] < 0) f.result = unreadable(*f.path, -r.probe[k]);
+    else if (r.probe[k] == 0) {
+      f.content = {slots + k * k_slot, static_cast<size_t>(r.got[k])};
+      f.result = {};
+    } else {
+      // More than the slot held (a big file, or a pipe that had more to say).
+      f.spill.assign(slots + k * k_slot, static_cast<size_t>(r.got[k]));
+      f.spill.append(r.probes[k].data(), static_cast<size_t>(r.probe[k]));
+      f.result = read_rest(fd, *f.path, f.spill);
+      if (f.result) f.content = f.spill;
+    }
+    io_uring_prep_close(io_uring_get_sqe(&r.ring), fd);
+    ++closes;
+  }
+  // A close cannot fail in a way that loses data read-only; its results
+  // are only collected.
+  if (closes && !r.complete(closes, [](uint64_t, int) {})) m_ring.reset();
+}
+
+} // namespace tdx::core

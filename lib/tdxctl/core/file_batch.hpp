@@ -1,0 +1,67 @@
+#pragma once
+// Reading many small files whole (a batch `quote verify` over thousands of
+// quote files). Per file, open + fstat + read + close are four system calls,
+// and on the development VM each costs ~1 us of entry and exit on top of its
+// work: measured 7.4-9.2 us a file, 2-4 % of a batch verify. With io_uring a
+// batch of files is opened in one submission, read (whole, plus a probe read
+// that must return 0 at end of file) in a second, and closed in a third:
+// measured 3.1-3.2 us a file. Where io_uring is missing (liburing2 not
+// installed, a kernel before 5.6, a seccomp profile that forbids it) or for
+// a handful of files, the reader uses read_file_into, with the same results.
+
+#include "tdxctl/core/error.hpp"
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace tdx::core {
+
+class FileBatchReader {
+public:
+  struct File {
+    const std::string* path = nullptr; // as the user gave it (opened relative to the cwd)
+    Result<void> result;               // file.unreadable naming the path, as read_file_into
+    // The bytes, valid until the next read(): in the reader's own slot, or
+    // in `spill` (a file bigger than a slot, or read without the ring).
+    std::string_view content;
+    std::string spill; // its capacity is reused when the File is
+  };
+
+  // Files at most this big are read in one go; a bigger file (or a pipe that
+  // had more to say) is read on to its end with plain reads.
+  static constexpr size_t k_slot = 32 << 10;
+  // Files per submission.
+  static constexpr size_t k_batch = 32;
+
+  // use_ring = false: plain system calls only (tests compare the two paths).
+  explicit FileBatchReader(bool use_ring = true);
+  ~FileBatchReader();
+  FileBatchReader(const FileBatchReader&) = delete;
+  FileBatchReader& operator=(const FileBatchReader&) = delete;
+
+  // Reads every file; each File's result says how that one went. Nothing is
+  // copied out of the slots, which (with their pages) are reused each batch:
+  // on the development VM a page touched for the first time costs ~10 us.
+  void read(std::span<File> files);
+
+  // Whether the last read() went through io_uring (for tests and benchmarks).
+  bool used_ring() const { return m_used_ring; }
+
+private:
+  struct Ring;
+  bool ring_ready();
+  void read_batch(std::span<File> files, char* slots);
+
+  bool m_want_ring;
+  bool m_used_ring = false;
+  std::unique_ptr<Ring> m_ring; // null until a batch is big enough; a failed set-up stays null
+  // One slot per file of a read(), since its views outlive its batches;
+  // pages never written cost nothing.
+  std::unique_ptr<char[]> m_slots;
+  size_t m_n_slots = 0;
+  bool m_ring_tried = false;
+};
+
+} // namespace tdx::core
