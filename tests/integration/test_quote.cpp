@@ -174,6 +174,50 @@ TEST_CASE("quote verify of many quotes prints JSON lines", "[quote][integration]
   CHECK(count == 7);
 }
 
+TEST_CASE("quote verify of many files: one line each, in order, errors named, on 1 and 2 jobs",
+          "[quote][integration]") {
+  // Enough files that workers read them in batches (core/file_batch), with a
+  // file that is no quote, a missing one and a directory among them.
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  core::TempDir dir;
+  auto quote = slurp(good + "/quote.bin");
+  std::vector<std::string> args{"-o", "json", "quote", "verify", "--collateral", good, "--at", "1750809600"};
+  std::vector<std::string> names;
+  for (int i = 0; i < 150; ++i) {
+    auto name = "q" + std::to_string(i) + ".bin";
+    if (i == 40) test::put(dir.path(), name, "not a quote");
+    else if (i == 77) std::filesystem::create_directory(dir.path() / name);
+    else if (i != 99) test::put(dir.path(), name, quote);
+    names.push_back((dir.path() / name).string());
+  }
+  args.insert(args.end(), names.begin(), names.end());
+  std::string first_out;
+  for (const char* jobs : {"1", "2"}) {
+    auto with_jobs = args;
+    with_jobs.insert(with_jobs.end(), {"-j", jobs});
+    auto r = test::run_tdxctl(with_jobs);
+    INFO("jobs " << jobs << "\n" << r.err);
+    CHECK(r.exit_status == 1); // three not accepted
+    CHECK_THAT(r.err, Catch::Contains("3 of 150 quotes not accepted"));
+    std::vector<json> docs;
+    for (size_t pos = 0; pos < r.out.size();) {
+      auto nl = r.out.find('\n', pos);
+      docs.push_back(json::parse(r.out.substr(pos, nl - pos)));
+      pos = nl + 1;
+    }
+    REQUIRE(docs.size() == names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      INFO(names[i]);
+      CHECK(docs[i]["name"] == names[i]);
+      CHECK(docs[i]["accepted"] == (i != 40 && i != 77 && i != 99));
+    }
+    CHECK_THAT(docs[77].dump(), Catch::Contains("Is a directory"));
+    CHECK_THAT(docs[99].dump(), Catch::Contains("No such file or directory"));
+    if (first_out.empty()) first_out = r.out;
+    else CHECK(r.out == first_out); // the same stream whatever the jobs
+  }
+}
+
 TEST_CASE("quote verify --json-array: one JSON document for one quote or several", "[quote][integration]") {
   auto good = set_dir("tdx-v4-b0c06f-uptodate");
   auto one = test::run_tdxctl({"quote", "verify", "--json-array", good + "/quote.bin", "--collateral", good,
