@@ -127,8 +127,9 @@ set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4 (>= 7.8
 # TDs run under libvirt; OVMF is where distributions ship TDVF
 # (OVMF.inteltdx.fd); collateral comes from Intel PCS over HTTPS.
 # liburing2 (opened on first use) reads batches of quote files with io_uring;
-# without it `quote verify` reads them with plain system calls.
-set(CPACK_DEBIAN_TDXCTL_PACKAGE_RECOMMENDS "libvirt-daemon-system, ovmf, ca-certificates, liburing2")
+# without it `quote verify` reads them with plain system calls. At least the
+# version built against: its inline helpers need the ring fields it fills.
+set(CPACK_DEBIAN_TDXCTL_PACKAGE_RECOMMENDS "libvirt-daemon-system, ovmf, ca-certificates, liburing2 (>= 2.3)")
 # Each description's first line is its synopsis (CPACK_PACKAGE_DESCRIPTION_SUMMARY
 # would be put in front of both).
 file(READ ${CMAKE_SOURCE_DIR}/packaging/debian/description CPACK_DEBIAN_TDXCTL_DESCRIPTION)

@@ -9,10 +9,12 @@
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/liburing/api.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -81,6 +83,22 @@ struct FileBatchReader::Ring {
 };
 
 FileBatchReader::FileBatchReader(bool use_ring) : m_want_ring(use_ring) {}
+
+size_t FileBatchReader::files_per_read(size_t readers) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  // Room for what the process holds besides (stdio, the collateral, each
+  // reader's ring) and for a plain read's one file.
+  constexpr rlim_t k_reserve = 64;
+  if (limit.rlim_cur == RLIM_INFINITY) return k_batch;
+  rlim_t room = limit.rlim_cur > k_reserve ? limit.rlim_cur - k_reserve : 0;
+  return std::clamp<size_t>(static_cast<size_t>(room) / std::max<size_t>(readers, 1), 1, k_batch);
+}
 FileBatchReader::~FileBatchReader() = default;
 
 bool FileBatchReader::ring_ready() {
@@ -106,8 +124,16 @@ bool FileBatchReader::ring_ready() {
     if (r < 0) return false; // ENOSYS, EPERM (seccomp, io_uring_disabled): plain system calls
     ring->live = true;
     // Reads at the file position (offset -1) arrived with 5.6, with the
-    // openat and close operations this needs.
-    if (!(params.features & IORING_FEAT_RW_CUR_POS)) return false;
+    // openat and close operations this needs; before 5.12 (native workers)
+    // an open that went to an io-wq thread could not resolve /proc/self or
+    // /dev/fd/N (`<(command)`), which the plain open can.
+    if (!(params.features & IORING_FEAT_RW_CUR_POS) || !(params.features & IORING_FEAT_NATIVE_WORKERS))
+      return false;
+    // The inline helpers come from the build's liburing header; a library
+    // older than it leaves the ring fields they read unset (io_uring_get_sqe
+    // would then hand out nothing). Every submission takes at most
+    // 2 * k_batch entries.
+    if (ring->ring.sq.ring_entries < 2 * k_batch || ring->ring.cq.ring_mask == 0) return false;
     m_ring = std::move(ring);
     return true;
   }
@@ -128,19 +154,20 @@ void FileBatchReader::read(std::span<File> files) {
   for (; at < files.size() && m_ring; at += k_batch)
     read_batch(files.subspan(at, std::min(k_batch, files.size() - at)), m_slots.get() + at * k_slot);
   for (; at < files.size(); ++at) read_plain(files[at]); // the ring failed: the rest the plain way
+  if (!m_ring) (void)m_slots.release(); // in-flight requests of a failed ring may still write there
 }
 
 void FileBatchReader::read_batch(std::span<File> files, char* slots) {
   Ring& r = *m_ring;
   const auto n = static_cast<unsigned>(files.size());
-  auto give_up = [&] {
-    // The ring failed under us (not seen in practice): drop it, close what it
-    // opened, and read this batch the plain way.
-    for (unsigned k = 0; k < n; ++k)
-      if (r.fd[k] >= 0) ::close(r.fd[k]);
-    m_ring.reset();
+  auto give_up = [&](std::span<File> unread) {
+    // The ring itself failed (not seen in practice). Requests may still be in
+    // flight into its probes and this batch's slots, on files it holds open:
+    // the ring, its files and the slots are left as they are (leaked, never
+    // freed or closed under the kernel), and the rest is read the plain way.
+    (void)m_ring.release();
     m_used_ring = false;
-    for (auto& f : files) read_plain(f);
+    for (auto& f : unread) read_plain(f);
   };
 
   r.fd.fill(-1);
@@ -149,7 +176,10 @@ void FileBatchReader::read_batch(std::span<File> files, char* slots) {
     io_uring_prep_openat(sqe, AT_FDCWD, files[k].path->c_str(), O_RDONLY | O_CLOEXEC, 0);
     sqe->user_data = k;
   }
-  if (!r.complete(n, [&](uint64_t k, int res) { r.fd[k] = res; })) return give_up();
+  if (!r.complete(n, [&](uint64_t k, int res) {
+        if (k < n) r.fd[k] = res;
+      }))
+    return give_up(files);
 
   unsigned reads = 0;
   for (unsigned k = 0; k < n; ++k) {
@@ -163,20 +193,32 @@ void FileBatchReader::read_batch(std::span<File> files, char* slots) {
     sqe->user_data = 2 * k + 1;
     reads += 2;
   }
-  if (!r.complete(reads, [&](uint64_t d, int res) { (d % 2 ? r.probe : r.got)[d / 2] = res; }))
-    return give_up();
+  if (!r.complete(reads, [&](uint64_t d, int res) {
+        if (d < 2 * n) (d % 2 ? r.probe : r.got)[d / 2] = res;
+      }))
+    return give_up(files);
 
   unsigned closes = 0;
   for (unsigned k = 0; k < n; ++k) {
     File& f = files[k];
     const int fd = r.fd[k];
+    f.content = {};
     if (fd < 0) {
-      f.result = unreadable(*f.path, -fd);
+      // Whatever the ring's open met (EMFILE with many workers, an io-wq
+      // worker it could not start, a signal), the plain open decides, with
+      // its own error.
+      read_plain(f);
       continue;
     }
-    f.content = {};
-    if (r.got[k] < 0) f.result = unreadable(*f.path, -r.got[k]); // EISDIR for a directory
-    else if (r.got[k] > 0 && r.probe[k] < 0) f.result = unreadable(*f.path, -r.probe[k]);
+    if (r.got[k] < 0) {
+      // Nothing was taken from the file: the plain read decides (EISDIR for
+      // a directory, with the plain path's message).
+      io_uring_prep_close(io_uring_get_sqe(&r.ring), fd);
+      ++closes;
+      read_plain(f);
+      continue;
+    }
+    if (r.probe[k] < 0) f.result = unreadable(*f.path, -r.probe[k]); // bytes taken: not read again
     else if (r.probe[k] == 0) {
       f.content = {slots + k * k_slot, static_cast<size_t>(r.got[k])};
       f.result = {};
@@ -190,9 +232,9 @@ void FileBatchReader::read_batch(std::span<File> files, char* slots) {
     io_uring_prep_close(io_uring_get_sqe(&r.ring), fd);
     ++closes;
   }
-  // A close cannot fail in a way that loses data read-only; its results
-  // are only collected.
-  if (closes && !r.complete(closes, [](uint64_t, int) {})) m_ring.reset();
+  // Read-only files: a close has nothing to lose, its results are only
+  // collected. A ring that fails here keeps the files it did not close.
+  if (closes && !r.complete(closes, [](uint64_t, int) {})) give_up({});
 }
 
 } // namespace tdx::core

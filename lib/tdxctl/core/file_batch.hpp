@@ -6,8 +6,14 @@
 // batch of files is opened in one submission, read (whole, plus a probe read
 // that must return 0 at end of file) in a second, and closed in a third:
 // measured 3.1-3.2 us a file. Where io_uring is missing (liburing2 not
-// installed, a kernel before 5.6, a seccomp profile that forbids it) or for
-// a handful of files, the reader uses read_file_into, with the same results.
+// installed or older than the build's, a kernel before 5.12, a seccomp
+// profile that forbids it) or for a handful of files, the reader uses
+// read_file_into. A file the ring cannot open or read is read again that
+// way, so errors (and EMFILE with many workers) come out as the plain path
+// gives them. One difference remains: the ring opens without blocking, so
+// a FIFO that has no writer reads as empty instead of waiting for one.
+//
+// A reader belongs to one thread (its ring is set up single-issuer).
 
 #include "tdxctl/core/error.hpp"
 
@@ -26,7 +32,7 @@ public:
     // The bytes, valid until the next read(): in the reader's own slot, or
     // in `spill` (a file bigger than a slot, or read without the ring).
     std::string_view content;
-    std::string spill; // its capacity is reused when the File is
+    std::string spill; // reused, with its capacity, when the File is reused
   };
 
   // Files at most this big are read in one go; a bigger file (or a pipe that
@@ -45,6 +51,12 @@ public:
   // copied out of the slots, which (with their pages) are reused each batch:
   // on the development VM a page touched for the first time costs ~10 us.
   void read(std::span<File> files);
+
+  // How many files each of `readers` concurrent readers may hold open at
+  // once (at most k_batch), after raising the soft limit on open files to
+  // the hard one, as Go's runtime does: with many workers a batch of 32 open
+  // files each would otherwise meet EMFILE under the usual soft 1024.
+  static size_t files_per_read(size_t readers);
 
   // Whether the last read() went through io_uring (for tests and benchmarks).
   bool used_ring() const { return m_used_ring; }

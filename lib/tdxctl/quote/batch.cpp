@@ -1,8 +1,8 @@
 // Batch verification. Quotes are independent once the collateral is checked,
 // so workers pull runs of indices from an atomic counter (each run's files
-// read in one batch, core/file_batch); the hot path takes no lock
-// but the Verifier's PCK-chain cache (a shared_mutex, read-mostly) and one
-// short one to hand the rendered report over in input order.
+// read in one batch, core/file_batch); the hot path takes no lock but the
+// Verifier's PCK-chain cache (a shared_mutex, read-mostly) and one short one
+// per run to hand its rendered reports over in input order.
 //
 // Measured cost (perf, issue 17): keeping every report until the end made
 // the heap grow by ~5 KB a quote, and on a VM each fresh heap page is a page
@@ -60,9 +60,10 @@ VerifyReport verify_one(const Pick& pick, const Policy& policy, const std::strin
 
 // Puts rendered runs back into input order. A worker renders a whole run of
 // reports into its own buffer; if an earlier run is still being verified it
-// parks the text (trading its buffer for a spare one, so no buffer is freed
-// or grown again), and whoever finishes the gap writes the parked runs after
-// its own. The sink is called outside the lock: only the worker whose run is
+// parks the text (trading its buffer for a spare one once written runs have
+// left spares, so buffers are reused rather than freed by the other thread
+// and grown again), and whoever finishes the gap writes the parked runs
+// after its own. The sink is called outside the lock: only the worker whose run is
 // next may write, and the next run is not next until that write is done.
 //
 // Measured (perf, issue 17): with a report per hand-over, the second worker
@@ -81,7 +82,8 @@ public:
   }
 
   // Takes the text of inputs [first, end): written now, or parked. `text`
-  // comes back empty, with the capacity of some earlier buffer.
+  // comes back empty (with the capacity of an earlier buffer, where there
+  // was a spare one).
   void put(size_t first, size_t end, std::string& text) {
     std::unique_lock lock(m_mutex);
     if (first != m_next) {
@@ -106,6 +108,7 @@ public:
       lock.lock();
       m_next = run.end;
       m_spare.push_back(std::move(run.text));
+      m_room.notify_all(); // workers held by the window may go on now
     }
     m_room.notify_all();
   }
@@ -143,13 +146,15 @@ BatchCounts verify_many(const Pick& pick, const Policy& policy, const std::vecto
   InOrder in_order(sink);
   // Workers claim runs of inputs, so that the files of a run are read in one
   // batch (core::FileBatchReader). A run is a quarter of each worker's share
-  // of what is left (at most a batch): the workers finish together, and a
-  // handful of quotes goes one to a worker.
+  // of what is left (at most a batch, and what the limit on open files
+  // leaves each worker): the workers finish together, and a handful of
+  // quotes goes one to a worker.
+  const size_t max_run = core::FileBatchReader::files_per_read(jobs);
   auto claim = [&](size_t& first, size_t& end) {
     size_t at = next.load(std::memory_order_relaxed);
     for (;;) {
       if (at >= inputs.size()) return false;
-      size_t take = std::clamp<size_t>((inputs.size() - at) / (4 * jobs), 1, core::FileBatchReader::k_batch);
+      size_t take = std::clamp<size_t>((inputs.size() - at) / (4 * jobs), 1, max_run);
       if (next.compare_exchange_weak(at, at + take, std::memory_order_relaxed)) {
         first = at;
         end = at + take;
