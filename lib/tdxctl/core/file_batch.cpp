@@ -6,13 +6,13 @@
 // more bytes, and is then read on with plain reads before it is closed.
 #include "tdxctl/core/file_batch.hpp"
 
+#include "tdxctl/core/fd_read.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/liburing/api.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -26,24 +26,6 @@ namespace {
 // the system calls it saves.
 constexpr size_t k_min_ring_batch = 4;
 constexpr size_t k_probe = 256;
-
-Result<void> unreadable(const std::string& path, int error) {
-  return fail(Category::invalid_input, "file.unreadable",
-              "cannot read " + path + ": " + std::strerror(error));
-}
-
-// What read_file_into does after a short read that was not the end: read on
-// to the end, appending.
-Result<void> read_rest(int fd, const std::string& path, std::string& out) {
-  char buffer[16 << 10];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return unreadable(path, errno);
-    if (n == 0) return {};
-    out.append(buffer, static_cast<size_t>(n));
-  }
-}
 
 void read_plain(FileBatchReader::File& f) {
   f.result = read_file_into(*f.path, f.spill);
@@ -82,7 +64,8 @@ struct FileBatchReader::Ring {
   }
 };
 
-FileBatchReader::FileBatchReader(bool use_ring) : m_want_ring(use_ring) {}
+FileBatchReader::FileBatchReader(bool use_ring) : m_ring_tried(!use_ring) {}
+FileBatchReader::~FileBatchReader() = default;
 
 size_t FileBatchReader::files_per_read(size_t readers) {
   rlimit limit{};
@@ -99,11 +82,10 @@ size_t FileBatchReader::files_per_read(size_t readers) {
   rlim_t room = limit.rlim_cur > k_reserve ? limit.rlim_cur - k_reserve : 0;
   return std::clamp<size_t>(static_cast<size_t>(room) / std::max<size_t>(readers, 1), 1, k_batch);
 }
-FileBatchReader::~FileBatchReader() = default;
 
 bool FileBatchReader::ring_ready() {
   if (m_ring) return true;
-  if (!m_want_ring || m_ring_tried) return false;
+  if (m_ring_tried) return false;
   m_ring_tried = true;
   const liburing::Api* api;
   try {
@@ -218,7 +200,7 @@ void FileBatchReader::read_batch(std::span<File> files, char* slots) {
       read_plain(f);
       continue;
     }
-    if (r.probe[k] < 0) f.result = unreadable(*f.path, -r.probe[k]); // bytes taken: not read again
+    if (r.probe[k] < 0) f.result = file_unreadable(*f.path, -r.probe[k]); // bytes taken: not read again
     else if (r.probe[k] == 0) {
       f.content = {slots + k * k_slot, static_cast<size_t>(r.got[k])};
       f.result = {};
@@ -226,8 +208,10 @@ void FileBatchReader::read_batch(std::span<File> files, char* slots) {
       // More than the slot held (a big file, or a pipe that had more to say).
       f.spill.assign(slots + k * k_slot, static_cast<size_t>(r.got[k]));
       f.spill.append(r.probes[k].data(), static_cast<size_t>(r.probe[k]));
-      f.result = read_rest(fd, *f.path, f.spill);
-      if (f.result) f.content = f.spill;
+      if (append_to_end(fd, f.spill)) {
+        f.content = f.spill;
+        f.result = {};
+      } else f.result = file_unreadable(*f.path, errno);
     }
     io_uring_prep_close(io_uring_get_sqe(&r.ring), fd);
     ++closes;

@@ -66,14 +66,13 @@ private:
   bool ring_ready();
   void read_batch(std::span<File> files, char* slots);
 
-  bool m_want_ring;
   bool m_used_ring = false;
   std::unique_ptr<Ring> m_ring; // null until a batch is big enough; a failed set-up stays null
   // One slot per file of a read(), since its views outlive its batches;
   // pages never written cost nothing.
   std::unique_ptr<char[]> m_slots;
   size_t m_n_slots = 0;
-  bool m_ring_tried = false;
+  bool m_ring_tried; // set up once (or never, for use_ring = false)
 };
 
 } // namespace tdx::core

@@ -3,6 +3,8 @@
 // both "win" and silently replace each other's output.
 #include "tdxctl/core/fs.hpp"
 
+#include "tdxctl/core/fd_read.hpp"
+
 #include "tdxctl/core/cleanup.hpp"
 #include "tdxctl/core/unique_fd.hpp"
 
@@ -126,47 +128,24 @@ Result<std::string> read_file(const fs::path& path) {
 // file, and no locale or stream buffer per file (batches read thousands).
 // Files that report no size (pipes, /proc) are read to their end.
 Result<void> read_file_into(const fs::path& path, std::string& out) {
-  auto unreadable = [&] {
-    return fail(Category::invalid_input, "file.unreadable",
-                "cannot read " + path.string() + ": " + std::strerror(errno));
-  };
   out.clear();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return unreadable();
+  if (fd < 0) return file_unreadable(path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int e = errno;
     ::close(fd);
-    errno = e;
-    return unreadable();
+    return file_unreadable(path, e);
   }
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    errno = EISDIR;
-    return unreadable();
+    return file_unreadable(path, EISDIR);
   }
   size_t size = S_ISREG(st.st_mode) && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
-  out.resize(std::max<size_t>(size + 1, 4096)); // +1: a file that grew is read to its end
-  size_t have = 0;
-  for (;;) {
-    if (have == out.size()) out.resize(out.size() * 2);
-    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      errno = e;
-      out.clear();
-      return unreadable();
-    }
-    if (n == 0) break;
-    have += static_cast<size_t>(n);
-    // A regular file reads short only at its end: with the whole size
-    // fstat reported in hand, the read that would return 0 is skipped.
-    if (size != 0 && have >= size && have < out.size()) break;
-  }
+  bool read = append_to_end(fd, out, size);
+  int e = errno;
   ::close(fd);
-  out.resize(have);
+  if (!read) return file_unreadable(path, e);
   return {};
 }
 
