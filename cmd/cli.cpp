@@ -4,11 +4,49 @@
 #include "tdxctl/core/build_info.hpp"
 #include "tdxctl/core/log.hpp"
 
+#include <array>
 #include <cstdlib>
+#include <string_view>
 
 namespace tdx::cmd {
 
-std::unique_ptr<CLI::App> build_cli(Context& ctx) {
+namespace {
+
+// Each group's top-level names, in the order --help lists them.
+struct Group {
+  std::array<std::string_view, 2> names;
+  void (*add)(CLI::App&, Context&);
+};
+const Group k_groups[] = {
+    {{"host"}, add_host},       {{"image"}, add_image},   {{"volume"}, add_volume},
+    {{"gpu"}, add_gpu},         {{"net"}, add_net},       {{"td"}, add_td},
+    {{"quote"}, add_quote},     {{"policy"}, add_policy}, {{"collateral"}, add_collateral},
+    {{"unlock"}, add_unlock},   {{"keys"}, add_keys},     {{"measure"}, add_measure_capture},
+    {{"up", "down"}, add_up},   {{"config"}, add_config}, {{"completion", "man"}, add_completion},
+};
+
+bool names(const Group& g, std::string_view arg) {
+  return arg == g.names[0] || (!g.names[1].empty() && arg == g.names[1]);
+}
+
+// Which groups args needs (see build_cli in context.hpp).
+std::array<bool, std::size(k_groups)> groups_for(std::span<char* const> args) {
+  std::array<bool, std::size(k_groups)> want{};
+  bool any = false, all = args.empty();
+  for (size_t a = 1; a < args.size() && args[a]; ++a) {
+    std::string_view arg = args[a];
+    if (arg == "-h" || arg == "--help" || arg == "--help-all") all = true;
+    for (size_t g = 0; g < std::size(k_groups); ++g)
+      if (names(k_groups[g], arg)) want[g] = any = true;
+  }
+  // The last group, completion and man, walks the whole tree.
+  if (all || !any || want.back()) want.fill(true);
+  return want;
+}
+
+} // namespace
+
+std::unique_ptr<CLI::App> build_cli(Context& ctx, std::span<char* const> args) {
   auto app = std::make_unique<CLI::App>(
       "tdxctl takes an Intel TDX host from bare metal to a running, attested trust domain "
       "(TD) with NVIDIA GPUs passed through in protected-PCIe mode.",
@@ -39,21 +77,9 @@ std::unique_ptr<CLI::App> build_cli(Context& ctx) {
 
   app->parse_complete_callback([&o] { core::init_logging(o.verbose, o.quiet); });
 
-  add_host(*app, ctx);
-  add_image(*app, ctx);
-  add_volume(*app, ctx);
-  add_gpu(*app, ctx);
-  add_net(*app, ctx);
-  add_td(*app, ctx);
-  add_quote(*app, ctx);
-  add_policy(*app, ctx);
-  add_collateral(*app, ctx);
-  add_unlock(*app, ctx);
-  add_keys(*app, ctx);
-  add_measure_capture(*app, ctx);
-  add_up(*app, ctx);
-  add_config(*app, ctx);
-  add_completion(*app, ctx);
+  auto want = groups_for(args);
+  for (size_t g = 0; g < std::size(k_groups); ++g)
+    if (want[g]) k_groups[g].add(*app, ctx);
   return app;
 }
 

@@ -15,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -98,8 +99,12 @@ void add_up(CLI::App& app, Context& ctx);
 void add_config(CLI::App& app, Context& ctx);
 void add_completion(CLI::App& app, Context& ctx);
 
-// The whole command tree (also walked by completion and man generation).
-std::unique_ptr<CLI::App> build_cli(Context& ctx);
+// The command tree for this command line: only the top-level groups that
+// args names, since building all of them costs every command ~2 ms of its
+// start-up; the whole tree when args names none (top-level help, a mistyped
+// group), asks for help, or runs completion or man, which walk it. Without
+// args: the whole tree.
+std::unique_ptr<CLI::App> build_cli(Context& ctx, std::span<char* const> args = {});
 // --accept STATUS,...: TCB status names only (quote verify/fetch, policy init).
 void add_accept_option(CLI::App* cmd, std::vector<std::string>& accept);
 

@@ -7,6 +7,8 @@
 #include "tdxctl/core/terminal_text.hpp"
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace {
@@ -21,6 +23,21 @@ int report(const std::string& prog, const tdx::core::Error& e, bool json) {
   std::cerr << prog << ": error: " << tdx::core::escape_control(e.message) << '\n';
   if (!e.hint.empty()) std::cerr << "hint: " << tdx::core::escape_control(e.hint) << '\n';
   return tdx::core::exit_code(e.category);
+}
+
+// Ends the process once its output is out: freeing the command tree and
+// every library's state (OpenSSL's providers and error strings) at exit
+// bought nothing and cost each command ~1 ms. Under AddressSanitizer the
+// normal exit stays, so LeakSanitizer still runs.
+[[noreturn]] void finish(int rc) {
+  std::cout.flush();
+  std::cerr.flush();
+#if defined(__SANITIZE_ADDRESS__)
+  std::exit(rc);
+#else
+  std::fflush(nullptr);
+  std::_Exit(rc);
+#endif
 }
 
 } // namespace
@@ -39,25 +56,25 @@ int main(int argc, char** argv) {
   // Read from argv itself: a parse error can stop CLI11 before -o is set.
   const bool json = tdx::cmd::json_requested(argc, argv);
   try {
-    app = tdx::cmd::build_cli(ctx);
+    app = tdx::cmd::build_cli(ctx, std::span<char* const>(argv, static_cast<size_t>(argc)));
     prog = app->get_name();
     try {
       app->parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
-      return app->exit(e);
+      finish(app->exit(e));
     } catch (const CLI::CallForAllHelp& e) {
-      return app->exit(e);
+      finish(app->exit(e));
     } catch (const CLI::CallForVersion& e) {
-      return app->exit(e);
+      finish(app->exit(e));
     } catch (const CLI::ParseError& e) {
-      return report(prog, tdx::cmd::usage_error(*app, e), json);
+      finish(report(prog, tdx::cmd::usage_error(*app, e), json));
     }
   } catch (const tdx::core::Failure& f) {
-    return report(prog, f.error(), json || ctx.opts.output == "json");
+    finish(report(prog, f.error(), json || ctx.opts.output == "json"));
   } catch (const std::exception& e) {
     // A bug, not a user error; still one document for the script that ran us.
     tdx::core::Error internal{tdx::core::Category::failed, "internal", std::string("internal error: ") + e.what(), {}};
-    return report(prog, internal, json || ctx.opts.output == "json");
+    finish(report(prog, internal, json || ctx.opts.output == "json"));
   }
-  return 0;
+  finish(0);
 }

@@ -13,13 +13,18 @@ install(TARGETS tdxctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # The guest binary is not for the host's PATH: `image build` copies it into
 # images (and their initramfs) from here.
 install(TARGETS tdxctl-guest RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/tdxctl)
+# The HTTPS listener plug-in `keys serve` opens, in the private directory the
+# binary's RUNPATH names; mode 0644, as dh_fixperms leaves shared objects.
+install(TARGETS tdxctl-https LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/tdxctl
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 set(split_script ${CMAKE_SOURCE_DIR}/packaging/split-debug.cmake)
-foreach(installed ${CMAKE_INSTALL_BINDIR}/tdxctl ${CMAKE_INSTALL_LIBEXECDIR}/tdxctl/tdxctl-guest)
+foreach(installed ${CMAKE_INSTALL_BINDIR}/tdxctl ${CMAKE_INSTALL_LIBEXECDIR}/tdxctl/tdxctl-guest
+                  ${CMAKE_INSTALL_LIBDIR}/tdxctl/tdxctl-https.so)
   install(CODE "execute_process(COMMAND ${CMAKE_COMMAND} -DMODE=strip
                   \"-DFILE=\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${installed}\" -P ${split_script}
                   COMMAND_ERROR_IS_FATAL ANY)")
 endforeach()
-foreach(target tdxctl tdxctl-guest)
+foreach(target tdxctl tdxctl-guest tdxctl-https)
   install(CODE "execute_process(COMMAND ${CMAKE_COMMAND} -DMODE=debug -DFILE=$<TARGET_FILE:${target}>
                   \"-DROOT=\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}\" -P ${split_script}
                   COMMAND_ERROR_IS_FATAL ANY)"
@@ -113,17 +118,18 @@ set(CPACK_DEBIAN_DBG_PACKAGE_NAME tdxctl-dbg)
 set(CPACK_DEBIAN_DBG_PACKAGE_SECTION debug)
 set(CPACK_DEBIAN_DBG_PACKAGE_DEPENDS "tdxctl (= ${TDXCTL_DEB_VERSION})")
 set(CPACK_DEBIAN_DBG_DESCRIPTION "debug symbols for tdxctl
-Debug information for tdxctl and tdxctl-guest, in /usr/lib/debug/.build-id
+Debug information for tdxctl, tdxctl-guest and the tdxctl-https.so plug-in, in /usr/lib/debug/.build-id
 where gdb finds it by the binaries' build IDs.")
 # Tools tdxctl runs: qemu-img (qemu-utils); mke2fs, debugfs (e2fsprogs);
 # sfdisk (fdisk); modprobe (kmod); iptables-save/-restore (iptables, the
 # firewall backend unless the host's ruleset is native nftables, which
 # libnftables1 drives). libguestfs0 brings its appliance (supermin, QEMU,
 # cryptsetup-bin) and supermin recommends the kernel it boots.
-# libvirt0, libguestfs0, libcurl4, libcryptsetup12, libnftables1 and libxml2
-# are opened on first use (dlopen), so dpkg-shlibdeps cannot see them in
-# tdxctl (tdxctl-guest lists libcurl and libcryptsetup).
-set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4 (>= 7.85.0), libcryptsetup12, libnftables1, libxml2, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
+# libvirt0, libguestfs0, libcurl4, libcryptsetup12, libnftables1, libxml2,
+# libnl-route-3-200, libext2fs2, liblzma5 and libargon2-1 are opened on first
+# use (dlopen), so dpkg-shlibdeps cannot see them in tdxctl (tdxctl-guest
+# lists libcurl and libcryptsetup; it finds cpp-httplib in the plug-in).
+set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4 (>= 7.85.0), libcryptsetup12, libnftables1, libxml2, libnl-route-3-200, libext2fs2, liblzma5, libargon2-1, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
 # TDs run under libvirt; OVMF is where distributions ship TDVF
 # (OVMF.inteltdx.fd); collateral comes from Intel PCS over HTTPS.
 # liburing2 (opened on first use) reads batches of quote files with io_uring;

@@ -11,7 +11,8 @@
 
 namespace tdx::cmd {
 
-std::unique_ptr<CLI::App> build_cli(Context& ctx) {
+// Four groups: always the whole tree.
+std::unique_ptr<CLI::App> build_cli(Context& ctx, std::span<char* const>) {
   auto app = std::make_unique<CLI::App>(
       "tdxctl-guest: the in-guest verbs of tdxctl (attested LUKS unlock, quote generation and serving, "
       "measurement captures) for TD images and their initramfs.",

@@ -86,9 +86,18 @@ set -e
 [[ $rc != 0 ]] || fail "quote fetch from a closed port succeeded: $fetch"
 contains "$fetch" "Couldn't connect to server" "quote fetch from a closed port"
 
+step "keys serve opens its HTTPS plug-in (tdxctl-https.so through the RUNPATH, cpp-httplib from Depends)"
+set +e
+serve=$(tdxctl keys serve --listen 127.0.0.1:0 --cert /tmp/no-cert.pem --key /tmp/no-key.pem --store /tmp/keys 2>&1)
+rc=$?
+set -e
+# The plug-in loaded and tried the certificate: not a missing plug-in.
+[[ $rc == 2 ]] || fail "keys serve with a missing certificate exited $rc: $serve"
+contains "$serve" "--cert /tmp/no-cert.pem: not a readable PEM certificate" "keys serve through the plug-in"
+
 step "apt-get purge tdxctl leaves nothing behind"
 apt-get -q -y purge tdxctl > /tmp/apt-purge.log 2>&1 || { cat /tmp/apt-purge.log; fail "purge"; }
-for path in /usr/bin/tdxctl /usr/libexec/tdxctl /usr/share/tdxctl /usr/share/doc/tdxctl \
+for path in /usr/bin/tdxctl /usr/libexec/tdxctl /usr/lib/x86_64-linux-gnu/tdxctl /usr/share/tdxctl /usr/share/doc/tdxctl \
             /lib/systemd/system/tdxctl-up.service /lib/systemd/system/tdxctl-keys.service \
             /usr/share/bash-completion/completions/tdxctl; do
   [[ ! -e $path ]] || fail "$path is left after purge"

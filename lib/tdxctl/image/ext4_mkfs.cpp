@@ -1,9 +1,9 @@
 #include "tdxctl/image/ext4_mkfs.hpp"
 
 #include "tdxctl/core/error.hpp"
+#include "tdxctl/ext2fs/api.hpp"
 
 #include <ext2fs/ext2_fs.h>
-#include <ext2fs/ext2fs.h>
 
 #include <string>
 #include <vector>
@@ -39,13 +39,13 @@ void clamp_ext4_times(const std::filesystem::path& image, int64_t epoch, uint64_
   ext2_filsys fs = nullptr;
   // unix_io's "offset=" option places the whole filesystem at that byte.
   const std::string io_options = offset ? "offset=" + std::to_string(offset) : "";
-  errcode_t rc = ext2fs_open2(image.c_str(), io_options.empty() ? nullptr : io_options.c_str(),
-                              EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+  errcode_t rc = ext2fs::api().ext2fs_open2(image.c_str(), io_options.empty() ? nullptr : io_options.c_str(),
+                              EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, ext2fs::api().unix_io_manager, &fs);
   if (rc)
-    throw core::Failure(core::Category::failed, "image.ext4.clamp", image.string() + ": " + error_message(rc));
+    throw core::Failure(core::Category::failed, "image.ext4.clamp", image.string() + ": " + ext2fs::api().error_message(rc));
   fs->now = static_cast<time_t>(epoch);
   ext2_inode_scan scan = nullptr;
-  rc = ext2fs_open_inode_scan(fs, 0, &scan);
+  rc = ext2fs::api().ext2fs_open_inode_scan(fs, 0, &scan);
   const bool large = EXT2_INODE_SIZE(fs->super) > EXT2_GOOD_OLD_INODE_SIZE;
   auto clamp = [&](ext2_inode_large& inode, __u32& seconds, __u32* extra, size_t offset) {
     bool has_extra = large && size_t{EXT2_GOOD_OLD_INODE_SIZE} + inode.i_extra_isize >= offset + sizeof(__u32);
@@ -59,7 +59,7 @@ void clamp_ext4_times(const std::filesystem::path& image, int64_t epoch, uint64_
   while (!rc) {
     ext2_ino_t ino = 0;
     ext2_inode_large inode{};
-    rc = ext2fs_get_next_inode_full(scan, &ino, reinterpret_cast<ext2_inode*>(&inode), sizeof inode);
+    rc = ext2fs::api().ext2fs_get_next_inode_full(scan, &ino, reinterpret_cast<ext2_inode*>(&inode), sizeof inode);
     if (rc || ino == 0) break;
     if (inode.i_links_count == 0) continue;
     bool changed = clamp(inode, inode.i_atime, &inode.i_atime_extra, offsetof(ext2_inode_large, i_atime_extra));
@@ -67,18 +67,18 @@ void clamp_ext4_times(const std::filesystem::path& image, int64_t epoch, uint64_
     changed |= clamp(inode, inode.i_ctime, &inode.i_ctime_extra, offsetof(ext2_inode_large, i_ctime_extra));
     changed |= clamp(inode, inode.i_crtime, &inode.i_crtime_extra, offsetof(ext2_inode_large, i_crtime_extra));
     if (changed)
-      rc = ext2fs_write_inode_full(fs, ino, reinterpret_cast<ext2_inode*>(&inode), sizeof inode);
+      rc = ext2fs::api().ext2fs_write_inode_full(fs, ino, reinterpret_cast<ext2_inode*>(&inode), sizeof inode);
   }
-  if (scan) ext2fs_close_inode_scan(scan);
+  if (scan) ext2fs::api().ext2fs_close_inode_scan(scan);
   if (!rc) {
     auto t = static_cast<__u32>(epoch);
     fs->super->s_wtime = fs->super->s_mtime = fs->super->s_mkfs_time = fs->super->s_lastcheck = t;
     ext2fs_mark_super_dirty(fs);
   }
-  errcode_t closed = ext2fs_close_free(&fs);
+  errcode_t closed = ext2fs::api().ext2fs_close_free(&fs);
   if (rc || closed)
     throw core::Failure(core::Category::failed, "image.ext4.clamp",
-                        image.string() + ": clamping timestamps: " + error_message(rc ? rc : closed));
+                        image.string() + ": clamping timestamps: " + ext2fs::api().error_message(rc ? rc : closed));
 }
 
 } // namespace tdx::image

@@ -2,9 +2,9 @@
 #include "tdxctl/core/unique_fd.hpp"
 
 #include "tdxctl/core/error.hpp"
+#include "tdxctl/ext2fs/api.hpp"
 
 #include <ext2fs/ext2_fs.h>
-#include <ext2fs/ext2fs.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -29,13 +29,13 @@ using core::Failure;
 namespace {
 
 struct FsCloser {
-  void operator()(struct struct_ext2_filsys* fs) const { ext2fs_close_free(&fs); }
+  void operator()(struct struct_ext2_filsys* fs) const { ext2fs::api().ext2fs_close_free(&fs); }
 };
 using FsHandle = std::unique_ptr<struct struct_ext2_filsys, FsCloser>;
 
 Failure damaged(const fs::path& image, const std::string& what, errcode_t rc) {
   return Failure(Category::invalid_input, "image.ext4.read",
-                 image.string() + ": " + what + ": " + error_message(rc),
+                 image.string() + ": " + what + ": " + ext2fs::api().error_message(rc),
                  "check the base image with 'e2fsck -fn' (it may be damaged or not ext2/3/4)");
 }
 
@@ -45,8 +45,8 @@ Failure write_error(const fs::path& where, const std::string& what) {
 
 FsHandle open_fs(const fs::path& image) {
   ext2_filsys raw = nullptr;
-  errcode_t rc = ext2fs_open2(image.c_str(), nullptr, EXT2_FLAG_64BITS, 0, 0,
-                              unix_io_manager, &raw);
+  errcode_t rc = ext2fs::api().ext2fs_open2(image.c_str(), nullptr, EXT2_FLAG_64BITS, 0, 0,
+                              ext2fs::api().unix_io_manager, &raw);
   if (rc) throw damaged(image, "not a readable ext2/3/4 filesystem", rc);
   return FsHandle(raw);
 }
@@ -61,7 +61,7 @@ Ext4Facts facts_of(ext2_filsys fs) {
   const auto* name = reinterpret_cast<const char*>(fs->super->s_volume_name);
   f.label.assign(name, strnlen(name, sizeof fs->super->s_volume_name));
   f.block_size = fs->blocksize;
-  f.block_count = ext2fs_blocks_count(fs->super);
+  f.block_count = ext2fs::api().ext2fs_blocks_count(fs->super);
   f.inode_size = EXT2_INODE_SIZE(fs->super);
   return f;
 }
@@ -101,7 +101,7 @@ public:
 private:
   ext2_inode_large read_inode(ext2_ino_t ino) {
     ext2_inode_large inode{};
-    errcode_t rc = ext2fs_read_inode_full(m_fs, ino, reinterpret_cast<ext2_inode*>(&inode), sizeof inode);
+    errcode_t rc = ext2fs::api().ext2fs_read_inode_full(m_fs, ino, reinterpret_cast<ext2_inode*>(&inode), sizeof inode);
     if (rc) throw damaged(m_image, "reading inode " + std::to_string(ino), rc);
     return inode;
   }
@@ -117,7 +117,7 @@ private:
       if (name != "." && name != "..") c->out->push_back({std::move(name), d->inode});
       return 0;
     };
-    errcode_t rc = ext2fs_dir_iterate2(m_fs, dir, 0, nullptr, cb, &ctx);
+    errcode_t rc = ext2fs::api().ext2fs_dir_iterate2(m_fs, dir, 0, nullptr, cb, &ctx);
     if (rc) throw damaged(m_image, "reading directory inode " + std::to_string(dir), rc);
     return entries;
   }
@@ -184,12 +184,12 @@ private:
 
   void copy_content(ext2_ino_t ino, ext2_inode_large& inode, int out, const fs::path& host) {
     ext2_file_t file = nullptr;
-    errcode_t rc = ext2fs_file_open2(m_fs, ino, reinterpret_cast<ext2_inode*>(&inode), 0, &file);
+    errcode_t rc = ext2fs::api().ext2fs_file_open2(m_fs, ino, reinterpret_cast<ext2_inode*>(&inode), 0, &file);
     if (rc) throw damaged(m_image, "opening " + host.string(), rc);
     uint64_t size = EXT2_I_SIZE(&inode), done = 0;
     while (done < size) {
       unsigned int got = 0;
-      rc = ext2fs_file_read(file, m_buf.data(), static_cast<unsigned>(m_buf.size()), &got);
+      rc = ext2fs::api().ext2fs_file_read(file, m_buf.data(), static_cast<unsigned>(m_buf.size()), &got);
       if (rc || got == 0) break;
       // All-zero runs stay holes: the tree (and mke2fs -d after it) keeps sparse files sparse.
       bool zero = std::all_of(m_buf.begin(), m_buf.begin() + got, [](char c) { return c == 0; });
@@ -205,7 +205,7 @@ private:
       }
       done += got;
     }
-    ext2fs_file_close(file);
+    ext2fs::api().ext2fs_file_close(file);
     if (rc) throw damaged(m_image, "reading " + host.string(), rc);
     if (done != size)
       throw Failure(Category::invalid_input, "image.ext4.short",
@@ -218,13 +218,13 @@ private:
     if (size == 0 || size >= 4096)
       throw Failure(Category::invalid_input, "image.ext4.symlink",
                     m_image.string() + ": symlink inode " + std::to_string(ino) + " has length " + std::to_string(size));
-    if (ext2fs_is_fast_symlink(reinterpret_cast<ext2_inode*>(&inode)))
+    if (ext2fs::api().ext2fs_is_fast_symlink(reinterpret_cast<ext2_inode*>(&inode)))
       return std::string(reinterpret_cast<const char*>(inode.i_block), strnlen(reinterpret_cast<const char*>(inode.i_block), size));
     ext2_file_t file = nullptr;
-    errcode_t rc = ext2fs_file_open2(m_fs, ino, reinterpret_cast<ext2_inode*>(&inode), 0, &file);
+    errcode_t rc = ext2fs::api().ext2fs_file_open2(m_fs, ino, reinterpret_cast<ext2_inode*>(&inode), 0, &file);
     unsigned int got = 0;
-    if (!rc) rc = ext2fs_file_read(file, m_buf.data(), static_cast<unsigned>(size), &got);
-    if (file) ext2fs_file_close(file);
+    if (!rc) rc = ext2fs::api().ext2fs_file_read(file, m_buf.data(), static_cast<unsigned>(size), &got);
+    if (file) ext2fs::api().ext2fs_file_close(file);
     if (rc || got != size) throw damaged(m_image, "reading symlink inode " + std::to_string(ino), rc);
     std::string target(m_buf.data(), got);
     if (target.find('\0') != std::string::npos)
@@ -255,12 +255,12 @@ private:
   // converts POSIX ACLs from ext4's on-disk layout to the one setxattr takes.
   void copy_xattrs(ext2_ino_t ino, int fd, const fs::path& host) {
     ext2_xattr_handle* h = nullptr;
-    errcode_t rc = ext2fs_xattrs_open(m_fs, ino, &h);
+    errcode_t rc = ext2fs::api().ext2fs_xattrs_open(m_fs, ino, &h);
     if (rc) throw damaged(m_image, "extended attributes of " + host.string(), rc);
-    rc = ext2fs_xattrs_read(h);
+    rc = ext2fs::api().ext2fs_xattrs_read(h);
     std::vector<std::string> names;
     if (!rc)
-      ext2fs_xattrs_iterate(
+      ext2fs::api().ext2fs_xattrs_iterate(
           h,
           [](char* name, char*, size_t, void* priv) -> int {
             if (std::string_view(name) != "system.data") // inline data, not an attribute
@@ -274,7 +274,7 @@ private:
       if (rc) break;
       void* value = nullptr;
       size_t len = 0;
-      rc = ext2fs_xattr_get(h, name.c_str(), &value, &len);
+      rc = ext2fs::api().ext2fs_xattr_get(h, name.c_str(), &value, &len);
       if (rc) break;
       int r = fd >= 0 ? ::fsetxattr(fd, name.c_str(), value, len, 0) : ::lsetxattr(host.c_str(), name.c_str(), value, len, 0);
       if (r != 0 && !error) {
@@ -283,7 +283,7 @@ private:
       }
       ext2fs_free_mem(&value);
     }
-    ext2fs_xattrs_close(&h);
+    ext2fs::api().ext2fs_xattrs_close(&h);
     if (rc) throw damaged(m_image, "extended attributes of " + host.string(), rc);
     if (error) {
       errno = error;

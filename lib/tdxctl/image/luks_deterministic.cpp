@@ -18,13 +18,13 @@
 // H(be32(j) || block), truncated for a short last block.
 #include "tdxctl/image/luks_deterministic.hpp"
 
+#include "tdxctl/argon2/api.hpp"
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/unique_fd.hpp"
 #include "tdxctl/core/output.hpp"
 #include "tdxctl/image/xts_encrypt.hpp"
 
-#include <argon2.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -302,11 +302,11 @@ core::Result<void> rederive_keyslot(int fd, const std::filesystem::path& path, c
   TDX_TRY(af_split(volume_key, stripes, af_md, *stream, split.span().first(material)));
 
   Locked area_key(64);
-  int rc = argon2id_hash_raw(kdf.at("time").get<uint32_t>(), kdf.at("memory").get<uint32_t>(),
+  int rc = argon2::api().argon2id_hash_raw(kdf.at("time").get<uint32_t>(), kdf.at("memory").get<uint32_t>(),
                              kdf.at("cpus").get<uint32_t>(), want.passphrase.data(), want.passphrase.size(),
                              salt.data(), salt.size(), area_key.data(), area_key.size());
   if (rc != ARGON2_OK)
-    return std::unexpected(error(name + ": argon2id failed: " + argon2_error_message(rc)));
+    return std::unexpected(error(name + ": argon2id failed: " + argon2::api().argon2_error_message(rc)));
   std::vector<unsigned char> sealed(padded);
   auto enc = xts_encrypt_buffer(area_key.span(), sector, 0, split.span(), sealed);
   if (!enc) return std::unexpected(error(name + ": " + enc.error().message));
@@ -452,11 +452,11 @@ core::Result<void> stretch_luks_seed(std::string_view unlock_key, std::string_vi
   std::string salt = "tdxctl luks2 seed\n" + std::string(uuid) + "\n" + std::string(context);
   unsigned char salt_digest[32];
   SHA256(reinterpret_cast<const unsigned char*>(salt.data()), salt.size(), salt_digest);
-  int rc = argon2id_hash_raw(time, memory_kib, std::clamp<uint32_t>(lanes, 1, 4), unlock_key.data(),
+  int rc = argon2::api().argon2id_hash_raw(time, memory_kib, std::clamp<uint32_t>(lanes, 1, 4), unlock_key.data(),
                              unlock_key.size(), salt_digest, sizeof salt_digest, out.data(), out.size());
   if (rc != ARGON2_OK)
     return core::fail(core::Category::failed, "image.luks.reproducible",
-                      std::string("stretching the unlock key (argon2id) failed: ") + argon2_error_message(rc));
+                      std::string("stretching the unlock key (argon2id) failed: ") + argon2::api().argon2_error_message(rc));
   return {};
 }
 

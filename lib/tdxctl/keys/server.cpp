@@ -1,7 +1,7 @@
-// cpp-httplib.pc defines CPPHTTPLIB_OPENSSL_SUPPORT.
-#include <httplib.h>
-
 #include "tdxctl/keys/server.hpp"
+
+#include "tdxctl/core/shared_library.hpp"
+#include "tdxctl/keys/https_listener.hpp"
 
 #include "tdxctl/unlock/client_identity.hpp"
 #include "tdxctl/unlock/release_protocol.hpp"
@@ -55,35 +55,6 @@ void log_to_stdout(const core::Json& line) {
   std::cout << text << std::endl;
 }
 
-struct KeyServer::Impl {
-  KeyService* service;
-  LogSink log;
-  std::unique_ptr<httplib::SSLServer> server;
-
-  void answer(const Decision& d, const httplib::Request& req, httplib::Response& res) {
-    log(service->log_line(d, req.remote_addr, req.method));
-    res.status = d.status;
-    if (!d.body) return;
-    // Served straight from the Secret's locked pages: the key is never
-    // copied into the response's std::string.
-    auto body = d.body;
-    res.set_content_provider(body->size(), "application/json",
-                             [body](size_t offset, size_t length, httplib::DataSink& sink) {
-                               return sink.write(body->reveal().data() + offset, length);
-                             });
-  }
-
-  void internal_error(const std::string& why, const httplib::Request& req, httplib::Response& res) {
-    Decision d;
-    d.status = 500;
-    d.decision = "refuse";
-    d.check = "internal";
-    d.reason = why;
-    d.body = std::make_shared<const core::Secret>(std::string("{\"error\":\"internal error\"}"));
-    answer(d, req, res);
-  }
-};
-
 namespace {
 
 std::optional<std::array<uint8_t, 32>> peer_spki_sha256(const SSL* ssl) {
@@ -99,71 +70,101 @@ std::optional<std::array<uint8_t, 32>> peer_spki_sha256(const SSL* ssl) {
   return *spki;
 }
 
+struct Plugin {
+  https::OpenFn* open = nullptr;
+};
+
+// tdxctl-https.so, found through the binary's RUNPATH (the build tree, or
+// the package's private library directory).
+const Plugin& plugin() {
+  return core::lazy_api<Plugin>(https::k_plugin, "tdxctl", [](core::SharedLibrary& library, Plugin& table) {
+    core::resolve(library, table.open, https::k_open_symbol);
+  });
+}
+
 } // namespace
+
+struct KeyServer::Impl {
+  KeyService* service;
+  LogSink log;
+  std::unique_ptr<https::Listener> listener;
+
+  https::Response answer(const Decision& d, const https::Request& req) {
+    log(service->log_line(d, std::string(req.remote_addr), std::string(req.method)));
+    https::Response res;
+    res.status = d.status;
+    // Served straight from the Secret's locked pages: the key is never
+    // copied into a std::string.
+    if (d.body) {
+      res.body = d.body->reveal();
+      res.owner = d.body;
+    }
+    return res;
+  }
+
+  https::Response internal_error(const std::string& why, const https::Request& req) {
+    Decision d;
+    d.status = 500;
+    d.decision = "refuse";
+    d.check = "internal";
+    d.reason = why;
+    d.body = std::make_shared<const core::Secret>(std::string("{\"error\":\"internal error\"}"));
+    return answer(d, req);
+  }
+
+  // Every answer, an error included, is a decision logged as one line.
+  https::Handler guarded(std::function<Decision(const https::Request&)> decide) {
+    return [this, decide](const https::Request& req) {
+      try {
+        return answer(decide(req), req);
+      } catch (const std::exception& e) {
+        return internal_error(e.what(), req);
+      }
+    };
+  }
+};
 
 KeyServer::KeyServer(KeyService& service, const std::filesystem::path& cert, const std::filesystem::path& key,
                      LogSink log)
     : m(std::make_unique<Impl>()) {
   m->service = &service;
   m->log = std::move(log);
-  std::string problem;
-  std::string cert_s = cert.string(), key_s = key.string();
-  m->server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-    if (SSL_CTX_use_certificate_chain_file(&ctx, cert_s.c_str()) != 1) {
-      problem = fmt::format("--cert {}: not a readable PEM certificate (chain)", cert_s);
-      return false;
-    }
-    if (SSL_CTX_use_PrivateKey_file(&ctx, key_s.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(&ctx) != 1) {
-      problem = fmt::format("--key {}: not a readable PEM private key matching --cert {}", key_s, cert_s);
-      return false;
-    }
-    // Ask for a client certificate and take any: the guest's is self-signed
-    // and made for this boot; KeyService binds it through the quote.
-    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
-    return true;
+  https::Settings s;
+  s.cert = cert.string();
+  s.key = key.string();
+  s.max_request_bytes = k_max_request_bytes;
+  s.read_timeout = std::chrono::seconds(30);
+  s.nonce_path = k_nonce_path;
+  s.attest_path = k_attest_path;
+  s.nonce_header = unlock::k_nonce_header;
+  s.nonce = m->guarded([&service](const https::Request& req) { return service.nonce(std::string(req.remote_addr)); });
+  s.attest = m->guarded([&service](const https::Request& req) {
+    AttestRequest r{std::string(req.remote_addr), std::string(req.nonce_header), std::string(req.body),
+                    peer_spki_sha256(req.ssl)};
+    return service.attest(r);
   });
-  if (!m->server->is_valid())
+  std::string problem;
+  m->listener.reset(plugin().open(s, &problem));
+  if (!m->listener)
     throw Failure(Category::invalid_input, "keys.tls", problem.empty() ? "cannot set up TLS" : problem,
                   "give the service's certificate and key as PEM files (--cert, --key)");
-  m->server->set_payload_max_length(k_max_request_bytes);
-  m->server->set_read_timeout(std::chrono::seconds(30));
-  Impl* impl = m.get();
-  m->server->Get(k_nonce_path, [impl](const httplib::Request& req, httplib::Response& res) {
-    try {
-      impl->answer(impl->service->nonce(req.remote_addr), req, res);
-    } catch (const std::exception& e) {
-      impl->internal_error(e.what(), req, res);
-    }
-  });
-  m->server->Post(k_attest_path, [impl](const httplib::Request& req, httplib::Response& res) {
-    try {
-      AttestRequest r{req.remote_addr, req.get_header_value(unlock::k_nonce_header), req.body,
-                      peer_spki_sha256(req.ssl)};
-      impl->answer(impl->service->attest(r), req, res);
-    } catch (const std::exception& e) {
-      impl->internal_error(e.what(), req, res);
-    }
-  });
 }
 
 KeyServer::~KeyServer() { stop(); }
 
 int KeyServer::bind(const ListenAddress& a) {
-  int port = a.port;
-  bool ok = a.port == 0 ? (port = m->server->bind_to_any_port(a.host)) > 0 : m->server->bind_to_port(a.host, a.port);
-  if (!ok)
+  int port = m->listener->bind(a.host, a.port);
+  if (port < 0)
     throw Failure(Category::not_ready, "keys.bind",
-                  fmt::format("cannot listen on {}: {}", a.to_string(), std::strerror(errno)),
+                  fmt::format("cannot listen on {}: {}", a.to_string(), std::strerror(-port)),
                   "is the address configured on this host, and the port free (ss -ltnp)?");
   return port;
 }
 
-void KeyServer::run() { m->server->listen_after_bind(); }
+void KeyServer::run() { m->listener->run(); }
 
 void KeyServer::stop() {
-  if (m && m->server) m->server->stop();
+  if (m && m->listener) m->listener->stop();
 }
 
 void serve_until_signal(KeyServer& server) {

@@ -14,12 +14,15 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -186,8 +189,16 @@ PkeyPtr p256_key_from_raw(std::span<const uint8_t, 64> xy) {
 }
 
 Blob<32> sha256(std::span<const uint8_t> data) {
+  // SHA256() looks the algorithm up in OpenSSL's method store on every call
+  // (a shared lock the workers of a batch contend on) and allocates a
+  // context; here it is fetched once, and each thread keeps its context.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   Blob<32> out;
-  SHA256(data.data(), data.size(), out.data());
+  unsigned int len = 0;
+  if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1)
+    SHA256(data.data(), data.size(), out.data()); // out of memory: the one-shot way
   return out;
 }
 
@@ -323,6 +334,24 @@ core::Result<PckInfo> read_pck_info(X509* pck) {
   return info;
 }
 
+namespace {
+
+// timegm and gmtime_r take glibc's time-zone lock on every call, even for
+// UTC: with reports rendered and certificates dated on every worker, the
+// lock was a point where `quote verify -j N` workers queued. Calendar
+// arithmetic (std::chrono) needs no lock and gives the same answer for
+// every UTC time.
+time_t utc_seconds(const struct tm& tm) {
+  using namespace std::chrono;
+  const sys_days day = year(tm.tm_year + 1900) / month(static_cast<unsigned>(tm.tm_mon + 1)) /
+                       std::chrono::day(static_cast<unsigned>(tm.tm_mday));
+  return static_cast<time_t>((day + hours(tm.tm_hour) + minutes(tm.tm_min) + seconds(tm.tm_sec))
+                                 .time_since_epoch()
+                                 .count());
+}
+
+} // namespace
+
 core::Result<time_t> parse_time(std::string_view text, std::string_view what) {
   struct tm tm {};
   std::string s(text);
@@ -334,21 +363,24 @@ core::Result<time_t> parse_time(std::string_view text, std::string_view what) {
                                fmt::format("{}: '{}' is not an RFC 3339 UTC time "
                                            "(YYYY-MM-DDThh:mm:ssZ)",
                                            what, text)));
-  return timegm(&tm);
+  return utc_seconds(tm);
 }
 
 std::string format_time(time_t t) {
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  using namespace std::chrono;
+  const sys_seconds tp{seconds(t)};
+  const auto day = floor<days>(tp);
+  const year_month_day ymd(day);
+  const hh_mm_ss hms(tp - day);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count());
 }
 
 time_t asn1_time_to_unix(const ASN1_TIME* t) {
   struct tm tm {};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return timegm(&tm);
+  return utc_seconds(tm);
 }
 
 } // namespace tdx::quote

@@ -600,18 +600,27 @@ std::shared_ptr<const PreparedCollateral> Verifier::collateral() const {
   return prepare(m_trust, m_files, m_options, std::move(*pck_crl), std::move(*root_crl), cache);
 }
 
-std::shared_ptr<const PckChain> Verifier::pck_chain(const Quote& q, const PreparedCollateral& c) const {
-  if (!m_options.warm)
-    return build_pck_chain(m_trust, q, c, m_options, m_options.cache_decoded ? m_decoded.get() : nullptr);
+const PckChain& Verifier::pck_chain(const Quote& q, const PreparedCollateral& c,
+                                    std::shared_ptr<const PckChain>& owned) const {
+  if (!m_options.warm) {
+    owned = build_pck_chain(m_trust, q, c, m_options, m_options.cache_decoded ? m_decoded.get() : nullptr);
+    return *owned;
+  }
   auto key = sha256(core::as_bytes(q.cert_data));
+  if (const auto* last = m_last_pck.load(std::memory_order_acquire); last && last->first == key) return *last->second;
+  const PckCache::value_type* entry = nullptr;
   {
     std::shared_lock lock(m_pck_mutex);
     auto it = m_pck_cache.find(key);
-    if (it != m_pck_cache.end()) return it->second;
+    if (it != m_pck_cache.end()) entry = &*it;
   }
-  auto chain = build_pck_chain(m_trust, q, c, m_options, nullptr);
-  std::unique_lock lock(m_pck_mutex);
-  return m_pck_cache.emplace(key, std::move(chain)).first->second;
+  if (!entry) {
+    auto chain = build_pck_chain(m_trust, q, c, m_options, nullptr);
+    std::unique_lock lock(m_pck_mutex);
+    entry = &*m_pck_cache.emplace(key, std::move(chain)).first;
+  }
+  m_last_pck.store(entry, std::memory_order_release);
+  return *entry->second;
 }
 
 namespace {
@@ -754,11 +763,18 @@ Verdict Verifier::verify(const Quote& q) const {
     return fail_at(failure("quote", "UNSUPPORTED_QUOTE_FORMAT",
                            "body type 4 (TD 1.5 Ex, TD-preserving endorsements) is parsed but not verified by "
                            "this version of tdxctl"));
-  auto c = collateral();
+  // Warm: the verifier's own collateral and chains, borrowed (see m_last_pck).
+  std::shared_ptr<const PreparedCollateral> cold_collateral;
+  const PreparedCollateral* c = m_prepared.get();
+  if (!c) {
+    cold_collateral = collateral();
+    c = cold_collateral.get();
+  }
   v.collateral_expires = c->expires;
   v.collateral_expired = c->expired;
   // 1. PCK chain and CRLs.
-  auto chain = pck_chain(q, *c);
+  std::shared_ptr<const PckChain> cold_chain;
+  const PckChain* chain = &pck_chain(q, *c, cold_chain);
   if (chain->failure) return fail_at(*chain->failure);
   v.pck = chain->info;
   v.collateral_expires = std::min(v.collateral_expires, chain->not_after);

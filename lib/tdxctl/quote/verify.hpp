@@ -15,6 +15,7 @@
 #include "tdxctl/quote/crypto.hpp"
 #include "tdxctl/quote/quote.hpp"
 
+#include <atomic>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -92,14 +93,21 @@ public:
 private:
   Verifier(Trust trust, CollateralFiles files, VerifyOptions options);
   std::shared_ptr<const PreparedCollateral> collateral() const;
-  std::shared_ptr<const PckChain> pck_chain(const Quote& quote, const PreparedCollateral& c) const;
+  // The chain for quote: from the warm cache, or built into *owned.
+  const PckChain& pck_chain(const Quote& quote, const PreparedCollateral& c,
+                            std::shared_ptr<const PckChain>& owned) const;
 
+  using PckCache = std::map<Blob<32>, std::shared_ptr<const PckChain>>;
   Trust m_trust;
   CollateralFiles m_files;
   VerifyOptions m_options;
   std::shared_ptr<const PreparedCollateral> m_prepared; // warm
   mutable std::shared_mutex m_pck_mutex;
-  mutable std::map<Blob<32>, std::shared_ptr<const PckChain>> m_pck_cache;
+  mutable PckCache m_pck_cache; // never erased from: its entries live as long as the verifier
+  // The entry the last quote used. A batch from one platform uses one
+  // chain: the workers find it here without the lock, and no reference
+  // count is touched, so no cache line moves between their cores.
+  mutable std::atomic<const PckCache::value_type*> m_last_pck{nullptr};
   std::unique_ptr<DecodeCache> m_decoded;
 };
 
