@@ -118,8 +118,8 @@ set(CPACK_DEBIAN_DBG_PACKAGE_NAME tdxctl-dbg)
 set(CPACK_DEBIAN_DBG_PACKAGE_SECTION debug)
 set(CPACK_DEBIAN_DBG_PACKAGE_DEPENDS "tdxctl (= ${TDXCTL_DEB_VERSION})")
 set(CPACK_DEBIAN_DBG_DESCRIPTION "debug symbols for tdxctl
-Debug information for tdxctl, tdxctl-guest and the tdxctl-https.so plug-in, in /usr/lib/debug/.build-id
-where gdb finds it by the binaries' build IDs.")
+Debug information for tdxctl, tdxctl-guest and the tdxctl-https.so plug-in,
+in /usr/lib/debug/.build-id where gdb finds it by their build IDs.")
 # Tools tdxctl runs: qemu-img (qemu-utils); mke2fs, debugfs (e2fsprogs);
 # sfdisk (fdisk); modprobe (kmod); iptables-save/-restore (iptables, the
 # firewall backend unless the host's ruleset is native nftables, which
