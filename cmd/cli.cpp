@@ -35,7 +35,10 @@ std::array<bool, std::size(k_groups)> groups_for(std::span<char* const> args) {
   bool any = false, all = args.empty();
   for (size_t a = 1; a < args.size() && args[a]; ++a) {
     std::string_view arg = args[a];
-    if (arg == "-h" || arg == "--help" || arg == "--help-all") all = true;
+    // -h also inside a bundle of short flags (-vh).
+    if (arg == "--help" || arg == "--help-all" ||
+        (arg.size() > 1 && arg[0] == '-' && arg[1] != '-' && arg.find('h') != std::string_view::npos))
+      all = true;
     for (size_t g = 0; g < std::size(k_groups); ++g)
       if (names(k_groups[g], arg)) want[g] = any = true;
   }

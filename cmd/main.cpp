@@ -59,7 +59,18 @@ int main(int argc, char** argv) {
     app = tdx::cmd::build_cli(ctx, std::span<char* const>(argv, static_cast<size_t>(argc)));
     prog = app->get_name();
     try {
-      app->parse(argc, argv);
+      try {
+        app->parse(argc, argv);
+      } catch (const CLI::ParseError& e) {
+        // A tree of only the groups argv names can miss the one a word
+        // meant (a group name given as --root's value): parse once more
+        // with the whole tree, so the error (and its "did you mean")
+        // comes from it. Nothing has run: parsing stopped at the error.
+        if (e.get_exit_code() == 0) throw;
+        ctx = tdx::cmd::Context{};
+        app = tdx::cmd::build_cli(ctx);
+        app->parse(argc, argv);
+      }
     } catch (const CLI::CallForHelp& e) {
       finish(app->exit(e));
     } catch (const CLI::CallForAllHelp& e) {

@@ -4,7 +4,8 @@
 # at install time by split-debug.cmake, as dh_strip does: CPack's own
 # CPACK_DEBIAN_DEBUGINFO_PACKAGE writes build paths into the .ddeb's md5sums
 # in CMake 3.25, which lintian rejects). Library Depends are computed by
-# dpkg-shlibdeps; the tools tdxctl runs are listed below.
+# dpkg-shlibdeps, except those of the libraries tdxctl opens on first use;
+# those and the tools tdxctl runs are listed below.
 # tests/package/install-test.sh installs it into a clean Debian 12 and runs
 # lintian on it.
 set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME tdxctl)
@@ -127,9 +128,11 @@ in /usr/lib/debug/.build-id where gdb finds it by their build IDs.")
 # cryptsetup-bin) and supermin recommends the kernel it boots.
 # libvirt0, libguestfs0, libcurl4, libcryptsetup12, libnftables1, libxml2,
 # libnl-route-3-200, libext2fs2, liblzma5 and libargon2-1 are opened on first
-# use (dlopen), so dpkg-shlibdeps cannot see them in tdxctl (tdxctl-guest
-# lists libcurl and libcryptsetup; it finds cpp-httplib in the plug-in).
-set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4 (>= 7.85.0), libcryptsetup12, libnftables1, libxml2, libnl-route-3-200, libext2fs2, liblzma5, libargon2-1, qemu-utils, e2fsprogs, fdisk, kmod, iptables")
+# use (dlopen), so dpkg-shlibdeps cannot see them in tdxctl: they are listed
+# here, with the minimum versions their symbols files give (dpkg-shlibdeps
+# still sees libcurl and libcryptsetup in tdxctl-guest, and cpp-httplib in
+# the plug-in).
+set(CPACK_DEBIAN_TDXCTL_PACKAGE_DEPENDS "libvirt0, libguestfs0, libcurl4 (>= 7.85.0), libcryptsetup12, libnftables1, libxml2, libnl-route-3-200 (>= 3.4.0), libext2fs2 (>= 1.43), liblzma5 (>= 5.1.1alpha+20120614), libargon2-1 (>= 0~20171227), qemu-utils, e2fsprogs, fdisk, kmod, iptables")
 # TDs run under libvirt; OVMF is where distributions ship TDVF
 # (OVMF.inteltdx.fd); collateral comes from Intel PCS over HTTPS.
 # liburing2 (opened on first use) reads batches of quote files with io_uring;

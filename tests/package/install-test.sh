@@ -38,7 +38,7 @@ echo "${deb##*/}: $size bytes; ${ddeb##*/}: $(stat -c %s "$ddeb") bytes"
 step "stripped binaries, debug info in tdxctl-dbg"
 dpkg-deb -x "$deb" "$work/deb"
 dpkg-deb -x "$ddeb" "$work/ddeb"
-for bin in usr/bin/tdxctl usr/libexec/tdxctl/tdxctl-guest; do
+for bin in usr/bin/tdxctl usr/libexec/tdxctl/tdxctl-guest usr/lib/x86_64-linux-gnu/tdxctl/tdxctl-https.so; do
   info=$(file -b "$work/deb/$bin")
   [[ $info == *", stripped"* ]] || fail "$bin is not stripped: $info"
   id=$(readelf -n "$work/deb/$bin" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p')

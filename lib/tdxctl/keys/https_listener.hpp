@@ -1,6 +1,6 @@
 #pragma once
-// The HTTPS listener of `keys serve`, built as a plug-in (tdxctl-https.so)
-// that only `keys serve` opens. cpp-httplib is a shared library whose
+// The HTTPS listener of `keys serve`, built as a plug-in (tdxctl-https.so,
+// installed in /usr/lib/<triplet>/tdxctl) that only `keys serve` opens. cpp-httplib is a shared library whose
 // constructor loads every OpenSSL error string, and it brings zlib and three
 // brotli libraries: mapping them cost every other command ~3.4 ms of its
 // start-up (a third of `tdxctl --version`). The plug-in holds only the HTTP
@@ -58,6 +58,8 @@ public:
 // went wrong in *problem.
 using OpenFn = Listener*(const Settings& settings, std::string* problem);
 inline constexpr const char* k_plugin = "tdxctl-https.so";
-inline constexpr const char* k_open_symbol = "tdxctl_https_listener_open";
+// Versioned: a change to these types renames it, so a stale plug-in fails to
+// load instead of being called with another layout.
+inline constexpr const char* k_open_symbol = "tdxctl_https_listener_open_v1";
 
 } // namespace tdx::keys::https

@@ -6,6 +6,7 @@
 #include "tdxctl/keys/https_listener.hpp"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 namespace tdx::keys::https {
 namespace {
@@ -46,6 +47,13 @@ public:
           return true;
         }) {
     if (!m_server.is_valid()) return;
+    // httplib's default adds SO_REUSEPORT, which lets a second process bind
+    // the same port and take a share of the key-release connections (and
+    // hides "port in use"): SO_REUSEADDR only.
+    m_server.set_socket_options([](int sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     m_server.set_payload_max_length(s.max_request_bytes);
     m_server.set_read_timeout(s.read_timeout);
     auto route = [header = s.nonce_header](Handler handler) {
@@ -79,7 +87,7 @@ private:
 } // namespace tdx::keys::https
 
 extern "C" __attribute__((visibility("default"))) tdx::keys::https::Listener*
-tdxctl_https_listener_open(const tdx::keys::https::Settings& settings, std::string* problem) {
+tdxctl_https_listener_open_v1(const tdx::keys::https::Settings& settings, std::string* problem) {
   try {
     auto listener = std::make_unique<tdx::keys::https::HttplibListener>(settings, *problem);
     if (!listener->valid()) {
@@ -93,4 +101,4 @@ tdxctl_https_listener_open(const tdx::keys::https::Settings& settings, std::stri
   }
 }
 
-static_assert(std::is_same_v<decltype(tdxctl_https_listener_open), tdx::keys::https::OpenFn>);
+static_assert(std::is_same_v<decltype(tdxctl_https_listener_open_v1), tdx::keys::https::OpenFn>);

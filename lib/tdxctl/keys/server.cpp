@@ -74,10 +74,21 @@ struct Plugin {
   https::OpenFn* open = nullptr;
 };
 
-// tdxctl-https.so, found through the binary's RUNPATH (the build tree, or
-// the package's private library directory).
+// tdxctl-https.so by absolute path: the build tree's for a binary that runs
+// from it (tdxctl, the test programs), the package's private directory
+// otherwise. No search path: LD_LIBRARY_PATH or the current directory never
+// supply the code that holds the keys.
+std::string plugin_path() {
+  std::error_code ec;
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  const std::string build = TDXCTL_BUILD_DIR "/";
+  const std::string dir = !ec && exe.starts_with(build) ? TDXCTL_BUILD_DIR : TDXCTL_PLUGIN_DIR;
+  return dir + "/" + https::k_plugin;
+}
+
 const Plugin& plugin() {
-  return core::lazy_api<Plugin>(https::k_plugin, "tdxctl", [](core::SharedLibrary& library, Plugin& table) {
+  static const std::string path = plugin_path();
+  return core::lazy_api<Plugin>(path.c_str(), "tdxctl", [](core::SharedLibrary& library, Plugin& table) {
     core::resolve(library, table.open, https::k_open_symbol);
   });
 }

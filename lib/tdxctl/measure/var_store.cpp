@@ -64,15 +64,18 @@ std::optional<std::string> ascii_name(std::span<const uint8_t> utf16) {
   return std::nullopt; // no terminating NUL
 }
 
+// Holds the table it was made with: liblzma is opened (and a missing one
+// reported) before there is a stream to end.
 struct Lzma {
+  const liblzma::Api& lz = liblzma::api();
   lzma_stream s = LZMA_STREAM_INIT;
-  ~Lzma() { liblzma::api().lzma_end(&s); }
+  ~Lzma() { lz.lzma_end(&s); }
 };
 
 // Whether the LZMA-alone stream `data` decompresses to bytes containing `needle`.
 bool lzma_contains(std::span<const uint8_t> data, std::span<const uint8_t> needle) {
   Lzma z;
-  if (liblzma::api().lzma_alone_decoder(&z.s, UINT64_MAX) != LZMA_OK) return false;
+  if (z.lz.lzma_alone_decoder(&z.s, UINT64_MAX) != LZMA_OK) return false;
   std::vector<uint8_t> buf(1 << 20);
   std::vector<uint8_t> carry;
   z.s.next_in = data.data();
@@ -80,7 +83,7 @@ bool lzma_contains(std::span<const uint8_t> data, std::span<const uint8_t> needl
   for (;;) {
     z.s.next_out = buf.data();
     z.s.avail_out = buf.size();
-    lzma_ret r = liblzma::api().lzma_code(&z.s, LZMA_FINISH);
+    lzma_ret r = z.lz.lzma_code(&z.s, LZMA_FINISH);
     size_t got = buf.size() - z.s.avail_out;
     // Search the new bytes with the tail of the previous chunk in front.
     carry.insert(carry.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
