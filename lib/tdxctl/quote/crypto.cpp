@@ -202,8 +202,33 @@ Blob<32> sha256(std::span<const uint8_t> data) {
   return out;
 }
 
+namespace {
+
+struct VerifyContext {
+  EVP_PKEY* key = nullptr;
+  EVP_PKEY_CTX* ctx = nullptr;
+  ~VerifyContext() { EVP_PKEY_CTX_free(ctx); }
+};
+
+// This thread's verify context for key (see Reuse::kept); null on failure.
+EVP_PKEY_CTX* kept_context(EVP_PKEY* key) {
+  thread_local VerifyContext last;
+  if (last.key == key && last.ctx) return last.ctx;
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
+  if (!ctx || EVP_PKEY_verify_init(ctx) <= 0) {
+    EVP_PKEY_CTX_free(ctx);
+    return nullptr;
+  }
+  EVP_PKEY_CTX_free(last.ctx);
+  last.key = key;
+  last.ctx = ctx;
+  return ctx;
+}
+
+} // namespace
+
 bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
-                      std::span<const uint8_t, 64> signature) {
+                      std::span<const uint8_t, 64> signature, Reuse reuse) {
   if (!key) return false;
   ECDSA_SIG* sig = ECDSA_SIG_new();
   BIGNUM* r = BN_bin2bn(signature.data(), 32, nullptr);
@@ -220,10 +245,16 @@ bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
   ECDSA_SIG_free(sig);
   if (der_len <= 0) return false;
   auto digest = sha256(message);
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
-  bool ok = ctx && EVP_PKEY_verify_init(ctx) > 0 &&
-            EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), digest.data(), digest.size()) == 1;
-  EVP_PKEY_CTX_free(ctx);
+  bool ok;
+  if (reuse == Reuse::kept) {
+    EVP_PKEY_CTX* ctx = kept_context(key);
+    ok = ctx && EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), digest.data(), digest.size()) == 1;
+  } else {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
+    ok = ctx && EVP_PKEY_verify_init(ctx) > 0 &&
+         EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), digest.data(), digest.size()) == 1;
+    EVP_PKEY_CTX_free(ctx);
+  }
   ERR_clear_error();
   return ok;
 }

@@ -45,8 +45,14 @@ std::span<const uint8_t> intel_root_ca_der_bytes();
 // A P-256 public key from raw x||y; nullptr when the point is not on the curve.
 PkeyPtr p256_key_from_raw(std::span<const uint8_t, 64> xy);
 // ECDSA P-256/SHA-256 over `message` with a raw r||s signature.
+// Reuse::kept: the key outlives many calls (a cached PCK key); each thread
+// keeps a verify context for the key it used last, so the context is not set
+// up again per quote (EVP_PKEY_verify_init fetches the algorithm and scans
+// OpenSSL's name map under shared locks). The context holds a reference to
+// the key, so no other key can take its address while it is remembered.
+enum class Reuse { once, kept };
 bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
-                      std::span<const uint8_t, 64> signature);
+                      std::span<const uint8_t, 64> signature, Reuse reuse = Reuse::once);
 Blob<32> sha256(std::span<const uint8_t> data);
 
 std::string common_name(const X509_NAME* name);

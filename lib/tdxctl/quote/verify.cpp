@@ -681,7 +681,7 @@ std::optional<StepFailure> check_tdx_module(const Quote& q, const TcbInfo& tcb) 
 // Step 4c: the QE report is signed by the PCK key, binds the attestation
 // key, and comes from the enclave QE identity describes.
 std::optional<StepFailure> check_qe_report(const Quote& q, EVP_PKEY* pck_key, const QeIdentity& qe) {
-  if (!verify_raw_ecdsa(pck_key, q.qe_report_bytes(), q.qe_report_signature))
+  if (!verify_raw_ecdsa(pck_key, q.qe_report_bytes(), q.qe_report_signature, Reuse::kept))
     return failure("quote", "INVALID_QE_REPORT_SIGNATURE",
                    "the QE report signature does not verify with the PCK certificate's key");
   Bytes bound(q.attestation_key.begin(), q.attestation_key.end());
