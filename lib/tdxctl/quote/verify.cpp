@@ -41,6 +41,7 @@ struct PreparedCollateral {
 };
 
 struct PckChain {
+  std::string cert_data; // the quote's certification data it was built from
   std::optional<StepFailure> failure;
   PkeyPtr key;
   PckInfo info;
@@ -366,6 +367,7 @@ std::shared_ptr<PckChain> build_pck_chain(const Trust& trust, const Quote& q,
                                           const PreparedCollateral& c, const VerifyOptions& o,
                                           DecodeCache* cache) {
   auto out = std::make_shared<PckChain>();
+  out->cert_data = q.cert_data;
   auto fail_with = [&](std::string status, std::string message) {
     out->failure = failure("pck_chain", std::move(status), std::move(message));
     return out;
@@ -606,8 +608,11 @@ const PckChain& Verifier::pck_chain(const Quote& q, const PreparedCollateral& c,
     owned = build_pck_chain(m_trust, q, c, m_options, m_options.cache_decoded ? m_decoded.get() : nullptr);
     return *owned;
   }
+  // The last chain's own bytes are compared first: a few hundred
+  // nanoseconds against several microseconds for hashing them.
+  if (const auto* last = m_last_pck.load(std::memory_order_acquire); last && last->second->cert_data == q.cert_data)
+    return *last->second;
   auto key = sha256(core::as_bytes(q.cert_data));
-  if (const auto* last = m_last_pck.load(std::memory_order_acquire); last && last->first == key) return *last->second;
   const PckCache::value_type* entry = nullptr;
   {
     std::shared_lock lock(m_pck_mutex);

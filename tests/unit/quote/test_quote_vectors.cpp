@@ -10,6 +10,7 @@
 #include "tdxctl/quote/verify.hpp"
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 using namespace tdx;
@@ -102,6 +103,61 @@ TEST_CASE("every shared set verifies to its expected status, cold and warm", "[q
         CHECK(v.failure->step == "tcb_evaluation");
       }
     }
+  }
+}
+
+// The warm path keeps, besides its cache, the chain the last quote used
+// (compared byte for byte) and, per thread, a verify context for the PCK key
+// it used last: quotes that take turns must each get their own answer.
+TEST_CASE("a warm verifier gives quotes that take turns each their own verdict", "[quote]") {
+  auto dir = quotes_dir() / "tdx-v4-b0c06f-uptodate";
+  auto raw = slurp(dir / "quote.bin");
+  // One base64 digit of the leaf certificate's signature, near the end of
+  // its PEM block, changed: same length, same PCK key, a chain that fails.
+  auto end = raw.find("-----END CERTIFICATE-----");
+  REQUIRE(end != std::string::npos);
+  std::string tampered = raw;
+  char& digit = tampered[end - 12];
+  REQUIRE(std::isalnum(static_cast<unsigned char>(digit)));
+  digit = digit == 'A' ? 'B' : 'A';
+  auto good = core::value_or_throw(quote::parse_quote(core::as_bytes(raw)));
+  auto bad = core::value_or_throw(quote::parse_quote(core::as_bytes(tampered)));
+  REQUIRE(good.cert_data != bad.cert_data);
+
+  auto expected = json::parse(slurp(dir / "expected.json"));
+  quote::VerifyOptions o;
+  o.at = expected["verify_time_unix"].get<time_t>();
+  o.warm = true;
+  auto v = core::value_or_throw(
+      quote::Verifier::create(quote::Trust::intel(), core::value_or_throw(quote::load_collateral_dir(dir)), o));
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    auto ok = v->verify(good);
+    CHECK(ok.verified);
+    CHECK(ok.status == "UpToDate");
+    auto failed = v->verify(bad);
+    REQUIRE_FALSE(failed.verified);
+    REQUIRE(failed.failure);
+    CHECK(failed.failure->step == "pck_chain");
+  }
+
+  // Two platforms' verifiers on one thread, taking turns: each quote's QE
+  // report is checked with its own PCK key.
+  auto other_dir = quotes_dir() / "tdx-v5-90c06f-uptodate";
+  auto other_expected = json::parse(slurp(other_dir / "expected.json"));
+  quote::VerifyOptions other_o = o;
+  other_o.at = other_expected["verify_time_unix"].get<time_t>();
+  auto other = core::value_or_throw(quote::Verifier::create(
+      quote::Trust::intel(), core::value_or_throw(quote::load_collateral_dir(other_dir)), other_o));
+  auto other_q = load_quote(other_dir / "quote.bin");
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    CHECK(v->verify(good).verified);
+    CHECK(other->verify(other_q).verified);
+    // Each verifier refuses the other platform's quote at the collateral
+    // match, whatever key the thread used last.
+    CHECK_FALSE(v->verify(other_q).verified);
+    CHECK_FALSE(other->verify(good).verified);
   }
 }
 
