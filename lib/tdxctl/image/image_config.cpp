@@ -27,31 +27,19 @@ bool is_file(const std::filesystem::path& p) {
   return std::filesystem::is_regular_file(p, ec);
 }
 
-// Each pattern is compiled on first use, not at start-up, where every
-// command (--help, quote verify) would pay for image.yaml's patterns.
-const std::regex& uuid_re() {
-  static const std::regex re("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
-  return re;
-}
-const std::regex& sha256_re() {
-  static const std::regex re("^[0-9a-f]{64}$");
-  return re;
-}
-const std::regex& unit_re() {
-  static const std::regex re("^[A-Za-z0-9@._:-]+\\.(service|socket|timer|target|mount|path)$");
-  return re;
-}
-const std::regex& user_re() {
-  static const std::regex re("^[a-z_][a-z0-9_-]*$");
-  return re;
-}
-const std::regex& owner_re() {
-  static const std::regex re("^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$");
-  return re;
-}
-const std::regex& label_re() {
-  static const std::regex re("^[A-Za-z0-9_-]{1,16}$");
-  return re;
+// Compiled on first use, not at start-up, where every command (--help,
+// quote verify) would pay for image.yaml's patterns.
+struct Patterns {
+  std::regex uuid{"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"};
+  std::regex sha256{"^[0-9a-f]{64}$"};
+  std::regex unit{"^[A-Za-z0-9@._:-]+\\.(service|socket|timer|target|mount|path)$"};
+  std::regex user{"^[a-z_][a-z0-9_-]*$"};
+  std::regex owner{"^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$"};
+  std::regex label{"^[A-Za-z0-9_-]{1,16}$"};
+};
+const Patterns& patterns() {
+  static const Patterns p;
+  return p;
 }
 
 std::filesystem::path relative_to(const std::filesystem::path& yaml, const std::string& p) {
@@ -128,7 +116,7 @@ void read_base(config::Section& root, const Path& name, ImageConfig& c) {
   if (auto s = base.str("sha256")) {
     std::string lower = *s;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (!std::regex_match(lower, sha256_re())) base.error("sha256", "expected 64 hex digits");
+    if (!std::regex_match(lower, patterns().sha256)) base.error("sha256", "expected 64 hex digits");
     c.base_sha256 = lower;
   } else if (base.present()) base.error("", "missing key 'sha256' (pin the base image)");
 }
@@ -166,15 +154,15 @@ void read_luks_and_root_uuid(config::Section& root, ImageConfig& c) {
   auto luks = root.section("luks");
   luks.allow_only({"uuid", "label"});
   if (auto u = luks.str("uuid")) {
-    if (!std::regex_match(*u, uuid_re())) luks.error("uuid", "expected a lowercase UUID");
+    if (!std::regex_match(*u, patterns().uuid)) luks.error("uuid", "expected a lowercase UUID");
     c.luks_uuid = *u;
   }
   if (auto l = luks.str("label")) {
-    if (!std::regex_match(*l, label_re())) luks.error("label", "expected 1-16 of A-Z a-z 0-9 _ -");
+    if (!std::regex_match(*l, patterns().label)) luks.error("label", "expected 1-16 of A-Z a-z 0-9 _ -");
     c.luks_label = *l;
   }
   if (auto u = root.str("root_fs_uuid")) {
-    if (!std::regex_match(*u, uuid_re())) root.error("root_fs_uuid", "expected a lowercase UUID");
+    if (!std::regex_match(*u, patterns().uuid)) root.error("root_fs_uuid", "expected a lowercase UUID");
     c.root_fs_uuid = *u;
   }
 }
@@ -194,7 +182,7 @@ FileCopy read_file_copy(config::Section& f, const Path& name) {
     f.error("dest", "expected an absolute guest path without '..'");
   else copy.dest = *dest;
   if (auto o = f.str("owner")) {
-    if (!std::regex_match(*o, owner_re())) f.error("owner", "expected user:group");
+    if (!std::regex_match(*o, patterns().owner)) f.error("owner", "expected user:group");
     copy.owner = *o;
   }
   if (auto m = f.str("mode")) {
@@ -220,7 +208,7 @@ void read_customize(config::Section& root, const Path& name, ImageConfig& c) {
   auto units = [&](const char* key, std::vector<std::string>& into) {
     if (auto list = cust.strings(key))
       for (auto& u : *list) {
-        if (!std::regex_match(u, unit_re()))
+        if (!std::regex_match(u, patterns().unit))
           cust.error(key, "'" + u + "' is not a systemd unit name (name.service, .timer, ...)");
         into.push_back(u);
       }
@@ -229,7 +217,7 @@ void read_customize(config::Section& root, const Path& name, ImageConfig& c) {
   units("disable_units", c.disable_units);
   if (auto users = cust.strings("lock_users"))
     for (auto& u : *users) {
-      if (!std::regex_match(u, user_re())) cust.error("lock_users", "'" + u + "' is not a user name");
+      if (!std::regex_match(u, patterns().user)) cust.error("lock_users", "'" + u + "' is not a user name");
       c.lock_users.push_back(u);
     }
 }
@@ -247,7 +235,7 @@ VolumeMount read_volume(config::Section& v, const std::vector<VolumeMount>& earl
   v.allow_only({"label", "mount", "encrypted", "disk"});
   VolumeMount m;
   auto label = v.str("label"), mount = v.str("mount");
-  if (!label || !std::regex_match(*label, label_re()))
+  if (!label || !std::regex_match(*label, patterns().label))
     v.error(label ? "label" : "", "expected key 'label' of 1-16 of A-Z a-z 0-9 _ -");
   else m.label = *label;
   if (!mount || mount->empty() || mount->front() != '/')
