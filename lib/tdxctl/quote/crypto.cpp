@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -204,6 +205,16 @@ Blob<32> sha256(std::span<const uint8_t> data) {
 
 namespace {
 
+// A verify context set up for key; null on failure.
+EVP_PKEY_CTX* verify_context(EVP_PKEY* key) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
+  if (!ctx || EVP_PKEY_verify_init(ctx) <= 0) {
+    EVP_PKEY_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
 struct VerifyContext {
   EVP_PKEY* key = nullptr;
   EVP_PKEY_CTX* ctx = nullptr;
@@ -214,22 +225,47 @@ struct VerifyContext {
 EVP_PKEY_CTX* kept_context(EVP_PKEY* key) {
   thread_local VerifyContext last;
   if (last.key == key && last.ctx) return last.ctx;
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
-  if (!ctx || EVP_PKEY_verify_init(ctx) <= 0) {
-    EVP_PKEY_CTX_free(ctx);
-    return nullptr;
-  }
+  EVP_PKEY_CTX* ctx = verify_context(key);
+  if (!ctx) return nullptr;
   EVP_PKEY_CTX_free(last.ctx);
   last.key = key;
   last.ctx = ctx;
   return ctx;
 }
 
-} // namespace
+// The last few P-256 keys this thread made from raw bytes, each with its
+// verify context (see verify_raw_ecdsa_p256). A handful covers a batch from
+// one platform and a verifier that takes turns between a few.
+struct RawKeyContext {
+  std::array<uint8_t, 64> xy{};
+  PkeyPtr key;
+  EVP_PKEY_CTX* ctx = nullptr;
+  ~RawKeyContext() { EVP_PKEY_CTX_free(ctx); }
+};
+constexpr size_t k_raw_keys = 4;
 
-bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
-                      std::span<const uint8_t, 64> signature, Reuse reuse) {
-  if (!key) return false;
+// This thread's verify context for the key xy; null when xy is not a point
+// on the curve (nothing is kept for it then).
+EVP_PKEY_CTX* kept_raw_context(std::span<const uint8_t, 64> xy) {
+  thread_local std::array<RawKeyContext, k_raw_keys> kept;
+  thread_local size_t next = 0;
+  for (auto& k : kept)
+    if (k.ctx && std::equal(xy.begin(), xy.end(), k.xy.begin())) return k.ctx;
+  PkeyPtr key = p256_key_from_raw(xy);
+  EVP_PKEY_CTX* ctx = key ? verify_context(key.get()) : nullptr;
+  if (!ctx) return nullptr;
+  RawKeyContext& slot = kept[next];
+  next = (next + 1) % k_raw_keys;
+  EVP_PKEY_CTX_free(slot.ctx);
+  std::copy(xy.begin(), xy.end(), slot.xy.begin());
+  slot.key = std::move(key);
+  slot.ctx = ctx;
+  return ctx;
+}
+
+// ECDSA over message with a raw r||s signature, under a context set up for
+// verification.
+bool verify_with(EVP_PKEY_CTX* ctx, std::span<const uint8_t> message, std::span<const uint8_t, 64> signature) {
   ECDSA_SIG* sig = ECDSA_SIG_new();
   BIGNUM* r = BN_bin2bn(signature.data(), 32, nullptr);
   BIGNUM* s = BN_bin2bn(signature.data() + 32, 32, nullptr);
@@ -245,18 +281,38 @@ bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
   ECDSA_SIG_free(sig);
   if (der_len <= 0) return false;
   auto digest = sha256(message);
-  bool ok;
-  if (reuse == Reuse::kept) {
-    EVP_PKEY_CTX* ctx = kept_context(key);
-    ok = ctx && EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), digest.data(), digest.size()) == 1;
-  } else {
-    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
-    ok = ctx && EVP_PKEY_verify_init(ctx) > 0 &&
-         EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), digest.data(), digest.size()) == 1;
-    EVP_PKEY_CTX_free(ctx);
-  }
+  bool ok = EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), digest.data(), digest.size()) == 1;
   ERR_clear_error();
   return ok;
+}
+
+} // namespace
+
+bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
+                      std::span<const uint8_t, 64> signature, Reuse reuse) {
+  if (!key) return false;
+  if (reuse == Reuse::kept) {
+    EVP_PKEY_CTX* ctx = kept_context(key);
+    return ctx && verify_with(ctx, message, signature);
+  }
+  EVP_PKEY_CTX* ctx = verify_context(key);
+  bool ok = ctx && verify_with(ctx, message, signature);
+  EVP_PKEY_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
+}
+
+std::optional<bool> verify_raw_ecdsa_p256(std::span<const uint8_t, 64> xy, std::span<const uint8_t> message,
+                                          std::span<const uint8_t, 64> signature, Reuse reuse) {
+  if (reuse == Reuse::kept) {
+    EVP_PKEY_CTX* ctx = kept_raw_context(xy);
+    ERR_clear_error();
+    if (!ctx) return std::nullopt;
+    return verify_with(ctx, message, signature);
+  }
+  PkeyPtr key = p256_key_from_raw(xy);
+  if (!key) return std::nullopt;
+  return verify_raw_ecdsa(key.get(), message, signature);
 }
 
 std::string common_name(const X509_NAME* name) {

@@ -14,6 +14,7 @@
 
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,6 +54,12 @@ PkeyPtr p256_key_from_raw(std::span<const uint8_t, 64> xy);
 enum class Reuse { once, kept };
 bool verify_raw_ecdsa(EVP_PKEY* key, std::span<const uint8_t> message,
                       std::span<const uint8_t, 64> signature, Reuse reuse = Reuse::once);
+// The same under the P-256 key raw x||y; nullopt when that is not a point on
+// the curve. Reuse::kept: each thread keeps the last few keys it made, by
+// their bytes, with a verify context each, so a batch of quotes from one
+// platform builds and checks its attestation key once per thread.
+std::optional<bool> verify_raw_ecdsa_p256(std::span<const uint8_t, 64> xy, std::span<const uint8_t> message,
+                                          std::span<const uint8_t, 64> signature, Reuse reuse = Reuse::once);
 Blob<32> sha256(std::span<const uint8_t> data);
 
 std::string common_name(const X509_NAME* name);

@@ -710,12 +710,14 @@ std::optional<StepFailure> check_qe_report(const Quote& q, EVP_PKEY* pck_key, co
   return std::nullopt;
 }
 
-// Step 4d: the quote itself, under the attestation key.
-std::optional<StepFailure> check_quote_signature(const Quote& q) {
-  PkeyPtr att_key = p256_key_from_raw(q.attestation_key);
-  if (!att_key)
+// Step 4d: the quote itself, under the attestation key. Reuse::kept (warm,
+// or cold with decoded bytes reused): a key this thread made from the same
+// bytes is used again; the signature is still verified.
+std::optional<StepFailure> check_quote_signature(const Quote& q, Reuse reuse) {
+  auto verified = verify_raw_ecdsa_p256(q.attestation_key, q.signed_region(), q.signature, reuse);
+  if (!verified)
     return failure("quote", "UNSUPPORTED_QUOTE_FORMAT", "the attestation key is not a valid P-256 point");
-  if (!verify_raw_ecdsa(att_key.get(), q.signed_region(), q.signature))
+  if (!*verified)
     return failure("quote", "INVALID_QUOTE_SIGNATURE",
                    fmt::format("the quote signature over bytes [0, {}) does not verify with the attestation key",
                                q.signed_len));
@@ -793,7 +795,8 @@ Verdict Verifier::verify(const Quote& q) const {
   if (auto f = check_collateral_matches(q, tcb, qe, chain->info)) return fail_at(*f);
   if (auto f = check_tdx_module(q, tcb)) return fail_at(*f);
   if (auto f = check_qe_report(q, chain->key.get(), qe)) return fail_at(*f);
-  if (auto f = check_quote_signature(q)) return fail_at(*f);
+  if (auto f = check_quote_signature(q, m_options.warm || m_options.cache_decoded ? Reuse::kept : Reuse::once))
+    return fail_at(*f);
   // 5. TCB evaluation.
   if (auto f = evaluate_verdict_tcb(q, tcb, qe, chain->info, v)) return fail_at(*f);
   v.verified = true;
