@@ -9,6 +9,8 @@
 // bind / unbind / drivers_probe files of the tree and moves the `driver`
 // symlinks as the real driver core would (drivers_probe honours
 // driver_override), so tests check the end state rather than the writes.
+// It gathers every pending write before acting on any (see tick()), so a
+// write nobody waits on is not lost to the next one into the same file.
 // It also consumes writes to each device's `remove` (the device leaves the
 // tree) and to /sys/bus/pci/rescan (removed devices come back with
 // driver_override cleared and their default driver probed). Writes to
@@ -228,16 +230,48 @@ private:
     }
   }
 
-  void tick() {
-    auto drivers = m_root / "sys/bus/pci/drivers";
-    std::error_code ec;
+  // The writes waiting in the tree, in the order tick() acts on them.
+  struct Pending {
     std::vector<std::string> removed;
-    for (const auto& d : fs::directory_iterator(m_root / "sys/bus/pci/devices", ec)) {
-      auto address = d.path().filename().string();
-      if (!take(d.path() / "remove").empty()) removed.push_back(address);
+    bool rescan = false;
+    std::vector<std::pair<std::string, std::string>> unbind, bind; // driver, address
+    std::vector<std::string> probe;
+    bool empty() const {
+      return removed.empty() && !rescan && unbind.empty() && bind.empty() && probe.empty();
     }
-    for (const auto& address : removed) remove_device(address);
-    if (!take(m_root / "sys/bus/pci/rescan").empty()) {
+  };
+
+  // One pass over every attribute a command writes; true when it took any.
+  bool gather(Pending& p) {
+    bool took = false;
+    std::error_code ec;
+    for (const auto& d : fs::directory_iterator(m_root / "sys/bus/pci/devices", ec))
+      if (!take(d.path() / "remove").empty()) {
+        p.removed.push_back(d.path().filename().string());
+        took = true;
+      }
+    if (!take(m_root / "sys/bus/pci/rescan").empty()) p.rescan = took = true;
+    for (const auto& d : fs::directory_iterator(m_root / "sys/bus/pci/drivers", ec)) {
+      auto name = d.path().filename().string();
+      if (auto a = take(d.path() / "unbind"); !a.empty()) p.unbind.emplace_back(name, a), took = true;
+      if (auto a = take(d.path() / "bind"); !a.empty()) p.bind.emplace_back(name, a), took = true;
+    }
+    if (auto a = take(m_root / "sys/bus/pci/drivers_probe"); !a.empty()) p.probe.push_back(a), took = true;
+    return took;
+  }
+
+  // A real write acts before it returns; here one file can be written twice
+  // before a tick reads it. A command writes what it does not wait on
+  // (drivers_probe for a device no driver claims) before what it does, and
+  // the earlier write is visible once the later one is: gathering until a
+  // pass finds nothing new, before acting on any, loses neither.
+  void tick() {
+    Pending p;
+    while (gather(p)) {
+    }
+    if (p.empty()) return;
+    for (const auto& address : p.removed) remove_device(address);
+    if (p.rescan) {
       {
         // Counted before the devices reappear, which is what a command waits for.
         std::lock_guard lock(m_mutex);
@@ -245,17 +279,16 @@ private:
       }
       rescan();
     }
-    for (const auto& d : fs::directory_iterator(drivers, ec)) {
-      auto name = d.path().filename().string();
-      if (auto a = take(d.path() / "unbind"); !a.empty()) detach(m_root, a);
-      if (auto a = take(d.path() / "bind"); !a.empty() && driver_of(m_root, a).empty())
-        attach(m_root, a, name);
+    for (const auto& [driver, address] : p.unbind) detach(m_root, address);
+    for (const auto& [driver, address] : p.bind)
+      if (driver_of(m_root, address).empty()) attach(m_root, address, driver);
+    auto drivers = m_root / "sys/bus/pci/drivers";
+    for (const auto& a : p.probe) {
+      if (!driver_of(m_root, a).empty()) continue;
+      auto override_ = trimmed(slurp(m_root / "sys/bus/pci/devices" / a / "driver_override"));
+      auto want = override_.empty() || override_ == "(null)" ? m_native[a] : override_;
+      if (!want.empty() && fs::exists(drivers / want)) attach(m_root, a, want);
     }
-    auto a = take(m_root / "sys/bus/pci/drivers_probe");
-    if (a.empty() || !driver_of(m_root, a).empty()) return;
-    auto override_ = trimmed(slurp(m_root / "sys/bus/pci/devices" / a / "driver_override"));
-    auto want = override_.empty() || override_ == "(null)" ? m_native[a] : override_;
-    if (!want.empty() && fs::exists(drivers / want)) attach(m_root, a, want);
   }
 
   fs::path m_root;

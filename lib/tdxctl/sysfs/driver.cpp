@@ -81,8 +81,14 @@ core::Step unbind_step(const core::Root& root, const std::string& address,
                     address + " is still bound to " + current_driver(root, address) +
                         " after writing to " + path);
   };
+  // The rollback is checked like the step: a report of "rolled back" must
+  // mean the device is on its driver again.
   step.undo = [root, address, driver] {
-    write_attribute(root, "/sys/bus/pci/drivers/" + driver + "/bind", address);
+    std::string bind = "/sys/bus/pci/drivers/" + driver + "/bind";
+    write_attribute(root, bind, address);
+    if (!wait_for_driver(root, address, driver))
+      throw Failure(Category::failed, "sysfs.bind",
+                    address + " did not go back to " + driver + " after writing to " + bind);
   };
   return step;
 }
@@ -113,7 +119,12 @@ core::Step probe_step(const core::Root& root, const std::string& address,
   };
   step.undo = [root, address] {
     auto d = current_driver(root, address);
-    if (!d.empty()) write_attribute(root, "/sys/bus/pci/drivers/" + d + "/unbind", address);
+    if (d.empty()) return;
+    std::string unbind = "/sys/bus/pci/drivers/" + d + "/unbind";
+    write_attribute(root, unbind, address);
+    if (!wait_for_driver(root, address, ""))
+      throw Failure(Category::failed, "sysfs.unbind",
+                    address + " is still bound to " + d + " after writing to " + unbind);
   };
   return step;
 }
