@@ -26,6 +26,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -186,6 +187,14 @@ public:
     return m_rescans;
   }
 
+  // From now on `driver`'s probe of `address` fails (as vfio-pci's does for
+  // a device whose group is not viable): bind and drivers_probe leave it
+  // without that driver.
+  void refuse(const std::string& address, const std::string& driver) {
+    std::lock_guard lock(m_mutex);
+    m_refused.emplace(address, driver);
+  }
+
 private:
   // Reads a written attribute and empties it, as a consumed write.
   std::string take(const fs::path& file) {
@@ -280,21 +289,40 @@ private:
       rescan();
     }
     for (const auto& [driver, address] : p.unbind) detach(m_root, address);
-    for (const auto& [driver, address] : p.bind)
-      if (driver_of(m_root, address).empty()) attach(m_root, address, driver);
-    auto drivers = m_root / "sys/bus/pci/drivers";
+    // A bind matches as the kernel's does: driver_override, when set, must
+    // name the driver; unset, the driver must be the one whose ID table has
+    // the device (vfio-pci has none).
+    for (const auto& [driver, address] : p.bind) {
+      auto o = override_of(address);
+      if (driver_of(m_root, address).empty() && (o.empty() ? m_native[address] == driver : o == driver))
+        probe(address, driver);
+    }
     for (const auto& a : p.probe) {
       if (!driver_of(m_root, a).empty()) continue;
-      auto override_ = trimmed(slurp(m_root / "sys/bus/pci/devices" / a / "driver_override"));
-      auto want = override_.empty() || override_ == "(null)" ? m_native[a] : override_;
-      if (!want.empty() && fs::exists(drivers / want)) attach(m_root, a, want);
+      auto o = override_of(a);
+      probe(a, o.empty() ? m_native[a] : o);
     }
+  }
+
+  std::string override_of(const std::string& address) {
+    auto o = trimmed(slurp(m_root / "sys/bus/pci/devices" / address / "driver_override"));
+    return o == "(null)" ? std::string() : o;
+  }
+
+  void probe(const std::string& address, const std::string& driver) {
+    if (driver.empty() || !fs::exists(m_root / "sys/bus/pci/drivers" / driver)) return;
+    {
+      std::lock_guard lock(m_mutex);
+      if (m_refused.contains({address, driver})) return;
+    }
+    attach(m_root, address, driver);
   }
 
   fs::path m_root;
   std::map<std::string, std::string> m_native;
   std::mutex m_mutex;
   int m_rescans = 0;
+  std::set<std::pair<std::string, std::string>> m_refused; // address, driver
   std::atomic<bool> m_stop{false};
   std::thread m_thread;
 };

@@ -81,12 +81,21 @@ core::Step unbind_step(const core::Root& root, const std::string& address,
                     address + " is still bound to " + current_driver(root, address) +
                         " after writing to " + path);
   };
-  // The rollback is checked like the step: a report of "rolled back" must
-  // mean the device is on its driver again.
+  // The kernel matches a bind against driver_override first: with the
+  // override naming another driver (a bind plan sets it before unbinding)
+  // or none for a driver without an ID table (vfio-pci), the bind fails
+  // with ENODEV. So the override names `driver` for the bind and is then
+  // put back as it was, for the override step's own undo. The rollback is
+  // checked like the step: "rolled back" means the device is on its driver.
   step.undo = [root, address, driver] {
+    const std::string override_path = "/sys/bus/pci/devices/" + address + "/driver_override";
+    const std::string before = current_override(root, address);
+    if (before != driver) write_attribute(root, override_path, driver);
     std::string bind = "/sys/bus/pci/drivers/" + driver + "/bind";
     write_attribute(root, bind, address);
-    if (!wait_for_driver(root, address, driver))
+    bool bound = wait_for_driver(root, address, driver);
+    if (before != driver) write_attribute(root, override_path, before);
+    if (!bound)
       throw Failure(Category::failed, "sysfs.bind",
                     address + " did not go back to " + driver + " after writing to " + bind);
   };

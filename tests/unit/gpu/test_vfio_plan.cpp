@@ -197,6 +197,30 @@ TEST_CASE("gpu bind rolls back driver_override when the kernel does not unbind")
   CHECK(override_of(dir.path(), "0000:3a:00.0").empty());
 }
 
+TEST_CASE("gpu bind puts the device back on its driver when vfio-pci does not take it") {
+  core::TempDir dir;
+  hgx::build(dir.path());
+  core::Root root(dir.path());
+  core::RecordingRunner runner;
+  hgx::KernelEmulator kernel(dir.path());
+  kernel.refuse("0000:3a:00.0", "vfio-pci");
+  auto plan = gpu::plan_bind(root, runner, {{"0000:3a:00.0"}});
+  REQUIRE(plan);
+  try {
+    apply(plan->plan);
+    FAIL("expected a failure");
+  } catch (const core::Failure& f) {
+    CHECK_THAT(f.error().message, Catch::Contains("drivers_probe did not bind 0000:3a:00.0 to vfio-pci"));
+    // driver_override and the unbind, undone: the bind back to nvidia is
+    // made with the override still naming vfio-pci, which a kernel refuses
+    // unless the undo names nvidia for it.
+    CHECK_THAT(f.error().message, Catch::Contains("rolled back 2 earlier step"));
+  }
+  CHECK(hgx::driver_of(dir.path(), "0000:3a:00.0") == "nvidia");
+  auto o = override_of(dir.path(), "0000:3a:00.0");
+  CHECK((o.empty() || o == "(null)"));
+}
+
 TEST_CASE("gpu unbind --all gives devices back to their drivers and drops persisted rules") {
   core::TempDir dir;
   hgx::build(dir.path());
