@@ -367,7 +367,6 @@ std::shared_ptr<PckChain> build_pck_chain(const Trust& trust, const Quote& q,
                                           const PreparedCollateral& c, const VerifyOptions& o,
                                           DecodeCache* cache) {
   auto out = std::make_shared<PckChain>();
-  out->cert_data = q.cert_data;
   auto fail_with = [&](std::string status, std::string message) {
     out->failure = failure("pck_chain", std::move(status), std::move(message));
     return out;
@@ -604,7 +603,11 @@ std::shared_ptr<const PreparedCollateral> Verifier::collateral() const {
 
 const PckChain& Verifier::pck_chain(const Quote& q, const PreparedCollateral& c,
                                     std::shared_ptr<const PckChain>& owned) const {
-  if (!m_options.warm) {
+  // The cache is keyed on the chain's bytes alone, so only a type-5 quote
+  // (the one type whose bytes are a PCK chain) may use it: another type
+  // carrying the same bytes must fail on its own, neither taking a good
+  // chain's verdict nor leaving its failure for the good quotes after it.
+  if (!m_options.warm || q.cert_type != 5) {
     owned = build_pck_chain(m_trust, q, c, m_options, m_options.cache_decoded ? m_decoded.get() : nullptr);
     return *owned;
   }
@@ -621,6 +624,7 @@ const PckChain& Verifier::pck_chain(const Quote& q, const PreparedCollateral& c,
   }
   if (!entry) {
     auto chain = build_pck_chain(m_trust, q, c, m_options, nullptr);
+    chain->cert_data = q.cert_data; // what the next quote's bytes are compared with
     std::unique_lock lock(m_pck_mutex);
     entry = &*m_pck_cache.emplace(key, std::move(chain)).first;
   }

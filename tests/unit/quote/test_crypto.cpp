@@ -10,7 +10,9 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,10 +84,11 @@ TEST_CASE("P-256 under raw keys: kept keys answer as fresh ones, for more keys t
         auto other = quote::verify_raw_ecdsa_p256(signers[i].xy, bytes(message), sigs[(i + 1) % sigs.size()], reuse);
         REQUIRE(other.has_value());
         CHECK_FALSE(*other);
-        CHECK_FALSE(*quote::verify_raw_ecdsa_p256(signers[i].xy, bytes(message + "!"), sigs[i], reuse));
+        CHECK(quote::verify_raw_ecdsa_p256(signers[i].xy, bytes(message + "!"), sigs[i], reuse) ==
+              std::optional(false));
         auto flipped = sigs[i];
         flipped[40] ^= 0x01;
-        CHECK_FALSE(*quote::verify_raw_ecdsa_p256(signers[i].xy, bytes(message), flipped, reuse));
+        CHECK(quote::verify_raw_ecdsa_p256(signers[i].xy, bytes(message), flipped, reuse) == std::optional(false));
       }
     }
   }
@@ -102,7 +105,37 @@ TEST_CASE("P-256 under raw keys: bytes that are not a point are refused, and nev
     CHECK_FALSE(quote::verify_raw_ecdsa_p256(off_curve, bytes(message), sig, reuse).has_value());
     CHECK_FALSE(quote::verify_raw_ecdsa_p256(zero, bytes(message), sig, reuse).has_value());
     // The good key right after, and the bad one again: still refused.
-    CHECK(*quote::verify_raw_ecdsa_p256(signer.xy, bytes(message), sig, reuse));
+    CHECK(quote::verify_raw_ecdsa_p256(signer.xy, bytes(message), sig, reuse) == std::optional(true));
     CHECK_FALSE(quote::verify_raw_ecdsa_p256(off_curve, bytes(message), sig, reuse).has_value());
   }
+}
+
+// The raw r||s is DER-encoded for OpenSSL, which refuses any encoding but the
+// minimal one: values with the top bit set (a 0x00 pad), with it clear, and
+// with leading zero bytes (shorter INTEGERs) must all verify. Signing until
+// each shape has been seen for r and for s (a leading zero byte comes about
+// once in 128 signatures) covers them with real signatures.
+TEST_CASE("P-256 under raw keys: every shape of r and s verifies", "[quote]") {
+  auto signer = make_signer();
+  std::array<bool, 3> seen_r{}, seen_s{}; // top bit set, top bit clear, leading zero byte
+  auto shape = [](const uint8_t* v) { return v[0] == 0 ? 2 : (v[0] & 0x80) ? 0 : 1; };
+  int n = 0;
+  for (; n < 20000 && !(std::ranges::all_of(seen_r, std::identity{}) && std::ranges::all_of(seen_s, std::identity{}));
+       ++n) {
+    const std::string message = "message " + std::to_string(n);
+    auto sig = sign(signer, message);
+    seen_r[static_cast<size_t>(shape(sig.data()))] = true;
+    seen_s[static_cast<size_t>(shape(sig.data() + 32))] = true;
+    INFO("signature " << n);
+    for (auto reuse : {quote::Reuse::once, quote::Reuse::kept}) {
+      CHECK(quote::verify_raw_ecdsa_p256(signer.xy, bytes(message), sig, reuse) == std::optional(true));
+      CHECK(quote::verify_raw_ecdsa_p256(signer.xy, bytes(message + "."), sig, reuse) == std::optional(false));
+    }
+  }
+  INFO("after " << n << " signatures");
+  CHECK(std::ranges::all_of(seen_r, std::identity{}));
+  CHECK(std::ranges::all_of(seen_s, std::identity{}));
+  // r = s = 0 is a valid encoding of an invalid signature: refused.
+  std::array<uint8_t, 64> zero{};
+  CHECK(quote::verify_raw_ecdsa_p256(signer.xy, bytes("message 0"), zero, quote::Reuse::kept) == std::optional(false));
 }

@@ -141,6 +141,22 @@ TEST_CASE("a warm verifier gives quotes that take turns each their own verdict",
     CHECK(failed.failure->step == "pck_chain");
   }
 
+  // Another certification data type carrying the same chain bytes (the
+  // parser keeps cert_data for types 1-5; only type 5 is a PCK chain) fails
+  // on its own, whether it comes before or after the good quote, on a
+  // verifier that has seen neither.
+  quote::Quote other_type = good;
+  other_type.cert_type = 4;
+  auto fresh = core::value_or_throw(
+      quote::Verifier::create(quote::Trust::intel(), core::value_or_throw(quote::load_collateral_dir(dir)), o));
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    auto typed = fresh->verify(other_type);
+    CHECK_FALSE(typed.verified);
+    CHECK(typed.status == "UNSUPPORTED_QE_CERTIFICATION_DATA_TYPE");
+    CHECK(fresh->verify(good).verified);
+  }
+
   // Two platforms' verifiers on one thread, taking turns: each quote's QE
   // report is checked with its own PCK key.
   auto other_dir = quotes_dir() / "tdx-v5-90c06f-uptodate";
