@@ -18,6 +18,17 @@ core::PlanReport apply(const core::Plan& plan, core::DryRun dry = core::DryRun::
   core::NullProgress progress;
   return plan.apply(dry, progress);
 }
+// The message of the failure that applying `plan` ends in (the test fails
+// when it applies).
+std::string failure_of(const core::Plan& plan) {
+  try {
+    apply(plan);
+  } catch (const core::Failure& f) {
+    return f.error().message;
+  }
+  FAIL("expected a failure");
+  return {};
+}
 std::string override_of(const fs::path& root, const std::string& a) {
   return hgx::trimmed(hgx::slurp(root / "sys/bus/pci/devices" / a / "driver_override"));
 }
@@ -179,44 +190,29 @@ TEST_CASE("gpu bind --dry-run changes nothing, bad addresses are named") {
   CHECK_THAT(nic.error().message, Catch::Contains("0000:17:00.0 is not an NVIDIA GPU or NVSwitch"));
 }
 
-TEST_CASE("gpu bind rolls back driver_override when the kernel does not unbind") {
+TEST_CASE("gpu bind rolls back, leaving the device on its driver, when a step fails") {
   core::TempDir dir;
   hgx::build(dir.path());
   core::Root root(dir.path());
   core::RecordingRunner runner;
   auto plan = gpu::plan_bind(root, runner, {{"0000:3a:00.0"}});
   REQUIRE(plan);
-  // no KernelEmulator: the unbind write is never acted on
-  try {
-    apply(plan->plan);
-    FAIL("expected a failure");
-  } catch (const core::Failure& f) {
-    CHECK_THAT(f.error().message, Catch::Contains("0000:3a:00.0 is still bound to nvidia"));
-    CHECK_THAT(f.error().message, Catch::Contains("rolled back 1 earlier step"));
+  SECTION("the kernel does not unbind: the override is undone") {
+    // no KernelEmulator: the unbind write is never acted on
+    auto message = failure_of(plan->plan);
+    CHECK_THAT(message, Catch::Contains("0000:3a:00.0 is still bound to nvidia"));
+    CHECK_THAT(message, Catch::Contains("rolled back 1 earlier step"));
   }
-  CHECK(override_of(dir.path(), "0000:3a:00.0").empty());
-}
-
-TEST_CASE("gpu bind puts the device back on its driver when vfio-pci does not take it") {
-  core::TempDir dir;
-  hgx::build(dir.path());
-  core::Root root(dir.path());
-  core::RecordingRunner runner;
-  hgx::KernelEmulator kernel(dir.path());
-  kernel.refuse("0000:3a:00.0", "vfio-pci");
-  auto plan = gpu::plan_bind(root, runner, {{"0000:3a:00.0"}});
-  REQUIRE(plan);
-  try {
-    apply(plan->plan);
-    FAIL("expected a failure");
-  } catch (const core::Failure& f) {
-    CHECK_THAT(f.error().message, Catch::Contains("drivers_probe did not bind 0000:3a:00.0 to vfio-pci"));
-    // driver_override and the unbind, undone: the bind back to nvidia is
-    // made with the override still naming vfio-pci, which a kernel refuses
-    // unless the undo names nvidia for it.
-    CHECK_THAT(f.error().message, Catch::Contains("rolled back 2 earlier step"));
+  SECTION("vfio-pci does not take it: override and unbind are undone") {
+    hgx::KernelEmulator kernel(dir.path());
+    kernel.refuse("0000:3a:00.0", "vfio-pci");
+    auto message = failure_of(plan->plan);
+    CHECK_THAT(message, Catch::Contains("drivers_probe did not bind 0000:3a:00.0 to vfio-pci"));
+    // The bind back to nvidia is made while the override still names
+    // vfio-pci, which a kernel refuses unless the undo names nvidia for it.
+    CHECK_THAT(message, Catch::Contains("rolled back 2 earlier step"));
+    CHECK(hgx::driver_of(dir.path(), "0000:3a:00.0") == "nvidia");
   }
-  CHECK(hgx::driver_of(dir.path(), "0000:3a:00.0") == "nvidia");
   auto o = override_of(dir.path(), "0000:3a:00.0");
   CHECK((o.empty() || o == "(null)"));
 }
