@@ -21,9 +21,19 @@ void answer(const Response& r, httplib::Response& res) {
                            });
 }
 
-Request request_of(const httplib::Request& req, const std::string& nonce_header, std::string& nonce) {
+// `nonce` and `peer_der` hold what the Request views.
+Request request_of(const httplib::Request& req, const std::string& nonce_header, std::string& nonce,
+                   std::string& peer_der) {
   nonce = req.get_header_value(nonce_header);
-  return Request{req.remote_addr, req.method, req.body, nonce, req.ssl};
+  peer_der.clear();
+  if (X509* peer = req.ssl ? SSL_get1_peer_certificate(req.ssl) : nullptr) {
+    unsigned char* der = nullptr;
+    int len = i2d_X509(peer, &der);
+    X509_free(peer);
+    if (len > 0) peer_der.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+    OPENSSL_free(der);
+  }
+  return Request{req.remote_addr, req.method, req.body, nonce, peer_der};
 }
 
 class HttplibListener final : public Listener {
@@ -58,8 +68,8 @@ public:
     m_server.set_read_timeout(s.read_timeout);
     auto route = [header = s.nonce_header](Handler handler) {
       return [header, handler](const httplib::Request& req, httplib::Response& res) {
-        std::string nonce;
-        answer(handler(request_of(req, header, nonce)), res);
+        std::string nonce, peer_der;
+        answer(handler(request_of(req, header, nonce, peer_der)), res);
       };
     };
     m_server.Get(s.nonce_path, route(s.nonce));
@@ -87,7 +97,7 @@ private:
 } // namespace tdx::keys::https
 
 extern "C" __attribute__((visibility("default"))) tdx::keys::https::Listener*
-tdxctl_https_listener_open_v1(const tdx::keys::https::Settings& settings, std::string* problem) {
+tdxctl_https_listener_open_v2(const tdx::keys::https::Settings& settings, std::string* problem) {
   try {
     auto listener = std::make_unique<tdx::keys::https::HttplibListener>(settings, *problem);
     if (!listener->valid()) {
@@ -101,4 +111,4 @@ tdxctl_https_listener_open_v1(const tdx::keys::https::Settings& settings, std::s
   }
 }
 
-static_assert(std::is_same_v<decltype(tdxctl_https_listener_open_v1), tdx::keys::https::OpenFn>);
+static_assert(std::is_same_v<decltype(tdxctl_https_listener_open_v2), tdx::keys::https::OpenFn>);

@@ -7,8 +7,6 @@
 #include "tdxctl/unlock/release_protocol.hpp"
 
 #include <fmt/format.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <arpa/inet.h>
 #include <charconv>
@@ -57,15 +55,9 @@ void log_to_stdout(const core::Json& line) {
 
 namespace {
 
-std::optional<std::array<uint8_t, 32>> peer_spki_sha256(const SSL* ssl) {
-  X509* peer = ssl ? SSL_get1_peer_certificate(ssl) : nullptr;
-  if (!peer) return std::nullopt;
-  unsigned char* der = nullptr;
-  int len = i2d_X509(peer, &der);
-  X509_free(peer);
-  if (len <= 0) return std::nullopt;
-  auto spki = unlock::spki_sha256_of_cert({reinterpret_cast<char*>(der), static_cast<size_t>(len)});
-  OPENSSL_free(der);
+std::optional<std::array<uint8_t, 32>> peer_spki_sha256(std::string_view der) {
+  if (der.empty()) return std::nullopt;
+  auto spki = unlock::spki_sha256_of_cert(der);
   if (!spki) return std::nullopt;
   return *spki;
 }
@@ -151,7 +143,7 @@ KeyServer::KeyServer(KeyService& service, const std::filesystem::path& cert, con
   s.nonce = m->guarded([&service](const https::Request& req) { return service.nonce(std::string(req.remote_addr)); });
   s.attest = m->guarded([&service](const https::Request& req) {
     AttestRequest r{std::string(req.remote_addr), std::string(req.nonce_header), std::string(req.body),
-                    peer_spki_sha256(req.ssl)};
+                    peer_spki_sha256(req.peer_cert_der)};
     return service.attest(r);
   });
   std::string problem;
