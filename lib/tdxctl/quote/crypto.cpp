@@ -12,7 +12,6 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -463,16 +462,45 @@ core::Result<time_t> parse_time(std::string_view text, std::string_view what) {
   return utc_seconds(tm);
 }
 
-std::string format_time(time_t t) {
+TimeText format_time_text(time_t t) {
   using namespace std::chrono;
   const sys_seconds tp{seconds(t)};
   const auto day = floor<days>(tp);
   const year_month_day ymd(day);
   const hh_mm_ss hms(tp - day);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
-                     hms.minutes().count(), hms.seconds().count());
+  const int year = static_cast<int>(ymd.year());
+  const auto month = static_cast<unsigned>(ymd.month()), mday = static_cast<unsigned>(ymd.day());
+  const auto hour = static_cast<unsigned>(hms.hours().count()), minute = static_cast<unsigned>(hms.minutes().count()),
+             second = static_cast<unsigned>(hms.seconds().count());
+  TimeText out;
+  if (year < 0 || year > 9999) { // no date a collateral or certificate holds; fmt writes what it always wrote
+    auto r = fmt::format_to_n(out.data, sizeof out.data, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year, month, mday,
+                              hour, minute, second);
+    out.size = std::min(r.size, sizeof out.data);
+    return out;
+  }
+  char* p = out.data;
+  auto put = [&p](unsigned v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+    p += digits;
+  };
+  put(static_cast<unsigned>(year), 4);
+  *p++ = '-';
+  put(month, 2);
+  *p++ = '-';
+  put(mday, 2);
+  *p++ = 'T';
+  put(hour, 2);
+  *p++ = ':';
+  put(minute, 2);
+  *p++ = ':';
+  put(second, 2);
+  *p++ = 'Z';
+  out.size = static_cast<size_t>(p - out.data);
+  return out;
 }
+
+std::string format_time(time_t t) { return std::string(format_time_text(t).view()); }
 
 time_t asn1_time_to_unix(const ASN1_TIME* t) {
   struct tm tm {};

@@ -86,6 +86,14 @@ core::Result<PckInfo> read_pck_info(X509* pck);
 // RFC 3339 "YYYY-MM-DDThh:mm:ssZ" (fractions allowed) <-> Unix seconds.
 core::Result<time_t> parse_time(std::string_view text, std::string_view what);
 std::string format_time(time_t t);
+// The same text in a buffer of its own, for a writer that copies it anyway
+// (a report renders two or three a quote; no allocation, no format parse).
+struct TimeText {
+  char data[32];
+  size_t size = 0;
+  std::string_view view() const { return {data, size}; }
+};
+TimeText format_time_text(time_t t);
 time_t asn1_time_to_unix(const ASN1_TIME* t);
 
 } // namespace tdx::quote

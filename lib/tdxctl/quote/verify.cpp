@@ -509,7 +509,7 @@ std::optional<TcbResult> evaluate_tcb(const TcbInfo& tcb, const QeIdentity* qe, 
 void TcbResult::write_json(core::JsonWriter& w) const {
   w.begin_object()
       .field("tcb_status", status)
-      .field("tcb_date", date ? format_time(date) : "")
+      .field("tcb_date", date ? format_time_text(date).view() : std::string_view())
       .field("advisory_ids", advisories)
       .end_object();
 }
@@ -524,12 +524,12 @@ void Verdict::write_members(core::JsonWriter& w) const {
         .field("message", failure->message)
         .end_object();
   if (verified) {
-    w.field("tcb_status", tcb.status).field("tcb_date", format_time(tcb.date)).field("advisory_ids", tcb.advisories);
+    w.field("tcb_status", tcb.status).field("tcb_date", format_time_text(tcb.date).view()).field("advisory_ids", tcb.advisories);
     if (launch) launch->write_json(w.key("launch"));
     if (current) current->write_json(w.key("current"));
   }
   if (pck) pck->write_json(w.key("pck"));
-  if (collateral_expires) w.field("collateral_expires", format_time(collateral_expires));
+  if (collateral_expires) w.field("collateral_expires", format_time_text(collateral_expires).view());
   w.field("collateral_expired", collateral_expired);
   if (tcb_evaluation_data_number) w.field("tcb_evaluation_data_number", tcb_evaluation_data_number);
 }

@@ -9,6 +9,7 @@
 #include "tdxctl/core/secret.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 
 #include <sys/stat.h>
 
@@ -27,6 +28,27 @@ TEST_CASE("exit codes follow the documented table") {
 TEST_CASE("hex round trip and strict errors name the position") {
   Bytes b{0x00, 0xab, 0xff};
   CHECK(to_hex(b) == "00abff");
+  // Every byte value, appended after what the buffer holds already.
+  Bytes all(256);
+  std::string expect = "prefix:";
+  for (size_t i = 0; i < all.size(); ++i) {
+    all[i] = static_cast<uint8_t>(i);
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", static_cast<unsigned>(i));
+    expect += two;
+  }
+  std::string out = "prefix:";
+  append_hex(all, out);
+  CHECK(out == expect);
+  CHECK(*from_hex(out.substr(7)) == all);
+  // A buffer grown an append at a time, through reallocations that double it.
+  std::string grown, reference;
+  for (size_t n = 0; n < 300; ++n) {
+    size_t len = n % 97;
+    append_hex(std::span(all).first(len), grown);
+    reference += expect.substr(7, 2 * len);
+  }
+  CHECK(grown == reference);
   CHECK(*from_hex("00ABff") == b);
   auto odd = from_hex("abc", "nonce");
   REQUIRE_FALSE(odd);

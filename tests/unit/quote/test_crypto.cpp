@@ -14,6 +14,8 @@
 #include <array>
 #include <functional>
 #include <string>
+#include <cstdio>
+#include <ctime>
 #include <vector>
 
 using namespace tdx;
@@ -138,4 +140,32 @@ TEST_CASE("P-256 under raw keys: every shape of r and s verifies", "[quote]") {
   // r = s = 0 is a valid encoding of an invalid signature: refused.
   std::array<uint8_t, 64> zero{};
   CHECK(quote::verify_raw_ecdsa_p256(signer.xy, bytes("message 0"), zero, quote::Reuse::kept) == std::optional(false));
+}
+
+// Report dates are written digit by digit; the reference is the C library's
+// own calendar (gmtime_r), over every era a time_t from hostile collateral
+// can name: before year 1000 (zero-padded), the years to 9999, and past them.
+TEST_CASE("format_time writes what gmtime_r's calendar gives, for any time", "[quote]") {
+  auto reference = [](time_t t) {
+    struct tm tm {};
+    REQUIRE(gmtime_r(&t, &tm));
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return std::string(buf);
+  };
+  std::vector<time_t> times = {0, 1, 59, 60, 86399, 86400, 951782400 /* 2000-02-29 */, 1750809600,
+                               253402300799 /* 9999-12-31T23:59:59 */, 253402300800, -1, -62135596800,
+                               -62167219200 /* 0000-01-01 */, 300000000000};
+  uint64_t x = 0x9e3779b97f4a7c15;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 6364136223846793005 + 1442695040888963407;
+    times.push_back(static_cast<time_t>(x >> 26) - (time_t{1} << 36)); // about 4000 years either side of 1970
+  }
+  for (time_t t : times) {
+    INFO("t = " << t);
+    auto text = quote::format_time_text(t);
+    REQUIRE(std::string(text.view()) == reference(t));
+    CHECK(quote::format_time(t) == reference(t));
+  }
 }
