@@ -5,6 +5,7 @@
 #include "tdxctl/core/fs.hpp"
 #include "tdxctl/core/hex.hpp"
 #include "tdxctl/core/random.hpp"
+#include "tdxctl/core/stdin_buffer.hpp"
 #include "tdxctl/measure/event_log.hpp"
 #include "tdxctl/measure/log_policy.hpp"
 #include "tdxctl/policy/policy_file.hpp"
@@ -24,7 +25,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <csignal>
+#include <deque>
+#include <optional>
 #include <iostream>
 #include <iterator>
 
@@ -32,7 +36,7 @@ namespace tdx::cmd {
 namespace {
 
 std::string read_input(const std::string& file) {
-  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  if (file == "-") return std::string(core::value_or_throw(core::StdinBuffer::read()).view());
   return core::value_or_throw(core::read_file(file));
 }
 
@@ -112,6 +116,9 @@ void add_verify(CLI::App* group, Context& ctx) {
     if (args->files.empty() && !args->jsonl_stdin)
       throw core::Failure(core::Category::usage, "quote.no_input", "no quote given",
                           "pass quote files, - for stdin, or --jsonl");
+    if (std::ranges::count(args->files, std::string("-")) + (args->jsonl_stdin ? 1 : 0) > 1)
+      throw core::Failure(core::Category::usage, "quote.stdin_twice", "standard input can be read only once",
+                          "pass - once, or --jsonl without -");
     auto policy = policy::appraisal_policy(args->settings);
     if (!args->nonce.empty()) {
       auto nonce = hex_arg(args->nonce, "--nonce", 0);
@@ -154,12 +161,17 @@ void add_verify(CLI::App* group, Context& ctx) {
       return;
     }
     // The names move: with thousands of files every copy is fresh heap pages.
+    // Standard input (a "-" file or the --jsonl stream) stays in its buffer,
+    // which the inputs view.
+    std::optional<core::StdinBuffer> stdin_text;
+    auto read_stdin = [&] { return stdin_text.emplace(core::value_or_throw(core::StdinBuffer::read())).view(); };
+    std::deque<std::string> unescaped;
     std::vector<quote::VerifyInput> inputs;
     inputs.reserve(args->files.size());
     for (auto& f : args->files)
-      inputs.push_back(f == "-" ? quote::VerifyInput{f, read_input(f)} : quote::VerifyInput{std::move(f), {}, true});
+      inputs.push_back(f == "-" ? quote::VerifyInput{f, read_stdin()} : quote::VerifyInput{std::move(f), {}, true});
     if (args->jsonl_stdin) {
-      auto more = core::value_or_throw(quote::read_jsonl_inputs(read_input("-"), "stdin"));
+      auto more = core::value_or_throw(quote::read_jsonl_inputs(read_stdin(), "stdin", unescaped));
       inputs.insert(inputs.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
     // Each quote a self-contained document: as JSON lines (a stream a

@@ -14,6 +14,7 @@
 #include "tdxctl/quote/verify.hpp"
 #include "tdxctl/quote/verify_report.hpp"
 
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,8 +23,8 @@
 namespace tdx::quote {
 
 struct VerifyInput {
-  std::string name;    // file name, "-" or "stdin:LINE"
-  std::string content; // raw content (binary, base64 or hex)
+  std::string name;         // file name, "-" or "stdin:LINE"
+  std::string_view content; // raw content (binary, base64 or hex), kept alive by the caller
   // Read `name` when a worker reaches this input (content is then unused):
   // a batch of files never holds more than a run per worker at once.
   bool from_file = false;
@@ -53,8 +54,11 @@ BatchCounts verify_stream(const VerifierSet& verifiers, const Policy& policy,
                           const ReportRenderer& render, const OutputSink& sink);
 
 // A JSON-lines stream: each line a JSON string (base64 quote) or an object
-// {"name": ..., "quote": "<base64>"}. Errors name the line.
-core::Result<std::vector<VerifyInput>> read_jsonl_inputs(std::string_view text, std::string_view source);
+// {"name": ..., "quote": "<base64>"}. Errors name the line. The inputs view
+// `text` (a line that is a plain string is its own content) or, for a line
+// whose string had escapes, its unescaped text, kept in `unescaped`.
+core::Result<std::vector<VerifyInput>> read_jsonl_inputs(std::string_view text, std::string_view source,
+                                                         std::deque<std::string>& unescaped);
 
 // "2025-06-25T00:00:00Z", or Unix seconds ("1750809600" / "@1750809600").
 core::Result<time_t> parse_verify_time(std::string_view text);

@@ -311,10 +311,17 @@ core::Result<Bytes> decode_quote_input(std::string_view content, InputFormat for
     const auto* p = reinterpret_cast<const uint8_t*>(content.data());
     return Bytes(p, p + content.size());
   }
-  std::string text;
-  text.reserve(content.size());
-  for (char c : content)
-    if (!std::isspace(static_cast<unsigned char>(c))) text.push_back(c);
+  // Whitespace dropped: copied only when there is some (a JSON-lines batch
+  // has none, and each copy of ~6.6 KB of base64 cost as much as its parse).
+  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }; // isspace in the C locale, inline
+  std::string_view text = content;
+  std::string stripped;
+  if (std::ranges::any_of(content, is_space)) {
+    stripped.reserve(content.size());
+    for (char c : content)
+      if (!is_space(c)) stripped.push_back(c);
+    text = stripped;
+  }
   // A JSON string (the guest attestation service's /tdx/quote answer) is base64 in quotes.
   if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
     text = text.substr(1, text.size() - 2);

@@ -65,11 +65,49 @@ TEST_CASE("base64 decoding handles padding exactly and rejects junk") {
   CHECK(std::string(d->begin(), d->end()) == "hello");
 }
 
+// Decoding is tdxctl's own; encoding is OpenSSL's: every length 0-300 (each
+// padding), random bytes, with whitespace between the digits and without.
+TEST_CASE("base64 decoding undoes OpenSSL's encoding, whitespace or not") {
+  uint64_t x = 12345;
+  for (size_t len = 0; len <= 300; ++len) {
+    Bytes data(len);
+    for (auto& b : data) {
+      x = x * 6364136223846793005 + 1442695040888963407;
+      b = static_cast<uint8_t>(x >> 56);
+    }
+    auto text = base64_encode(data);
+    INFO("length " << len << ": " << text);
+    auto plain = base64_decode(text);
+    REQUIRE(plain);
+    CHECK(*plain == data);
+    std::string spaced;
+    for (size_t i = 0; i < text.size(); ++i) spaced += std::string(i % 7 == 0 ? "\r\n" : i % 5 == 0 ? " \t" : "") + text[i];
+    auto with_space = base64_decode(spaced + "\n");
+    REQUIRE(with_space);
+    CHECK(*with_space == data);
+  }
+}
+
 TEST_CASE("base64 rejects bad length, characters and padding") {
   CHECK_FALSE(base64_decode("aGVsbG8"));
   CHECK_FALSE(base64_decode("aGV*bG8="));
   CHECK_FALSE(base64_decode("a=Vs"));
+  for (const char* misplaced : {"A===", "AA=A", "====", "AAAA=AAA", "AA==AAAA"}) {
+    auto r = base64_decode(misplaced);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("misplaced '=' padding"));
+  }
   CHECK(base64_decode("aGk=")->size() == 2);
+  // Whitespace anywhere is skipped; a bad character is named at its place
+  // in the text as given, whitespace included.
+  auto spaced = base64_decode(" aGVs\r\nbG8=\t\n");
+  REQUIRE(spaced);
+  CHECK(std::string(spaced->begin(), spaced->end()) == "hello");
+  auto bad = base64_decode("aG Vs\nb*8=");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message, Catch::Contains("invalid base64 character at position 7"));
+  CHECK_FALSE(base64_decode("aGVs\x80" "bG8="));
+  CHECK_FALSE(base64_decode("aGVs bG8")); // 7 digits once the space is gone
 }
 
 TEST_CASE("AtomicFile: nothing under the final name until commit") {

@@ -376,7 +376,8 @@ TEST_CASE("a batch streams every report in input order and counts the outcomes",
   auto verifiers = core::value_or_throw(quote::VerifierSet::open(base, quote::Trust::intel(), o));
   core::TempDir dir({}, "batch-test");
   std::vector<quote::VerifyInput> inputs;
-  for (int i = 0; i < 2000; ++i) inputs.push_back({"good" + std::to_string(i), slurp(base / "quote.bin")});
+  const std::string good = slurp(base / "quote.bin"); // the inputs view it
+  for (int i = 0; i < 2000; ++i) inputs.push_back({"good" + std::to_string(i), good});
   // Read by the worker that reaches it, as the CLI passes files.
   core::write_file_atomic(dir / "bad.bin", slurp(quotes_dir() / "negative-b0c06f/quote-bad-quote-sig.bin"), 0600,
                           core::Force::no);
