@@ -116,9 +116,11 @@ void add_verify(CLI::App* group, Context& ctx) {
     if (args->files.empty() && !args->jsonl_stdin)
       throw core::Failure(core::Category::usage, "quote.no_input", "no quote given",
                           "pass quote files, - for stdin, or --jsonl");
-    if (std::ranges::count(args->files, std::string("-")) + (args->jsonl_stdin ? 1 : 0) > 1)
+    if (std::ranges::count(args->files, std::string("-")) + (args->jsonl_stdin ? 1 : 0) +
+            (args->event_log == "-" ? 1 : 0) >
+        1)
       throw core::Failure(core::Category::usage, "quote.stdin_twice", "standard input can be read only once",
-                          "pass - once, or --jsonl without -");
+                          "pass - once: as a quote file, with --jsonl, or as --event-log");
     auto policy = policy::appraisal_policy(args->settings);
     if (!args->nonce.empty()) {
       auto nonce = hex_arg(args->nonce, "--nonce", 0);

@@ -174,6 +174,36 @@ TEST_CASE("quote verify of many quotes prints JSON lines", "[quote][integration]
   CHECK(count == 7);
 }
 
+// Plain base64 lines, more than the first 2 MiB of the stdin buffer (which
+// then grows twice), through a pipe: every line its report, in order; and
+// standard input asked for twice is refused.
+TEST_CASE("quote verify --jsonl: a stream of plain lines past the first buffer, in order", "[quote][integration]") {
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  auto b64 = core::base64_encode(core::as_bytes(slurp(good + "/quote.bin")));
+  std::string lines;
+  const int n = 700; // ~6.6 KB a line: ~4.6 MB
+  for (int i = 0; i < n; ++i) lines += "\"" + b64 + "\"\n";
+  REQUIRE(lines.size() > (size_t{4} << 20));
+  auto r = test::run_tdxctl({"quote", "verify", "--jsonl", "--collateral", good, "--at", "1750809600", "-o", "json"},
+                            lines);
+  CHECK(r.exit_status == 0);
+  int count = 0;
+  for (size_t pos = 0; pos < r.out.size(); ++count) {
+    auto nl = r.out.find('\n', pos);
+    auto doc = json::parse(r.out.substr(pos, nl - pos));
+    CHECK(doc["name"] == "stdin:" + std::to_string(count + 1));
+    CHECK(doc["accepted"] == true);
+    pos = nl + 1;
+  }
+  CHECK(count == n);
+
+  // Refused before anything is read (no input given: a pipe nobody reads
+  // would end the test with SIGPIPE).
+  auto twice = test::run_tdxctl({"quote", "verify", "--jsonl", "-", "--collateral", good});
+  CHECK(twice.exit_status == 2);
+  CHECK_THAT(twice.err, Catch::Contains("standard input can be read only once"));
+}
+
 TEST_CASE("quote verify of many files: one line each, in order, errors named, on 1 and 2 jobs",
           "[quote][integration]") {
   // Enough files that workers read them in batches (core/file_batch), with a

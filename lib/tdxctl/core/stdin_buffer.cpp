@@ -22,7 +22,7 @@ StdinBuffer::StdinBuffer(StdinBuffer&& other) noexcept
 
 StdinBuffer& StdinBuffer::operator=(StdinBuffer&& other) noexcept {
   if (this != &other) {
-    this->~StdinBuffer();
+    if (m_data) ::munmap(m_data, m_capacity);
     m_data = std::exchange(other.m_data, nullptr);
     m_size = std::exchange(other.m_size, 0);
     m_capacity = std::exchange(other.m_capacity, 0);

@@ -59,6 +59,9 @@ BatchCounts verify_stream(const VerifierSet& verifiers, const Policy& policy,
 // whose string had escapes, its unescaped text, kept in `unescaped`.
 core::Result<std::vector<VerifyInput>> read_jsonl_inputs(std::string_view text, std::string_view source,
                                                          std::deque<std::string>& unescaped);
+// A temporary text would leave the inputs viewing freed memory.
+core::Result<std::vector<VerifyInput>> read_jsonl_inputs(std::string&& text, std::string_view source,
+                                                         std::deque<std::string>& unescaped) = delete;
 
 // "2025-06-25T00:00:00Z", or Unix seconds ("1750809600" / "@1750809600").
 core::Result<time_t> parse_verify_time(std::string_view text);

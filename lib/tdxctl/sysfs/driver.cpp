@@ -92,8 +92,14 @@ core::Step unbind_step(const core::Root& root, const std::string& address,
     const std::string before = current_override(root, address);
     if (before != driver) write_attribute(root, override_path, driver);
     std::string bind = "/sys/bus/pci/drivers/" + driver + "/bind";
-    write_attribute(root, bind, address);
-    bool bound = wait_for_driver(root, address, driver);
+    bool bound = false;
+    try {
+      write_attribute(root, bind, address);
+      bound = wait_for_driver(root, address, driver);
+    } catch (...) {
+      if (before != driver) write_attribute(root, override_path, before);
+      throw;
+    }
     if (before != driver) write_attribute(root, override_path, before);
     if (!bound)
       throw Failure(Category::failed, "sysfs.bind",

@@ -42,7 +42,8 @@ TEST_CASE("quote verify --jsonl: what is not a JSON string or object is refused 
                           "{\"name\": \"x\"}", "\"\xff\xfe\""}) {
     INFO(bad);
     std::deque<std::string> unescaped;
-    auto r = quote::read_jsonl_inputs("\"QUJD\"\n\n" + bad + "\n", "stdin", unescaped);
+    const std::string text = "\"QUJD\"\n\n" + bad + "\n";
+    auto r = quote::read_jsonl_inputs(text, "stdin", unescaped);
     REQUIRE_FALSE(r);
     CHECK_THAT(r.error().message, Catch::StartsWith("stdin:3: expected a JSON string"));
   }
