@@ -50,9 +50,27 @@ bool wait_for_driver(const core::Root& root, const std::string& address,
   return wait_until([&] { return current_driver(root, address) == expected; }, timeout);
 }
 
+namespace {
+
+std::string override_path(const std::string& address) {
+  return "/sys/bus/pci/devices/" + address + "/driver_override";
+}
+
+// Writes the address to `driver`'s unbind and waits until the device has no
+// driver: a step's apply and a rollback check it alike.
+void unbind_now(const core::Root& root, const std::string& address, const std::string& driver) {
+  std::string path = "/sys/bus/pci/drivers/" + driver + "/unbind";
+  write_attribute(root, path, address);
+  if (!wait_for_driver(root, address, ""))
+    throw Failure(Category::failed, "sysfs.unbind",
+                  address + " is still bound to " + current_driver(root, address) + " after writing to " + path);
+}
+
+} // namespace
+
 core::Step override_step(const core::Root& root, const std::string& address,
                          const std::string& driver) {
-  std::string path = "/sys/bus/pci/devices/" + address + "/driver_override";
+  std::string path = override_path(address);
   auto previous = current_override(root, address);
   core::Step step;
   step.id = "sysfs.override." + address;
@@ -74,13 +92,7 @@ core::Step unbind_step(const core::Root& root, const std::string& address,
   step.summary = "write " + address + " to " + path;
   step.detail = {{"path", path}, {"value", address}};
   step.is_done = [root, address, driver] { return current_driver(root, address) != driver; };
-  step.apply = [root, path, address, driver] {
-    write_attribute(root, path, address);
-    if (!wait_for_driver(root, address, ""))
-      throw Failure(Category::failed, "sysfs.unbind",
-                    address + " is still bound to " + current_driver(root, address) +
-                        " after writing to " + path);
-  };
+  step.apply = [root, address, driver] { unbind_now(root, address, driver); };
   // The kernel matches a bind against driver_override first: with the
   // override naming another driver (a bind plan sets it before unbinding)
   // or none for a driver without an ID table (vfio-pci), the bind fails
@@ -88,19 +100,18 @@ core::Step unbind_step(const core::Root& root, const std::string& address,
   // put back as it was, for the override step's own undo. The rollback is
   // checked like the step: "rolled back" means the device is on its driver.
   step.undo = [root, address, driver] {
-    const std::string override_path = "/sys/bus/pci/devices/" + address + "/driver_override";
     const std::string before = current_override(root, address);
-    if (before != driver) write_attribute(root, override_path, driver);
+    if (before != driver) write_attribute(root, override_path(address), driver);
     std::string bind = "/sys/bus/pci/drivers/" + driver + "/bind";
     bool bound = false;
     try {
       write_attribute(root, bind, address);
       bound = wait_for_driver(root, address, driver);
     } catch (...) {
-      if (before != driver) write_attribute(root, override_path, before);
+      if (before != driver) write_attribute(root, override_path(address), before);
       throw;
     }
-    if (before != driver) write_attribute(root, override_path, before);
+    if (before != driver) write_attribute(root, override_path(address), before);
     if (!bound)
       throw Failure(Category::failed, "sysfs.bind",
                     address + " did not go back to " + driver + " after writing to " + bind);
@@ -134,12 +145,7 @@ core::Step probe_step(const core::Root& root, const std::string& address,
   };
   step.undo = [root, address] {
     auto d = current_driver(root, address);
-    if (d.empty()) return;
-    std::string unbind = "/sys/bus/pci/drivers/" + d + "/unbind";
-    write_attribute(root, unbind, address);
-    if (!wait_for_driver(root, address, ""))
-      throw Failure(Category::failed, "sysfs.unbind",
-                    address + " is still bound to " + d + " after writing to " + unbind);
+    if (!d.empty()) unbind_now(root, address, d);
   };
   return step;
 }
