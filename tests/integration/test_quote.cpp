@@ -279,6 +279,24 @@ TEST_CASE("quote verify --json-array: one JSON document for one quote or several
   CHECK(all[3]["accepted"] == false);
 }
 
+TEST_CASE("quote verify, text: a batch names each input once on its line", "[quote][integration]") {
+  auto good = set_dir("tdx-v4-b0c06f-uptodate");
+  core::TempDir dir;
+  auto junk = (dir.path() / "junk.quote").string();
+  test::put(dir.path(), "junk.quote", "not a quote");
+  auto r = test::run_tdxctl({"-o", "text", "quote", "verify", good + "/quote.bin", junk, "--collateral", good,
+                             "--at", "1750809600"});
+  INFO(r.out + r.err);
+  CHECK(r.exit_status == 1); // one not accepted
+  auto at = r.out.find(junk + ": INVALID INPUT: ");
+  REQUIRE(at != std::string::npos);
+  auto line = r.out.substr(at, r.out.find('\n', at) - at);
+  CHECK(line.find(junk, junk.size()) == std::string::npos); // not "junk: INVALID INPUT: junk: ..."
+  CHECK(line.size() > junk.size() + 17);                   // and the reason is there
+  CHECK_THAT(r.out, Catch::Contains(good + "/quote.bin: OK"));
+  CHECK_THAT(r.out, Catch::Contains("1 of 2 quotes accepted"));
+}
+
 TEST_CASE("quote verify --collateral CACHE picks each quote's FMSPC set", "[quote][integration]") {
   // The layout of `collateral fetch`: CACHE/<FMSPC> -> sets/<hash>.
   core::TempDir dir;

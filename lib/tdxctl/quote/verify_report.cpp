@@ -48,8 +48,13 @@ void VerifyReport::write_members(core::JsonWriter& w) const {
 void VerifyReport::print(std::ostream& os) const {
   os << name << ": ";
   if (input_error) {
-    os << (input_error->category == core::Category::not_ready ? "NO COLLATERAL: " : "INVALID INPUT: ")
-       << input_error->message << "\n";
+    // The message names the input already ("q.bin: ..."), as it must when it
+    // is the error of a one-quote verify; the line names it once.
+    std::string_view message = input_error->message;
+    if (message.starts_with(name) && message.substr(name.size()).starts_with(": "))
+      message.remove_prefix(name.size() + 2);
+    os << (input_error->category == core::Category::not_ready ? "NO COLLATERAL: " : "INVALID INPUT: ") << message
+       << "\n";
     return;
   }
   if (!verdict.verified) {
