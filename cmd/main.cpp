@@ -3,6 +3,7 @@
 #include "context.hpp"
 
 #include "tdxctl/core/cleanup.hpp"
+#include "tdxctl/core/huge_pages.hpp"
 #include "tdxctl/core/log.hpp"
 #include "tdxctl/core/terminal_text.hpp"
 
@@ -43,6 +44,7 @@ int report(const std::string& prog, const tdx::core::Error& e, bool json) {
 } // namespace
 
 int main(int argc, char** argv) {
+  tdx::core::use_huge_pages_for_heap(); // first: parsing 3,000 file names is fresh heap
   // A child that exits before reading its stdin (iptables-restore failing
   // on line 1 of a long ruleset) must be a failed step that rolls back, not
   // a SIGPIPE that kills tdxctl half-way through a plan. Writes then fail

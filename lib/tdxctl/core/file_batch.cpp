@@ -129,14 +129,15 @@ void FileBatchReader::read(std::span<File> files) {
     return;
   }
   if (m_n_slots < files.size()) {
-    m_slots.reset(new char[files.size() * k_slot]);
-    m_n_slots = files.size();
+    m_slots = HugePages::map(files.size() * k_slot);
+    m_n_slots = m_slots ? files.size() : 0;
   }
+  m_used_ring = static_cast<bool>(m_slots);
   size_t at = 0;
-  for (; at < files.size() && m_ring; at += k_batch)
-    read_batch(files.subspan(at, std::min(k_batch, files.size() - at)), m_slots.get() + at * k_slot);
-  for (; at < files.size(); ++at) read_plain(files[at]); // the ring failed: the rest the plain way
-  if (!m_ring) (void)m_slots.release(); // in-flight requests of a failed ring may still write there
+  for (; at < files.size() && m_ring && m_slots; at += k_batch)
+    read_batch(files.subspan(at, std::min(k_batch, files.size() - at)), m_slots.data() + at * k_slot);
+  for (; at < files.size(); ++at) read_plain(files[at]); // the ring failed (or no memory): the rest the plain way
+  if (!m_ring) m_slots.leak(); // in-flight requests of a failed ring may still write there
 }
 
 void FileBatchReader::read_batch(std::span<File> files, char* slots) {
