@@ -42,7 +42,7 @@ VerifyReport verify_one(const Pick& pick, const Policy& policy, const std::strin
     r.input_error->message = name + ": " + r.input_error->message;
     return r;
   }
-  auto parsed = parse_quote(*bytes);
+  auto parsed = parse_quote(std::move(*bytes));
   if (!parsed) {
     r.input_error = parsed.error();
     r.input_error->message = name + ": " + r.input_error->message;

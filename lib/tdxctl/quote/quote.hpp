@@ -127,6 +127,8 @@ struct Quote {
 // Parses a binary quote. Errors are invalid_input with code quote.* and a
 // message naming the field and its byte offset.
 core::Result<Quote> parse_quote(std::span<const uint8_t> data);
+// The same, keeping `data` as the quote's raw bytes instead of a copy.
+core::Result<Quote> parse_quote(Bytes&& data);
 
 enum class InputFormat { automatic, binary, base64, hex };
 core::Result<InputFormat> parse_input_format(std::string_view name);
