@@ -128,10 +128,7 @@ void FileBatchReader::read(std::span<File> files) {
     for (auto& f : files) read_plain(f);
     return;
   }
-  if (m_n_slots < files.size()) {
-    m_slots = HugePages::map(files.size() * k_slot);
-    m_n_slots = m_slots ? files.size() : 0;
-  }
+  if (m_slots.size() < files.size() * k_slot) m_slots = HugePages::map(files.size() * k_slot);
   m_used_ring = static_cast<bool>(m_slots);
   size_t at = 0;
   for (; at < files.size() && m_ring && m_slots; at += k_batch)

@@ -73,7 +73,6 @@ private:
   // pages never written cost nothing, and the slots of a batch of 32 share
   // one huge page (one fault instead of ~64; core/huge_pages).
   HugePages m_slots;
-  size_t m_n_slots = 0;
   bool m_ring_tried; // set up once (or never, for use_ring = false)
 };
 

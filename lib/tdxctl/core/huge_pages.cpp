@@ -12,21 +12,16 @@
 
 namespace tdx::core {
 
-namespace {
-constexpr uintptr_t k_huge = uintptr_t{2} << 20;
-uintptr_t round_up(uintptr_t n) { return (n + k_huge - 1) & ~(k_huge - 1); }
-} // namespace
-
 HugePages HugePages::map(size_t bytes) {
   HugePages out;
-  const size_t size = round_up(bytes == 0 ? 1 : bytes);
+  const size_t size = round_up_to_huge_page(bytes == 0 ? 1 : bytes);
   // mmap aligns to 4 KiB only: map one huge page more and unmap the ends.
-  void* p = ::mmap(nullptr, size + k_huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = ::mmap(nullptr, size + k_huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return out;
   const auto base = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t start = round_up(base);
+  const uintptr_t start = round_up_to_huge_page(base);
   if (start > base) ::munmap(p, start - base);
-  if (const uintptr_t end = base + size + k_huge; end > start + size)
+  if (const uintptr_t end = base + size + k_huge_page; end > start + size)
     ::munmap(reinterpret_cast<void*>(start + size), end - start - size);
   (void)::madvise(reinterpret_cast<void*>(start), size, MADV_HUGEPAGE); // refused where THP is off
   out.m_data = reinterpret_cast<char*>(start);
@@ -77,8 +72,8 @@ void use_huge_pages_for_heap() {
   const struct mallinfo2 info = mallinfo2();
   const uintptr_t top = end - info.keepcost; // the top chunk: the free end of the heap
   const uintptr_t start = (end - info.arena) & ~uintptr_t{4095};
-  const uintptr_t boundary = round_up(old_end + 4096);
-  if (end < boundary + k_huge || top > boundary || start > top) return; // not the layout above: leave it
+  const uintptr_t boundary = round_up_to_huge_page(old_end + 4096);
+  if (end < boundary + k_huge_page || top > boundary || start > top) return; // not the layout above: leave it
   if (boundary - top > 64) {
     void* volatile skip = std::malloc(boundary - top - 32); // its chunk ends where the next begins: the boundary
     (void)skip;

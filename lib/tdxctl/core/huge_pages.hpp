@@ -12,6 +12,10 @@
 
 namespace tdx::core {
 
+inline constexpr size_t k_huge_page = size_t{2} << 20;
+// `n` rounded up to whole 2 MiB pages.
+constexpr size_t round_up_to_huge_page(size_t n) { return (n + k_huge_page - 1) & ~(k_huge_page - 1); }
+
 // An anonymous read-write mapping that starts on a 2 MiB boundary and is
 // advised MADV_HUGEPAGE; its pages cost nothing until touched.
 class HugePages {

@@ -50,16 +50,20 @@ JsonWriter& JsonWriter::value(std::string_view s) {
   return *this;
 }
 
-void JsonWriter::string(std::string_view s) {
-  // Printable ASCII without '"' and '\\' is written as it is, which is what
-  // nlohmann's serializer does with it; anything else (control characters,
-  // UTF-8, bytes that are not UTF-8) goes through that serializer.
+bool json_plain(std::string_view s) {
   static constexpr auto k_plain = [] {
     std::array<bool, 256> t{};
     for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
     return t;
   }();
-  if (std::ranges::all_of(s, [](char c) { return k_plain[static_cast<unsigned char>(c)]; })) {
+  return std::ranges::all_of(s, [](char c) { return k_plain[static_cast<unsigned char>(c)]; });
+}
+
+void JsonWriter::string(std::string_view s) {
+  // Printable ASCII without '"' and '\\' is written as it is, which is what
+  // nlohmann's serializer does with it; anything else (control characters,
+  // UTF-8, bytes that are not UTF-8) goes through that serializer.
+  if (json_plain(s)) {
     const size_t at = m_out.size();
     m_out.resize(at + s.size() + 2); // one growth, then plain stores (reports are ~2 KB of these)
     char* p = m_out.data() + at;

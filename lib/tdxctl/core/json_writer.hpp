@@ -88,4 +88,8 @@ template <class Write> Json json_from(Write&& write) {
   return Json::parse(text);
 }
 
+// Whether JSON writes `s` as it is between quotes: printable ASCII without
+// '"' and '\\' (what nlohmann's serializer leaves alone too).
+bool json_plain(std::string_view s);
+
 } // namespace tdx::core

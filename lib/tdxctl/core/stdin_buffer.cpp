@@ -1,6 +1,7 @@
 #include "tdxctl/core/stdin_buffer.hpp"
 
 #include "tdxctl/core/fd_read.hpp"
+#include "tdxctl/core/huge_pages.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,11 +11,6 @@
 #include <utility>
 
 namespace tdx::core {
-
-namespace {
-constexpr size_t k_huge = size_t{2} << 20;
-size_t round_up(size_t n) { return (n + k_huge - 1) / k_huge * k_huge; }
-} // namespace
 
 StdinBuffer::StdinBuffer(StdinBuffer&& other) noexcept
     : m_data(std::exchange(other.m_data, nullptr)), m_size(std::exchange(other.m_size, 0)),
@@ -50,8 +46,8 @@ Result<StdinBuffer> StdinBuffer::read() {
   struct stat st {};
   // A regular file: its size and one more byte (a file that grew is read
   // to its end); a pipe starts at one huge page and doubles.
-  size_t want = ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : k_huge;
-  if (!b.grow(round_up(want))) return file_unreadable("standard input", errno);
+  size_t want = ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) + 1 : k_huge_page;
+  if (!b.grow(round_up_to_huge_page(want))) return file_unreadable("standard input", errno);
   for (;;) {
     if (b.m_size == b.m_capacity && !b.grow(2 * b.m_capacity)) return file_unreadable("standard input", errno);
     ssize_t n = ::read(STDIN_FILENO, b.m_data + b.m_size, std::min<size_t>(b.m_capacity - b.m_size, size_t{1} << 30));

@@ -11,6 +11,7 @@
 #include "tdxctl/quote/batch.hpp"
 
 #include "tdxctl/core/file_batch.hpp"
+#include "tdxctl/core/json_writer.hpp"
 #include "tdxctl/core/root.hpp"
 #include "tdxctl/quote/crypto.hpp"
 
@@ -238,12 +239,7 @@ core::Result<std::vector<VerifyInput>> read_jsonl_inputs(std::string_view text, 
     value = value.substr(0, value.find_last_not_of(json_space) + 1);
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       auto inner = value.substr(1, value.size() - 2);
-      static constexpr auto plain = [] {
-        std::array<bool, 256> t{};
-        for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
-        return t;
-      }();
-      if (std::ranges::all_of(inner, [](char c) { return plain[static_cast<unsigned char>(c)]; })) {
+      if (core::json_plain(inner)) {
         out.push_back({std::move(name), inner});
         continue;
       }
