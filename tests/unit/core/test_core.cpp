@@ -110,6 +110,29 @@ TEST_CASE("base64 rejects bad length, characters and padding") {
   CHECK_FALSE(base64_decode("aGVs bG8")); // 7 digits once the space is gone
 }
 
+// The common text is checked as it is decoded, by tables for each place of
+// a quantum: a stray byte at any place of a long text is still refused, and
+// every whitespace character of the C locale is still skipped.
+TEST_CASE("base64 refuses a stray byte at every place, skips every whitespace") {
+  Bytes data(300);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
+  const auto text = base64_encode(data);
+  for (size_t at = 0; at < text.size(); ++at) {
+    for (int b : {0, int{'*'}, int{'-'}, int{'_'}, int{'.'}, 0x80, 0xff, int{'='}}) {
+      std::string bad = text;
+      bad[at] = static_cast<char>(b);
+      if (b == '=' && at == text.size() - 1) continue; // "xyz=": padding in its place is not stray
+      INFO("byte " << b << " at " << at);
+      REQUIRE_FALSE(base64_decode(bad));
+    }
+  }
+  for (char space : {' ', '\t', '\n', '\v', '\f', '\r'}) {
+    auto spaced = base64_decode(text.substr(0, 8) + space + text.substr(8));
+    REQUIRE(spaced);
+    CHECK(*spaced == data);
+  }
+}
+
 TEST_CASE("AtomicFile: nothing under the final name until commit") {
   TempDir dir;
   auto target = dir / "out.img";

@@ -34,6 +34,25 @@ TEST_CASE("JsonWriter: every single byte in a string is written as nlohmann writ
   }
 }
 
+// json_plain takes blocks of 32 characters at a time, then the rest one by
+// one: every byte at every place of strings around those lengths, against
+// what nlohmann leaves alone.
+TEST_CASE("json_plain: every byte at every place of a block and of the rest") {
+  for (size_t len : {1, 31, 32, 33, 64, 70}) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'A');
+        s[at] = static_cast<char>(b);
+        const bool plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+        INFO("length " << len << ", byte " << b << " at " << at);
+        REQUIRE(core::json_plain(s) == plain);
+      }
+    }
+  }
+  CHECK(core::json_plain(""));
+  CHECK(core::json_plain(std::string(6676, '/')));
+}
+
 TEST_CASE("JsonWriter: random byte strings, valid and broken UTF-8, as nlohmann writes them") {
   std::mt19937 rng(17);
   const std::vector<std::string> pieces{"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x94\x92", "\xff", "\xc3", "\"", "\\",

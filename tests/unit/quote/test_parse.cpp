@@ -77,6 +77,13 @@ TEST_CASE("input encodings are detected", "[quote]") {
   CHECK(core::value_or_throw(quote::decode_quote_input(b64 + "\n", InputFormat::automatic)).size() == raw.size());
   CHECK(core::value_or_throw(quote::decode_quote_input("\"" + b64 + "\"", InputFormat::automatic)).size() == raw.size());
   CHECK(core::value_or_throw(quote::decode_quote_input(hex, InputFormat::automatic)).size() == raw.size());
+  // Whitespace inside base64 (a wrapped file) and around a JSON string's quotes.
+  std::string wrapped = " \"";
+  for (size_t i = 0; i < b64.size(); i += 76) wrapped += b64.substr(i, 76) + "\r\n";
+  wrapped += "\" \n";
+  const core::Bytes want(bin.begin(), bin.end());
+  CHECK(core::value_or_throw(quote::decode_quote_input(wrapped, InputFormat::automatic)) == want);
+  CHECK(core::value_or_throw(quote::decode_quote_input(wrapped, InputFormat::base64)) == want);
   CHECK_FALSE(quote::decode_quote_input("zz" + hex, InputFormat::hex));
 }
 
