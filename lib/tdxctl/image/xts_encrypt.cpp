@@ -35,6 +35,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -251,19 +252,29 @@ core::Result<void> xts_encrypt(const XtsJob& job, std::span<const unsigned char>
     }
   };
 
+  // The last worker to finish wakes this thread at once: a plain 100 ms poll
+  // added up to 100 ms to every encryption (a 1 GiB image takes ~0.1-0.2 s
+  // on a 2-core machine, so its 2-thread figure read 1.0x or 2.0x by chance).
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  unsigned running = threads;
+  auto run_worker = [&] {
+    worker();
+    std::lock_guard lock(done_mutex);
+    if (--running == 0) done_cv.notify_one();
+  };
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; ++i) pool.emplace_back(worker);
+  for (unsigned i = 0; i < threads; ++i) pool.emplace_back(run_worker);
   // Progress is reported from this thread only: sinks need not be thread-safe.
-  std::atomic<unsigned> finished{0};
-  std::thread watcher([&] {
-    for (auto& t : pool) t.join();
-    finished = 1;
-  });
-  while (!finished) {
-    progress.advance(done_bytes.load(), job.length);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    std::unique_lock lock(done_mutex);
+    while (!done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; })) {
+      lock.unlock();
+      progress.advance(done_bytes.load(), job.length);
+      lock.lock();
+    }
   }
-  watcher.join();
+  for (auto& t : pool) t.join();
   progress.advance(done_bytes.load(), job.length);
   if (first_error) return std::unexpected(*first_error);
   return {};
