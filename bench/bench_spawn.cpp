@@ -7,8 +7,8 @@
 // 3,000-quote batch.
 //
 // Usage: bench_spawn CPU STDIN STDOUT COMMAND [ARG...]
-//   CPU     the core the command runs on (it inherits this process's
-//           affinity), or -1 for any
+//   CPU     the cores the command runs on, "0" or "0,1" (it inherits this
+//           process's affinity), or -1 for any
 //   STDIN   a file for its standard input (/dev/null for none)
 //   STDOUT  a file for its standard output, created or truncated before the
 //           clock starts
@@ -52,18 +52,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: bench_spawn CPU STDIN STDOUT COMMAND [ARG...]\n");
     return 2;
   }
-  char* end = nullptr;
-  const long cpu = std::strtol(argv[1], &end, 10);
-  if (*argv[1] == '\0' || *end != '\0' || cpu < -1 || cpu >= CPU_SETSIZE) {
-    std::fprintf(stderr, "bench_spawn: CPU '%s': expected a core number or -1\n", argv[1]);
-    return 2;
-  }
-  if (cpu >= 0) {
+  if (std::strcmp(argv[1], "-1") != 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(static_cast<int>(cpu), &set);
+    for (const char* p = argv[1];; ++p) {
+      char* end = nullptr;
+      errno = 0;
+      const long cpu = std::strtol(p, &end, 10);
+      if (end == p || errno || cpu < 0 || cpu >= CPU_SETSIZE || (*end != ',' && *end != '\0')) {
+        std::fprintf(stderr, "bench_spawn: CPU '%s': expected core numbers separated by ',' or -1\n", argv[1]);
+        return 2;
+      }
+      CPU_SET(static_cast<int>(cpu), &set);
+      p = end;
+      if (*p == '\0') break;
+    }
     if (sched_setaffinity(0, sizeof set, &set) != 0) {
-      std::fprintf(stderr, "bench_spawn: cannot pin to core %ld: %s\n", cpu, std::strerror(errno));
+      std::fprintf(stderr, "bench_spawn: cannot pin to cores %s: %s\n", argv[1], std::strerror(errno));
       return 1;
     }
   }
