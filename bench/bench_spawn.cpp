@@ -87,9 +87,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
   const double seconds = now() - start;
+  if (waited != pid) {
+    std::fprintf(stderr, "bench_spawn: cannot wait for %s: %s\n", argv[4], std::strerror(errno));
+    return 1;
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "bench_spawn: %s did not exit 0 (wait status %d)\n", argv[4], status);
     return 1;

@@ -135,7 +135,7 @@ bool decode_quanta(std::string_view text, Bytes& out) {
 
 } // namespace
 
-Result<Bytes> base64_decode(std::string_view text, std::string_view what) {
+Result<Bytes> base64_decode(std::string_view text, std::string_view what, size_t position_base) {
   // The common text, digits then at most two '=', is checked as it is
   // decoded, in one pass.
   Bytes out;
@@ -150,7 +150,8 @@ Result<Bytes> base64_decode(std::string_view text, std::string_view what) {
     const uint8_t v = k_class[static_cast<unsigned char>(text[i])];
     if (v == k_invalid)
       return fail(Category::invalid_input, "base64.bad_char",
-                  std::string(what) + ": invalid base64 character at position " + std::to_string(i));
+                  std::string(what) + ": invalid base64 character at position " +
+                      std::to_string(position_base + i));
     if (v != k_space) clean += text[i];
   }
   if (clean.size() % 4)

@@ -43,6 +43,7 @@
 #include <mutex>
 #include <new>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <unistd.h>
@@ -257,15 +258,29 @@ core::Result<void> xts_encrypt(const XtsJob& job, std::span<const unsigned char>
   // on a 2-core machine, so its 2-thread figure read 1.0x or 2.0x by chance).
   std::mutex done_mutex;
   std::condition_variable done_cv;
-  unsigned running = threads;
+  unsigned running = 0;
   auto run_worker = [&] {
     worker();
     std::lock_guard lock(done_mutex);
     if (--running == 0) done_cv.notify_one();
   };
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; ++i) pool.emplace_back(run_worker);
+  pool.reserve(threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    std::lock_guard lock(done_mutex); // held until the thread is counted or known not to exist
+    try {
+      pool.emplace_back(run_worker);
+      ++running;
+    } catch (const std::system_error& e) {
+      // Workers claim chunks as they go: those started do the whole job.
+      if (pool.empty())
+        return core::fail(Category::failed, "image.xts.thread",
+                          std::string("cannot start an encryption thread: ") + e.what());
+      break;
+    }
+  }
   // Progress is reported from this thread only: sinks need not be thread-safe.
+  progress.advance(0, job.length);
   {
     std::unique_lock lock(done_mutex);
     while (!done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; })) {

@@ -336,12 +336,13 @@ core::Result<Bytes> decode_quote_input(std::string_view content, InputFormat for
     return core::from_hex(unquote(stripped), "hex quote");
   }
   // Base64 skips whitespace itself, so only the ends are trimmed here: no
-  // pass over a JSON-lines quote's ~6.6 KB of digits that finds none.
+  // pass over a JSON-lines quote's ~6.6 KB of digits that finds none. A bad
+  // character is named at its byte offset in the input as given.
   std::string_view text = content;
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   text = unquote(text);
-  return core::base64_decode(text, "base64 quote");
+  return core::base64_decode(text, "base64 quote", static_cast<size_t>(text.data() - content.data()));
 }
 
 } // namespace tdx::quote

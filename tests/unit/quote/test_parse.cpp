@@ -84,6 +84,13 @@ TEST_CASE("input encodings are detected", "[quote]") {
   const core::Bytes want(bin.begin(), bin.end());
   CHECK(core::value_or_throw(quote::decode_quote_input(wrapped, InputFormat::automatic)) == want);
   CHECK(core::value_or_throw(quote::decode_quote_input(wrapped, InputFormat::base64)) == want);
+  // A bad character is named at its byte offset in the input as given.
+  std::string bad = wrapped;
+  const size_t at = bad.find('\n', 80) + 5;
+  bad[at] = '*';
+  auto e = quote::decode_quote_input(bad, InputFormat::base64);
+  REQUIRE_FALSE(e);
+  CHECK_THAT(e.error().message, Catch::Contains("position " + std::to_string(at)));
   CHECK_FALSE(quote::decode_quote_input("zz" + hex, InputFormat::hex));
 }
 
