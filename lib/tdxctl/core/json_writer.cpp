@@ -51,27 +51,22 @@ JsonWriter& JsonWriter::value(std::string_view s) {
 }
 
 bool json_plain(std::string_view s) {
-  // Blocks of 32 with no exit inside, which the compiler turns into vector
-  // compares (~0.55 us for a JSON-lines quote's 6.6 KB, against ~2 us a
-  // character at a time), then the rest by table.
-  static constexpr auto k_plain = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
-    return t;
-  }();
+  // One rule, written with bitwise operators so that the blocks of 32 below
+  // (no exit inside) become vector compares: ~0.55 us for a JSON-lines
+  // quote's 6.6 KB, against ~2 us a character at a time.
+  auto escaped = [](unsigned char c) -> unsigned char {
+    return (static_cast<unsigned char>(c - 0x20) >= 0x5f) | (c == '"') | (c == '\\');
+  };
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     unsigned char bad = 0;
-    for (size_t k = 0; k < 32; ++k) {
-      const unsigned char c = p[i + k];
-      bad |= static_cast<unsigned char>(static_cast<unsigned char>(c - 0x20) >= 0x5f) | (c == '"') | (c == '\\');
-    }
+    for (size_t k = 0; k < 32; ++k) bad |= escaped(p[i + k]);
     if (bad) return false;
   }
   for (; i < n; ++i)
-    if (!k_plain[p[i]]) return false;
+    if (escaped(p[i])) return false;
   return true;
 }
 
